@@ -1,0 +1,389 @@
+"""The command line: parse options, call the library, format the result.
+
+Errors from the library arrive as ``LstmcastError`` and are turned into one line on stderr and an
+exit code in one place (``_Group.invoke``). Torch is imported only by commands that train or forecast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from lstmcast import __version__
+from lstmcast.config import FILL_METHODS, MODELS, SCALERS, DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
+from lstmcast.errors import DataWarning, LstmcastError
+
+_DATA, _WINDOW, _MODEL, _TRAIN = DataConfig(), WindowConfig(), ModelConfig(), TrainConfig()
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        console = make_console()
+        debug = bool(ctx.params.get("debug"))
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, console, debug)
+            try:
+                return super().invoke(ctx)
+            except LstmcastError as exc:
+                if debug:
+                    raise
+                print_error(console, str(exc))
+                ctx.exit(exit_code_for(exc))
+            except KeyboardInterrupt:
+                print_error(console, "interrupted; nothing was written")
+                ctx.exit(ExitCode.INTERRUPTED)
+            except BrokenPipeError:
+                _silence_stdout()
+                ctx.exit(ExitCode.BROKEN_PIPE)
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise
+            except Exception as exc:
+                if debug:
+                    raise
+                print_error(
+                    console,
+                    f"internal error: {type(exc).__name__}: {exc} "
+                    "(run with --debug for the traceback, and please report it)",
+                )
+                ctx.exit(ExitCode.FAILURE)
+
+
+def _show_warning(
+    console: Any, debug: bool, message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any
+) -> None:
+    if issubclass(category, DataWarning) or debug:
+        print_warning(console, str(message))
+
+
+def _silence_stdout() -> None:
+    import os
+
+    # Python would otherwise complain again while flushing stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _csv_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+
+
+def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def apply(func: Any) -> Any:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+input_format_option = click.option(
+    "--input-format",
+    type=click.Choice(["csv", "tsv", "parquet"]),
+    default=None,
+    help="Format of DATA when its name does not tell (stdin is CSV unless set).",
+)
+device_option = click.option(
+    "--device",
+    default=_TRAIN.device,
+    show_default=True,
+    metavar="auto|cpu|cuda|cuda:N",
+    help="Where to run; auto picks CUDA when available.",
+)
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."
+)
+
+data_options = _options(
+    click.option("--target", default=None, help="Column to forecast (auto when exactly one numeric column)."),
+    click.option("--time-col", default=None, help="Timestamp column (auto: the first that parses as dates)."),
+    click.option(
+        "--features",
+        default=None,
+        callback=_csv_list,
+        metavar="A,B",
+        help="Extra numeric input columns, comma-separated.",
+    ),
+    click.option(
+        "--fill",
+        type=click.Choice(FILL_METHODS),
+        default=_DATA.fill,
+        show_default=True,
+        help="Repair missing/infinite values; 'none' makes them an error.",
+    ),
+    input_format_option,
+)
+window_options = _options(
+    click.option(
+        "--lookback", type=int, default=_WINDOW.lookback, show_default=True, help="Past steps the model reads."
+    ),
+    click.option(
+        "--horizon", type=int, default=_WINDOW.horizon, show_default=True, help="Future steps forecast at once."
+    ),
+    click.option(
+        "--val-frac",
+        type=float,
+        default=_WINDOW.val_frac,
+        show_default=True,
+        help="Fraction of rows (after train) for early stopping.",
+    ),
+    click.option(
+        "--test-frac",
+        type=float,
+        default=_WINDOW.test_frac,
+        show_default=True,
+        help="Fraction of rows at the end held out for the test report; 0 for a production fit.",
+    ),
+    click.option(
+        "--scaler",
+        type=click.Choice(SCALERS),
+        default=_WINDOW.scaler,
+        show_default=True,
+        help="Per-column scaling, fitted on the training part only.",
+    ),
+)
+model_options = _options(
+    click.option("--model", type=click.Choice(MODELS), default=_MODEL.model, show_default=True, help="Network type."),
+    click.option("--hidden", type=int, default=_MODEL.hidden, show_default=True, help="Hidden units per layer."),
+    click.option("--layers", type=int, default=_MODEL.layers, show_default=True, help="Stacked recurrent layers."),
+    click.option(
+        "--dropout",
+        type=float,
+        default=_MODEL.dropout,
+        show_default=True,
+        help="Dropout between layers and before the output head.",
+    ),
+)
+train_options = _options(
+    click.option("--epochs", type=int, default=_TRAIN.epochs, show_default=True, help="Most epochs to train."),
+    click.option(
+        "--patience",
+        type=int,
+        default=_TRAIN.patience,
+        show_default=True,
+        help="Stop after this many epochs without a better validation loss.",
+    ),
+    click.option(
+        "--min-delta",
+        type=float,
+        default=_TRAIN.min_delta,
+        show_default=True,
+        help="Smallest drop in validation loss that counts as better.",
+    ),
+    click.option("--batch-size", type=int, default=_TRAIN.batch_size, show_default=True, help="Windows per step."),
+    click.option("--lr", type=float, default=_TRAIN.lr, show_default=True, help="Adam learning rate."),
+    click.option(
+        "--grad-clip",
+        type=float,
+        default=_TRAIN.grad_clip,
+        show_default=True,
+        help="Clip the gradient norm to this; 0 turns clipping off.",
+    ),
+    click.option(
+        "--seed",
+        type=int,
+        default=_TRAIN.seed,
+        show_default=True,
+        help="Seed for weights and batch order: same data + seed = same model on CPU.",
+    ),
+    device_option,
+)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="lstmcast")
+@click.option("--debug", is_flag=True, envvar="LSTMCAST_DEBUG", help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """Train LSTM forecasters on time series and use them from the shell.
+
+    stdout carries only data (forecasts, --json); progress, tables and errors go to stderr.
+    DATA is a CSV, TSV or Parquet file, or - for CSV on stdin.
+
+    \b
+    Example:
+      lstmcast train sample_data/load.csv -o model/
+      lstmcast predict model/ sample_data/load.csv -o -
+      lstmcast evaluate model/ sample_data/load.csv --threshold 80
+    """
+
+
+@cli.command()
+@click.argument("data")
+@click.option(
+    "-o",
+    "--output",
+    "model_dir",
+    required=True,
+    metavar="MODEL_DIR",
+    help="Model directory to write (replaced atomically if it holds an earlier model).",
+)
+@data_options
+@window_options
+@model_options
+@train_options
+@quiet_option
+@click.option("--json", "as_json", is_flag=True, help="Print the held-out metrics as JSON on stdout.")
+def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_json: bool, **params: Any) -> None:
+    """Train a forecaster on DATA and save it to MODEL_DIR.
+
+    The rows are split in time order into train / validation / test; the scaler is fitted on the
+    training part only, early stopping watches the validation part, and the test part is scored
+    against the naive and seasonal-naive baselines (also saved as MODEL_DIR/metrics.json).
+
+    \b
+    Example:
+      lstmcast train sample_data/load.csv --target load --horizon 24 -o model/
+      lstmcast train sample_data/load.csv -o model/ --test-frac 0 --quiet   # production refit
+    """
+    from pathlib import Path
+
+    from lstmcast.artifact import check_replaceable
+    from lstmcast.console import epoch_progress, live_display_allowed, metrics_table
+    from lstmcast.forecast import Forecaster
+    from lstmcast.read import read_table
+    from lstmcast.write import write_json
+
+    console = make_console()
+    forecaster = Forecaster(**params)
+    forecaster._configs()  # settings errors before reading anything
+    check_replaceable(Path(model_dir))  # fail before training, not after
+    frame = read_table(data, input_format)
+    with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
+        forecaster.fit(frame, on_epoch=on_epoch)
+    forecaster.save(model_dir)
+    if not quiet:
+        console.print(
+            f"Saved model to {model_dir} (best epoch {forecaster.best_epoch_} of {len(forecaster.history_)})."
+        )
+        metrics_table(console, forecaster.metrics_, "Held-out test metrics")
+    if as_json:
+        write_json(forecaster.metrics_, "-")
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.argument("data")
+@click.option("-o", "--output", default="-", show_default=True, help="Where to write the forecast; - is stdout.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["csv", "parquet", "json"]),
+    default=None,
+    help="Output format (default: from the file name; CSV on stdout).",
+)
+@input_format_option
+@device_option
+def predict(
+    model_dir: str, data: str, output: str, output_format: str | None, input_format: str | None, device: str
+) -> None:
+    """Forecast the HORIZON steps after the last row of DATA.
+
+    Writes one row per step: the future timestamp (continuing DATA's frequency), the step number
+    and the forecast, in the target's units. Files are written atomically.
+
+    \b
+    Example:
+      lstmcast predict model/ sample_data/load.csv -o forecast.csv
+      tail -n 200 new.csv | lstmcast predict model/ - > forecast.csv
+    """
+    from lstmcast.forecast import Forecaster
+    from lstmcast.read import read_table
+    from lstmcast.write import output_format as resolve_format
+    from lstmcast.write import write_table
+
+    fmt = resolve_format(output, output_format)
+    forecaster = Forecaster.load(model_dir, device=device)
+    forecast = forecaster.predict(read_table(data, input_format))
+    write_table(forecast, output, fmt)
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.argument("data")
+@click.option("--threshold", type=float, default=None, help="Score threshold events: is the value beyond X?")
+@click.option(
+    "--event",
+    type=click.Choice(["above", "below"]),
+    default="above",
+    show_default=True,
+    help="Which side of --threshold is an event.",
+)
+@click.option("--stride", type=int, default=1, show_default=True, help="Steps between forecast origins.")
+@click.option("-o", "--output", default=None, help="Also write the metrics as JSON to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
+@input_format_option
+@device_option
+@quiet_option
+def evaluate(
+    model_dir: str,
+    data: str,
+    threshold: float | None,
+    event: str,
+    stride: int,
+    output: str | None,
+    as_json: bool,
+    input_format: str | None,
+    device: str,
+    quiet: bool,
+) -> None:
+    """Score a model on DATA from every rolling origin, against naive baselines.
+
+    Every STRIDE-th origin whose inputs and whole horizon lie in DATA is forecast; MSE, RMSE and
+    MAE are reported for the model and the baselines. With --threshold, each (origin, step) pair
+    is an event when the value is above (or below) X, and precision, recall, F1 and the confusion
+    counts compare forecast events with actual ones.
+
+    \b
+    Example:
+      lstmcast evaluate model/ new.csv --threshold 80 --json > metrics.json
+    """
+    from lstmcast.console import metrics_table
+    from lstmcast.forecast import Forecaster
+    from lstmcast.read import read_table
+    from lstmcast.write import write_json
+
+    console = make_console()
+    forecaster = Forecaster.load(model_dir, device=device)
+    metrics = forecaster.evaluate(read_table(data, input_format), threshold, event, stride)
+    if output is not None:
+        write_json(metrics, output)
+    if not quiet:
+        metrics_table(console, metrics, f"Evaluation on {data if data != '-' else '<stdin>'}")
+    if as_json:
+        write_json(metrics, "-")
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON on stdout.")
+def info(model_dir: str, as_json: bool) -> None:
+    """Describe the model in MODEL_DIR: settings, columns, training and held-out metrics.
+
+    \b
+    Example:
+      lstmcast info model/
+      lstmcast info model/ --json | jq .metrics.mse
+    """
+    from lstmcast.artifact import read_manifest
+    from lstmcast.console import info_table
+    from lstmcast.write import write_json
+
+    manifest = read_manifest(model_dir)
+    if as_json:
+        write_json(manifest, "-")
+    else:
+        try:
+            info_table(make_console(), manifest)
+        except (KeyError, TypeError, AttributeError) as exc:
+            from lstmcast.errors import ArtifactError
+
+            raise ArtifactError(f"{model_dir}: manifest.json is incomplete ({exc})") from None
+
+
+def main() -> None:
+    cli(prog_name="lstmcast")

@@ -1,0 +1,204 @@
+"""Everything the CLI shows a person, on stderr: progress, tables, warnings and one-line errors.
+
+stdout is never touched here: it carries data only. Exit codes are named once, in ``ExitCode``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lstmcast.errors import (
+    ArtifactError,
+    ConfigError,
+    DataError,
+    LstmcastError,
+    OutputError,
+    TrainingError,
+)
+
+if TYPE_CHECKING:
+    from lstmcast.train import EpochReport
+
+
+class ExitCode(IntEnum):
+    """What a script can tell from ``$?``."""
+
+    OK = 0
+    FAILURE = 1  # an unexpected internal error: a bug, please report it
+    USAGE = 2  # bad command line or settings out of range
+    DATA = 3  # the input data is missing, unreadable or invalid
+    MODEL = 4  # the model directory is missing, corrupt or incompatible
+    OUTPUT = 5  # an output cannot be written, or would replace something that is not ours
+    TRAINING = 6  # training failed (for example the loss diverged)
+    INTERRUPTED = 130  # Ctrl-C / SIGINT; nothing was written
+    BROKEN_PIPE = 141  # the reader of stdout went away (e.g. `| head`)
+
+
+_CODES: dict[type[LstmcastError], ExitCode] = {
+    ConfigError: ExitCode.USAGE,
+    DataError: ExitCode.DATA,
+    ArtifactError: ExitCode.MODEL,
+    OutputError: ExitCode.OUTPUT,
+    TrainingError: ExitCode.TRAINING,
+}
+
+
+def exit_code_for(error: LstmcastError) -> ExitCode:
+    for cls, code in _CODES.items():
+        if isinstance(error, cls):
+            return code
+    return ExitCode.FAILURE
+
+
+def make_console() -> Console:
+    """A stderr console; rich itself honours NO_COLOR, TERM=dumb and non-terminals."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(console: Console, message: str) -> None:
+    console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+
+
+def print_warning(console: Console, message: str) -> None:
+    console.print(f"[yellow]Warning:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+
+
+def live_display_allowed(console: Console, quiet: bool) -> bool:
+    """Animated progress only for a person at a real terminal."""
+    return not quiet and console.is_terminal and not console.is_dumb_terminal
+
+
+@contextlib.contextmanager
+def epoch_progress(console: Console, enabled: bool, epochs: int) -> Iterator[Callable[[EpochReport], None]]:
+    """A per-epoch progress display (loss, best, patience left); a no-op callback when disabled."""
+    if not enabled:
+        yield lambda report: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("epoch"),
+        MofNCompleteColumn(),
+        BarColumn(bar_width=24),
+        TextColumn(
+            "train [cyan]{task.fields[train]}[/]  val [cyan]{task.fields[val]}[/]  "
+            "best [green]{task.fields[best]}[/]  patience {task.fields[patience]}"
+        ),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("train", total=epochs, train="-", val="-", best="-", patience="-")
+
+        def update(report: EpochReport) -> None:
+            progress.update(
+                task,
+                completed=report.epoch,
+                train=f"{report.train_loss:.4f}",
+                val=f"{report.val_loss:.4f}",
+                best=f"{report.best_val_loss:.4f} @{report.best_epoch}",
+                patience=str(report.patience_left),
+            )
+
+        yield update
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+_LABELS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
+
+
+def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
+    """Model and baselines side by side, with the model's skill against each baseline."""
+    if not metrics:
+        console.print(f"{title}: no test part (test_frac is 0), so no held-out metrics.")
+        return
+    has_events = "f1" in metrics
+    table = Table(title=title, title_justify="left")
+    for header in ("forecaster", "MSE", "RMSE", "MAE", "MSE scaled", "skill vs it"):
+        table.add_column(header, justify="left" if header == "forecaster" else "right")
+    if has_events:
+        for header in ("precision", "recall", "F1"):
+            table.add_column(header, justify="right")
+
+    def row(name: str, scores: dict[str, Any], skill: Any) -> None:
+        cells = [name, *(_fmt(scores[k]) for k in ("mse", "rmse", "mae", "mse_scaled")), _fmt(skill)]
+        if has_events:
+            cells += [_fmt(scores.get(k)) for k in ("precision", "recall", "f1")]
+        table.add_row(*cells)
+
+    row(model_name, metrics, None)
+    for key, scores in metrics["baselines"].items():
+        label = _LABELS.get(key, key)
+        if key == "seasonal_naive":
+            label += f" ({scores['season']})"
+        row(label, scores, scores["skill"])
+    console.print(table)
+    console.print(_verdict(metrics, model_name))
+
+
+def _verdict(metrics: dict[str, Any], model_name: str) -> str:
+    period = metrics.get("period")
+    where = f" from {period['start']} to {period['end']}" if period else ""
+    beaten = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) > 0]
+    lost = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) <= 0]
+    text = f"{metrics['n_origins']} forecast origins{where}. "
+    if not lost:
+        return text + f"[green]{model_name} beats every baseline.[/]"
+    return (
+        text
+        + f"[yellow]{model_name} does not beat: {', '.join(lost)}.[/]"
+        + (f" It beats: {', '.join(beaten)}." if beaten else "")
+    )
+
+
+def info_table(console: Console, manifest: dict[str, Any]) -> None:
+    """A short description of a model directory."""
+    config, columns, training = manifest["config"], manifest["columns"], manifest.get("training", {})
+    model, window, train = config["model"], config["window"], config["train"]
+    parts = training.get("parts", {})
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        (
+            "model",
+            f"{model['model']}: {model['layers']} layer(s) x {model['hidden']} hidden, dropout {model['dropout']:g}",
+        ),
+        ("target", columns["target"]),
+        ("features", ", ".join(columns["features"]) or "-"),
+        ("time column", columns["time"] or "- (row order)"),
+        ("frequency", manifest.get("frequency") or "-"),
+        ("lookback / horizon", f"{window['lookback']} / {window['horizon']}"),
+        ("scaler", window["scaler"]),
+        (
+            "trained on",
+            f"{training.get('source', '?')}: {training.get('rows', '?')} rows"
+            + "".join(f"; {k} {v['rows']}" for k, v in parts.items()),
+        ),
+        (
+            "epochs",
+            f"best {training.get('best_epoch')} of {training.get('epochs_run')} run "
+            f"(max {train['epochs']}, patience {train['patience']})",
+        ),
+        (
+            "created",
+            f"{manifest.get('created')} with lstmcast {manifest['versions']['lstmcast']}, "
+            f"torch {manifest['versions']['torch']}",
+        ),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+    metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics")

@@ -1,0 +1,355 @@
+"""``Forecaster``: the scikit-learn-style estimator behind every command, and the naive baselines.
+
+``fit(frame)`` validates, splits in time order, fits the scaler on the training part only, trains
+with early stopping and scores the test part; ``predict(frame)`` forecasts the horizon after the
+last row; ``evaluate(frame)`` scores every rolling origin of any table; ``save``/``load`` round-trip
+through a model directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lstmcast import __version__, artifact
+from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from lstmcast.metrics import point_metrics, skill, threshold_metrics
+from lstmcast.models import build_model
+from lstmcast.scale import Scaler, fit_scaler
+from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
+from lstmcast.validate import Series, validate_frame
+from lstmcast.window import chronological_split, rolling_origins
+
+_PARAM_GROUPS = {
+    DataConfig: ("target", "time_col", "features", "fill"),
+    WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler"),
+    ModelConfig: ("model", "hidden", "layers", "dropout"),
+    TrainConfig: ("epochs", "patience", "min_delta", "batch_size", "lr", "grad_clip", "seed", "device"),
+}
+
+
+def season_length(frequency: str | None) -> int:
+    """The seasonal period for the seasonal-naive baseline: a day of sub-daily steps, a week of days,
+    a year of weeks, months or quarters; 1 (no season) when nothing fits."""
+    if frequency is None:
+        return 1
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    prefix = offset.rule_code.split("-")[0]
+    per_year = {"W": 52, "ME": 12, "MS": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "BQE": 4, "BQS": 4}
+    if prefix in per_year:
+        return max(per_year[prefix] // offset.n, 1)
+    if prefix == "B":
+        return 5 if offset.n == 1 else 1
+    try:
+        step = pd.Timedelta(offset)
+    except ValueError:
+        return 1  # calendar offsets such as years: no shorter season
+    day = pd.Timedelta(days=1)
+    if step < day and day % step == pd.Timedelta(0):
+        return int(day // step)
+    return 7 if step == day else 1
+
+
+def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase."""
+    steps = np.arange(horizon)
+    offsets = steps - season * (steps // season + 1)  # [H], all negative
+    return values[origins[:, None] + offsets]  # [N, H]
+
+
+class Forecaster:
+    """An LSTM forecaster for one target column, with optional extra input features.
+
+    Parameters are stored as given and checked by ``fit``. Learned state ends in ``_``.
+    """
+
+    def __init__(
+        self,
+        target: str | None = None,
+        *,
+        time_col: str | None = None,
+        features: tuple[str, ...] | list[str] = (),
+        fill: str = "none",
+        lookback: int = 96,
+        horizon: int = 24,
+        val_frac: float = 0.1,
+        test_frac: float = 0.2,
+        scaler: str = "standard",
+        model: str = "lstm",
+        hidden: int = 64,
+        layers: int = 2,
+        dropout: float = 0.0,
+        epochs: int = 100,
+        patience: int = 10,
+        min_delta: float = 0.0,
+        batch_size: int = 64,
+        lr: float = 1e-3,
+        grad_clip: float = 1.0,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.target = target
+        self.time_col = time_col
+        self.features = tuple(features)
+        self.fill = fill
+        self.lookback = lookback
+        self.horizon = horizon
+        self.val_frac = val_frac
+        self.test_frac = test_frac
+        self.scaler = scaler
+        self.model = model
+        self.hidden = hidden
+        self.layers = layers
+        self.dropout = dropout
+        self.epochs = epochs
+        self.patience = patience
+        self.min_delta = min_delta
+        self.batch_size = batch_size
+        self.lr = lr
+        self.grad_clip = grad_clip
+        self.seed = seed
+        self.device = device
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for names in _PARAM_GROUPS.values() for name in names}
+
+    def set_params(self, **params: Any) -> Forecaster:
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise ConfigError(f"unknown parameter {name!r}; valid: {', '.join(valid)}")
+            setattr(self, name, tuple(value) if name == "features" else value)
+        return self
+
+    def _configs(self) -> tuple[DataConfig, WindowConfig, ModelConfig, TrainConfig]:
+        params = self.get_params()
+        data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
+        return data, window, model, train
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this Forecaster is not fitted yet; call fit() or Forecaster.load() first")
+
+    # -- fit ----------------------------------------------------------------------------------
+
+    def fit(self, frame: pd.DataFrame, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
+        """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0)."""
+        data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
+        series = validate_frame(frame, data_cfg)
+        split = chronological_split(len(series), window_cfg, series.source)
+        device = resolve_device(train_cfg.device)
+        self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
+        torch.manual_seed(train_cfg.seed)
+        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.horizon).to(device)
+        windows = self._windows(series, device)
+        result = fit(
+            self.model_,
+            windows,
+            split.origins("train", self.lookback, self.horizon),
+            split.origins("val", self.lookback, self.horizon),
+            train_cfg,
+            on_epoch,
+        )
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stopped_early_ = result.stopped_early
+        self.columns_ = series.columns
+        self.time_col_ = series.time_col
+        self.frequency_ = series.frequency
+        self.season_ = season_length(series.frequency)
+        self.training_ = self._describe_training(series, split)
+        test_origins = split.origins("test", self.lookback, self.horizon)
+        test_origins = test_origins[test_origins >= self.season_]
+        self.metrics_ = self._score(series, windows, test_origins) if len(test_origins) else {}
+        if self.metrics_:
+            self.metrics_["part"] = "test"
+        return self
+
+    def _describe_training(self, series: Series, split: Any) -> dict[str, Any]:
+        def stamp(row: int) -> str | int:
+            return str(series.index[row]) if series.index is not None else row
+
+        parts = {
+            "train": (0, split.train_end),
+            "val": (split.train_end, split.val_end),
+            "test": (split.val_end, split.n),
+        }
+        return {
+            "source": series.source,
+            "rows": len(series),
+            "parts": {
+                name: {"rows": stop - start, "start": stamp(start), "end": stamp(stop - 1)}
+                for name, (start, stop) in parts.items()
+                if stop > start
+            },
+            "best_epoch": self.best_epoch_,
+            "epochs_run": len(self.history_),
+            "stopped_early": self.stopped_early_,
+        }
+
+    def _windows(self, series: Series, device: torch.device | None = None) -> TensorWindows:
+        device = device or next(self.model_.parameters()).device
+        scaled = torch.from_numpy(self.scaler_.transform(series.values)).to(device)  # [n, F]
+        return TensorWindows(scaled, self.lookback, self.horizon)
+
+    # -- scoring ------------------------------------------------------------------------------
+
+    def _forecast_origins(self, windows: TensorWindows, origins: np.ndarray) -> np.ndarray:
+        """Forecasts in original units, ``[n_origins, horizon]``."""
+        index = torch.as_tensor(origins, device=windows.values.device)
+        scaled = predict_windows(self.model_, windows, index).cpu().numpy()
+        return self.scaler_.inverse_target(scaled)
+
+    def _score(
+        self,
+        series: Series,
+        windows: TensorWindows,
+        origins: np.ndarray,
+        threshold: float | None = None,
+        event: str = "above",
+    ) -> dict[str, Any]:
+        target = series.values[:, 0].astype(np.float64)  # [n]
+        actual = target[origins[:, None] + np.arange(self.horizon)]  # [N, H]
+        forecast = self._forecast_origins(windows, origins)
+        scale = float(self.scaler_.scale[0])
+        baselines = {
+            "naive": np.repeat(target[origins - 1, None], self.horizon, axis=1),
+            "seasonal_naive": seasonal_naive(target, origins, self.horizon, self.season_),
+        }
+        metrics: dict[str, Any] = {**point_metrics(actual, forecast, scale), "n_origins": int(len(origins))}
+        metrics["baselines"] = {}
+        for name, baseline in baselines.items():
+            scores = point_metrics(actual, baseline, scale)
+            scores["skill"] = skill(metrics["mse"], scores["mse"])
+            if threshold is not None:
+                scores.update(threshold_metrics(actual, baseline, threshold, event))
+            metrics["baselines"][name] = scores
+        metrics["baselines"]["seasonal_naive"]["season"] = self.season_
+        if threshold is not None:
+            metrics.update(threshold_metrics(actual, forecast, threshold, event))
+        if series.index is not None:
+            metrics["period"] = {
+                "start": str(series.index[origins[0]]),
+                "end": str(series.index[origins[-1] + self.horizon - 1]),
+            }
+        return metrics
+
+    def evaluate(
+        self, frame: pd.DataFrame, threshold: float | None = None, event: str = "above", stride: int = 1
+    ) -> dict[str, Any]:
+        """Scores over every ``stride``-th rolling origin of ``frame`` (whole horizon inside it),
+        against the naive and seasonal-naive baselines; threshold events when ``threshold`` is set."""
+        self._check_fitted()
+        if stride < 1:
+            raise ConfigError(f"stride must be at least 1; got {stride}")
+        series = self._validate(frame)
+        first = max(self.lookback, self.season_)
+        origins = rolling_origins(len(series), self.lookback, self.horizon, stride, first=first)
+        if not len(origins):
+            raise DataError(
+                f"{series.source}: {len(series)} rows are too few to evaluate; need at least "
+                f"{first + self.horizon} (lookback or season {first} + horizon {self.horizon})"
+            )
+        return self._score(series, self._windows(series), origins, threshold, event)
+
+    # -- predict ------------------------------------------------------------------------------
+
+    def _validate(self, frame: pd.DataFrame) -> Series:
+        config = DataConfig(
+            target=self.columns_[0], time_col=self.time_col_, features=self.columns_[1:], fill=self.fill
+        )
+        return validate_frame(frame, config)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast."""
+        self._check_fitted()
+        series = self._validate(frame)
+        if len(series) < self.lookback:
+            raise DataError(
+                f"{series.source}: {len(series)} rows are too few to forecast; the model reads the last "
+                f"{self.lookback} rows (lookback)"
+            )
+        windows = self._windows(series)
+        forecast = self._forecast_origins(windows, np.array([len(series)]))[0]  # [H]
+        out = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
+        if series.index is not None:
+            frequency = series.frequency or self.frequency_
+            future = pd.date_range(series.index[-1], periods=self.horizon + 1, freq=frequency)[1:]
+            out = {self.time_col_ or "time": future, **out}
+        return pd.DataFrame(out)
+
+    # -- save / load --------------------------------------------------------------------------
+
+    def _manifest(self) -> dict[str, Any]:
+        data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
+        return {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": {"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
+            "config": {
+                "data": data_cfg.to_dict(),
+                "window": window_cfg.to_dict(),
+                "model": model_cfg.to_dict(),
+                "train": train_cfg.to_dict(),
+            },
+            "columns": {"time": self.time_col_, "target": self.columns_[0], "features": list(self.columns_[1:])},
+            "frequency": self.frequency_,
+            "season": self.season_,
+            "scaler": self.scaler_.to_dict(),
+            "training": self.training_,
+            "history": self.history_,
+            "metrics": self.metrics_,
+        }
+
+    def save(self, path: str | Path) -> None:
+        """Write the model directory atomically (an earlier model there is replaced only on success)."""
+        self._check_fitted()
+        artifact.save_model_dir(path, self._manifest(), self.model_.state_dict(), self.metrics_)
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> Forecaster:
+        """Rebuild a fitted Forecaster from a model directory; never unpickles anything."""
+        manifest = artifact.read_manifest(path)
+        try:
+            forecaster = cls._from_manifest(manifest, device)
+            weights = artifact.read_weights(path, manifest)
+            forecaster.model_.load_state_dict(weights)
+        except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            if isinstance(exc, ConfigError) and "device" in str(exc):
+                raise
+            raise ArtifactError(f"{path}: incompatible or corrupt model ({exc})") from None
+        forecaster.model_.to(resolve_device(device)).eval()
+        return forecaster
+
+    @classmethod
+    def _from_manifest(cls, manifest: dict[str, Any], device: str) -> Forecaster:
+        config = manifest["config"]
+        params: dict[str, Any] = {}
+        for section, config_cls in zip(("data", "window", "model", "train"), _PARAM_GROUPS, strict=True):
+            params.update(config_cls.from_dict(config[section]).to_dict())
+        params["device"] = device
+        forecaster = cls(**params)
+        columns = manifest["columns"]
+        forecaster.columns_ = (columns["target"], *columns["features"])
+        forecaster.time_col_ = columns["time"]
+        forecaster.frequency_ = manifest["frequency"]
+        forecaster.season_ = int(manifest["season"])
+        forecaster.scaler_ = Scaler.from_dict(manifest["scaler"])
+        forecaster.history_ = manifest["history"]
+        forecaster.metrics_ = manifest["metrics"]
+        forecaster.training_ = manifest["training"]
+        forecaster.best_epoch_ = forecaster.training_["best_epoch"]
+        forecaster.stopped_early_ = forecaster.training_["stopped_early"]
+        data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
+        if len(forecaster.scaler_.center) != len(forecaster.columns_):
+            raise ValueError("scaler and columns disagree")
+        forecaster.model_ = build_model(model_cfg, len(forecaster.columns_), window_cfg.horizon)
+        return forecaster

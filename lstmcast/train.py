@@ -1,0 +1,155 @@
+"""The training loop: Adam, gradient clipping, early stopping on validation loss.
+
+It never prints; each finished epoch is reported through ``on_epoch``. Data lives on the device
+once; a batch is gathered there from the series by index, never copied from the host per step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmcast.config import TrainConfig
+from lstmcast.errors import ConfigError, TrainingError
+
+EVAL_BATCH = 2048
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when available; asking for CUDA without it is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {name!r} requested but CUDA is not available here; use --device cpu")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s) exist")
+    return torch.device(name)
+
+
+class TensorWindows:
+    """Input/target windows gathered by origin from one ``[rows, columns]`` tensor (target in column 0)."""
+
+    def __init__(self, values: torch.Tensor, lookback: int, horizon: int) -> None:
+        self.values = values  # [n, F]
+        self.input_offsets = torch.arange(-lookback, 0, device=values.device)  # [L]
+        self.target_offsets = torch.arange(horizon, device=values.device)  # [H]
+
+    def inputs(self, origins: torch.Tensor) -> torch.Tensor:
+        return self.values[origins[:, None] + self.input_offsets]  # [B, L, F]
+
+    def targets(self, origins: torch.Tensor) -> torch.Tensor:
+        return self.values[origins[:, None] + self.target_offsets, 0]  # [B, H]
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float
+    best_val_loss: float
+    best_epoch: int
+    patience_left: int
+    seconds: float
+
+
+@dataclass
+class FitResult:
+    best_state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_val_loss: float
+    stopped_early: bool
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def predict_windows(model: nn.Module, windows: TensorWindows, origins: torch.Tensor) -> torch.Tensor:
+    """Forecasts ``[n_origins, horizon]`` (scaled) in large batches, in eval mode."""
+    was_training = model.training
+    model.eval()
+    parts = [model(windows.inputs(chunk)) for chunk in origins.split(EVAL_BATCH)]
+    model.train(was_training)
+    if not parts:
+        return torch.empty(0, windows.target_offsets.numel(), device=windows.values.device)
+    return torch.cat(parts)
+
+
+def _validation_loss(model: nn.Module, windows: TensorWindows, origins: torch.Tensor) -> float:
+    forecast = predict_windows(model, windows, origins)
+    return float(nn.functional.mse_loss(forecast, windows.targets(origins)))
+
+
+def _train_epoch(
+    model: nn.Module,
+    windows: TensorWindows,
+    origins: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> float:
+    model.train()
+    order = origins[torch.randperm(len(origins), generator=generator).to(origins.device)]
+    total = torch.zeros((), device=origins.device)
+    for batch in order.split(config.batch_size):
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.mse_loss(model(windows.inputs(batch)), windows.targets(batch))
+        loss.backward()
+        if config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        total += loss.detach() * len(batch)  # summed on the device: no host sync per batch
+    return float(total) / len(origins)
+
+
+def fit(
+    model: nn.Module,
+    windows: TensorWindows,
+    train_origins: np.ndarray,
+    val_origins: np.ndarray,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> FitResult:
+    """Train until validation loss stops improving; returns the best weights (on the CPU) and history."""
+    device = windows.values.device
+    train_idx = torch.as_tensor(train_origins, device=device)
+    val_idx = torch.as_tensor(val_origins, device=device)
+    generator = torch.Generator().manual_seed(config.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    best = FitResult({}, 0, math.inf, stopped_early=False)
+    for epoch in range(1, config.epochs + 1):
+        started = time.perf_counter()
+        train_loss = _train_epoch(model, windows, train_idx, optimizer, config, generator)
+        val_loss = _validation_loss(model, windows, val_idx)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            raise TrainingError(f"training diverged at epoch {epoch} (loss is not finite); try a lower --lr")
+        if val_loss < best.best_val_loss - config.min_delta:
+            best.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best.best_epoch, best.best_val_loss = epoch, val_loss
+        best.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        patience_left = config.patience - (epoch - best.best_epoch)
+        if on_epoch is not None:
+            on_epoch(
+                EpochReport(
+                    epoch,
+                    config.epochs,
+                    train_loss,
+                    val_loss,
+                    best.best_val_loss,
+                    best.best_epoch,
+                    patience_left,
+                    time.perf_counter() - started,
+                )
+            )
+        if patience_left <= 0:
+            best.stopped_early = epoch < config.epochs
+            break
+    model.load_state_dict(best.best_state)
+    return best

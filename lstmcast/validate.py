@@ -1,0 +1,200 @@
+"""Turn a raw table into a clean ``Series``: a time index, float32 values and column names.
+
+Every defect is a ``DataError`` naming the file, the column and the first offending rows. Rows are
+counted from 1 over the data rows in file order (the header is not a row).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.config import DataConfig
+from lstmcast.errors import DataError, DataWarning
+
+
+@dataclass(frozen=True)
+class Series:
+    """A validated series: ``values[:, 0]`` is the target, the other columns are input features."""
+
+    values: np.ndarray  # [n, 1 + n_features] float32
+    columns: tuple[str, ...]  # target first, then features
+    index: pd.DatetimeIndex | None  # None when the table has no time column
+    time_col: str | None
+    frequency: str | None  # a pandas offset alias such as "h" or "D"
+    source: str
+
+    @property
+    def target(self) -> str:
+        return self.columns[0]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def format_rows(positions: np.ndarray, limit: int = 3) -> str:
+    """'row 5', 'rows 17-19' or 'rows 2, 7-9 and 4 more' from 0-based positions."""
+    rows = np.asarray(positions) + 1
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    runs = np.split(rows, breaks)
+    parts = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs[:limit]]
+    text = ", ".join(parts)
+    if len(runs) > limit:
+        text += f" and {len(runs) - limit} more"
+    return ("row " if len(rows) == 1 else "rows ") + text
+
+
+def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None = None) -> Series:
+    """Check and convert a table into a ``Series`` following ``config``."""
+    source = source or frame.attrs.get("source", "<frame>")
+    frame = frame.reset_index(drop=True)
+    time_col = _resolve_time_col(frame, config.time_col, source)
+    target = _resolve_target(frame, config, time_col, source)
+    columns = (target, *config.features)
+    for col in config.features:
+        _require_column(frame, col, source, "feature")
+    values = np.column_stack([_numeric(frame[col], col, source) for col in columns])
+    index = _timestamps(frame[time_col], time_col, source) if time_col else None
+    if index is not None:
+        values, index = _sorted(values, index, source)
+    values, index = _repair_missing(values, index, columns, config.fill, source)
+    frequency = infer_frequency(index, source) if index is not None else None
+    return Series(values.astype(np.float32), columns, index, time_col, frequency, source)
+
+
+def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
+    if col not in frame.columns:
+        available = ", ".join(map(str, frame.columns))
+        raise DataError(f"{source}: {role} column {col!r} not found; columns are: {available}")
+
+
+def _parses_as_time(column: pd.Series) -> pd.Series | None:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return None  # numbers would parse as epoch offsets; never guess that
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            return None
+    return parsed
+
+
+def _resolve_time_col(frame: pd.DataFrame, time_col: str | None, source: str) -> str | None:
+    if time_col is not None:
+        _require_column(frame, time_col, source, "time")
+        return time_col
+    for col in frame.columns:
+        parsed = _parses_as_time(frame[col])
+        present = frame[col].notna()
+        # Most values parse: this is the time column, and the rest are reported as unparsable.
+        if parsed is not None and present.any() and parsed[present].notna().mean() >= 0.5:
+            return str(col)
+    return None
+
+
+def _resolve_target(frame: pd.DataFrame, config: DataConfig, time_col: str | None, source: str) -> str:
+    if config.target is not None:
+        _require_column(frame, config.target, source, "target")
+        return config.target
+    others = [c for c in frame.columns if c != time_col and c not in config.features]
+    numeric = [str(c) for c in others if pd.api.types.is_numeric_dtype(frame[c])]
+    if len(numeric) == 1:
+        return numeric[0]
+    if not numeric:
+        raise DataError(f"{source}: no numeric column to forecast; pass --target NAME")
+    raise DataError(f"{source}: several numeric columns; pass --target, one of: {', '.join(numeric)}")
+
+
+def _numeric(column: pd.Series, col: str, source: str) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(column):
+        raise DataError(f"{source}: column {col!r} holds true/false values, not numbers")
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
+    if len(bad):
+        example = column.iloc[bad[0]]
+        raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a number (e.g. {example!r})")
+    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _timestamps(column: pd.Series, col: str, source: str) -> pd.DatetimeIndex:
+    parsed = _parses_as_time(column)
+    if parsed is None:
+        raise DataError(f"{source}: time column {col!r} holds numbers, not timestamps")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        example = column.iloc[bad[0]]
+        raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a timestamp (e.g. {example!r})")
+    index = pd.DatetimeIndex(parsed)
+    duplicated = np.flatnonzero(index.duplicated(keep=False))
+    if len(duplicated):
+        raise DataError(
+            f"{source}: column {col!r}, {format_rows(duplicated)}: duplicate timestamp {index[duplicated[0]]}"
+        )
+    return index
+
+
+def _sorted(values: np.ndarray, index: pd.DatetimeIndex, source: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    if index.is_monotonic_increasing:
+        return values, index
+    warnings.warn(f"{source}: timestamps were not in order; sorted them", DataWarning, stacklevel=3)
+    order = np.argsort(index.asi8, kind="stable")
+    return values[order], index[order]
+
+
+def _repair_missing(
+    values: np.ndarray, index: pd.DatetimeIndex | None, columns: tuple[str, ...], fill: str, source: str
+) -> tuple[np.ndarray, pd.DatetimeIndex | None]:
+    missing = ~np.isfinite(values)  # [n, n_columns]
+    if not missing.any():
+        return values, index
+    if fill == "none":
+        col = int(np.flatnonzero(missing.any(axis=0))[0])
+        rows = np.flatnonzero(missing[:, col])
+        kind = "infinite value" if np.isinf(values[rows[0], col]) else "missing value"
+        raise DataError(
+            f"{source}: column {columns[col]!r}, {format_rows(rows)}: {kind}; "
+            "pass --fill interpolate|ffill|drop to repair"
+        )
+    count = int(missing.any(axis=1).sum())
+    if fill == "drop":
+        keep = ~missing.any(axis=1)
+        warnings.warn(f"{source}: dropped {count} rows with missing values", DataWarning, stacklevel=3)
+        return values[keep], index[keep] if index is not None else None
+    frame = pd.DataFrame(np.where(missing, np.nan, values), index=index)
+    if fill == "interpolate":
+        method = "time" if index is not None else "linear"
+        frame = frame.interpolate(method=method, limit_direction="both")
+    frame = frame.ffill().bfill()  # after interpolation this only touches columns with a single value
+    if frame.isna().to_numpy().any():
+        col = int(np.flatnonzero(frame.isna().to_numpy().all(axis=0))[0])
+        raise DataError(f"{source}: column {columns[col]!r} has no values at all")
+    warnings.warn(f"{source}: filled {count} rows with missing values ({fill})", DataWarning, stacklevel=3)
+    return frame.to_numpy(), index
+
+
+def infer_frequency(index: pd.DatetimeIndex, source: str = "<frame>") -> str | None:
+    """The series' step as an offset alias; warns when the spacing is irregular."""
+    if len(index) < 2:
+        return None
+    if len(index) >= 3:
+        inferred = pd.DatetimeIndex(index, freq="infer").freq
+        if inferred is not None:
+            return str(inferred.freqstr)
+    steps = np.diff(index.asi8)
+    typical = int(np.median(steps))
+    irregular = int((steps != typical).sum())
+    step = pd.Timedelta(typical, unit="ns")
+    if irregular:
+        warnings.warn(
+            f"{source}: irregular spacing: {irregular} of {len(steps)} gaps differ from the typical step "
+            f"of {step}; forecasts step by {step}",
+            DataWarning,
+            stacklevel=3,
+        )
+    return pd.tseries.frequencies.to_offset(step).freqstr
