@@ -27,6 +27,8 @@ class _Group(click.Group):
         console = make_console()
         debug = bool(ctx.params.get("debug"))
         with warnings.catch_warnings():
+            warnings.simplefilter("default")  # the CLI decides what to show: see _show_warning
+            warnings.simplefilter("always", DataWarning)
             warnings.showwarning = functools.partial(_show_warning, console, debug)
             try:
                 return super().invoke(ctx)

@@ -116,36 +116,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_LABELS = {"naive": "naive (last value)", "seasonal_naive": "seasonal naive"}
+_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive"}
 
 
 def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
-    """Model and baselines side by side, with the model's skill against each baseline."""
+    """Model and baselines side by side with the model's skill against each; a second table for events."""
     if not metrics:
         console.print(f"{title}: no test part (test_frac is 0), so no held-out metrics.")
         return
-    has_events = "f1" in metrics
-    table = Table(title=title, title_justify="left")
-    for header in ("forecaster", "MSE", "RMSE", "MAE", "MSE scaled", "skill vs it"):
-        table.add_column(header, justify="left" if header == "forecaster" else "right")
-    if has_events:
-        for header in ("precision", "recall", "F1"):
-            table.add_column(header, justify="right")
-
-    def row(name: str, scores: dict[str, Any], skill: Any) -> None:
-        cells = [name, *(_fmt(scores[k]) for k in ("mse", "rmse", "mae", "mse_scaled")), _fmt(skill)]
-        if has_events:
-            cells += [_fmt(scores.get(k)) for k in ("precision", "recall", "f1")]
-        table.add_row(*cells)
-
-    row(model_name, metrics, None)
+    rows = [(model_name, metrics, None)]
     for key, scores in metrics["baselines"].items():
-        label = _LABELS.get(key, key)
-        if key == "seasonal_naive":
-            label += f" ({scores['season']})"
-        row(label, scores, scores["skill"])
-    console.print(table)
+        label = _LABELS.get(key, key) + (f" ({scores['season']})" if key == "seasonal_naive" else "")
+        rows.append((label, scores, scores["skill"]))
+    errors = Table(title=title, title_justify="left")
+    for header in ("forecaster", "MSE", "RMSE", "MAE", "MSE scaled", "model skill"):
+        errors.add_column(header, justify="left" if header == "forecaster" else "right")
+    for name, scores, skill in rows:
+        errors.add_row(name, *(_fmt(scores[k]) for k in ("mse", "rmse", "mae", "mse_scaled")), _fmt(skill))
+    console.print(errors)
     console.print(_verdict(metrics, model_name))
+    if "f1" in metrics:
+        sign = ">" if metrics["event"] == "above" else "<"
+        events = Table(title=f"Threshold events (value {sign} {metrics['threshold']:g})", title_justify="left")
+        for header in ("forecaster", "precision", "recall", "F1", "TP", "FP", "FN", "TN"):
+            events.add_column(header, justify="left" if header == "forecaster" else "right")
+        for name, scores, _ in rows:
+            events.add_row(name, *(_fmt(scores[k]) for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")))
+        console.print(events)
 
 
 def _verdict(metrics: dict[str, Any], model_name: str) -> str:

@@ -9,6 +9,7 @@ through a model directory.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import torch
 
 from lstmcast import __version__, artifact
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
-from lstmcast.errors import ArtifactError, ConfigError, DataError, NotFittedError
+from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.metrics import point_metrics, skill, threshold_metrics
 from lstmcast.models import build_model
 from lstmcast.scale import Scaler, fit_scaler
@@ -259,7 +260,28 @@ class Forecaster:
                 f"{series.source}: {len(series)} rows are too few to evaluate; need at least "
                 f"{first + self.horizon} (lookback or season {first} + horizon {self.horizon})"
             )
-        return self._score(series, self._windows(series), origins, threshold, event)
+        metrics = self._score(series, self._windows(series), origins, threshold, event)
+        metrics["in_sample_origins"] = self._count_in_sample(series, origins)
+        return metrics
+
+    def _count_in_sample(self, series: Series, origins: np.ndarray) -> int | None:
+        """How many origins forecast rows that training or early stopping saw; warns when any do."""
+        seen = self.training_.get("parts", {}).get("val", {}).get("end")
+        if series.index is None or seen is None:
+            return None
+        try:
+            seen_until = pd.Timestamp(seen)
+            count = int(np.sum(series.index[origins] <= seen_until))
+        except (ValueError, TypeError):  # e.g. time zones that do not compare; nothing to report
+            return None
+        if count:
+            warnings.warn(
+                f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
+                f"early-stopped on (up to {seen}); those scores are optimistic",
+                DataWarning,
+                stacklevel=3,
+            )
+        return count
 
     # -- predict ------------------------------------------------------------------------------
 

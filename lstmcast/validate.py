@@ -106,6 +106,8 @@ def _resolve_target(frame: pd.DataFrame, config: DataConfig, time_col: str | Non
     numeric = [str(c) for c in others if pd.api.types.is_numeric_dtype(frame[c])]
     if len(numeric) == 1:
         return numeric[0]
+    if not numeric and len(others) == 1:
+        return str(others[0])  # one candidate holding text: name its bad rows rather than guess
     if not numeric:
         raise DataError(f"{source}: no numeric column to forecast; pass --target NAME")
     raise DataError(f"{source}: several numeric columns; pass --target, one of: {', '.join(numeric)}")
@@ -186,10 +188,9 @@ def infer_frequency(index: pd.DatetimeIndex, source: str = "<frame>") -> str | N
         inferred = pd.DatetimeIndex(index, freq="infer").freq
         if inferred is not None:
             return str(inferred.freqstr)
-    steps = np.diff(index.asi8)
-    typical = int(np.median(steps))
-    irregular = int((steps != typical).sum())
-    step = pd.Timedelta(typical, unit="ns")
+    steps = index[1:] - index[:-1]  # a TimedeltaIndex, whatever the index's resolution
+    step = steps.value_counts().idxmax()  # the most common gap: a median could fall between two gaps
+    irregular = int((steps != step).sum())
     if irregular:
         warnings.warn(
             f"{source}: irregular spacing: {irregular} of {len(steps)} gaps differ from the typical step "

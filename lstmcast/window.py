@@ -7,7 +7,6 @@ memory stays O(rows x columns), not O(rows x lookback).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,16 +45,13 @@ def _split_fits(n: int, window: WindowConfig) -> bool:
     return n_train >= window.lookback + window.horizon and n_val >= window.horizon and test_ok
 
 
-def rows_needed(window: WindowConfig) -> int:
-    """The fewest rows for which every part of the split holds at least one window."""
-    fracs = [
-        (window.lookback + window.horizon, 1 - window.val_frac - window.test_frac),
-        (window.horizon, window.val_frac),
-    ]
-    if window.test_frac > 0:
-        fracs.append((window.horizon, window.test_frac))
-    n = max(math.ceil(rows / frac) for rows, frac in fracs)
-    while not _split_fits(n, window):  # rounding of the part sizes can need a row or two more
+def rows_needed(window: WindowConfig, start: int = 1) -> int:
+    """The fewest rows (from ``start`` on) for which every part of the split holds at least one window.
+
+    Part sizes are rounded, so this is found by a short scan up from a lower bound, not a formula.
+    """
+    n = max(start, window.lookback + window.horizon * (3 if window.test_frac > 0 else 2))
+    while not _split_fits(n, window):
         n += 1
     return n
 
@@ -64,6 +60,8 @@ def chronological_split(n_rows: int, window: WindowConfig, source: str = "<frame
     """Split rows in time order; raises a DataError saying how many rows are needed."""
     if not _split_fits(n_rows, window):
         needed = rows_needed(window)
+        if needed <= n_rows:  # rounding makes a rare size in between fail; name the next that works
+            needed = rows_needed(window, start=n_rows + 1)
         raise DataError(
             f"{source}: {n_rows} rows are too few for lookback {window.lookback} + horizon {window.horizon} "
             f"with val_frac {window.val_frac:g} and test_frac {window.test_frac:g}; need at least {needed} "

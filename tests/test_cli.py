@@ -1,0 +1,252 @@
+"""The command line through click's CliRunner: stdout carries data only, errors are one line on
+stderr with a meaningful exit code, and a failed run writes nothing."""
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import TINY, TINY_FLAGS, sine_frame
+
+from lstmcast import __version__
+from lstmcast.cli import cli
+from lstmcast.console import ExitCode, epoch_progress, make_console
+from lstmcast.train import EpochReport
+
+POINT_KEYS = {"mse", "rmse", "mae", "mse_scaled", "mae_scaled"}
+EVENT_KEYS = {"precision", "recall", "f1", "tp", "fp", "fn", "tn"}
+
+
+def run(*args: str, input: bytes | str | None = None):
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A model trained through the CLI, and the CSV it was trained on."""
+    root = tmp_path_factory.mktemp("cli")
+    data = root / "series.csv"
+    sine_frame().to_csv(data, index=False)
+    result = run("train", data, "-o", root / "model", *TINY_FLAGS)
+    assert result.exit_code == 0, result.stderr
+    return root / "model", data
+
+
+def test_train_writes_the_model_dir_and_keeps_stdout_empty(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, data = trained
+    assert sorted(p.name for p in model.iterdir()) == ["manifest.json", "metrics.json", "weights.safetensors"]
+    result = run("train", data, "-o", tmp_path / "m", *TINY_FLAGS)
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "Saved model to" in result.stderr and "Held-out test metrics" in result.stderr
+    assert "naive" in result.stderr and "seasonal naive (24)" in result.stderr
+
+
+def test_train_json_prints_the_metrics_contract(tmp_path: Path, csv_file: Path) -> None:
+    result = run("train", csv_file, "-o", tmp_path / "m", "--json", "--quiet", *TINY_FLAGS)
+    assert result.exit_code == 0 and result.stderr == ""
+    metrics = json.loads(result.stdout)
+    assert POINT_KEYS | {"n_origins", "baselines"} <= metrics.keys()
+    for name in ("naive", "seasonal_naive"):
+        assert POINT_KEYS | {"skill"} <= metrics["baselines"][name].keys()
+    assert metrics == json.loads((tmp_path / "m" / "metrics.json").read_text())
+
+
+def test_predict_writes_clean_csv_to_stdout(trained: tuple[Path, Path]) -> None:
+    model, data = trained
+    result = run("predict", model, data)
+    assert result.exit_code == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[0] == "time,step,y"
+    assert len(lines) == 1 + TINY["horizon"]
+    assert lines[1].startswith("2024-01-13 12:00:00,1,")
+
+
+def test_stdin_and_a_file_give_the_same_forecast(trained: tuple[Path, Path]) -> None:
+    model, data = trained
+    from_file = run("predict", model, data, "-o", "-")
+    from_stdin = run("predict", model, "-", input=data.read_bytes())
+    assert from_stdin.exit_code == 0
+    assert from_stdin.stdout == from_file.stdout
+
+
+@pytest.mark.parametrize(("name", "flags"), [("f.parquet", []), ("f.json", []), ("f.out", ["--format", "csv"])])
+def test_predict_writes_files_in_the_format_asked(trained, tmp_path: Path, name: str, flags: list[str]) -> None:
+    model, data = trained
+    out = tmp_path / name
+    result = run("predict", model, data, "-o", out, *flags)
+    assert result.exit_code == 0 and result.stdout == ""
+    if name.endswith(".parquet"):
+        table = pd.read_parquet(out)
+    elif name.endswith(".json"):
+        table = pd.DataFrame(json.loads(out.read_text()))
+    else:
+        table = pd.read_csv(out)
+    assert list(table.columns) == ["time", "step", "y"] and len(table) == TINY["horizon"]
+
+
+def test_evaluate_reports_threshold_events_as_json(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, data = trained
+    tail = tmp_path / "new.csv"
+    pd.read_csv(data).tail(80).to_csv(tail, index=False)
+    result = run("evaluate", model, tail, "--threshold", "12", "--json", "-o", tmp_path / "metrics.json")
+    assert result.exit_code == 0
+    metrics = json.loads(result.stdout)
+    assert POINT_KEYS | EVENT_KEYS | {"n_origins", "baselines"} <= metrics.keys()
+    assert metrics["n_origins"] == 80 - 24 - 4 + 1  # origins from max(lookback, season 24) on
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert "Threshold events (value > 12)" in result.stderr
+
+
+def test_evaluate_stride_and_below_events(trained: tuple[Path, Path]) -> None:
+    model, data = trained
+    result = run("evaluate", model, data, "--stride", "10", "--threshold", "8", "--event", "below", "--json", "-q")
+    assert result.exit_code == 0
+    metrics = json.loads(result.stdout)
+    assert metrics["event"] == "below" and metrics["n_origins"] == len(range(24, 300 - 4 + 1, 10))
+    assert result.stderr.startswith("Warning: ") and "those scores are optimistic" in result.stderr
+
+
+def test_info_describes_the_model(trained: tuple[Path, Path]) -> None:
+    model, _ = trained
+    result = run("info", model)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "lstm: 1 layer(s) x 4 hidden" in result.stderr and "lookback / horizon  12 / 4" in result.stderr
+    manifest = json.loads(run("info", model, "--json").stdout)
+    assert manifest["columns"]["target"] == "y"
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0 and result.stdout == f"lstmcast, version {__version__}\n"
+
+
+BAD_INPUTS = {
+    "missing.csv": (None, "no such file"),
+    "empty.csv": ("", "the file is empty"),
+    "nonnumeric.csv": ("time,y\n2024-01-01 00:00,1\n2024-01-01 01:00,abc\n", "column 'y', row 2: not a number"),
+    "badtime.csv": (
+        "time,y\n2024-01-01 00:00,1\nnot-a-date,2\n2024-01-01 02:00,3\n",
+        "column 'time', row 2: not a timestamp",
+    ),
+    "dupes.csv": (
+        "time,y\n2024-01-01 00:00,1\n2024-01-01 00:00,2\n2024-01-01 02:00,3\n",
+        "column 'time', rows 1-2: duplicate timestamp",
+    ),
+    "short.csv": (
+        "time,y\n2024-01-01 00:00,1\n2024-01-01 01:00,2\n2024-01-01 02:00,3\n",
+        "3 rows are too few for lookback 12 + horizon 4",
+    ),
+    "gaps.csv": (
+        "time,y\n2024-01-01 00:00,1\n2024-01-01 01:00,\n2024-01-01 02:00,3\n",
+        "column 'y', row 2: missing value; pass --fill",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_bad_input_is_one_line_exit_3_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    content, message = BAD_INPUTS[name]
+    data = tmp_path / name
+    if content is not None:
+        data.write_text(content)
+    result = run("train", data, "-o", tmp_path / "model", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.DATA
+    assert result.stderr.startswith(f"Error: {data}: {message}")
+    assert result.stderr.count("\n") == 1
+    assert result.stdout == ""
+    assert not (tmp_path / "model").exists()
+
+
+def test_unknown_target_lists_the_columns(tmp_path: Path, csv_file: Path) -> None:
+    result = run("train", csv_file, "--target", "load", "-o", tmp_path / "m", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.DATA
+    assert result.stderr == f"Error: {csv_file}: target column 'load' not found; columns are: time, y\n"
+
+
+def test_fill_repairs_gaps_and_says_so(tmp_path: Path) -> None:
+    frame = sine_frame()
+    frame.loc[[5, 6, 40], "y"] = None
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    result = run("train", tmp_path / "gaps.csv", "-o", tmp_path / "m", "--fill", "interpolate", "-q", *TINY_FLAGS)
+    assert result.exit_code == 0
+    assert result.stderr == f"Warning: {tmp_path / 'gaps.csv'}: filled 3 rows with missing values (interpolate)\n"
+
+
+def test_a_failed_train_leaves_the_previous_model_untouched(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, _ = trained
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    (tmp_path / "bad.csv").write_text("time,y\n2024-01-01,x\n")
+    result = run("train", tmp_path / "bad.csv", "-o", model, *TINY_FLAGS)
+    assert result.exit_code == ExitCode.DATA
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+
+
+def test_a_failed_predict_leaves_the_previous_forecast_untouched(trained, tmp_path: Path) -> None:
+    model, _ = trained
+    out = tmp_path / "forecast.csv"
+    out.write_text("yesterday's forecast\n")
+    (tmp_path / "bad.csv").write_text("time,y\n2024-01-01,1\n")
+    result = run("predict", model, tmp_path / "bad.csv", "-o", out)
+    assert result.exit_code == ExitCode.DATA
+    assert "1 rows are too few to forecast" in result.stderr
+    assert out.read_text() == "yesterday's forecast\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--lookback", "0"], ExitCode.USAGE, "Error: lookback must be at least 1; got 0\n"),
+        (["--device", "tpu"], ExitCode.USAGE, "Error: device must be auto, cpu, cuda or cuda:N; got 'tpu'\n"),
+    ],
+)
+def test_settings_out_of_range_are_usage_errors(csv_file: Path, tmp_path: Path, args, code, message) -> None:
+    result = run("train", csv_file, "-o", tmp_path / "m", *args)
+    assert result.exit_code == code
+    assert result.stderr == message
+
+
+def test_an_unknown_option_is_a_click_usage_error(csv_file: Path) -> None:
+    result = run("train", csv_file, "-o", "m", "--lookbak", "3")
+    assert result.exit_code == ExitCode.USAGE
+    assert "No such option '--lookbak'. Did you mean '--lookback'?" in result.stderr
+
+
+def test_a_missing_model_is_exit_4(csv_file: Path, tmp_path: Path) -> None:
+    result = run("predict", tmp_path / "nope", csv_file)
+    assert result.exit_code == ExitCode.MODEL
+    assert result.stderr == f"Error: {tmp_path / 'nope'}: no such model directory\n"
+
+
+def test_refusing_to_replace_a_non_model_dir_is_exit_5_before_training(csv_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "keep.txt").write_text("mine")
+    result = run("train", csv_file, "-o", tmp_path / "docs", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.OUTPUT
+    assert "exists and is not an lstmcast model directory; refusing to replace it" in result.stderr
+    assert (tmp_path / "docs" / "keep.txt").read_text() == "mine"
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = run("--debug", "train", tmp_path / "missing.csv", "-o", tmp_path / "m")
+    assert result.exit_code != 0
+    assert type(result.exception).__name__ == "DataError"
+
+
+def test_progress_shows_loss_best_and_patience_on_a_terminal() -> None:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, no_color=True)
+    with epoch_progress(console, True, epochs=5) as on_epoch:
+        on_epoch(EpochReport(1, 5, 0.5, 0.25, 0.25, 1, 10, 0.1))
+    text = buffer.getvalue()
+    assert "epoch" in text and "1/5" in text and "0.2500 @1" in text and "patience 10" in text
+
+
+def test_no_progress_when_stderr_is_not_a_terminal() -> None:
+    from lstmcast.console import live_display_allowed
+
+    assert not live_display_allowed(make_console(), quiet=False)

@@ -1,0 +1,86 @@
+"""A real `python -m lstmcast` in a shell pipeline, as cron and scripts run it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import TINY, TINY_FLAGS, sine_frame
+
+
+def lstmcast(*args: object, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("LSTMCAST_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "lstmcast", *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pipe")
+    sine_frame().to_csv(root / "series.csv", index=False)
+    done = lstmcast("train", "series.csv", "-o", "model", "--quiet", *TINY_FLAGS, cwd=root)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"" and done.stderr == b""
+    return root
+
+
+def test_csv_piped_in_gives_a_forecast_piped_out(pipeline: Path) -> None:
+    done = lstmcast("predict", "model", "-", stdin=(pipeline / "series.csv").read_bytes(), cwd=pipeline)
+    assert done.returncode == 0 and done.stderr == b""
+    lines = done.stdout.decode().splitlines()
+    assert lines[0] == "time,step,y" and len(lines) == TINY["horizon"] + 1
+
+
+def test_a_shell_pipeline_with_redirection(pipeline: Path) -> None:
+    done = subprocess.run(
+        f"tail -n 50 series.csv | (head -n 1 series.csv; cat) | {sys.executable} -m lstmcast predict model - "
+        "> forecast.csv",
+        shell=True,
+        cwd=pipeline,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    forecast = pd.read_csv(pipeline / "forecast.csv")
+    assert forecast["step"].tolist() == list(range(1, TINY["horizon"] + 1))
+
+
+def test_a_failed_run_exits_non_zero_and_leaves_no_file(pipeline: Path) -> None:
+    (pipeline / "broken.csv").write_text("time,y\n2024-01-01 00:00,1\n2024-01-01 01:00,oops\n")
+    done = lstmcast("predict", "model", "broken.csv", "-o", "out.csv", cwd=pipeline)
+    assert done.returncode == 3
+    assert done.stdout == b""
+    assert done.stderr.decode() == "Error: broken.csv: column 'y', row 2: not a number (e.g. 'oops')\n"
+    assert not (pipeline / "out.csv").exists()
+    assert not [p for p in pipeline.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_an_error_is_one_line_without_debug_and_a_traceback_with_it(pipeline: Path) -> None:
+    plain = lstmcast("evaluate", "model", "series.csv", "--stride", "0", cwd=pipeline)
+    assert plain.returncode == 2
+    assert plain.stderr.decode() == "Error: stride must be at least 1; got 0\n"
+    debug = lstmcast("--debug", "evaluate", "model", "series.csv", "--stride", "0", cwd=pipeline)
+    assert debug.returncode == 1 and b"Traceback (most recent call last)" in debug.stderr
+
+
+def test_help_and_info_do_not_import_torch(pipeline: Path) -> None:
+    code = (
+        "import sys\n"
+        "from lstmcast.cli import cli\n"
+        "try:\n    cli(['info', 'model'], prog_name='lstmcast')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('torch', 'pandas', 'sklearn') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=pipeline, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().strip().splitlines()[-1] == "[]"
+    assert b"lookback / horizon" in done.stderr

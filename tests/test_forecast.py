@@ -1,0 +1,167 @@
+import inspect
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY, sine_frame
+
+from lstmcast import (
+    DataConfig,
+    DataError,
+    DataWarning,
+    Forecaster,
+    ModelConfig,
+    NotFittedError,
+    TrainConfig,
+    WindowConfig,
+)
+from lstmcast.forecast import season_length, seasonal_naive
+
+
+def states_equal(a: Forecaster, b: Forecaster) -> bool:
+    sa, sb = a.model_.state_dict(), b.model_.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_a_few_seconds_of_training_on_a_noisy_sine_beat_the_naive_forecast_clearly() -> None:
+    frame = sine_frame(n=900, noise=0.2)
+    forecaster = Forecaster(
+        lookback=48, horizon=12, hidden=16, layers=1, epochs=15, patience=5, lr=0.01, device="cpu"
+    ).fit(frame)
+    metrics = forecaster.metrics_
+    assert metrics["part"] == "test" and metrics["n_origins"] > 100
+    # Naive repeats the last value over a sine: skill must be far above zero, and the error near the noise.
+    assert metrics["baselines"]["naive"]["skill"] > 0.8
+    assert metrics["rmse"] < 0.6
+
+
+def test_same_data_and_seed_give_identical_weights_and_forecasts(frame: pd.DataFrame) -> None:
+    first = Forecaster(**TINY).fit(frame)
+    second = Forecaster(**TINY).fit(frame)
+    other_seed = Forecaster(**{**TINY, "seed": 1}).fit(frame)
+    assert states_equal(first, second)
+    pd.testing.assert_frame_equal(first.predict(frame), second.predict(frame))
+    assert not states_equal(first, other_seed)
+
+
+def test_the_test_part_never_reaches_the_scaler_or_the_weights(frame: pd.DataFrame) -> None:
+    changed = frame.copy()
+    test_rows = slice(int(len(frame) * 0.8), None)
+    changed.loc[changed.index[test_rows], "y"] *= 100  # wildly different future
+    original = Forecaster(**TINY).fit(frame)
+    perturbed = Forecaster(**TINY).fit(changed)
+    np.testing.assert_array_equal(original.scaler_.center, perturbed.scaler_.center)
+    np.testing.assert_array_equal(original.scaler_.scale, perturbed.scaler_.scale)
+    assert states_equal(original, perturbed)
+    assert original.history_ == perturbed.history_
+    assert original.metrics_["mse"] != perturbed.metrics_["mse"]
+
+
+def test_the_scaler_is_fitted_on_the_training_rows_only(frame: pd.DataFrame) -> None:
+    forecaster = Forecaster(**TINY).fit(frame)
+    train_rows = frame["y"].to_numpy()[: forecaster.training_["parts"]["train"]["rows"]]
+    assert forecaster.scaler_.center[0] == pytest.approx(train_rows.mean(), rel=1e-6)
+    assert forecaster.scaler_.scale[0] == pytest.approx(train_rows.std(), rel=1e-5)
+
+
+def test_save_and_load_give_identical_forecasts_and_metrics(fitted: Forecaster, model_dir, frame) -> None:
+    loaded = Forecaster.load(model_dir, device="cpu")
+    pd.testing.assert_frame_equal(loaded.predict(frame), fitted.predict(frame))
+    assert loaded.get_params() == {**fitted.get_params(), "device": "cpu"}
+    assert loaded.metrics_ == fitted.metrics_
+    assert loaded.evaluate(frame.tail(60)) == fitted.evaluate(frame.tail(60))
+
+
+@pytest.mark.parametrize(
+    ("freq", "expected"),
+    [
+        ("h", ["2024-01-13 12:00:00", "2024-01-13 13:00:00"]),
+        ("D", ["2024-10-27", "2024-10-28"]),
+        ("ME", ["2049-01-31", "2049-02-28"]),
+    ],
+)
+def test_predict_continues_the_input_frequency(freq: str, expected: list[str]) -> None:
+    frame = sine_frame(n=300, freq=freq)
+    forecast = Forecaster(**TINY).fit(frame).predict(frame)
+    assert list(forecast.columns) == ["time", "step", "y"]
+    assert forecast["step"].tolist() == [1, 2, 3, 4]
+    assert forecast["time"].iloc[:2].tolist() == [pd.Timestamp(t) for t in expected]
+    assert forecast["y"].notna().all()
+
+
+def test_predict_reads_only_the_last_lookback_rows(fitted: Forecaster, frame: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(fitted.predict(frame), fitted.predict(frame.tail(TINY["lookback"])))
+    with pytest.raises(DataError, match=r"11 rows are too few to forecast; the model reads the last 12 rows"):
+        fitted.predict(frame.tail(11))
+
+
+def test_features_are_inputs_and_must_be_present_to_predict() -> None:
+    frame = sine_frame(features=True)
+    forecaster = Forecaster(target="y", features=["x"], **TINY).fit(frame)
+    assert forecaster.model_.encoder.input_size == 2
+    assert len(forecaster.predict(frame)) == TINY["horizon"]
+    with pytest.raises(DataError, match=r"feature column 'x' not found"):
+        forecaster.predict(frame.drop(columns="x"))
+
+
+def test_a_production_fit_without_test_part_has_no_metrics(frame: pd.DataFrame) -> None:
+    forecaster = Forecaster(**{**TINY, "test_frac": 0}).fit(frame)
+    assert forecaster.metrics_ == {}
+    assert "test" not in forecaster.training_["parts"]
+
+
+def test_evaluate_warns_when_origins_overlap_the_training_period(fitted: Forecaster, frame: pd.DataFrame) -> None:
+    with pytest.warns(DataWarning, match=r"origins forecast rows the model was trained or early-stopped on"):
+        metrics = fitted.evaluate(frame, stride=4)
+    assert 0 < metrics["in_sample_origins"] < metrics["n_origins"]
+    held_out = fitted.evaluate(frame.tail(60), threshold=11, event="above")
+    assert held_out["in_sample_origins"] == 0
+    assert {"precision", "recall", "f1", "tp", "fp", "fn", "tn"} <= held_out.keys()
+    assert held_out["tp"] + held_out["fp"] + held_out["fn"] + held_out["tn"] == held_out["n_origins"] * 4
+
+
+def test_evaluate_needs_lookback_or_season_plus_horizon_rows(fitted: Forecaster, frame: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"27 rows are too few to evaluate; need at least 28 \(lookback or season 24"):
+        fitted.evaluate(frame.tail(27))
+
+
+def test_an_unfitted_forecaster_says_so(frame: pd.DataFrame) -> None:
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        Forecaster().predict(frame)
+
+
+def test_defaults_are_the_config_defaults() -> None:
+    defaults = {
+        **DataConfig().to_dict(),
+        **WindowConfig().to_dict(),
+        **ModelConfig().to_dict(),
+        **TrainConfig().to_dict(),
+    }
+    signature = inspect.signature(Forecaster)
+    for name, parameter in signature.parameters.items():
+        expected = defaults[name]
+        assert (list(parameter.default) if isinstance(parameter.default, tuple) else parameter.default) == expected
+
+
+def test_set_params_checks_names_and_fit_checks_values(frame: pd.DataFrame) -> None:
+    forecaster = Forecaster().set_params(lookback=8, horizon=2)
+    assert forecaster.get_params()["lookback"] == 8
+    with pytest.raises(ValueError, match="unknown parameter 'lookbak'"):
+        forecaster.set_params(lookbak=3)
+    with pytest.raises(ValueError, match="horizon must be at least 1; got 0"):
+        Forecaster(horizon=0).fit(frame)
+
+
+@pytest.mark.parametrize(
+    ("freq", "season"),
+    [("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W-SUN", 52), ("ME", 12), ("QE-DEC", 4), ("YE", 1), (None, 1)],
+)
+def test_season_length_follows_the_frequency(freq: str | None, season: int) -> None:
+    assert season_length(freq) == season
+
+
+def test_seasonal_naive_repeats_the_last_season() -> None:
+    values = np.arange(10.0)
+    # season 3, origin 6: the last full season is rows 3, 4, 5, then it repeats.
+    assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]

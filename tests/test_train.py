@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+from conftest import TINY, sine_frame
+
+from lstmcast import ConfigError, Forecaster, TrainConfig, TrainingError
+from lstmcast.config import ModelConfig
+from lstmcast.models import build_model
+from lstmcast.train import TensorWindows, fit, resolve_device
+
+
+def small_problem(n: int = 200):
+    values = torch.from_numpy(np.sin(np.arange(n) / 4.0).astype(np.float32))[:, None]  # [n, 1]
+    windows = TensorWindows(values, lookback=12, horizon=4)
+    return windows, np.arange(12, 140), np.arange(140, n - 4)
+
+
+def test_early_stopping_restores_the_best_weights_not_the_last() -> None:
+    windows, train, val = small_problem()
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=4, layers=1), n_inputs=1, horizon=4)
+    # A learning rate this high makes validation loss bounce, so the best epoch is not the last.
+    result = fit(model, windows, train, val, TrainConfig(epochs=30, patience=3, lr=0.3, device="cpu"))
+    val_losses = [h["val_loss"] for h in result.history]
+    assert result.best_epoch == int(np.argmin(val_losses)) + 1
+    assert result.stopped_early and len(result.history) == result.best_epoch + 3
+    with torch.no_grad():
+        restored = torch.nn.functional.mse_loss(
+            model.eval()(windows.inputs(torch.as_tensor(val))), windows.targets(torch.as_tensor(val))
+        )
+    assert float(restored) == pytest.approx(result.best_val_loss, rel=1e-5)
+
+
+def test_every_epoch_is_reported_through_the_callback() -> None:
+    windows, train, val = small_problem()
+    reports = []
+    fit(
+        build_model(ModelConfig(hidden=4, layers=1), 1, 4),
+        windows,
+        train,
+        val,
+        TrainConfig(epochs=3, patience=5, device="cpu"),
+        on_epoch=reports.append,
+    )
+    assert [r.epoch for r in reports] == [1, 2, 3]
+    assert all(r.epochs == 3 and r.patience_left <= 5 for r in reports)
+
+
+def test_min_delta_makes_small_improvements_not_count() -> None:
+    windows, train, val = small_problem()
+    result = fit(
+        build_model(ModelConfig(hidden=4, layers=1), 1, 4),
+        windows,
+        train,
+        val,
+        TrainConfig(epochs=20, patience=2, min_delta=10.0, device="cpu"),
+    )
+    assert result.best_epoch == 1 and len(result.history) == 3
+
+
+def test_a_diverging_loss_is_a_training_error() -> None:
+    windows, train, val = small_problem()
+    windows.values[20, 0] = float("nan")
+    with pytest.raises(TrainingError, match=r"training diverged at epoch 1 .* try a lower --lr"):
+        fit(
+            build_model(ModelConfig(hidden=4, layers=1), 1, 4), windows, train, val, TrainConfig(epochs=2, device="cpu")
+        )
+
+
+def test_dropout_also_regularises_a_single_layer_model() -> None:
+    model = build_model(ModelConfig(hidden=4, layers=1, dropout=0.5), 1, 4)
+    x = torch.randn(8, 12, 1)
+    model.train()
+    assert not torch.equal(model(x), model(x))  # dropout is active before the head
+    model.eval()
+    assert torch.equal(model(x), model(x))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown without CUDA")
+def test_asking_for_cuda_without_it_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match=r"device 'cuda' requested but CUDA is not available here; use --device cpu"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_training_and_forecasting_on_cuda_match_the_cpu_closely() -> None:
+    frame = sine_frame()
+    on_gpu = Forecaster(**{**TINY, "device": "cuda"}).fit(frame)
+    assert next(on_gpu.model_.parameters()).device.type == "cuda"
+    forecast = on_gpu.predict(frame)
+    assert forecast["y"].notna().all() and len(forecast) == TINY["horizon"]

@@ -1,0 +1,122 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lstmcast import DataConfig, DataError, DataWarning
+from lstmcast.validate import format_rows, validate_frame
+
+
+def table(**columns) -> pd.DataFrame:
+    frame = pd.DataFrame(columns)
+    frame.attrs["source"] = "data.csv"
+    return frame
+
+
+TIMES = ["2024-01-01 00:00", "2024-01-01 01:00", "2024-01-01 02:00", "2024-01-01 03:00", "2024-01-01 04:00"]
+
+
+def test_time_column_and_single_numeric_target_are_found_without_flags() -> None:
+    series = validate_frame(table(when=TIMES, load=[1, 2, 3, 4, 5]), DataConfig())
+    assert series.time_col == "when"
+    assert series.columns == ("load",)
+    assert series.frequency == "h"
+    assert series.values.dtype == np.float32
+    assert series.values[:, 0].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_several_numeric_columns_need_target_and_the_error_lists_them() -> None:
+    with pytest.raises(DataError, match=r"^data\.csv: several numeric columns; pass --target, one of: a, b$"):
+        validate_frame(table(time=TIMES, a=[1.0] * 5, b=[2.0] * 5), DataConfig())
+
+
+def test_features_come_after_the_target() -> None:
+    series = validate_frame(table(time=TIMES, a=[1.0] * 5, b=[2.0] * 5), DataConfig(target="b", features=("a",)))
+    assert series.columns == ("b", "a")
+    assert series.values[0].tolist() == [2.0, 1.0]
+
+
+def test_a_table_without_timestamps_uses_row_order() -> None:
+    series = validate_frame(table(y=[1.0, 2.0, 3.0]), DataConfig())
+    assert series.index is None and series.frequency is None
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (DataConfig(target="nope"), r"^data\.csv: target column 'nope' not found; columns are: time, y$"),
+        (DataConfig(time_col="when"), r"^data\.csv: time column 'when' not found; columns are: time, y$"),
+        (DataConfig(target="y", features=("z",)), r"^data\.csv: feature column 'z' not found"),
+    ],
+)
+def test_unknown_columns_are_named_with_the_available_ones(config: DataConfig, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        validate_frame(table(time=TIMES, y=[1.0] * 5), config)
+
+
+def test_non_numeric_target_names_column_rows_and_value() -> None:
+    frame = table(time=TIMES, y=["1", "2", "n/a?", "oops", "5"])
+    with pytest.raises(DataError, match=r"^data\.csv: column 'y', rows 3-4: not a number \(e\.g\. 'n/a\?'\)$"):
+        validate_frame(frame, DataConfig(target="y"))
+
+
+def test_unparsable_timestamps_name_the_rows() -> None:
+    frame = table(time=[*TIMES[:3], "yesterday", TIMES[4]], y=[1.0] * 5)
+    with pytest.raises(DataError, match=r"^data\.csv: column 'time', row 4: not a timestamp \(e\.g\. 'yesterday'\)$"):
+        validate_frame(frame, DataConfig())
+
+
+def test_duplicate_timestamps_name_every_copy() -> None:
+    frame = table(time=[TIMES[0], TIMES[1], TIMES[1], TIMES[3], TIMES[4]], y=[1.0] * 5)
+    with pytest.raises(DataError, match=r"^data\.csv: column 'time', rows 2-3: duplicate timestamp 2024-01-01 01:00"):
+        validate_frame(frame, DataConfig())
+
+
+def test_missing_values_are_an_error_by_default_suggesting_fill() -> None:
+    frame = table(time=TIMES, y=[1.0, np.nan, 3.0, np.nan, 5.0])
+    with pytest.raises(DataError, match=r"column 'y', rows 2, 4: missing value; pass --fill interpolate\|ffill\|drop"):
+        validate_frame(frame, DataConfig())
+
+
+def test_infinite_values_are_named_as_such() -> None:
+    frame = table(time=TIMES, y=[1.0, np.inf, 3.0, 4.0, 5.0])
+    with pytest.raises(DataError, match=r"column 'y', row 2: infinite value"):
+        validate_frame(frame, DataConfig())
+
+
+@pytest.mark.parametrize(
+    ("fill", "expected"),
+    [("interpolate", [1, 2, 3, 4, 5]), ("ffill", [1, 1, 3, 3, 5]), ("drop", [1, 3, 5])],
+)
+def test_fill_repairs_gaps_with_a_warning(fill: str, expected: list[float]) -> None:
+    frame = table(time=TIMES, y=[1.0, np.nan, 3.0, np.inf, 5.0])
+    with pytest.warns(DataWarning, match=r"(filled|dropped) 2 rows"):
+        series = validate_frame(frame, DataConfig(fill=fill))
+    assert series.values[:, 0].tolist() == expected
+
+
+def test_unsorted_timestamps_are_sorted_with_a_warning() -> None:
+    frame = table(time=[TIMES[2], TIMES[0], TIMES[1], TIMES[4], TIMES[3]], y=[3.0, 1.0, 2.0, 5.0, 4.0])
+    with pytest.warns(DataWarning, match="not in order; sorted them"):
+        series = validate_frame(frame, DataConfig())
+    assert series.values[:, 0].tolist() == [1, 2, 3, 4, 5]
+    assert series.index.is_monotonic_increasing
+
+
+def test_irregular_spacing_warns_and_uses_the_typical_step() -> None:
+    times = pd.date_range("2024-01-01", periods=10, freq="h").delete(4)
+    frame = table(time=times.astype(str), y=np.arange(9.0))
+    with pytest.warns(DataWarning, match="irregular spacing: 1 of 8 gaps differ from the typical step of 0 days 01:00"):
+        series = validate_frame(frame, DataConfig())
+    assert series.frequency == "h"
+
+
+@pytest.mark.parametrize("freq", ["D", "ME", "MS", "W-SUN", "15min", "B"])
+def test_calendar_frequencies_are_inferred(freq: str) -> None:
+    times = pd.date_range("2024-01-01", periods=12, freq=freq)
+    series = validate_frame(table(time=times.astype(str), y=np.arange(12.0)), DataConfig())
+    assert pd.tseries.frequencies.to_offset(series.frequency) == pd.tseries.frequencies.to_offset(freq)
+
+
+def test_format_rows_groups_runs_and_counts_the_rest() -> None:
+    assert format_rows(np.array([4])) == "row 5"
+    assert format_rows(np.array([1, 2, 3, 7, 9, 10, 20, 30])) == "rows 2-4, 8, 10-11 and 2 more"
