@@ -28,7 +28,7 @@ from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, res
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split, rolling_origins
 
-_PARAM_GROUPS = {
+_PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
     DataConfig: ("target", "time_col", "features", "fill"),
     WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler"),
     ModelConfig: ("model", "hidden", "layers", "dropout"),
@@ -49,7 +49,7 @@ def season_length(frequency: str | None) -> int:
     if prefix == "B":
         return 5 if offset.n == 1 else 1
     try:
-        step = pd.Timedelta(offset)
+        step = pd.Timedelta(offset.nanos, unit="ns")
     except ValueError:
         return 1  # calendar offsets such as years: no shorter season
     day = pd.Timedelta(days=1)
@@ -229,7 +229,7 @@ class Forecaster:
         metrics: dict[str, Any] = {**point_metrics(actual, forecast, scale), "n_origins": int(len(origins))}
         metrics["baselines"] = {}
         for name, baseline in baselines.items():
-            scores = point_metrics(actual, baseline, scale)
+            scores: dict[str, Any] = point_metrics(actual, baseline, scale)
             scores["skill"] = skill(metrics["mse"], scores["mse"])
             if threshold is not None:
                 scores.update(threshold_metrics(actual, baseline, threshold, event))
@@ -305,9 +305,22 @@ class Forecaster:
         out = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
         if series.index is not None:
             frequency = series.frequency or self.frequency_
+            self._warn_if_frequency_differs(series)
             future = pd.date_range(series.index[-1], periods=self.horizon + 1, freq=frequency)[1:]
             out = {self.time_col_ or "time": future, **out}
         return pd.DataFrame(out)
+
+    def _warn_if_frequency_differs(self, series: Series) -> None:
+        if series.frequency is None or self.frequency_ is None:
+            return
+        to_offset = pd.tseries.frequencies.to_offset
+        if to_offset(series.frequency) != to_offset(self.frequency_):
+            warnings.warn(
+                f"{series.source}: rows are {series.frequency!r} apart but the model was trained on "
+                f"{self.frequency_!r} data; the forecast steps by {series.frequency!r}",
+                DataWarning,
+                stacklevel=3,
+            )
 
     # -- save / load --------------------------------------------------------------------------
 

@@ -170,8 +170,7 @@ def _repair_missing(
         return values[keep], index[keep] if index is not None else None
     frame = pd.DataFrame(np.where(missing, np.nan, values), index=index)
     if fill == "interpolate":
-        method = "time" if index is not None else "linear"
-        frame = frame.interpolate(method=method, limit_direction="both")
+        frame = frame.interpolate(method="time" if index is not None else "linear", limit_direction="both")
     frame = frame.ffill().bfill()  # after interpolation this only touches columns with a single value
     if frame.isna().to_numpy().any():
         col = int(np.flatnonzero(frame.isna().to_numpy().all(axis=0))[0])
@@ -189,7 +188,8 @@ def infer_frequency(index: pd.DatetimeIndex, source: str = "<frame>") -> str | N
         if inferred is not None:
             return str(inferred.freqstr)
     steps = index[1:] - index[:-1]  # a TimedeltaIndex, whatever the index's resolution
-    step = steps.value_counts().idxmax()  # the most common gap: a median could fall between two gaps
+    gaps, counts = np.unique(steps.to_numpy(), return_counts=True)
+    step = pd.Timedelta(gaps[counts.argmax()])  # the most common gap: a median could fall between two gaps
     irregular = int((steps != step).sum())
     if irregular:
         warnings.warn(

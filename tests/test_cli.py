@@ -250,3 +250,22 @@ def test_no_progress_when_stderr_is_not_a_terminal() -> None:
     from lstmcast.console import live_display_allowed
 
     assert not live_display_allowed(make_console(), quiet=False)
+
+
+def test_ctrl_c_during_training_exits_130_and_writes_nothing(
+    csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(self, frame, on_epoch=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lstmcast.forecast.Forecaster.fit", interrupted)
+    result = run("train", csv_file, "-o", tmp_path / "m", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.INTERRUPTED == 130
+    assert result.stderr == "Error: interrupted; nothing was written\n"
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_reads_csv_from_stdin(tmp_path: Path, csv_file: Path) -> None:
+    result = run("train", "-", "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, input=csv_file.read_bytes())
+    assert result.exit_code == 0
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["training"]["source"] == "<stdin>"

@@ -165,3 +165,10 @@ def test_seasonal_naive_repeats_the_last_season() -> None:
     values = np.arange(10.0)
     # season 3, origin 6: the last full season is rows 3, 4, 5, then it repeats.
     assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]
+
+
+def test_predict_warns_when_the_data_frequency_differs_from_training(fitted: Forecaster) -> None:
+    daily = sine_frame(n=30, freq="D")
+    with pytest.warns(DataWarning, match=r"rows are 'D' apart but the model was trained on 'h' data"):
+        forecast = fitted.predict(daily)
+    assert forecast["time"].iloc[0] == pd.Timestamp("2024-01-31")
