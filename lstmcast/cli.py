@@ -208,7 +208,7 @@ def cli(debug: bool) -> None:
 
     \b
     Example:
-      lstmcast train sample_data/load.csv -o model/
+      lstmcast train sample_data/load.csv --target load -o model/
       lstmcast predict model/ sample_data/load.csv -o -
       lstmcast evaluate model/ sample_data/load.csv --threshold 80
     """
@@ -240,7 +240,7 @@ def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_j
     \b
     Example:
       lstmcast train sample_data/load.csv --target load --horizon 24 -o model/
-      lstmcast train sample_data/load.csv -o model/ --test-frac 0 --quiet   # production refit
+      lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
     from pathlib import Path
 
@@ -291,7 +291,7 @@ def predict(
     \b
     Example:
       lstmcast predict model/ sample_data/load.csv -o forecast.csv
-      tail -n 200 new.csv | lstmcast predict model/ - > forecast.csv
+      (head -n 1 new.csv; tail -n 200 new.csv) | lstmcast predict model/ - -o forecast.csv
     """
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
@@ -344,12 +344,16 @@ def evaluate(
     Example:
       lstmcast evaluate model/ new.csv --threshold 80 --json > metrics.json
     """
+    from pathlib import Path
+
     from lstmcast.console import metrics_table
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.write import write_json
+    from lstmcast.write import check_writable, write_json
 
     console = make_console()
+    if output is not None:
+        check_writable(Path(output))  # before scoring, not after
     forecaster = Forecaster.load(model_dir, device=device)
     metrics = forecaster.evaluate(read_table(data, input_format), threshold, event, stride)
     if output is not None:

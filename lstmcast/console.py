@@ -62,6 +62,7 @@ def make_console() -> Console:
 
 
 def print_error(console: Console, message: str) -> None:
+    message = " ".join(message.split())  # one line, whatever the message carried
     console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
@@ -122,7 +123,10 @@ _LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive"}
 def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
     """Model and baselines side by side with the model's skill against each; a second table for events."""
     if not metrics:
-        console.print(f"{title}: no test part (test_frac is 0), so no held-out metrics.")
+        console.print(
+            f"{title}: none; no test origin to score (test_frac is 0, or the test part is shorter than "
+            "the horizon plus the season)."
+        )
         return
     rows = [(model_name, metrics, None)]
     for key, scores in metrics["baselines"].items():

@@ -65,6 +65,15 @@ def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season
     return values[origins[:, None] + offsets]  # [N, H]
 
 
+def same_step(a: str, b: str) -> bool:
+    """Whether two offset aliases step alike ('D' and '24h' do; 'ME' and '30D' do not)."""
+    first, second = pd.tseries.frequencies.to_offset(a), pd.tseries.frequencies.to_offset(b)
+    try:
+        return bool(first.nanos == second.nanos)
+    except ValueError:  # a calendar offset (months, years) has no fixed length
+        return bool(first == second)
+
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
@@ -129,6 +138,9 @@ class Forecaster:
             if name not in valid:
                 raise ConfigError(f"unknown parameter {name!r}; valid: {', '.join(valid)}")
             setattr(self, name, tuple(value) if name == "features" else value)
+        # New settings make a fitted model stale: forget it rather than mix the two (as sklearn's clone does).
+        for fitted in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
+            delattr(self, fitted)
         return self
 
     def _configs(self) -> tuple[DataConfig, WindowConfig, ModelConfig, TrainConfig]:
@@ -307,14 +319,13 @@ class Forecaster:
             frequency = series.frequency or self.frequency_
             self._warn_if_frequency_differs(series)
             future = pd.date_range(series.index[-1], periods=self.horizon + 1, freq=frequency)[1:]
-            out = {self.time_col_ or "time": future, **out}
+            out = {series.time_col or "time": future, **out}
         return pd.DataFrame(out)
 
     def _warn_if_frequency_differs(self, series: Series) -> None:
         if series.frequency is None or self.frequency_ is None:
             return
-        to_offset = pd.tseries.frequencies.to_offset
-        if to_offset(series.frequency) != to_offset(self.frequency_):
+        if not same_step(series.frequency, self.frequency_):
             warnings.warn(
                 f"{series.source}: rows are {series.frequency!r} apart but the model was trained on "
                 f"{self.frequency_!r} data; the forecast steps by {series.frequency!r}",
@@ -360,7 +371,8 @@ class Forecaster:
         except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
             if isinstance(exc, ConfigError) and "device" in str(exc):
                 raise
-            raise ArtifactError(f"{path}: incompatible or corrupt model ({exc})") from None
+            detail = " ".join(str(exc).split())  # torch's size-mismatch report spans many lines
+            raise ArtifactError(f"{path}: incompatible or corrupt model ({detail})") from None
         forecaster.model_.to(resolve_device(device)).eval()
         return forecaster
 

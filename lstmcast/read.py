@@ -13,7 +13,7 @@ from lstmcast.errors import DataError
 
 READ_FORMATS = ("csv", "tsv", "parquet")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
-_COMPRESSION = (".gz", ".bz2", ".xz", ".zst", ".zip")
+_COMPRESSION = (".gz", ".bz2", ".xz", ".zip")  # what pandas reads without extra packages
 
 
 def source_name(source: str | Path) -> str:
@@ -35,7 +35,8 @@ def infer_format(source: str | Path, format: str | None = None) -> str:
     if suffixes and suffixes[-1] in _SUFFIXES:
         return _SUFFIXES[suffixes[-1]]
     raise DataError(
-        f"{source_name(source)}: cannot tell the format from the file name; pass --format {'|'.join(READ_FORMATS)}"
+        f"{source_name(source)}: cannot tell the format from the file name; "
+        f"pass --input-format {'|'.join(READ_FORMATS)}"
     )
 
 
@@ -45,7 +46,6 @@ def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] |
     The frame's ``attrs["source"]`` names where it came from, for error messages downstream.
     """
     name = source_name(source)
-    fmt = infer_format(source, format)
     handle: str | IO[bytes]
     if str(source) == "-":
         handle = io.BytesIO((stdin or sys.stdin.buffer).read())
@@ -56,6 +56,7 @@ def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] |
         if path.is_dir():
             raise DataError(f"{name}: is a directory, not a data file")
         handle = str(path)
+    fmt = infer_format(source, format)
     frame = _read(handle, fmt, name)
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DataError(f"{name}: the file has no data rows")
@@ -74,9 +75,15 @@ def _read(handle: str | IO[bytes], fmt: str, name: str) -> pd.DataFrame:
         detail = str(exc).strip().splitlines()[-1]
         raise DataError(f"{name}: not a readable {fmt.upper()} table ({detail})") from None
     except UnicodeDecodeError:
-        raise DataError(f"{name}: not UTF-8 text; convert it (e.g. iconv -f latin1 -t utf-8)") from None
+        raise DataError(
+            f"{name}: not UTF-8 text; decompress it if it is compressed, or convert it (e.g. iconv -f latin1 -t utf-8)"
+        ) from None
     except PermissionError:
         raise DataError(f"{name}: permission denied") from None
-    except (OSError, ValueError) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad Parquet file
+    except (
+        OSError,
+        ValueError,
+        ImportError,
+    ) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad Parquet file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: not a readable {fmt.upper()} file ({detail})") from None

@@ -15,6 +15,8 @@ import pandas as pd
 from lstmcast.config import DataConfig
 from lstmcast.errors import DataError, DataWarning
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max) / 1e3  # headroom: scaling and sums must stay finite
+
 
 @dataclass(frozen=True)
 class Series:
@@ -50,7 +52,11 @@ def format_rows(positions: np.ndarray, limit: int = 3) -> str:
 def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None = None) -> Series:
     """Check and convert a table into a ``Series`` following ``config``."""
     source = source or frame.attrs.get("source", "<frame>")
-    frame = frame.reset_index(drop=True)
+    # A time index (the usual shape in a notebook) becomes a column, so it is found like any other.
+    if isinstance(frame.index, pd.DatetimeIndex) and config.time_col is None:
+        frame = frame.rename_axis(str(frame.index.name or "time")).reset_index()
+    else:
+        frame = frame.reset_index(drop=True)
     time_col = _resolve_time_col(frame, config.time_col, source)
     target = _resolve_target(frame, config, time_col, source)
     columns = (target, *config.features)
@@ -58,6 +64,8 @@ def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None =
         _require_column(frame, col, source, "feature")
     values = np.column_stack([_numeric(frame[col], col, source) for col in columns])
     index = _timestamps(frame[time_col], time_col, source) if time_col else None
+    if config.fill == "none":
+        _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
     if index is not None:
         values, index = _sorted(values, index, source)
     values, index = _repair_missing(values, index, columns, config.fill, source)
@@ -78,11 +86,14 @@ def _parses_as_time(column: pd.Series) -> pd.Series | None:
         return None  # numbers would parse as epoch offsets; never guess that
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            parsed = pd.to_datetime(column, errors="coerce", format="mixed")
-        except (ValueError, TypeError, OverflowError):
-            return None
-    return parsed
+        for utc in (False, True):  # mixed UTC offsets (a daylight-saving change) only parse as UTC
+            try:
+                parsed = pd.to_datetime(column, errors="coerce", format="mixed", utc=utc)
+            except (ValueError, TypeError, OverflowError):
+                continue
+            if pd.api.types.is_datetime64_any_dtype(parsed):
+                return parsed
+    return None
 
 
 def _resolve_time_col(frame: pd.DataFrame, time_col: str | None, source: str) -> str | None:
@@ -121,7 +132,14 @@ def _numeric(column: pd.Series, col: str, source: str) -> np.ndarray:
     if len(bad):
         example = column.iloc[bad[0]]
         raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a number (e.g. {example!r})")
-    return converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    numbers = converted.to_numpy(dtype=np.float64, na_value=np.nan)
+    huge = np.flatnonzero(np.isfinite(numbers) & (np.abs(numbers) > _FLOAT32_MAX))
+    if len(huge):
+        raise DataError(
+            f"{source}: column {col!r}, {format_rows(huge)}: value too large for 32-bit floats "
+            f"(e.g. {numbers[huge[0]]:g}); rescale the column"
+        )
+    return numbers
 
 
 def _timestamps(column: pd.Series, col: str, source: str) -> pd.DatetimeIndex:
@@ -149,20 +167,24 @@ def _sorted(values: np.ndarray, index: pd.DatetimeIndex, source: str) -> tuple[n
     return values[order], index[order]
 
 
+def _reject_missing(values: np.ndarray, columns: tuple[str, ...], source: str) -> None:
+    missing = ~np.isfinite(values)  # [n, n_columns]
+    if not missing.any():
+        return
+    col = int(np.flatnonzero(missing.any(axis=0))[0])
+    rows = np.flatnonzero(missing[:, col])
+    kind = "infinite value" if np.isinf(values[rows[0], col]) else "missing value"
+    raise DataError(
+        f"{source}: column {columns[col]!r}, {format_rows(rows)}: {kind}; pass --fill interpolate|ffill|drop to repair"
+    )
+
+
 def _repair_missing(
     values: np.ndarray, index: pd.DatetimeIndex | None, columns: tuple[str, ...], fill: str, source: str
 ) -> tuple[np.ndarray, pd.DatetimeIndex | None]:
     missing = ~np.isfinite(values)  # [n, n_columns]
     if not missing.any():
         return values, index
-    if fill == "none":
-        col = int(np.flatnonzero(missing.any(axis=0))[0])
-        rows = np.flatnonzero(missing[:, col])
-        kind = "infinite value" if np.isinf(values[rows[0], col]) else "missing value"
-        raise DataError(
-            f"{source}: column {columns[col]!r}, {format_rows(rows)}: {kind}; "
-            "pass --fill interpolate|ffill|drop to repair"
-        )
     count = int(missing.any(axis=1).sum())
     if fill == "drop":
         keep = ~missing.any(axis=1)

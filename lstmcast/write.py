@@ -30,6 +30,7 @@ def output_format(dest: str | Path, format: str | None = None) -> str:
         return format
     if str(dest) == "-":
         return "csv"
+    check_writable(Path(dest))
     suffix = Path(dest).suffix.lower()
     if suffix not in _SUFFIXES:
         raise OutputError(f"{dest}: cannot tell the output format from the name; pass --format csv|parquet|json")
@@ -76,13 +77,18 @@ def current_umask() -> int:
     return mask
 
 
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` in one rename."""
+def check_writable(dest: Path) -> None:
+    """Fail early, before any work, when ``dest`` cannot be a file we write."""
     if dest.is_dir():
         raise OutputError(f"{dest}: is a directory; give a file name")
     if not dest.parent.exists():
         raise OutputError(f"{dest}: the folder {dest.parent} does not exist")
+
+
+@contextlib.contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; on success it replaces ``dest`` in one rename."""
+    check_writable(dest)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     except OSError as exc:

@@ -269,3 +269,24 @@ def test_train_reads_csv_from_stdin(tmp_path: Path, csv_file: Path) -> None:
     result = run("train", "-", "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, input=csv_file.read_bytes())
     assert result.exit_code == 0
     assert json.loads((tmp_path / "m" / "manifest.json").read_text())["training"]["source"] == "<stdin>"
+
+
+def test_output_problems_are_found_before_any_work(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    model, data = trained
+    result = run("evaluate", model, data, "-o", tmp_path / "nodir" / "m.json")
+    assert result.exit_code == ExitCode.OUTPUT
+    assert result.stderr == f"Error: {tmp_path / 'nodir' / 'm.json'}: the folder {tmp_path / 'nodir'} does not exist\n"
+    result = run("predict", model, data, "-o", tmp_path)
+    assert result.exit_code == ExitCode.OUTPUT and "is a directory; give a file name" in result.stderr
+
+
+def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path: Path, csv_file: Path) -> None:
+    import io as _io
+
+    from rich.console import Console
+
+    from lstmcast.console import print_error
+
+    buffer = _io.StringIO()
+    print_error(Console(file=buffer, width=80, no_color=True), "first\nsecond  line")
+    assert buffer.getvalue() == "Error: first second line\n"

@@ -172,3 +172,23 @@ def test_predict_warns_when_the_data_frequency_differs_from_training(fitted: For
     with pytest.warns(DataWarning, match=r"rows are 'D' apart but the model was trained on 'h' data"):
         forecast = fitted.predict(daily)
     assert forecast["time"].iloc[0] == pd.Timestamp("2024-01-31")
+
+
+def test_set_params_on_a_fitted_forecaster_forgets_the_fit(frame: pd.DataFrame) -> None:
+    forecaster = Forecaster(**TINY).fit(frame)
+    forecaster.set_params(horizon=6)
+    with pytest.raises(NotFittedError):
+        forecaster.predict(frame)
+
+
+def test_predict_keeps_the_data_time_column_name_when_the_model_had_none() -> None:
+    plain = sine_frame().drop(columns="time")
+    forecaster = Forecaster(**TINY).fit(plain)
+    stamped = sine_frame().rename(columns={"time": "timestamp"})
+    assert list(forecaster.predict(stamped).columns) == ["timestamp", "step", "y"]
+
+
+def test_a_daily_model_does_not_warn_about_24h_data(tmp_path) -> None:
+    from lstmcast.forecast import same_step
+
+    assert same_step("D", "24h") and not same_step("D", "h") and not same_step("ME", "30D")

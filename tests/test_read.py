@@ -25,7 +25,9 @@ def test_format_comes_from_the_suffix(name: str, expected: str) -> None:
 
 
 def test_an_unknown_suffix_asks_for_the_format_flag() -> None:
-    with pytest.raises(DataError, match=r"^data\.xlsx: cannot tell the format .* pass --format csv\|tsv\|parquet"):
+    with pytest.raises(
+        DataError, match=r"^data\.xlsx: cannot tell the format .* pass --input-format csv\|tsv\|parquet"
+    ):
         infer_format("data.xlsx")
 
 
@@ -74,3 +76,11 @@ def test_a_directory_is_not_a_data_file(tmp_path: Path) -> None:
     (tmp_path / "d.csv").mkdir()
     with pytest.raises(DataError, match="is a directory"):
         read_table(tmp_path / "d.csv")
+
+
+def test_a_missing_file_without_suffix_is_named_missing_not_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"export: no such file$"):
+        read_table(tmp_path / "export")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(DataError, match=r"adir: is a directory"):
+        read_table(tmp_path / "adir")

@@ -120,3 +120,27 @@ def test_calendar_frequencies_are_inferred(freq: str) -> None:
 def test_format_rows_groups_runs_and_counts_the_rest() -> None:
     assert format_rows(np.array([4])) == "row 5"
     assert format_rows(np.array([1, 2, 3, 7, 9, 10, 20, 30])) == "rows 2-4, 8, 10-11 and 2 more"
+
+
+def test_missing_values_are_named_by_file_row_even_when_the_file_is_unsorted() -> None:
+    frame = table(time=TIMES[::-1], y=[5.0, np.nan, 3.0, 2.0, 1.0])
+    with pytest.raises(DataError, match=r"column 'y', row 2: missing value"):
+        validate_frame(frame, DataConfig())
+
+
+def test_values_beyond_32_bit_floats_are_a_clear_error() -> None:
+    with pytest.raises(DataError, match=r"column 'y', row 3: value too large for 32-bit floats"):
+        validate_frame(table(time=TIMES, y=[1.0, 2.0, 1e39, 4.0, 5.0]), DataConfig())
+
+
+def test_mixed_utc_offsets_across_a_clock_change_parse_as_utc() -> None:
+    times = ["2024-03-31 00:00+01:00", "2024-03-31 01:00+01:00", "2024-03-31 03:00+02:00", "2024-03-31 04:00+02:00"]
+    series = validate_frame(table(time=times, y=[1.0, 2.0, 3.0, 4.0]), DataConfig())
+    assert series.time_col == "time" and series.frequency == "h"
+    assert str(series.index.tz) == "UTC"
+
+
+def test_a_datetime_index_is_used_as_the_time_column() -> None:
+    frame = pd.DataFrame({"y": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-01", periods=3, freq="D"))
+    series = validate_frame(frame, DataConfig())
+    assert series.time_col == "time" and series.frequency == "D"
