@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# 1 (0.1.0): no window normalisation, linear path or ridge baseline.
+# 2: model config gains window_norm and linear; manifest gains baselines.ridge.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
@@ -124,6 +126,16 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             f"{root}: written by lstmcast {made_by} (model format {version}); this lstmcast reads format "
             f"{SCHEMA_VERSION} and older: upgrade lstmcast to use it"
         )
+    return _upgrade(manifest)
+
+
+def _upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older manifest to the current schema, keeping the behaviour it was saved with."""
+    if manifest["schema_version"] < 2:
+        model = manifest.get("config", {}).get("model")
+        if isinstance(model, dict):
+            model.setdefault("window_norm", "none")
+            model.setdefault("linear", False)
     return manifest
 
 

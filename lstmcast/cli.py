@@ -15,7 +15,16 @@ from typing import Any
 import click
 
 from lstmcast import __version__
-from lstmcast.config import FILL_METHODS, MODELS, SCALERS, DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.config import (
+    FILL_METHODS,
+    MODELS,
+    SCALERS,
+    WINDOW_NORMS,
+    DataConfig,
+    ModelConfig,
+    TrainConfig,
+    WindowConfig,
+)
 from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
 from lstmcast.errors import DataWarning, LstmcastError
 
@@ -159,6 +168,20 @@ model_options = _options(
         default=_MODEL.dropout,
         show_default=True,
         help="Dropout between layers and before the output head.",
+    ),
+    click.option(
+        "--window-norm",
+        type=click.Choice(WINDOW_NORMS),
+        default=_MODEL.window_norm,
+        show_default=True,
+        help="Normalise each input window by its own statistics and map the forecast back "
+        "(revin: mean/std with a learnable affine; mean: mean/std; last: minus the last value).",
+    ),
+    click.option(
+        "--linear/--no-linear",
+        default=_MODEL.linear,
+        show_default=True,
+        help="Add a linear autoregression on the window beside the recurrent network.",
     ),
 )
 train_options = _options(

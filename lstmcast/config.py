@@ -15,6 +15,7 @@ from lstmcast.errors import ConfigError
 FILL_METHODS = ("none", "interpolate", "ffill", "drop")
 SCALERS = ("standard", "minmax", "robust")
 MODELS = ("lstm",)
+WINDOW_NORMS = ("none", "last", "mean", "revin")
 
 T = TypeVar("T", bound="_Config")
 
@@ -81,18 +82,23 @@ class WindowConfig(_Config):
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    """The network: a recurrent encoder and a direct multi-step head."""
+    """The network: window normalisation, a recurrent encoder with a direct multi-step head, and a
+    linear path beside it."""
 
     model: str = "lstm"
     hidden: int = 64
     layers: int = 2
     dropout: float = 0.0
+    window_norm: str = "revin"
+    linear: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("model", self.model, MODELS)
         _check(self.hidden >= 1, f"hidden must be at least 1; got {self.hidden}")
         _check(self.layers >= 1, f"layers must be at least 1; got {self.layers}")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1); got {self.dropout}")
+        _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
+        _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive"}
+_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge"}
 
 
 def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
@@ -175,7 +175,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     rows = [
         (
             "model",
-            f"{model['model']}: {model['layers']} layer(s) x {model['hidden']} hidden, dropout {model['dropout']:g}",
+            f"{model['model']}: {model['layers']} layer(s) x {model['hidden']} hidden, dropout {model['dropout']:g}, "
+            f"window norm {model.get('window_norm', 'none')}, linear path {'on' if model.get('linear') else 'off'}",
         ),
         ("target", columns["target"]),
         ("features", ", ".join(columns["features"]) or "-"),

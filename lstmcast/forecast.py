@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from lstmcast import __version__, artifact
+from lstmcast.baselines import Ridge, fit_ridge, naive, season_length, seasonal_naive
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.metrics import point_metrics, skill, threshold_metrics
@@ -31,38 +32,9 @@ from lstmcast.window import chronological_split, rolling_origins
 _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
     DataConfig: ("target", "time_col", "features", "fill"),
     WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler"),
-    ModelConfig: ("model", "hidden", "layers", "dropout"),
+    ModelConfig: ("model", "hidden", "layers", "dropout", "window_norm", "linear"),
     TrainConfig: ("epochs", "patience", "min_delta", "batch_size", "lr", "grad_clip", "seed", "device"),
 }
-
-
-def season_length(frequency: str | None) -> int:
-    """The seasonal period for the seasonal-naive baseline: a day of sub-daily steps, a week of days,
-    a year of weeks, months or quarters; 1 (no season) when nothing fits."""
-    if frequency is None:
-        return 1
-    offset = pd.tseries.frequencies.to_offset(frequency)
-    prefix = offset.rule_code.split("-")[0]
-    per_year = {"W": 52, "ME": 12, "MS": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "BQE": 4, "BQS": 4}
-    if prefix in per_year:
-        return max(per_year[prefix] // offset.n, 1)
-    if prefix == "B":
-        return 5 if offset.n == 1 else 1
-    try:
-        step = pd.Timedelta(offset.nanos, unit="ns")
-    except ValueError:
-        return 1  # calendar offsets such as years: no shorter season
-    day = pd.Timedelta(days=1)
-    if step < day and day % step == pd.Timedelta(0):
-        return int(day // step)
-    return 7 if step == day else 1
-
-
-def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase."""
-    steps = np.arange(horizon)
-    offsets = steps - season * (steps // season + 1)  # [H], all negative
-    return values[origins[:, None] + offsets]  # [N, H]
 
 
 def same_step(a: str, b: str) -> bool:
@@ -96,6 +68,8 @@ class Forecaster:
         hidden: int = 64,
         layers: int = 2,
         dropout: float = 0.0,
+        window_norm: str = "revin",
+        linear: bool = True,
         epochs: int = 100,
         patience: int = 10,
         min_delta: float = 0.0,
@@ -118,6 +92,8 @@ class Forecaster:
         self.hidden = hidden
         self.layers = layers
         self.dropout = dropout
+        self.window_norm = window_norm
+        self.linear = linear
         self.epochs = epochs
         self.patience = patience
         self.min_delta = min_delta
@@ -162,16 +138,14 @@ class Forecaster:
         device = resolve_device(train_cfg.device)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         torch.manual_seed(train_cfg.seed)
-        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.horizon).to(device)
+        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
         windows = self._windows(series, device)
-        result = fit(
-            self.model_,
-            windows,
-            split.origins("train", self.lookback, self.horizon),
-            split.origins("val", self.lookback, self.horizon),
-            train_cfg,
-            on_epoch,
+        train_origins = split.origins("train", self.lookback, self.horizon)
+        val_origins = split.origins("val", self.lookback, self.horizon)
+        self.ridge_: Ridge | None = fit_ridge(
+            self.scaler_.transform_target(series.values[:, 0]), train_origins, val_origins, self.lookback, self.horizon
         )
+        result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
@@ -235,9 +209,12 @@ class Forecaster:
         forecast = self._forecast_origins(windows, origins)
         scale = float(self.scaler_.scale[0])
         baselines = {
-            "naive": np.repeat(target[origins - 1, None], self.horizon, axis=1),
+            "naive": naive(target, origins, self.horizon),
             "seasonal_naive": seasonal_naive(target, origins, self.horizon, self.season_),
         }
+        if self.ridge_ is not None:  # models saved before 0.2 have no ridge baseline
+            scaled_target = self.scaler_.transform_target(target)
+            baselines["ridge"] = self.scaler_.inverse_target(self.ridge_.predict(scaled_target, origins))
         metrics: dict[str, Any] = {**point_metrics(actual, forecast, scale), "n_origins": int(len(origins))}
         metrics["baselines"] = {}
         for name, baseline in baselines.items():
@@ -247,6 +224,8 @@ class Forecaster:
                 scores.update(threshold_metrics(actual, baseline, threshold, event))
             metrics["baselines"][name] = scores
         metrics["baselines"]["seasonal_naive"]["season"] = self.season_
+        if self.ridge_ is not None:
+            metrics["baselines"]["ridge"]["alpha"] = self.ridge_.alpha
         if threshold is not None:
             metrics.update(threshold_metrics(actual, forecast, threshold, event))
         if series.index is not None:
@@ -350,6 +329,7 @@ class Forecaster:
             "frequency": self.frequency_,
             "season": self.season_,
             "scaler": self.scaler_.to_dict(),
+            "baselines": {"ridge": self.ridge_.to_dict()} if self.ridge_ is not None else {},
             "training": self.training_,
             "history": self.history_,
             "metrics": self.metrics_,
@@ -390,6 +370,8 @@ class Forecaster:
         forecaster.frequency_ = manifest["frequency"]
         forecaster.season_ = int(manifest["season"])
         forecaster.scaler_ = Scaler.from_dict(manifest["scaler"])
+        ridge = manifest.get("baselines", {}).get("ridge")
+        forecaster.ridge_ = Ridge.from_dict(ridge) if ridge is not None else None
         forecaster.history_ = manifest["history"]
         forecaster.metrics_ = manifest["metrics"]
         forecaster.training_ = manifest["training"]
@@ -398,5 +380,5 @@ class Forecaster:
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         if len(forecaster.scaler_.center) != len(forecaster.columns_):
             raise ValueError("scaler and columns disagree")
-        forecaster.model_ = build_model(model_cfg, len(forecaster.columns_), window_cfg.horizon)
+        forecaster.model_ = build_model(model_cfg, len(forecaster.columns_), window_cfg.lookback, window_cfg.horizon)
         return forecaster

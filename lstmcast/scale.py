@@ -25,6 +25,10 @@ class Scaler:
     def transform(self, values: np.ndarray) -> np.ndarray:
         return ((values - self.center) / self.scale).astype(np.float32)
 
+    def transform_target(self, target: np.ndarray) -> np.ndarray:
+        """Scale target values (any shape) with column 0's statistics, in float64."""
+        return (np.asarray(target, dtype=np.float64) - self.center[0]) / self.scale[0]
+
     def inverse_target(self, scaled: np.ndarray) -> np.ndarray:
         """Back to original units for target values (any shape)."""
         return scaled.astype(np.float64) * self.scale[0] + self.center[0]

@@ -16,7 +16,6 @@ from lstmcast import (
     TrainConfig,
     WindowConfig,
 )
-from lstmcast.forecast import season_length, seasonal_naive
 
 
 def states_equal(a: Forecaster, b: Forecaster) -> bool:
@@ -99,7 +98,7 @@ def test_predict_reads_only_the_last_lookback_rows(fitted: Forecaster, frame: pd
 def test_features_are_inputs_and_must_be_present_to_predict() -> None:
     frame = sine_frame(features=True)
     forecaster = Forecaster(target="y", features=["x"], **TINY).fit(frame)
-    assert forecaster.model_.encoder.input_size == 2
+    assert forecaster.model_.core.encoder.input_size == 2
     assert len(forecaster.predict(frame)) == TINY["horizon"]
     with pytest.raises(DataError, match=r"feature column 'x' not found"):
         forecaster.predict(frame.drop(columns="x"))
@@ -151,20 +150,6 @@ def test_set_params_checks_names_and_fit_checks_values(frame: pd.DataFrame) -> N
         forecaster.set_params(lookbak=3)
     with pytest.raises(ValueError, match="horizon must be at least 1; got 0"):
         Forecaster(horizon=0).fit(frame)
-
-
-@pytest.mark.parametrize(
-    ("freq", "season"),
-    [("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W-SUN", 52), ("ME", 12), ("QE-DEC", 4), ("YE", 1), (None, 1)],
-)
-def test_season_length_follows_the_frequency(freq: str | None, season: int) -> None:
-    assert season_length(freq) == season
-
-
-def test_seasonal_naive_repeats_the_last_season() -> None:
-    values = np.arange(10.0)
-    # season 3, origin 6: the last full season is rows 3, 4, 5, then it repeats.
-    assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]
 
 
 def test_predict_warns_when_the_data_frequency_differs_from_training(fitted: Forecaster) -> None:

@@ -18,7 +18,7 @@ def small_problem(n: int = 200):
 def test_early_stopping_restores_the_best_weights_not_the_last() -> None:
     windows, train, val = small_problem()
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=4, layers=1), n_inputs=1, horizon=4)
+    model = build_model(ModelConfig(hidden=4, layers=1), n_inputs=1, lookback=12, horizon=4)
     # A learning rate this high makes validation loss bounce, so the best epoch is not the last.
     result = fit(model, windows, train, val, TrainConfig(epochs=30, patience=3, lr=0.3, device="cpu"))
     val_losses = [h["val_loss"] for h in result.history]
@@ -35,7 +35,7 @@ def test_every_epoch_is_reported_through_the_callback() -> None:
     windows, train, val = small_problem()
     reports = []
     fit(
-        build_model(ModelConfig(hidden=4, layers=1), 1, 4),
+        build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
         windows,
         train,
         val,
@@ -49,7 +49,7 @@ def test_every_epoch_is_reported_through_the_callback() -> None:
 def test_min_delta_makes_small_improvements_not_count() -> None:
     windows, train, val = small_problem()
     result = fit(
-        build_model(ModelConfig(hidden=4, layers=1), 1, 4),
+        build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
         windows,
         train,
         val,
@@ -63,12 +63,16 @@ def test_a_diverging_loss_is_a_training_error() -> None:
     windows.values[20, 0] = float("nan")
     with pytest.raises(TrainingError, match=r"training diverged at epoch 1 .* try a lower --lr"):
         fit(
-            build_model(ModelConfig(hidden=4, layers=1), 1, 4), windows, train, val, TrainConfig(epochs=2, device="cpu")
+            build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
+            windows,
+            train,
+            val,
+            TrainConfig(epochs=2, device="cpu"),
         )
 
 
 def test_dropout_also_regularises_a_single_layer_model() -> None:
-    model = build_model(ModelConfig(hidden=4, layers=1, dropout=0.5), 1, 4)
+    model = build_model(ModelConfig(hidden=4, layers=1, dropout=0.5), 1, 12, 4)
     x = torch.randn(8, 12, 1)
     model.train()
     assert not torch.equal(model(x), model(x))  # dropout is active before the head

@@ -1,0 +1,125 @@
+"""The forecasts every model must beat: naive (last value), seasonal naive, and ridge regression
+on the lookback window. Plain numpy; arrays are ``[n_origins, horizon]``.
+
+Ridge is fitted from sums over windows gathered in chunks (a sliding-window view, never every
+window at once), so its memory stays O(lookback x horizon) however long the series is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+CHUNK = 20_000  # origins per chunk when gathering windows
+ALPHA_GRID = np.logspace(-6, 2, 17)  # times the mean eigenvalue of the window covariance
+
+
+def season_length(frequency: str | None) -> int:
+    """The seasonal period for the seasonal-naive baseline: a day of sub-daily steps, a week of days,
+    a year of weeks, months or quarters; 1 (no season) when nothing fits."""
+    if frequency is None:
+        return 1
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    prefix = offset.rule_code.split("-")[0]
+    per_year = {"W": 52, "ME": 12, "MS": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "BQE": 4, "BQS": 4}
+    if prefix in per_year:
+        return max(per_year[prefix] // offset.n, 1)
+    if prefix == "B":
+        return 5 if offset.n == 1 else 1
+    try:
+        step = pd.Timedelta(offset.nanos, unit="ns")
+    except ValueError:
+        return 1  # calendar offsets such as years: no shorter season
+    day = pd.Timedelta(days=1)
+    if step < day and day % step == pd.Timedelta(0):
+        return int(day // step)
+    return 7 if step == day else 1
+
+
+def naive(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The last observed value, repeated over the horizon."""
+    return np.repeat(values[origins - 1, None], horizon, axis=1)
+
+
+def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase."""
+    steps = np.arange(horizon)
+    offsets = steps - season * (steps // season + 1)  # [H], all negative
+    return values[origins[:, None] + offsets]  # [N, H]
+
+
+def _input_chunks(values: np.ndarray, origins: np.ndarray, lookback: int):
+    """``(origins, inputs [C, L])`` chunk by chunk, gathered from a sliding-window view."""
+    inputs = sliding_window_view(values, lookback)  # [n - L + 1, L], a view: nothing copied yet
+    for start in range(0, len(origins), CHUNK):
+        chunk = origins[start : start + CHUNK]
+        yield chunk, inputs[chunk - lookback]
+
+
+def _targets(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    return sliding_window_view(values, horizon)[origins]  # [C, H]
+
+
+@dataclass(frozen=True)
+class Ridge:
+    """A linear map from the last ``lookback`` target values to the next ``horizon`` ones."""
+
+    weight: np.ndarray  # [L, H]
+    bias: np.ndarray  # [H]
+    alpha: float
+
+    def predict(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        lookback = self.weight.shape[0]
+        parts = [x @ self.weight + self.bias for _, x in _input_chunks(values, origins, lookback)]
+        return np.concatenate(parts) if parts else np.empty((0, self.weight.shape[1]))
+
+    def mse(self, values: np.ndarray, origins: np.ndarray) -> float:
+        horizon = self.weight.shape[1]
+        total = sum(
+            float(np.sum((x @ self.weight + self.bias - _targets(values, chunk, horizon)) ** 2))
+            for chunk, x in _input_chunks(values, origins, self.weight.shape[0])
+        )
+        return total / (len(origins) * horizon)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "weight": self.weight.tolist(), "bias": self.bias.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ridge:
+        return cls(
+            np.asarray(data["weight"], dtype=np.float64),
+            np.asarray(data["bias"], dtype=np.float64),
+            float(data["alpha"]),
+        )
+
+
+def fit_ridge(values: np.ndarray, train: np.ndarray, val: np.ndarray, lookback: int, horizon: int) -> Ridge:
+    """Ridge on the training windows, its penalty chosen by MSE on the validation windows.
+
+    ``values`` is the (scaled) target series; the fit uses sums of outer products gathered chunk by
+    chunk, and one eigendecomposition serves every penalty on the grid.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    sxx, sxy = np.zeros((lookback, lookback)), np.zeros((lookback, horizon))
+    sx, sy = np.zeros(lookback), np.zeros(horizon)
+    for chunk, x in _input_chunks(values, train, lookback):
+        y = _targets(values, chunk, horizon)
+        sxx += x.T @ x
+        sxy += x.T @ y
+        sx += x.sum(axis=0)
+        sy += y.sum(axis=0)
+    n = len(train)
+    mean_x, mean_y = sx / n, sy / n
+    cxx = sxx - n * np.outer(mean_x, mean_x)  # centred: the bias is fitted, not penalised
+    cxy = sxy - n * np.outer(mean_x, mean_y)
+    eigenvalues, vectors = np.linalg.eigh(cxx)
+    projected = vectors.T @ cxy  # [L, H]
+    candidates = []
+    for alpha in ALPHA_GRID * max(float(np.mean(eigenvalues)), 1e-12):
+        weight = vectors @ (projected / (np.clip(eigenvalues, 0, None) + alpha)[:, None])  # [L, H]
+        candidates.append(Ridge(weight, mean_y - mean_x @ weight, float(alpha)))
+    return min(candidates, key=lambda model: model.mse(values, val))

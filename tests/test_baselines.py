@@ -1,0 +1,42 @@
+import numpy as np
+import pytest
+
+from lstmcast.baselines import fit_ridge, naive, season_length, seasonal_naive
+
+
+def test_naive_repeats_the_last_value() -> None:
+    assert naive(np.arange(10.0), np.array([4, 7]), horizon=3).tolist() == [[3, 3, 3], [6, 6, 6]]
+
+
+@pytest.mark.parametrize(
+    ("freq", "season"),
+    [("h", 24), ("15min", 96), ("D", 7), ("B", 5), ("W-SUN", 52), ("ME", 12), ("QE-DEC", 4), ("YE", 1), (None, 1)],
+)
+def test_season_length_follows_the_frequency(freq: str | None, season: int) -> None:
+    assert season_length(freq) == season
+
+
+def test_seasonal_naive_repeats_the_last_season() -> None:
+    values = np.arange(10.0)
+    # season 3, origin 6: the last full season is rows 3, 4, 5, then it repeats.
+    assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]
+
+
+def test_ridge_recovers_a_linear_autoregression() -> None:
+    rng = np.random.default_rng(0)
+    values = np.zeros(3000)
+    for t in range(2, len(values)):
+        values[t] = 0.6 * values[t - 1] + 0.3 * values[t - 2] + rng.normal(0, 1)
+    train, val, test = np.arange(8, 2000), np.arange(2000, 2500), np.arange(2500, 2999)
+    ridge = fit_ridge(values, train, val, lookback=8, horizon=1)
+    # One step ahead the best possible forecast has the noise variance (1) as its error.
+    assert ridge.mse(values, test) == pytest.approx(1.0, abs=0.15)
+    np.testing.assert_allclose(ridge.weight[-2:, 0], [0.3, 0.6], atol=0.08)
+    assert ridge.predict(values, test).shape == (len(test), 1)
+
+
+def test_ridge_penalty_is_chosen_on_the_validation_windows() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.normal(0, 1, 600)  # pure noise: the best ridge shrinks hard towards the mean
+    ridge = fit_ridge(values, np.arange(24, 400), np.arange(400, 590), lookback=24, horizon=4)
+    assert np.abs(ridge.weight).max() < 0.1
