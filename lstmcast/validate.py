@@ -53,8 +53,8 @@ def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None =
     """Check and convert a table into a ``Series`` following ``config``."""
     source = source or frame.attrs.get("source", "<frame>")
     # A time index (the usual shape in a notebook) becomes a column, so it is found like any other.
-    if isinstance(frame.index, pd.DatetimeIndex) and config.time_col is None:
-        frame = frame.rename_axis(str(frame.index.name or "time")).reset_index()
+    if isinstance(frame.index, pd.DatetimeIndex) and config.time_col not in frame.columns:
+        frame = frame.rename_axis(str(config.time_col or frame.index.name or "time")).reset_index()
     else:
         frame = frame.reset_index(drop=True)
     time_col = _resolve_time_col(frame, config.time_col, source)

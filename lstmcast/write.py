@@ -24,13 +24,14 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "j
 
 def output_format(dest: str | Path, format: str | None = None) -> str:
     """The explicit format, else the one the suffix names; standard output defaults to CSV."""
+    if str(dest) != "-":
+        check_writable(Path(dest))
     if format is not None:
         if format not in WRITE_FORMATS:
             raise OutputError(f"unknown output format {format!r}; use one of {', '.join(WRITE_FORMATS)}")
         return format
     if str(dest) == "-":
         return "csv"
-    check_writable(Path(dest))
     suffix = Path(dest).suffix.lower()
     if suffix not in _SUFFIXES:
         raise OutputError(f"{dest}: cannot tell the output format from the name; pass --format csv|parquet|json")

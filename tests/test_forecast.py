@@ -177,3 +177,11 @@ def test_a_daily_model_does_not_warn_about_24h_data(tmp_path) -> None:
     from lstmcast.forecast import same_step
 
     assert same_step("D", "24h") and not same_step("D", "h") and not same_step("ME", "30D")
+
+
+def test_a_frame_indexed_by_time_works_for_fit_predict_and_evaluate() -> None:
+    indexed = sine_frame().assign(time=lambda f: pd.to_datetime(f["time"])).set_index("time")
+    forecaster = Forecaster(**TINY).fit(indexed)
+    assert forecaster.time_col_ == "time"
+    assert forecaster.predict(indexed)["time"].iloc[0] == pd.Timestamp("2024-01-13 12:00")
+    assert forecaster.evaluate(indexed.tail(60))["n_origins"] > 0
