@@ -159,7 +159,13 @@ window_options = _options(
     ),
 )
 model_options = _options(
-    click.option("--model", type=click.Choice(MODELS), default=_MODEL.model, show_default=True, help="Network type."),
+    click.option(
+        "--model",
+        type=click.Choice(MODELS),
+        default=_MODEL.model,
+        show_default=True,
+        help="Recurrent cell: lstm (torch's), gru, or peephole (an LSTM whose gates see the cell state).",
+    ),
     click.option("--hidden", type=int, default=_MODEL.hidden, show_default=True, help="Hidden units per layer."),
     click.option("--layers", type=int, default=_MODEL.layers, show_default=True, help="Stacked recurrent layers."),
     click.option(
@@ -168,6 +174,33 @@ model_options = _options(
         default=_MODEL.dropout,
         show_default=True,
         help="Dropout between layers and before the output head.",
+    ),
+    click.option(
+        "--input-dropout",
+        type=float,
+        default=_MODEL.input_dropout,
+        show_default=True,
+        help="Dropout on the (normalised) input window.",
+    ),
+    click.option(
+        "--bidirectional/--no-bidirectional",
+        default=_MODEL.bidirectional,
+        show_default=True,
+        help="Read the window in both directions.",
+    ),
+    click.option(
+        "--attention/--no-attention",
+        default=_MODEL.attention,
+        show_default=True,
+        help="Attend over all encoder states; see predict --explain.",
+    ),
+    click.option(
+        "--conv-kernel",
+        type=int,
+        default=_MODEL.conv_kernel,
+        show_default=True,
+        metavar="K",
+        help="Depthwise-separable causal 1-D convolution of width K before the recurrent layers; 0 is off.",
     ),
     click.option(
         "--window-norm",
@@ -208,6 +241,20 @@ train_options = _options(
         default=_TRAIN.grad_clip,
         show_default=True,
         help="Clip the gradient norm to this; 0 turns clipping off.",
+    ),
+    click.option(
+        "--weight-decay",
+        type=float,
+        default=_TRAIN.weight_decay,
+        show_default=True,
+        help="L2 penalty on weight matrices (added to their gradients, as Adam's weight_decay).",
+    ),
+    click.option(
+        "--l1",
+        type=float,
+        default=_TRAIN.l1,
+        show_default=True,
+        help="L1 penalty on weight matrices, added to the loss: l1 * sum |w|.",
     ),
     click.option(
         "--seed",
@@ -301,30 +348,53 @@ def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_j
     default=None,
     help="Output format (default: from the file name; CSV on stdout).",
 )
+@click.option(
+    "--explain",
+    "explain_path",
+    default=None,
+    metavar="PATH",
+    help="Also write the attention weights over the input window (models trained with --attention); "
+    "format from the name, - for stdout.",
+)
 @input_format_option
 @device_option
 def predict(
-    model_dir: str, data: str, output: str, output_format: str | None, input_format: str | None, device: str
+    model_dir: str,
+    data: str,
+    output: str,
+    output_format: str | None,
+    explain_path: str | None,
+    input_format: str | None,
+    device: str,
 ) -> None:
     """Forecast the HORIZON steps after the last row of DATA.
 
     Writes one row per step: the future timestamp (continuing DATA's frequency), the step number
-    and the forecast, in the target's units. Files are written atomically.
+    and the forecast, in the target's units. Files are written atomically. With --explain, the
+    attention weights say which past steps the forecast drew on.
 
     \b
     Example:
       lstmcast predict model/ sample_data/load.csv -o forecast.csv
       (head -n 1 new.csv; tail -n 200 new.csv) | lstmcast predict model/ - -o forecast.csv
+      lstmcast predict model/ sample_data/load.csv -o forecast.csv --explain attention.csv
     """
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
     from lstmcast.write import output_format as resolve_format
     from lstmcast.write import write_table
 
+    if explain_path == "-" and output == "-":
+        raise click.UsageError("--explain and --output cannot both be stdout; send one of them to a file")
     fmt = resolve_format(output, output_format)
+    explain_fmt = resolve_format(explain_path) if explain_path is not None else None
     forecaster = Forecaster.load(model_dir, device=device)
-    forecast = forecaster.predict(read_table(data, input_format))
+    frame = read_table(data, input_format)
+    forecast = forecaster.predict(frame)
+    weights = forecaster.explain(frame) if explain_path is not None else None
     write_table(forecast, output, fmt)
+    if weights is not None and explain_path is not None and explain_fmt is not None:
+        write_table(weights, explain_path, explain_fmt)
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from lstmcast.errors import ConfigError
 
 FILL_METHODS = ("none", "interpolate", "ffill", "drop")
 SCALERS = ("standard", "minmax", "robust")
-MODELS = ("lstm",)
+MODELS = ("lstm", "gru")
 WINDOW_NORMS = ("none", "last", "mean", "revin")
 
 T = TypeVar("T", bound="_Config")
@@ -82,13 +82,18 @@ class WindowConfig(_Config):
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    """The network: window normalisation, a recurrent encoder with a direct multi-step head, and a
+    """The network: window normalisation, an optional convolutional front-end, a recurrent encoder
+    (optionally bidirectional, with attention over its states) with a direct multi-step head, and a
     linear path beside it."""
 
     model: str = "lstm"
     hidden: int = 64
     layers: int = 2
     dropout: float = 0.0
+    input_dropout: float = 0.0
+    bidirectional: bool = False
+    attention: bool = False
+    conv_kernel: int = 0
     window_norm: str = "revin"
     linear: bool = True
 
@@ -97,6 +102,10 @@ class ModelConfig(_Config):
         _check(self.hidden >= 1, f"hidden must be at least 1; got {self.hidden}")
         _check(self.layers >= 1, f"layers must be at least 1; got {self.layers}")
         _check(0 <= self.dropout < 1, f"dropout must be in [0, 1); got {self.dropout}")
+        _check(0 <= self.input_dropout < 1, f"input_dropout must be in [0, 1); got {self.input_dropout}")
+        _check(isinstance(self.bidirectional, bool), f"bidirectional must be true or false; got {self.bidirectional!r}")
+        _check(isinstance(self.attention, bool), f"attention must be true or false; got {self.attention!r}")
+        _check(self.conv_kernel >= 0, f"conv_kernel must be >= 0 (0 turns the convolution off); got {self.conv_kernel}")
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
 
@@ -111,6 +120,8 @@ class TrainConfig(_Config):
     batch_size: int = 64
     lr: float = 1e-3
     grad_clip: float = 1.0
+    weight_decay: float = 0.0
+    l1: float = 0.0
     seed: int = 0
     device: str = "auto"
 
@@ -121,6 +132,8 @@ class TrainConfig(_Config):
         _check(self.batch_size >= 1, f"batch_size must be at least 1; got {self.batch_size}")
         _check(self.lr > 0, f"lr must be positive; got {self.lr}")
         _check(self.grad_clip >= 0, f"grad_clip must be >= 0 (0 turns clipping off); got {self.grad_clip}")
+        _check(self.weight_decay >= 0, f"weight_decay must be >= 0; got {self.weight_decay}")
+        _check(self.l1 >= 0, f"l1 must be >= 0; got {self.l1}")
         _check(self.seed >= 0, f"seed must be >= 0; got {self.seed}")
         _check(
             re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,

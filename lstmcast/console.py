@@ -164,6 +164,30 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> str:
     )
 
 
+def _describe_model(model: dict[str, Any]) -> str:
+    parts = [f"{model['model']}: {model['layers']} layer(s) x {model['hidden']} hidden"]
+    if model.get("bidirectional"):
+        parts.append("bidirectional")
+    if model.get("attention"):
+        parts.append("attention")
+    if model.get("conv_kernel"):
+        parts.append(f"conv front-end (kernel {model['conv_kernel']})")
+    parts.append(f"window norm {model.get('window_norm', 'none')}")
+    parts.append(f"linear path {'on' if model.get('linear') else 'off'}")
+    return ", ".join(parts)
+
+
+def _describe_regularisation(model: dict[str, Any], train: dict[str, Any]) -> str:
+    settings = {
+        "dropout": model.get("dropout", 0),
+        "input dropout": model.get("input_dropout", 0),
+        "weight decay": train.get("weight_decay", 0),
+        "l1": train.get("l1", 0),
+        "grad clip": train.get("grad_clip", 0),
+    }
+    return ", ".join(f"{name} {value:g}" for name, value in settings.items() if value) or "none"
+
+
 def info_table(console: Console, manifest: dict[str, Any]) -> None:
     """A short description of a model directory."""
     config, columns, training = manifest["config"], manifest["columns"], manifest.get("training", {})
@@ -173,11 +197,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     table.add_column(style="bold")
     table.add_column()
     rows = [
-        (
-            "model",
-            f"{model['model']}: {model['layers']} layer(s) x {model['hidden']} hidden, dropout {model['dropout']:g}, "
-            f"window norm {model.get('window_norm', 'none')}, linear path {'on' if model.get('linear') else 'off'}",
-        ),
+        ("model", _describe_model(model)),
+        ("regularisation", _describe_regularisation(model, train)),
         ("target", columns["target"]),
         ("features", ", ".join(columns["features"]) or "-"),
         ("time column", columns["time"] or "- (row order)"),

@@ -32,8 +32,30 @@ from lstmcast.window import chronological_split, rolling_origins
 _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
     DataConfig: ("target", "time_col", "features", "fill"),
     WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler"),
-    ModelConfig: ("model", "hidden", "layers", "dropout", "window_norm", "linear"),
-    TrainConfig: ("epochs", "patience", "min_delta", "batch_size", "lr", "grad_clip", "seed", "device"),
+    ModelConfig: (
+        "model",
+        "hidden",
+        "layers",
+        "dropout",
+        "input_dropout",
+        "bidirectional",
+        "attention",
+        "conv_kernel",
+        "window_norm",
+        "linear",
+    ),
+    TrainConfig: (
+        "epochs",
+        "patience",
+        "min_delta",
+        "batch_size",
+        "lr",
+        "grad_clip",
+        "weight_decay",
+        "l1",
+        "seed",
+        "device",
+    ),
 }
 
 
@@ -68,6 +90,10 @@ class Forecaster:
         hidden: int = 64,
         layers: int = 2,
         dropout: float = 0.0,
+        input_dropout: float = 0.0,
+        bidirectional: bool = False,
+        attention: bool = False,
+        conv_kernel: int = 0,
         window_norm: str = "revin",
         linear: bool = True,
         epochs: int = 100,
@@ -76,6 +102,8 @@ class Forecaster:
         batch_size: int = 64,
         lr: float = 1e-3,
         grad_clip: float = 1.0,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -92,6 +120,10 @@ class Forecaster:
         self.hidden = hidden
         self.layers = layers
         self.dropout = dropout
+        self.input_dropout = input_dropout
+        self.bidirectional = bidirectional
+        self.attention = attention
+        self.conv_kernel = conv_kernel
         self.window_norm = window_norm
         self.linear = linear
         self.epochs = epochs
@@ -100,6 +132,8 @@ class Forecaster:
         self.batch_size = batch_size
         self.lr = lr
         self.grad_clip = grad_clip
+        self.weight_decay = weight_decay
+        self.l1 = l1
         self.seed = seed
         self.device = device
 
@@ -122,6 +156,8 @@ class Forecaster:
     def _configs(self) -> tuple[DataConfig, WindowConfig, ModelConfig, TrainConfig]:
         params = self.get_params()
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
+        if model.conv_kernel > window.lookback:
+            raise ConfigError(f"conv_kernel ({model.conv_kernel}) must not exceed lookback ({window.lookback})")
         return data, window, model, train
 
     def _check_fitted(self) -> None:
@@ -132,6 +168,18 @@ class Forecaster:
 
     def fit(self, frame: pd.DataFrame, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0)."""
+        self._train(frame, on_epoch)
+        self._score_test()
+        del self._fitted_on  # the data is not kept once scored
+        return self
+
+    def _train(
+        self,
+        frame: pd.DataFrame,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Forecaster:
+        """Everything ``fit`` does except scoring the test part (which ``tune`` must not look at)."""
         data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
         series = validate_frame(frame, data_cfg)
         split = chronological_split(len(series), window_cfg, series.source)
@@ -145,21 +193,30 @@ class Forecaster:
         self.ridge_: Ridge | None = fit_ridge(
             self.scaler_.transform_target(series.values[:, 0]), train_origins, val_origins, self.lookback, self.horizon
         )
-        result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch)
+        result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
+        # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
+        self.val_mse_: float | None = result.best_val_loss * float(self.scaler_.scale[0]) ** 2
         self.columns_ = series.columns
         self.time_col_ = series.time_col
         self.frequency_ = series.frequency
         self.season_ = season_length(series.frequency)
         self.training_ = self._describe_training(series, split)
+        self.metrics_: dict[str, Any] = {}
+        self._fitted_on = (series, split)
+        return self
+
+    def _score_test(self) -> dict[str, Any]:
+        """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one)."""
+        series, split = self._fitted_on
         test_origins = split.origins("test", self.lookback, self.horizon)
         test_origins = test_origins[test_origins >= self.season_]
-        self.metrics_ = self._score(series, windows, test_origins) if len(test_origins) else {}
+        self.metrics_ = self._score(series, self._windows(series), test_origins) if len(test_origins) else {}
         if self.metrics_:
             self.metrics_["part"] = "test"
-        return self
+        return self.metrics_
 
     def _describe_training(self, series: Series, split: Any) -> dict[str, Any]:
         def stamp(row: int) -> str | int:
@@ -179,6 +236,7 @@ class Forecaster:
                 if stop > start
             },
             "best_epoch": self.best_epoch_,
+            "val_mse": self.val_mse_,
             "epochs_run": len(self.history_),
             "stopped_early": self.stopped_early_,
         }
@@ -282,8 +340,7 @@ class Forecaster:
         )
         return validate_frame(frame, config)
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast."""
+    def _last_window(self, frame: pd.DataFrame) -> tuple[Series, TensorWindows]:
         self._check_fitted()
         series = self._validate(frame)
         if len(series) < self.lookback:
@@ -291,7 +348,11 @@ class Forecaster:
                 f"{series.source}: {len(series)} rows are too few to forecast; the model reads the last "
                 f"{self.lookback} rows (lookback)"
             )
-        windows = self._windows(series)
+        return series, self._windows(series)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast."""
+        series, windows = self._last_window(frame)
         forecast = self._forecast_origins(windows, np.array([len(series)]))[0]  # [H]
         out = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
         if series.index is not None:
@@ -299,6 +360,35 @@ class Forecaster:
             self._warn_if_frequency_differs(series)
             future = pd.date_range(series.index[-1], periods=self.horizon + 1, freq=frequency)[1:]
             out = {series.time_col or "time": future, **out}
+        return pd.DataFrame(out)
+
+    def explain(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The attention weights behind ``predict(frame)``: one row per input step of the last window,
+        oldest first, with its time (if any), its lag (-lookback .. -1 steps before the first forecast
+        step), the target's value and the weight (the weights sum to 1). Needs a model trained with
+        ``attention=True``."""
+        if not self.attention:
+            raise ConfigError(
+                "this model was trained without attention, so it has no attention weights to show; "
+                "train with --attention"
+            )
+        series, windows = self._last_window(frame)
+        origin = torch.tensor([len(series)], device=windows.values.device)
+        was_training = self.model_.training
+        self.model_.eval()
+        with torch.no_grad():
+            _, weights = self.model_.explain(windows.inputs(origin))  # [1, L]
+        self.model_.train(was_training)
+        if weights is None:  # attention is recorded in the manifest, so only a tampered model gets here
+            raise ArtifactError("the model's settings say attention, but its network has none")
+        rows = np.arange(len(series) - self.lookback, len(series))
+        out: dict[str, Any] = {
+            "lag": np.arange(-self.lookback, 0),
+            self.columns_[0]: series.values[rows, 0].astype(np.float64),
+            "weight": weights[0].double().cpu().numpy(),
+        }
+        if series.index is not None:
+            out = {series.time_col or "time": series.index[rows], **out}
         return pd.DataFrame(out)
 
     def _warn_if_frequency_differs(self, series: Series) -> None:
@@ -377,6 +467,7 @@ class Forecaster:
         forecaster.training_ = manifest["training"]
         forecaster.best_epoch_ = forecaster.training_["best_epoch"]
         forecaster.stopped_early_ = forecaster.training_["stopped_early"]
+        forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         if len(forecaster.scaler_.center) != len(forecaster.columns_):
             raise ValueError("scaler and columns disagree")

@@ -67,6 +67,7 @@ class FitResult:
     best_epoch: int
     best_val_loss: float
     stopped_early: bool
+    stopped_by: str | None = None
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -87,6 +88,22 @@ def _validation_loss(model: nn.Module, windows: TensorWindows, origins: torch.Te
     return float(nn.functional.mse_loss(forecast, windows.targets(origins)))
 
 
+def _penalised(model: nn.Module) -> list[nn.Parameter]:
+    """The weight matrices (``dim >= 2``): what L1 and L2 act on. Biases, RevIN's affine and other
+    vectors stay free, as in nanoGPT, since shrinking them only moves the output's level."""
+    return [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam; ``weight_decay`` adds ``weight_decay * w`` to each weight matrix's gradient (classic L2)."""
+    penalised = {id(p) for p in _penalised(model)}
+    groups = [
+        {"params": [p for p in model.parameters() if id(p) in penalised], "weight_decay": config.weight_decay},
+        {"params": [p for p in model.parameters() if id(p) not in penalised], "weight_decay": 0.0},
+    ]
+    return torch.optim.Adam([g for g in groups if g["params"]], lr=config.lr)
+
+
 def _train_epoch(
     model: nn.Module,
     windows: TensorWindows,
@@ -95,17 +112,20 @@ def _train_epoch(
     config: TrainConfig,
     generator: torch.Generator,
 ) -> float:
+    """One pass over the training origins; returns the mean MSE (without the L1 penalty)."""
     model.train()
     order = origins[torch.randperm(len(origins), generator=generator).to(origins.device)]
+    penalised = _penalised(model) if config.l1 > 0 else []
     total = torch.zeros((), device=origins.device)
     for batch in order.split(config.batch_size):
         optimizer.zero_grad(set_to_none=True)
-        loss = nn.functional.mse_loss(model(windows.inputs(batch)), windows.targets(batch))
+        mse = nn.functional.mse_loss(model(windows.inputs(batch)), windows.targets(batch))
+        loss = mse + config.l1 * sum(p.abs().sum() for p in penalised) if penalised else mse
         loss.backward()
         if config.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         optimizer.step()
-        total += loss.detach() * len(batch)  # summed on the device: no host sync per batch
+        total += mse.detach() * len(batch)  # summed on the device: no host sync per batch
     return float(total) / len(origins)
 
 
@@ -116,13 +136,18 @@ def fit(
     val_origins: np.ndarray,
     config: TrainConfig,
     on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> FitResult:
-    """Train until validation loss stops improving; returns the best weights (on the CPU) and history."""
+    """Train until validation loss stops improving; returns the best weights (on the CPU) and history.
+
+    ``should_stop`` is asked after every epoch; when it says yes, training ends there and keeps the
+    best weights so far (``stopped_by`` is then "caller": how ``tune --budget`` ends a trial in time).
+    """
     device = windows.values.device
     train_idx = torch.as_tensor(train_origins, device=device)
     val_idx = torch.as_tensor(val_origins, device=device)
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_optimizer(model, config)
     best = FitResult({}, 0, math.inf, stopped_early=False)
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
@@ -150,6 +175,9 @@ def fit(
             )
         if patience_left <= 0:
             best.stopped_early = epoch < config.epochs
+            break
+        if should_stop is not None and epoch < config.epochs and should_stop():
+            best.stopped_by = "caller"
             break
     model.load_state_dict(best.best_state)
     return best

@@ -1,7 +1,8 @@
-"""Recurrent encoder (torch's fused LSTM) with a direct multi-step head.
+"""Recurrent encoder (torch's fused LSTM or GRU, or our peephole LSTM) with a direct multi-step head.
 
-The encoder reads the lookback window; a linear head maps its last hidden state to all horizon
-steps at once, so there is no error feedback between steps.
+The encoder reads the lookback window; a linear head maps its summary state (and, with attention,
+a weighted sum of all its states) to all horizon steps at once, so there is no error feedback
+between steps.
 """
 
 from __future__ import annotations
@@ -9,22 +10,54 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-_CELLS = {"lstm": nn.LSTM}
+from lstmcast.config import ModelConfig
+from lstmcast.models.heads import Attention, ConvFrontEnd
+
+_CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 
 class RecurrentForecaster(nn.Module):
-    def __init__(
-        self, n_inputs: int, horizon: int, hidden: int, layers: int, dropout: float, cell: str = "lstm"
-    ) -> None:
+    def __init__(self, n_inputs: int, horizon: int, config: ModelConfig) -> None:
         super().__init__()
+        hidden, layers = config.hidden, config.layers
+        self.front = ConvFrontEnd(n_inputs, hidden, config.conv_kernel) if config.conv_kernel else None
+        self.input_dropout = nn.Dropout(config.input_dropout)
+        self.encoder = _CELLS[config.model](
+            n_inputs + (hidden if self.front is not None else 0),
+            hidden,
+            num_layers=layers,
+            dropout=config.dropout if layers > 1 else 0.0,
+            bidirectional=config.bidirectional,
+            batch_first=True,
+        )
+        self.hidden = hidden
+        self.bidirectional = config.bidirectional
+        width = hidden * (2 if config.bidirectional else 1)
+        self.attention = Attention(width) if config.attention else None
         # torch's dropout acts between stacked layers only, so it is also applied before the head:
         # --dropout then regularises a one-layer model too.
-        self.encoder = _CELLS[cell](
-            n_inputs, hidden, num_layers=layers, dropout=dropout if layers > 1 else 0.0, batch_first=True
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(hidden, horizon)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(width * (2 if self.attention is not None else 1), horizon)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        states, _ = self.encoder(x)  # [B, L, F] -> [B, L, hidden]
-        return self.head(self.dropout(states[:, -1]))  # [B, hidden] -> [B, H]
+        return self.explain(x)[0]
+
+    def explain(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x [B, L, F]`` -> forecast ``[B, H]`` and the attention weights ``[B, L]`` (None without attention)."""
+        x = self.input_dropout(x)
+        if self.front is not None:
+            x = self.front(x)  # [B, L, F] -> [B, L, F + hidden]
+        states, _ = self.encoder(x)  # [B, L, D * hidden]
+        summary = self._summary(states)  # [B, D * hidden]
+        weights = None
+        if self.attention is not None:
+            context, weights = self.attention(states, summary)  # [B, D * hidden], [B, L]
+            summary = torch.cat([summary, context], dim=1)  # [B, 2 * D * hidden]
+        return self.head(self.dropout(summary)), weights  # [B, H]
+
+    def _summary(self, states: torch.Tensor) -> torch.Tensor:
+        """The state that has read the whole window: the last one, or for a bidirectional encoder the
+        forward direction's last and the backward direction's first."""
+        if not self.bidirectional:
+            return states[:, -1]  # [B, hidden]
+        return torch.cat([states[:, -1, : self.hidden], states[:, 0, self.hidden :]], dim=1)  # [B, 2 * hidden]

@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lstmcast.models.recurrent import RecurrentForecaster
+
 EPS = 1e-5
 
 
@@ -56,7 +58,7 @@ class WindowNorm(nn.Module):
 class NormalisedForecaster(nn.Module):
     """Window normalisation around a core network, with an optional linear path beside it."""
 
-    def __init__(self, core: nn.Module, mode: str, n_inputs: int, lookback: int, horizon: int, linear: bool) -> None:
+    def __init__(self, core: RecurrentForecaster, mode: str, n_inputs: int, lookback: int, horizon: int, linear: bool) -> None:
         super().__init__()
         self.norm = WindowNorm(mode, n_inputs)
         self.core = core
@@ -67,8 +69,12 @@ class NormalisedForecaster(nn.Module):
             nn.init.zeros_(self.linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.explain(x)[0]
+
+    def explain(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The forecast ``[B, H]`` and the core's attention weights ``[B, L]`` (None without attention)."""
         normalised, loc, scale = self.norm.normalise(x)  # [B, L, F], [B, 1, F], [B, 1, F]
-        y = self.core(normalised)  # [B, H]
+        y, weights = self.core.explain(normalised)  # [B, H], [B, L] | None
         if self.linear is not None:
             y = y + self.linear(normalised[:, :, 0])  # [B, L] -> [B, H]
-        return self.norm.restore_target(y, loc, scale)
+        return self.norm.restore_target(y, loc, scale), weights
