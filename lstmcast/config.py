@@ -14,7 +14,7 @@ from lstmcast.errors import ConfigError
 
 FILL_METHODS = ("none", "interpolate", "ffill", "drop")
 SCALERS = ("standard", "minmax", "robust")
-MODELS = ("lstm", "gru")
+MODELS = ("lstm", "gru", "peephole")
 WINDOW_NORMS = ("none", "last", "mean", "revin")
 
 T = TypeVar("T", bound="_Config")

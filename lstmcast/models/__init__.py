@@ -8,7 +8,6 @@ from lstmcast.models.heads import Attention, ConvFrontEnd
 from lstmcast.models.recurrent import RecurrentForecaster
 from lstmcast.models.window_norm import NormalisedForecaster, WindowNorm
 
-
 ForecastNetwork = RecurrentForecaster | NormalisedForecaster
 
 

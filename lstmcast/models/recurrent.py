@@ -12,8 +12,9 @@ from torch import nn
 
 from lstmcast.config import ModelConfig
 from lstmcast.models.heads import Attention, ConvFrontEnd
+from lstmcast.models.peephole import PeepholeLSTM
 
-_CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU}
+_CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": PeepholeLSTM}
 
 
 class RecurrentForecaster(nn.Module):

@@ -58,7 +58,9 @@ class WindowNorm(nn.Module):
 class NormalisedForecaster(nn.Module):
     """Window normalisation around a core network, with an optional linear path beside it."""
 
-    def __init__(self, core: RecurrentForecaster, mode: str, n_inputs: int, lookback: int, horizon: int, linear: bool) -> None:
+    def __init__(
+        self, core: RecurrentForecaster, mode: str, n_inputs: int, lookback: int, horizon: int, linear: bool
+    ) -> None:
         super().__init__()
         self.norm = WindowNorm(mode, n_inputs)
         self.core = core

@@ -1,0 +1,212 @@
+"""The LSTM family behind one set of flags: every variant trains from the CLI, saves, loads and
+forecasts identically; attention weights are retrievable; the convolution is causal; the
+regularisation settings do what they say and are recorded in the artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import TINY, TINY_FLAGS
+
+from lstmcast import ConfigError, Forecaster, TrainConfig
+from lstmcast.cli import cli
+from lstmcast.config import MODELS, ModelConfig
+from lstmcast.models import ConvFrontEnd, build_model
+from lstmcast.train import TensorWindows, fit, make_optimizer
+
+VARIANTS = {
+    "lstm": [],
+    "gru": ["--model", "gru"],
+    "peephole-stacked": ["--model", "peephole", "--layers", "2", "--dropout", "0.1"],
+    "bidirectional-gru": ["--model", "gru", "--bidirectional"],
+    "attention-lstm": ["--attention"],
+    "conv-bidirectional-peephole-attention": [
+        "--model",
+        "peephole",
+        "--bidirectional",
+        "--attention",
+        "--conv-kernel",
+        "3",
+    ],
+    "regularised": ["--input-dropout", "0.2", "--weight-decay", "0.01", "--l1", "1e-4", "--grad-clip", "0.5"],
+}
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("flags", VARIANTS.values(), ids=VARIANTS.keys())
+def test_every_variant_trains_from_the_cli_and_forecasts_the_same_after_reload(
+    flags: list[str], tmp_path: Path, csv_file: Path
+) -> None:
+    result = run("train", csv_file, "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, *flags)
+    assert result.exit_code == 0, result.stderr
+    forecast = run("predict", tmp_path / "m", csv_file, "--device", "cpu")
+    assert forecast.exit_code == 0, forecast.stderr
+    in_memory = Forecaster(**{**TINY, **_settings(flags)}).fit(pd.read_csv(csv_file)).predict(pd.read_csv(csv_file))
+    reloaded = pd.read_csv(pd.io.common.StringIO(forecast.stdout))
+    np.testing.assert_allclose(reloaded["y"], in_memory["y"], rtol=1e-5)
+
+
+def _settings(flags: list[str]) -> dict[str, object]:
+    """CLI flags as Forecaster keyword arguments (what the CLI passes on)."""
+    settings: dict[str, object] = {}
+    i = 0
+    while i < len(flags):
+        name = flags[i].removeprefix("--").replace("-", "_")
+        if i + 1 < len(flags) and not flags[i + 1].startswith("--"):
+            value = flags[i + 1]
+            settings[name] = int(value) if value.isdigit() else (float(value) if value[0].isdigit() else value)
+            i += 2
+        else:
+            settings[name] = True
+            i += 1
+    return settings
+
+
+def test_the_artifact_records_every_family_setting(tmp_path: Path, frame: pd.DataFrame) -> None:
+    settings = {"model": "gru", "bidirectional": True, "attention": True, "conv_kernel": 3, "input_dropout": 0.1}
+    Forecaster(**TINY, **settings, weight_decay=0.01, l1=1e-5).fit(frame).save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "manifest.json").read_text())["config"]
+    assert {key: config["model"][key] for key in settings} == settings
+    assert (config["train"]["weight_decay"], config["train"]["l1"]) == (0.01, 1e-5)
+    loaded = Forecaster.load(tmp_path / "m", device="cpu")
+    assert {key: getattr(loaded, key) for key in settings} == settings
+
+
+def test_info_describes_the_variant_and_its_regularisation(tmp_path: Path, csv_file: Path) -> None:
+    run(
+        "train",
+        csv_file,
+        "-o",
+        tmp_path / "m",
+        "--quiet",
+        *TINY_FLAGS,
+        "--model",
+        "gru",
+        "--attention",
+        "--l1",
+        "0.001",
+    )
+    shown = run("info", tmp_path / "m").stderr
+    assert "gru: 1 layer(s) x 4 hidden, attention" in shown
+    assert "l1 0.001" in shown
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_every_encoder_maps_a_window_to_the_horizon(model: str, bidirectional: bool) -> None:
+    config = ModelConfig(model=model, hidden=5, layers=2, bidirectional=bidirectional, attention=True, conv_kernel=3)
+    network = build_model(config, n_inputs=2, lookback=12, horizon=4)
+    forecast, weights = network.explain(torch.randn(3, 12, 2))
+    assert forecast.shape == (3, 4)
+    assert weights is not None and weights.shape == (3, 12)
+
+
+# -- attention -------------------------------------------------------------------------------
+
+
+def test_attention_weights_cover_the_window_and_sum_to_one(tmp_path: Path, csv_file: Path) -> None:
+    run("train", csv_file, "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, "--attention")
+    result = run("predict", tmp_path / "m", csv_file, "-o", tmp_path / "f.csv", "--explain", "-")
+    assert result.exit_code == 0, result.stderr
+    weights = pd.read_csv(pd.io.common.StringIO(result.stdout))
+    data = pd.read_csv(csv_file)
+    assert list(weights.columns) == ["time", "lag", "y", "weight"]
+    assert list(weights["lag"]) == list(range(-TINY["lookback"], 0))
+    assert list(weights["time"]) == list(data["time"].tail(TINY["lookback"]))
+    np.testing.assert_allclose(weights["y"], data["y"].tail(TINY["lookback"]), rtol=1e-6)
+    assert weights["weight"].sum() == pytest.approx(1.0, abs=1e-6) and (weights["weight"] > 0).all()
+    assert (tmp_path / "f.csv").exists()
+
+
+def test_explain_on_a_model_without_attention_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, model_dir: Path, csv_file: Path
+) -> None:
+    result = run("predict", model_dir, csv_file, "-o", tmp_path / "f.csv", "--explain", tmp_path / "w.csv")
+    assert result.exit_code == 2
+    assert "trained without attention" in result.stderr and "--attention" in result.stderr
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "w.csv").exists()
+
+
+def test_explain_and_the_forecast_cannot_both_go_to_stdout(model_dir: Path, csv_file: Path) -> None:
+    result = run("predict", model_dir, csv_file, "--explain", "-")
+    assert result.exit_code == 2 and "cannot both be stdout" in result.stderr
+
+
+def test_the_python_api_returns_the_attention_weights(frame: pd.DataFrame) -> None:
+    forecaster = Forecaster(**TINY, attention=True).fit(frame)
+    weights = forecaster.explain(frame)
+    assert len(weights) == TINY["lookback"] and weights["weight"].sum() == pytest.approx(1.0)
+
+
+# -- convolutional front-end ----------------------------------------------------------------
+
+
+def test_the_convolution_is_causal_and_keeps_the_raw_window() -> None:
+    torch.manual_seed(0)
+    front = ConvFrontEnd(n_inputs=2, channels=6, kernel=3)
+    x = torch.randn(1, 10, 2)
+    changed = x.clone()
+    changed[0, 6] += 1.0  # a change at step 6 ...
+    before, after = front(x), front(changed)
+    assert before.shape == (1, 10, 2 + 6)
+    torch.testing.assert_close(before[:, :6], after[:, :6])  # ... cannot reach earlier steps
+    torch.testing.assert_close(after[..., :2], changed)  # the raw inputs pass through unchanged
+
+
+def test_a_kernel_longer_than_the_window_is_a_settings_error(frame: pd.DataFrame) -> None:
+    with pytest.raises(ConfigError, match="conv_kernel"):
+        Forecaster(**{**TINY, "conv_kernel": TINY["lookback"] + 1}).fit(frame)
+
+
+# -- regularisation ---------------------------------------------------------------------------
+
+
+def _train_weights(**train: float) -> dict[str, torch.Tensor]:
+    values = torch.from_numpy(np.sin(np.arange(300) / 4.0).astype(np.float32))[:, None]  # [n, 1]
+    windows = TensorWindows(values, lookback=12, horizon=4)
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=8, layers=1, window_norm="none", linear=False), 1, 12, 4)
+    config = TrainConfig(epochs=15, patience=15, lr=0.01, device="cpu", **train)  # type: ignore[arg-type]
+    fit(model, windows, np.arange(12, 240), np.arange(240, 296), config)
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def test_weight_decay_shrinks_weight_matrices_but_not_biases() -> None:
+    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    groups = make_optimizer(model, TrainConfig(weight_decay=0.1)).param_groups
+    decayed = {id(p) for g in groups if g["weight_decay"] == 0.1 for p in g["params"]}
+    for name, parameter in model.named_parameters():
+        assert (id(parameter) in decayed) == (parameter.dim() >= 2), name
+    plain, decayed_weights = _train_weights(), _train_weights(weight_decay=0.1)
+    assert decayed_weights["encoder.weight_hh_l0"].norm() < 0.8 * plain["encoder.weight_hh_l0"].norm()
+
+
+def test_l1_drives_weights_towards_zero() -> None:
+    plain, sparse = _train_weights(), _train_weights(l1=1e-2)
+    near_zero = [(w.abs() < 1e-2).float().mean() for w in (plain["head.weight"], sparse["head.weight"])]
+    assert near_zero[1] > near_zero[0] + 0.2
+
+
+def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() -> None:
+    values = torch.from_numpy(np.sin(np.arange(200) / 4.0).astype(np.float32))[:, None]
+    windows = TensorWindows(values, lookback=12, horizon=4)
+    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    calls = []
+    result = fit(
+        model,
+        windows,
+        np.arange(12, 140),
+        np.arange(140, 196),
+        TrainConfig(epochs=50, device="cpu"),
+        should_stop=lambda: calls.append(1) or len(calls) >= 2,
+    )
+    assert len(result.history) == 2 and result.stopped_by == "caller" and not result.stopped_early
