@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "ArtifactError",
@@ -20,8 +20,10 @@ __all__ = [
     "ModelConfig",
     "NotFittedError",
     "OutputError",
+    "Range",
     "TrainConfig",
     "TrainingError",
+    "TuneResult",
     "WindowConfig",
     "read_table",
     "write_table",
@@ -36,6 +38,10 @@ _HOMES = {
     "WindowConfig": "lstmcast.config",
     "ModelConfig": "lstmcast.config",
     "TrainConfig": "lstmcast.config",
+    # The search function itself is lstmcast.tune.tune: a package attribute named ``tune`` would be
+    # replaced by the submodule lstmcast.tune as soon as that is imported.
+    "Range": "lstmcast.tune",
+    "TuneResult": "lstmcast.tune",
 }
 _HOMES.update({name: "lstmcast.errors" for name in __all__ if name.endswith(("Error", "Warning"))})
 
@@ -53,6 +59,7 @@ if TYPE_CHECKING:
     )
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.tune import Range, TuneResult
     from lstmcast.write import write_table
 
 

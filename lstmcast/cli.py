@@ -484,5 +484,146 @@ def info(model_dir: str, as_json: bool) -> None:
             raise ArtifactError(f"{model_dir}: manifest.json is incomplete ({exc})") from None
 
 
+@cli.command("tune")
+@click.argument("data")
+@click.option(
+    "-o",
+    "--output",
+    "model_dir",
+    required=True,
+    metavar="MODEL_DIR",
+    help="Where to save the best trial's model (replaced atomically if it holds an earlier model).",
+)
+@click.option(
+    "--grid",
+    multiple=True,
+    required=True,
+    metavar="NAME=V1,V2|LOW..HIGH",
+    help="Values to try for one setting (repeatable); LOW..HIGH or log:LOW..HIGH is a range for --random.",
+)
+@click.option(
+    "--random",
+    "n_random",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Try N settings sampled from the grid and ranges instead of every combination.",
+)
+@click.option(
+    "--budget",
+    default=None,
+    metavar="DURATION",
+    help="Stop the search after this long (90s, 10m, 1.5h or seconds); the trial running keeps its best epoch.",
+)
+@click.option(
+    "--trials",
+    "trials_path",
+    default=None,
+    metavar="PATH",
+    help="Also write the trials table (CSV, Parquet or JSON by suffix; - is stdout).",
+)
+@data_options
+@window_options
+@model_options
+@train_options
+@quiet_option
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the best settings, the trials and the test metrics as JSON."
+)
+@click.pass_context
+def tune_command(
+    ctx: click.Context,
+    data: str,
+    model_dir: str,
+    grid: tuple[str, ...],
+    n_random: int | None,
+    budget: str | None,
+    trials_path: str | None,
+    input_format: str | None,
+    quiet: bool,
+    as_json: bool,
+    seed: int,
+    **params: Any,
+) -> None:
+    """Search model and training settings on DATA; save the best model to MODEL_DIR.
+
+    Every combination of the --grid values is trained (or N samples with --random N), starting from
+    the other options, each with early stopping. Trials are ranked by validation MSE only; the best
+    is kept as trained, its held-out test part is scored, and it is saved like a `train` model.
+
+    \b
+    Example:
+      lstmcast tune load.csv --target load --grid hidden=32,64 --grid layers=1,2 -o best-model/
+      lstmcast tune load.csv --target load --grid model=lstm,gru --grid lr=log:1e-4..1e-2 \\
+          --random 20 --budget 10m --trials trials.csv -o best-model/
+    """
+    from pathlib import Path
+
+    from lstmcast import tune as tuning
+    from lstmcast.artifact import check_replaceable
+    from lstmcast.read import read_table
+    from lstmcast.write import output_format, write_json, write_table
+
+    console = make_console()
+    if as_json and trials_path == "-":
+        raise click.UsageError("--json and --trials - both want stdout; write the trials to a file")
+    space = tuning.parse_grid(grid)
+    budget_seconds = tuning.parse_duration(budget) if budget is not None else None
+    plan = tuning.plan_trials(space, params, n_random, seed)  # every value checked before any work
+    check_replaceable(Path(model_dir))
+    trials_format = output_format(trials_path) if trials_path is not None else None
+    frame = read_table(data, input_format)
+    if not quiet:
+        _announce_search(console, plan, n_random, budget)
+    on_trial = None if quiet else functools.partial(_print_trial, console, list(space), len(plan.settings))
+    result = tuning.tune(
+        frame, space, params, n_random=n_random, budget_seconds=budget_seconds, seed=seed, on_trial=on_trial
+    )
+    result.forecaster.save(model_dir)
+    if trials_path is not None:
+        write_table(result.trials, trials_path, trials_format)
+    if not quiet:
+        _report_search(console, result, model_dir, budget)
+    if as_json:
+        write_json(result.to_dict(), "-")
+    if result.stopped == "interrupted":
+        done = f"{len(result.trial_list)} of {len(result.plan.settings)}"
+        print_warning(
+            console,
+            f"the search was interrupted at trial {done}; saved the best so far (trial {result.best_trial}) "
+            f"to {model_dir}",
+        )
+        ctx.exit(ExitCode.INTERRUPTED)
+
+
+def _announce_search(console: Any, plan: Any, n_random: int | None, budget: str | None) -> None:
+    if n_random is not None and plan.strategy == "grid":
+        console.print(
+            f"--random {n_random} covers the whole grid ({plan.grid_size} settings): running each once instead."
+        )
+    what = "combinations of the grid" if plan.strategy == "grid" else "random settings"
+    console.print(f"Tuning: {len(plan.settings)} {what}" + (f", budget {budget}." if budget else "."))
+
+
+def _print_trial(console: Any, tuned: list[str], total: int, trial: Any) -> None:
+    from lstmcast.console import trial_line
+
+    console.print(trial_line(trial.to_dict(), tuned, total), markup=False)
+
+
+def _report_search(console: Any, result: Any, model_dir: str, budget: str | None) -> None:
+    from lstmcast.console import metrics_table, trials_table
+
+    records = result.to_dict()["trials"]
+    trials_table(console, records, list(result.plan.space), result.best_trial)
+    if result.stopped == "budget":
+        cut = " (the last cut short)" if records[-1]["status"] == "budget" else ""
+        console.print(f"The budget ({budget}) ran out after {len(records)} of {len(result.plan.settings)} trials{cut}.")
+    console.print(
+        f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
+    )
+    metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
+
+
 def main() -> None:
     cli(prog_name="lstmcast")

@@ -225,3 +225,39 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         table.add_row(key, str(value))
     console.print(table)
     metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics")
+
+
+def _setting(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def trial_line(trial: dict[str, Any], tuned: list[str], total: int) -> str:
+    """One finished trial of ``tune`` as a line: its settings, then its validation MSE or why it has none."""
+    settings = " ".join(f"{name}={_setting(trial[name])}" for name in tuned)
+    head = f"trial {trial['trial']}/{total}  {settings}  "
+    if trial["val_mse"] is None:
+        return head + trial["status"]
+    return (
+        head + f"val_mse {trial['val_mse']:.4g}  best epoch {trial['best_epoch']} of {trial['epochs_run']}  "
+        f"{trial['seconds']:.1f}s  {trial['status']}"
+    )
+
+
+def trials_table(console: Console, trials: list[dict[str, Any]], tuned: list[str], best: int) -> None:
+    """The trials of ``tune``, in order, the best one marked with ``*``."""
+    table = Table(title="Trials (ranked by validation MSE; the test part is not used)", title_justify="left")
+    text = {name for name in tuned if all(isinstance(trial[name], (str, bool)) for trial in trials)}
+    for header in ("", "trial", *tuned, "val_mse", "best epoch", "epochs", "seconds", "status"):
+        table.add_column(header, justify="left" if header in {"", "status", *text} else "right")
+    for trial in trials:
+        marked = trial["trial"] == best
+        table.add_row(
+            "*" if marked else "",
+            str(trial["trial"]),
+            *(_setting(trial[name]) for name in tuned),
+            *(_fmt(trial[key]) for key in ("val_mse", "best_epoch", "epochs_run")),
+            f"{trial['seconds']:.1f}",
+            trial["status"],
+            style="bold" if marked else None,
+        )
+    console.print(table)

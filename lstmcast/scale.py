@@ -51,7 +51,7 @@ class Scaler:
 
 def fit_scaler(kind: str, train_values: np.ndarray) -> Scaler:
     """Fit a standard, minmax or robust scaler on the training rows only."""
-    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler
+    from sklearn.preprocessing import MinMaxScaler, RobustScaler, StandardScaler  # type: ignore[import-untyped]
 
     data = np.asarray(train_values, dtype=np.float64)
     if kind == "standard":
