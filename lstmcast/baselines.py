@@ -2,7 +2,8 @@
 on the lookback window. Plain numpy; arrays are ``[n_origins, horizon]``.
 
 Ridge is fitted from sums over windows gathered in chunks (a sliding-window view, never every
-window at once), so its memory stays O(lookback x horizon) however long the series is.
+window at once), so its memory stays O(lookback x horizon) however long the series is. The same fit
+in window-normalised coordinates (``window_norm``) is where the model's linear path starts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 CHUNK = 20_000  # origins per chunk when gathering windows
 ALPHA_GRID = np.logspace(-6, 2, 17)  # times the mean eigenvalue of the window covariance
+WINDOW_EPS = 1e-5  # as lstmcast.models.window_norm.EPS (that package imports torch; this one stays numpy)
 
 
 def season_length(frequency: str | None) -> int:
@@ -64,6 +66,17 @@ def _targets(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarra
     return sliding_window_view(values, horizon)[origins]  # [C, H]
 
 
+def normalise_windows(x: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``x [C, L]`` -> normalised windows and the ``loc``, ``scale`` ``[C, 1]`` that undo it: the numpy
+    twin of ``WindowNorm.normalise`` for one column, with revin's affine at its start (1, 0)."""
+    if mode in ("none", "last"):
+        loc = x[:, -1:] if mode == "last" else np.zeros_like(x[:, -1:])
+        return x - loc, loc, np.ones_like(loc)
+    loc = x.mean(axis=1, keepdims=True)
+    scale = np.sqrt(x.var(axis=1, keepdims=True) + WINDOW_EPS)
+    return (x - loc) / scale, loc, scale
+
+
 @dataclass(frozen=True)
 class Ridge:
     """A linear map from the last ``lookback`` target values to the next ``horizon`` ones."""
@@ -71,22 +84,28 @@ class Ridge:
     weight: np.ndarray  # [L, H]
     bias: np.ndarray  # [H]
     alpha: float
+    window_norm: str = "none"  # the coordinates weight and bias act in: see normalise_windows
+
+    def _forecast(self, x: np.ndarray) -> np.ndarray:
+        normalised, loc, scale = normalise_windows(x, self.window_norm)  # [C, L], [C, 1], [C, 1]
+        return (normalised @ self.weight + self.bias) * scale + loc  # [C, H]
 
     def predict(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
         lookback = self.weight.shape[0]
-        parts = [x @ self.weight + self.bias for _, x in _input_chunks(values, origins, lookback)]
+        parts = [self._forecast(x) for _, x in _input_chunks(values, origins, lookback)]
         return np.concatenate(parts) if parts else np.empty((0, self.weight.shape[1]))
 
     def mse(self, values: np.ndarray, origins: np.ndarray) -> float:
         horizon = self.weight.shape[1]
         total = sum(
-            float(np.sum((x @ self.weight + self.bias - _targets(values, chunk, horizon)) ** 2))
+            float(np.sum((self._forecast(x) - _targets(values, chunk, horizon)) ** 2))
             for chunk, x in _input_chunks(values, origins, self.weight.shape[0])
         )
         return total / (len(origins) * horizon)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"alpha": self.alpha, "weight": self.weight.tolist(), "bias": self.bias.tolist()}
+        out = {"alpha": self.alpha, "weight": self.weight.tolist(), "bias": self.bias.tolist()}
+        return out if self.window_norm == "none" else {**out, "window_norm": self.window_norm}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ridge:
@@ -94,20 +113,26 @@ class Ridge:
             np.asarray(data["weight"], dtype=np.float64),
             np.asarray(data["bias"], dtype=np.float64),
             float(data["alpha"]),
+            str(data.get("window_norm", "none")),
         )
 
 
-def fit_ridge(values: np.ndarray, train: np.ndarray, val: np.ndarray, lookback: int, horizon: int) -> Ridge:
+def fit_ridge(
+    values: np.ndarray, train: np.ndarray, val: np.ndarray, lookback: int, horizon: int, window_norm: str = "none"
+) -> Ridge:
     """Ridge on the training windows, its penalty chosen by MSE on the validation windows.
 
     ``values`` is the (scaled) target series; the fit uses sums of outer products gathered chunk by
-    chunk, and one eigendecomposition serves every penalty on the grid.
+    chunk, and one eigendecomposition serves every penalty on the grid. With ``window_norm``, inputs
+    and targets are first normalised by each input window's statistics (the coordinates the model's
+    linear path works in); the penalty is still chosen by the MSE of the restored forecast.
     """
     values = np.asarray(values, dtype=np.float64)
     sxx, sxy = np.zeros((lookback, lookback)), np.zeros((lookback, horizon))
     sx, sy = np.zeros(lookback), np.zeros(horizon)
-    for chunk, x in _input_chunks(values, train, lookback):
-        y = _targets(values, chunk, horizon)
+    for chunk, raw in _input_chunks(values, train, lookback):
+        x, loc, scale = normalise_windows(raw, window_norm)
+        y = (_targets(values, chunk, horizon) - loc) / scale
         sxx += x.T @ x
         sxy += x.T @ y
         sx += x.sum(axis=0)
@@ -121,5 +146,5 @@ def fit_ridge(values: np.ndarray, train: np.ndarray, val: np.ndarray, lookback: 
     candidates = []
     for alpha in ALPHA_GRID * max(float(np.mean(eigenvalues)), 1e-12):
         weight = vectors @ (projected / (np.clip(eigenvalues, 0, None) + alpha)[:, None])  # [L, H]
-        candidates.append(Ridge(weight, mean_y - mean_x @ weight, float(alpha)))
+        candidates.append(Ridge(weight, mean_y - mean_x @ weight, float(alpha), window_norm))
     return min(candidates, key=lambda model: model.mse(values, val))

@@ -329,9 +329,13 @@ def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_j
         forecaster.fit(frame, on_epoch=on_epoch)
     forecaster.save(model_dir)
     if not quiet:
-        console.print(
-            f"Saved model to {model_dir} (best epoch {forecaster.best_epoch_} of {len(forecaster.history_)})."
+        epochs = len(forecaster.history_)
+        best = (
+            f"best epoch {forecaster.best_epoch_} of {epochs}"
+            if forecaster.best_epoch_
+            else f"no epoch of {epochs} beat the starting point on validation, so it was kept"
         )
+        console.print(f"Saved model to {model_dir} ({best}).")
         metrics_table(console, forecaster.metrics_, "Held-out test metrics")
     if as_json:
         write_json(forecaster.metrics_, "-")

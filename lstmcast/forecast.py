@@ -23,7 +23,7 @@ from lstmcast.baselines import Ridge, fit_ridge, naive, season_length, seasonal_
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.metrics import point_metrics, skill, threshold_metrics
-from lstmcast.models import build_model
+from lstmcast.models import NormalisedForecaster, build_model
 from lstmcast.scale import Scaler, fit_scaler
 from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
 from lstmcast.validate import Series, validate_frame
@@ -190,9 +190,10 @@ class Forecaster:
         windows = self._windows(series, device)
         train_origins = split.origins("train", self.lookback, self.horizon)
         val_origins = split.origins("val", self.lookback, self.horizon)
-        self.ridge_: Ridge | None = fit_ridge(
-            self.scaler_.transform_target(series.values[:, 0]), train_origins, val_origins, self.lookback, self.horizon
-        )
+        scaled_target = self.scaler_.transform_target(series.values[:, 0])
+        self.ridge_: Ridge | None = fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon)
+        if isinstance(self.model_, NormalisedForecaster) and self.model_.linear is not None:
+            self._start_from_ridge(self.model_, scaled_target, train_origins, val_origins, device)
         result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -207,6 +208,26 @@ class Forecaster:
         self.metrics_: dict[str, Any] = {}
         self._fitted_on = (series, split)
         return self
+
+    def _start_from_ridge(
+        self,
+        model: NormalisedForecaster,
+        scaled_target: np.ndarray,
+        train_origins: np.ndarray,
+        val_origins: np.ndarray,
+        device: torch.device,
+    ) -> None:
+        """Start the linear path as a ridge regression fitted in its own coordinates (the normalised
+        window), with the recurrent head at zero: the untrained model's forecast is that ridge's, and
+        training (which keeps epoch 0 unless an epoch beats it on validation) can only improve on it."""
+        if self.window_norm == "none" and self.ridge_ is not None:
+            ridge = self.ridge_  # the baseline already works in these coordinates
+        else:
+            ridge = fit_ridge(
+                scaled_target, train_origins, val_origins, self.lookback, self.horizon, window_norm=self.window_norm
+            )
+        weight = torch.as_tensor(ridge.weight.T, dtype=torch.float32, device=device)  # [H, L]
+        model.start_from_linear(weight, torch.as_tensor(ridge.bias, dtype=torch.float32, device=device))
 
     def _score_test(self) -> dict[str, Any]:
         """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one)."""

@@ -129,6 +129,10 @@ def _train_epoch(
     return float(total) / len(origins)
 
 
+def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
 def fit(
     model: nn.Module,
     windows: TensorWindows,
@@ -149,6 +153,12 @@ def fit(
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
     best = FitResult({}, 0, math.inf, stopped_early=False)
+    # Epoch 0 is the starting point: when no epoch beats it on validation, it is what is kept. With
+    # the linear path started from the ridge fit, training then cannot end worse than that fit.
+    initial = _validation_loss(model, windows, val_idx)
+    if math.isfinite(initial):
+        best.best_state = _snapshot(model)
+        best.best_val_loss = initial
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         train_loss = _train_epoch(model, windows, train_idx, optimizer, config, generator)
@@ -156,7 +166,7 @@ def fit(
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise TrainingError(f"training diverged at epoch {epoch} (loss is not finite); try a lower --lr")
         if val_loss < best.best_val_loss - config.min_delta:
-            best.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            best.best_state = _snapshot(model)
             best.best_epoch, best.best_val_loss = epoch, val_loss
         best.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
         patience_left = config.patience - (epoch - best.best_epoch)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lstmcast.baselines import fit_ridge, naive, season_length, seasonal_naive
+from lstmcast.baselines import Ridge, fit_ridge, naive, season_length, seasonal_naive
 
 
 def test_naive_repeats_the_last_value() -> None:
@@ -40,3 +40,16 @@ def test_ridge_penalty_is_chosen_on_the_validation_windows() -> None:
     values = rng.normal(0, 1, 600)  # pure noise: the best ridge shrinks hard towards the mean
     ridge = fit_ridge(values, np.arange(24, 400), np.arange(400, 590), lookback=24, horizon=4)
     assert np.abs(ridge.weight).max() < 0.1
+
+
+@pytest.mark.parametrize("mode", ["last", "mean"])
+def test_ridge_in_window_normalised_coordinates_is_level_free(mode: str) -> None:
+    # Fitted on normalised windows, ridge's forecast moves with the window: shifting the whole
+    # series by a constant shifts every forecast by it (the plain baseline would mean-revert).
+    rng = np.random.default_rng(0)
+    values = np.cumsum(rng.normal(size=600))
+    train, val = np.arange(24, 400), np.arange(400, 590)
+    ridge = fit_ridge(values, train, val, lookback=24, horizon=6, window_norm=mode)
+    origins = np.arange(24, 590)
+    np.testing.assert_allclose(ridge.predict(values + 50.0, origins), ridge.predict(values, origins) + 50.0)
+    assert Ridge.from_dict(ridge.to_dict()).window_norm == mode

@@ -7,8 +7,10 @@ import pytest
 import torch
 from conftest import TINY, sine_frame
 
-from lstmcast import Forecaster, ModelConfig
+from lstmcast import Forecaster, ModelConfig, WindowConfig
+from lstmcast.baselines import fit_ridge
 from lstmcast.models import build_model
+from lstmcast.window import chronological_split
 
 
 def jump_frame(n: int = 800, seed: int = 0) -> pd.DataFrame:
@@ -94,3 +96,18 @@ def test_options_are_recorded_in_the_artifact(tmp_path, frame: pd.DataFrame) -> 
     assert (model["window_norm"], model["linear"]) == ("last", False)
     loaded = Forecaster.load(tmp_path / "m", device="cpu")
     assert (loaded.window_norm, loaded.linear) == ("last", False)
+
+
+@pytest.mark.parametrize("window_norm", ["none", "last", "mean", "revin"])
+def test_training_starts_from_a_ridge_fit_in_the_linear_paths_coordinates(
+    window_norm: str, frame: pd.DataFrame
+) -> None:
+    # The recurrent head starts at zero and the linear path as ridge on the normalised windows, so a
+    # model that cannot move (a learning rate of 1e-12) forecasts exactly as that ridge.
+    forecaster = Forecaster(**{**TINY, "epochs": 1, "lr": 1e-12}, window_norm=window_norm).fit(frame)
+    split = chronological_split(len(frame), WindowConfig(lookback=12, horizon=4), "frame")
+    target = forecaster.scaler_.transform_target(frame["y"].to_numpy())
+    train, val = (split.origins(part, 12, 4) for part in ("train", "val"))
+    ridge = fit_ridge(target, train, val, 12, 4, window_norm="mean" if window_norm == "revin" else window_norm)
+    expected = ridge.mse(target, val) * forecaster.scaler_.scale[0] ** 2
+    assert forecaster.val_mse_ == pytest.approx(expected, rel=1e-4)

@@ -55,7 +55,20 @@ def test_min_delta_makes_small_improvements_not_count() -> None:
         val,
         TrainConfig(epochs=20, patience=2, min_delta=10.0, device="cpu"),
     )
-    assert result.best_epoch == 1 and len(result.history) == 3
+    # No epoch beats the starting point by 10, so the starting weights (epoch 0) are kept.
+    assert result.best_epoch == 0 and len(result.history) == 2
+
+
+def test_the_starting_point_is_kept_when_no_epoch_beats_it_on_validation() -> None:
+    windows, train, val = small_problem()
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    # A learning rate this high only makes things worse: every epoch is beaten by the start.
+    result = fit(model, windows, train, val, TrainConfig(epochs=3, patience=3, lr=50.0, device="cpu"))
+    assert result.best_epoch == 0 and all(h["val_loss"] > result.best_val_loss for h in result.history)
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(value, start[name])
 
 
 def test_a_diverging_loss_is_a_training_error() -> None:

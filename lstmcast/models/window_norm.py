@@ -70,6 +70,18 @@ class NormalisedForecaster(nn.Module):
             nn.init.zeros_(self.linear.weight)
             nn.init.zeros_(self.linear.bias)
 
+    @torch.no_grad()
+    def start_from_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Start training from a linear forecast: the linear path takes ``weight [H, L]`` and
+        ``bias [H]`` (a linear autoregression on the normalised target window) and the recurrent
+        head is zeroed, so the untrained model's forecast is exactly that linear one."""
+        if self.linear is None:
+            raise ValueError("this model has no linear path")
+        self.linear.weight.copy_(weight)
+        self.linear.bias.copy_(bias)
+        nn.init.zeros_(self.core.head.weight)
+        nn.init.zeros_(self.core.head.bias)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.explain(x)[0]
 
