@@ -208,7 +208,7 @@ model_options = _options(
         default=_MODEL.window_norm,
         show_default=True,
         help="Normalise each input window by its own statistics and map the forecast back "
-        "(revin: mean/std with a learnable affine; mean: mean/std; last: minus the last value).",
+        "(last: minus the last value; revin: mean/std with a learnable affine; mean: mean/std).",
     ),
     click.option(
         "--linear/--no-linear",

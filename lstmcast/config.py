@@ -94,7 +94,7 @@ class ModelConfig(_Config):
     bidirectional: bool = False
     attention: bool = False
     conv_kernel: int = 0
-    window_norm: str = "revin"
+    window_norm: str = "last"
     linear: bool = True
 
     def __post_init__(self) -> None:
@@ -118,7 +118,7 @@ class TrainConfig(_Config):
     patience: int = 10
     min_delta: float = 0.0
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 3e-4
     grad_clip: float = 1.0
     weight_decay: float = 0.0
     l1: float = 0.0

@@ -28,7 +28,7 @@ def test_a_model_dir_holds_json_and_safetensors_only(model_dir: Path) -> None:
     # safetensors: an 8-byte header length, then a JSON header; no pickle opcodes.
     header_len = int.from_bytes((model_dir / WEIGHTS).read_bytes()[:8], "little")
     header = json.loads((model_dir / WEIGHTS).read_bytes()[8 : 8 + header_len])
-    assert {"core.encoder.weight_ih_l0", "norm.gamma", "linear.weight"} <= header.keys()
+    assert {"core.encoder.weight_ih_l0", "core.head.weight", "linear.weight"} <= header.keys()
 
 
 @pytest.mark.parametrize(

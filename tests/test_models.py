@@ -66,14 +66,14 @@ def test_after_a_level_jump_the_default_beats_naive_and_the_plain_recipe_does_no
     }
     default = Forecaster(**settings).fit(frame).metrics_
     plain = Forecaster(**settings, window_norm="none", linear=False).fit(frame).metrics_
-    assert default["baselines"]["naive"]["skill"] > 0.5
+    assert default["baselines"]["naive"]["skill"] > 0.25
     assert plain["baselines"]["naive"]["skill"] < 0
 
 
 def test_the_plain_recipe_is_the_bare_recurrent_network() -> None:
     plain = build_model(ModelConfig(window_norm="none", linear=False, hidden=4, layers=1), 1, 12, 4)
     assert {name.split(".")[0] for name, _ in plain.named_parameters()} == {"encoder", "head"}
-    default = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    default = build_model(ModelConfig(hidden=4, layers=1, window_norm="revin"), 1, 12, 4)
     assert {"norm.gamma", "norm.beta", "linear.weight", "core.encoder.weight_ih_l0"} <= dict(
         default.named_parameters()
     ).keys()
