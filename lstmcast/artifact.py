@@ -29,7 +29,7 @@ SCHEMA_VERSION = 3
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
-#    peephole); train config gains weight_decay and l1; training gains val_mse; manifest may hold
+#    peephole); train config gains weight_decay and l1; training gains val_mse, start_val_mse and
 #    tuning. Their defaults are the format-2 behaviour, so older manifests need no rewriting.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"

@@ -188,6 +188,14 @@ def _describe_regularisation(model: dict[str, Any], train: dict[str, Any]) -> st
     return ", ".join(f"{name} {value:g}" for name, value in settings.items() if value) or "none"
 
 
+def _validation_gain(training: dict[str, Any]) -> str:
+    """What training did to the validation MSE, from its starting point (epoch 0) to the best epoch."""
+    start, best = training.get("start_val_mse"), training.get("val_mse")
+    if start is None or best is None:
+        return ""
+    return f"; validation MSE {start:.4g} at the start, {best:.4g} at the best epoch"
+
+
 def info_table(console: Console, manifest: dict[str, Any]) -> None:
     """A short description of a model directory."""
     config, columns, training = manifest["config"], manifest["columns"], manifest.get("training", {})
@@ -213,7 +221,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         (
             "epochs",
             f"best {training.get('best_epoch')} of {training.get('epochs_run')} run "
-            f"(max {train['epochs']}, patience {train['patience']})",
+            f"(max {train['epochs']}, patience {train['patience']})" + _validation_gain(training),
         ),
         (
             "created",

@@ -9,6 +9,7 @@ through a model directory.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -199,7 +200,9 @@ class Forecaster:
         self.best_epoch_ = result.best_epoch
         self.stopped_early_ = result.stopped_early
         # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
-        self.val_mse_: float | None = result.best_val_loss * float(self.scaler_.scale[0]) ** 2
+        unit = float(self.scaler_.scale[0]) ** 2
+        self.val_mse_: float | None = result.best_val_loss * unit
+        self._start_val_mse = result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None
         self.columns_ = series.columns
         self.time_col_ = series.time_col
         self.frequency_ = series.frequency
@@ -258,6 +261,7 @@ class Forecaster:
             },
             "best_epoch": self.best_epoch_,
             "val_mse": self.val_mse_,
+            "start_val_mse": self._start_val_mse,
             "epochs_run": len(self.history_),
             "stopped_early": self.stopped_early_,
         }

@@ -68,6 +68,7 @@ class FitResult:
     best_val_loss: float
     stopped_early: bool
     stopped_by: str | None = None
+    start_val_loss: float = math.nan  # the validation loss before the first epoch (epoch 0)
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -155,7 +156,7 @@ def fit(
     best = FitResult({}, 0, math.inf, stopped_early=False)
     # Epoch 0 is the starting point: when no epoch beats it on validation, it is what is kept. With
     # the linear path started from the ridge fit, training then cannot end worse than that fit.
-    initial = _validation_loss(model, windows, val_idx)
+    initial = best.start_val_loss = _validation_loss(model, windows, val_idx)
     if math.isfinite(initial):
         best.best_state = _snapshot(model)
         best.best_val_loss = initial

@@ -98,6 +98,7 @@ def test_info_describes_the_variant_and_its_regularisation(tmp_path: Path, csv_f
     shown = run("info", tmp_path / "m").stderr
     assert "gru: 1 layer(s) x 4 hidden, attention" in shown
     assert "l1 0.001" in shown
+    assert "validation MSE" in shown and "at the start" in shown
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -111,3 +111,4 @@ def test_training_starts_from_a_ridge_fit_in_the_linear_paths_coordinates(
     ridge = fit_ridge(target, train, val, 12, 4, window_norm="mean" if window_norm == "revin" else window_norm)
     expected = ridge.mse(target, val) * forecaster.scaler_.scale[0] ** 2
     assert forecaster.val_mse_ == pytest.approx(expected, rel=1e-4)
+    assert forecaster.training_["start_val_mse"] == pytest.approx(expected, rel=1e-4)  # recorded as epoch 0
