@@ -115,7 +115,7 @@ class TrainConfig(_Config):
     """Optimisation and early stopping."""
 
     epochs: int = 100
-    patience: int = 10
+    patience: int = 20
     min_delta: float = 0.0
     batch_size: int = 64
     lr: float = 3e-4

@@ -98,7 +98,7 @@ class Forecaster:
         window_norm: str = "last",
         linear: bool = True,
         epochs: int = 100,
-        patience: int = 10,
+        patience: int = 20,
         min_delta: float = 0.0,
         batch_size: int = 64,
         lr: float = 3e-4,
