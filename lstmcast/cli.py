@@ -605,8 +605,10 @@ def _announce_search(console: Any, plan: Any, n_random: int | None, budget: str 
         console.print(
             f"--random {n_random} covers the whole grid ({plan.grid_size} settings): running each once instead."
         )
-    what = "combinations of the grid" if plan.strategy == "grid" else "random settings"
-    console.print(f"Tuning: {len(plan.settings)} {what}" + (f", budget {budget}." if budget else "."))
+    count = len(plan.settings)
+    plural = "" if count == 1 else "s"
+    what = f"combination{plural} of the grid" if plan.strategy == "grid" else f"random setting{plural}"
+    console.print(f"Tuning: {count} {what}" + (f", budget {budget}." if budget else "."))
 
 
 def _print_trial(console: Any, tuned: list[str], total: int, trial: Any) -> None:

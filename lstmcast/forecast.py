@@ -26,7 +26,7 @@ from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, 
 from lstmcast.metrics import point_metrics, skill, threshold_metrics
 from lstmcast.models import NormalisedForecaster, build_model
 from lstmcast.scale import Scaler, fit_scaler
-from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
+from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_windows, resolve_device
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split, rolling_origins
 
@@ -171,7 +171,6 @@ class Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0)."""
         self._train(frame, on_epoch)
         self._score_test()
-        del self._fitted_on  # the data is not kept once scored
         return self
 
     def _train(
@@ -233,8 +232,10 @@ class Forecaster:
         model.start_from_linear(weight, torch.as_tensor(ridge.bias, dtype=torch.float32, device=device))
 
     def _score_test(self) -> dict[str, Any]:
-        """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one)."""
+        """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one).
+        The data is let go afterwards: a fitted Forecaster does not keep its training frame."""
         series, split = self._fitted_on
+        del self._fitted_on
         test_origins = split.origins("test", self.lookback, self.horizon)
         test_origins = test_origins[test_origins >= self.season_]
         self.metrics_ = self._score(series, self._windows(series), test_origins) if len(test_origins) else {}
@@ -399,11 +400,8 @@ class Forecaster:
             )
         series, windows = self._last_window(frame)
         origin = torch.tensor([len(series)], device=windows.values.device)
-        was_training = self.model_.training
-        self.model_.eval()
-        with torch.no_grad():
+        with evaluating(self.model_):
             _, weights = self.model_.explain(windows.inputs(origin))  # [1, L]
-        self.model_.train(was_training)
         if weights is None:  # attention is recorded in the manifest, so only a tampered model gets here
             raise ArtifactError("the model's settings say attention, but its network has none")
         rows = np.arange(len(series) - self.lookback, len(series))

@@ -6,9 +6,10 @@ once; a batch is gathered there from the series by index, never copied from the 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,13 +73,22 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
-@torch.no_grad()
-def predict_windows(model: nn.Module, windows: TensorWindows, origins: torch.Tensor) -> torch.Tensor:
-    """Forecasts ``[n_origins, horizon]`` (scaled) in large batches, in eval mode."""
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[None]:
+    """Eval mode without gradients for the block; the model's previous mode is restored after it."""
     was_training = model.training
     model.eval()
-    parts = [model(windows.inputs(chunk)) for chunk in origins.split(EVAL_BATCH)]
-    model.train(was_training)
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def predict_windows(model: nn.Module, windows: TensorWindows, origins: torch.Tensor) -> torch.Tensor:
+    """Forecasts ``[n_origins, horizon]`` (scaled) in large batches, in eval mode."""
+    with evaluating(model):
+        parts = [model(windows.inputs(chunk)) for chunk in origins.split(EVAL_BATCH)]
     if not parts:
         return torch.empty(0, windows.target_offsets.numel(), device=windows.values.device)
     return torch.cat(parts)

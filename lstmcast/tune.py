@@ -483,7 +483,6 @@ def _finish(
         "budget_seconds": budget_seconds,
     }
     forecaster._score_test()
-    del forecaster._fitted_on  # the data is not kept once scored, as in fit()
     table = pd.DataFrame([t.to_dict() for t in trials])
     table = table.astype({"val_mse": "float64", "best_epoch": "Int64", "epochs_run": "Int64"})
     return TuneResult(forecaster, table, trial.number, stopped, plan, trials)

@@ -20,55 +20,42 @@ from lstmcast.config import MODELS, ModelConfig
 from lstmcast.models import ConvFrontEnd, build_model
 from lstmcast.train import TensorWindows, fit, make_optimizer
 
-VARIANTS = {
-    "lstm": [],
-    "gru": ["--model", "gru"],
-    "peephole-stacked": ["--model", "peephole", "--layers", "2", "--dropout", "0.1"],
-    "bidirectional-gru": ["--model", "gru", "--bidirectional"],
-    "attention-lstm": ["--attention"],
-    "conv-bidirectional-peephole-attention": [
-        "--model",
-        "peephole",
-        "--bidirectional",
-        "--attention",
-        "--conv-kernel",
-        "3",
-    ],
-    "regularised": ["--input-dropout", "0.2", "--weight-decay", "0.01", "--l1", "1e-4", "--grad-clip", "0.5"],
+VARIANTS: dict[str, dict[str, object]] = {
+    "lstm": {},
+    "gru": {"model": "gru"},
+    "peephole-stacked": {"model": "peephole", "layers": 2, "dropout": 0.1},
+    "bidirectional-gru": {"model": "gru", "bidirectional": True},
+    "attention-lstm": {"attention": True},
+    "conv-bidirectional-peephole-attention": {
+        "model": "peephole",
+        "bidirectional": True,
+        "attention": True,
+        "conv_kernel": 3,
+    },
+    "regularised": {"input_dropout": 0.2, "weight_decay": 0.01, "l1": 1e-4, "grad_clip": 0.5},
 }
+
+
+def as_flags(settings: dict[str, object]) -> list[str]:
+    """Forecaster keyword arguments as the CLI flags that set them (``True`` is a bare switch)."""
+    return [f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
 
 
 def run(*args: object):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-@pytest.mark.parametrize("flags", VARIANTS.values(), ids=VARIANTS.keys())
+@pytest.mark.parametrize("settings", VARIANTS.values(), ids=VARIANTS.keys())
 def test_every_variant_trains_from_the_cli_and_forecasts_the_same_after_reload(
-    flags: list[str], tmp_path: Path, csv_file: Path
+    settings: dict[str, object], tmp_path: Path, csv_file: Path
 ) -> None:
-    result = run("train", csv_file, "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, *flags)
+    result = run("train", csv_file, "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, *as_flags(settings))
     assert result.exit_code == 0, result.stderr
     forecast = run("predict", tmp_path / "m", csv_file, "--device", "cpu")
     assert forecast.exit_code == 0, forecast.stderr
-    in_memory = Forecaster(**{**TINY, **_settings(flags)}).fit(pd.read_csv(csv_file)).predict(pd.read_csv(csv_file))
+    in_memory = Forecaster(**{**TINY, **settings}).fit(pd.read_csv(csv_file)).predict(pd.read_csv(csv_file))
     reloaded = pd.read_csv(pd.io.common.StringIO(forecast.stdout))
     np.testing.assert_allclose(reloaded["y"], in_memory["y"], rtol=1e-5)
-
-
-def _settings(flags: list[str]) -> dict[str, object]:
-    """CLI flags as Forecaster keyword arguments (what the CLI passes on)."""
-    settings: dict[str, object] = {}
-    i = 0
-    while i < len(flags):
-        name = flags[i].removeprefix("--").replace("-", "_")
-        if i + 1 < len(flags) and not flags[i + 1].startswith("--"):
-            value = flags[i + 1]
-            settings[name] = int(value) if value.isdigit() else (float(value) if value[0].isdigit() else value)
-            i += 2
-        else:
-            settings[name] = True
-            i += 1
-    return settings
 
 
 def test_the_artifact_records_every_family_setting(tmp_path: Path, frame: pd.DataFrame) -> None:
