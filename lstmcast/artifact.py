@@ -25,12 +25,16 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
 #    peephole); train config gains weight_decay and l1; training gains val_mse, start_val_mse and
 #    tuning. Their defaults are the format-2 behaviour, so older manifests need no rewriting.
+# 4 (0.4.0): window config gains season; manifest gains mase_scale, target_quantiles (the training
+#    part's quantiles at steps of 0.001, for --threshold qP) and events (threshold settings and a
+#    tuned alert level). Older models have none of them: their MASE is null and qP thresholds are
+#    refused with a message.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"

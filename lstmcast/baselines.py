@@ -1,5 +1,5 @@
-"""The forecasts every model must beat: naive (last value), seasonal naive, and ridge regression
-on the lookback window. Plain numpy; arrays are ``[n_origins, horizon]``.
+"""The forecasts every model must beat: naive (last value), seasonal naive, drift, mean, and ridge
+regression on the lookback window. Plain numpy; arrays are ``[n_origins, horizon]``.
 
 Ridge is fitted from sums over windows gathered in chunks (a sliding-window view, never every
 window at once), so its memory stays O(lookback x horizon) however long the series is. The same fit
@@ -52,6 +52,21 @@ def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season
     steps = np.arange(horizon)
     offsets = steps - season * (steps // season + 1)  # [H], all negative
     return values[origins[:, None] + offsets]  # [N, H]
+
+
+def drift(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The last value plus ``h`` times the average change over all history before the origin:
+    ``y[o-1] + h * (y[o-1] - y[0]) / (o - 1)``; flat (the naive forecast) when only one value is known."""
+    last = values[origins - 1].astype(np.float64)  # [N]
+    # With o == 1 the change y[o-1] - y[0] is 0, so any non-zero denominator gives slope 0.
+    slope = (last - values[0]) / np.maximum(origins - 1, 1)  # [N]
+    return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)  # [N, H]
+
+
+def mean_forecast(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
+    """The mean of every value before the origin, ``y[0 .. o-1]``, repeated over the horizon."""
+    totals = np.cumsum(values, dtype=np.float64)  # one pass serves every origin
+    return np.repeat((totals[origins - 1] / origins)[:, None], horizon, axis=1)  # [N, H]
 
 
 def _input_chunks(values: np.ndarray, origins: np.ndarray, lookback: int):

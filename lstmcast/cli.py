@@ -157,6 +157,15 @@ window_options = _options(
         show_default=True,
         help="Per-column scaling, fitted on the training part only.",
     ),
+    click.option(
+        "--season",
+        type=click.IntRange(min=0),
+        default=_WINDOW.season,
+        show_default=True,
+        metavar="N",
+        help="Period of the seasonal-naive baseline and the MASE scale, in steps; 0 infers it from the "
+        "frequency (a day of hourly steps, a week of days, ...).",
+    ),
 )
 model_options = _options(
     click.option(
@@ -267,6 +276,73 @@ train_options = _options(
 )
 
 
+threshold_options = _options(
+    click.option(
+        "--threshold",
+        default=None,
+        metavar="X|qP",
+        help="Score threshold events: values beyond X, or beyond the training part's P-quantile (q0.95).",
+    ),
+    click.option(
+        "--event",
+        type=click.Choice(["above", "below"]),
+        default="above",
+        show_default=True,
+        help="Which side of --threshold is an event.",
+    ),
+    click.option(
+        "--alert-level",
+        type=float,
+        default=None,
+        metavar="Y",
+        help="Raise alerts when the forecast is beyond Y instead of the threshold (trade precision for recall).",
+    ),
+    click.option(
+        "--tolerance",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        metavar="N",
+        help="A forecast event N steps or less from an actual one still counts as a hit.",
+    ),
+)
+tune_alert_option = click.option(
+    "--tune-alert-level",
+    is_flag=True,
+    help="Pick the alert level with the best event F1 on the validation part; kept with the model.",
+)
+per_step_option = click.option(
+    "--per-step",
+    "per_step_path",
+    default=None,
+    metavar="PATH",
+    help="Also write the metrics per horizon step for the model and every baseline (CSV, Parquet or JSON by "
+    "suffix; - is stdout).",
+)
+
+
+def _check_outputs(*paths: str | None) -> None:
+    """Fail before any work when an output file cannot be written; at most one may be stdout."""
+    from lstmcast.write import check_writable
+
+    if sum(path == "-" for path in paths) > 1:
+        raise click.UsageError("only one output can go to stdout (-); send the others to files")
+    for path in paths:
+        if path is not None and path != "-":
+            from pathlib import Path
+
+            check_writable(Path(path))
+
+
+def _write_per_step(metrics: dict[str, Any], path: str | None) -> None:
+    if path is None:
+        return
+    from lstmcast.evaluation import per_step_table
+    from lstmcast.write import output_format, write_table
+
+    write_table(per_step_table(metrics), path, output_format(path))
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="lstmcast")
 @click.option("--debug", is_flag=True, envvar="LSTMCAST_DEBUG", help="Show full tracebacks on errors.")
@@ -298,24 +374,43 @@ def cli(debug: bool) -> None:
 @window_options
 @model_options
 @train_options
+@threshold_options
+@tune_alert_option
+@per_step_option
 @quiet_option
 @click.option("--json", "as_json", is_flag=True, help="Print the held-out metrics as JSON on stdout.")
-def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_json: bool, **params: Any) -> None:
+def train(
+    data: str,
+    model_dir: str,
+    input_format: str | None,
+    threshold: str | None,
+    event: str,
+    alert_level: float | None,
+    tolerance: int,
+    tune_alert_level: bool,
+    per_step_path: str | None,
+    quiet: bool,
+    as_json: bool,
+    **params: Any,
+) -> None:
     """Train a forecaster on DATA and save it to MODEL_DIR.
 
     The rows are split in time order into train / validation / test; the scaler is fitted on the
     training part only, early stopping watches the validation part, and the test part is scored
-    against the naive and seasonal-naive baselines (also saved as MODEL_DIR/metrics.json).
+    against the baselines (naive, seasonal naive, drift, mean, ridge; saved as MODEL_DIR/metrics.json).
+    With --threshold, threshold events are scored too and the settings are kept with the model.
 
     \b
     Example:
       lstmcast train sample_data/load.csv --target load --horizon 24 -o model/
+      lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-level
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
     from pathlib import Path
 
     from lstmcast.artifact import check_replaceable
-    from lstmcast.console import epoch_progress, live_display_allowed, metrics_table
+    from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table
+    from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
     from lstmcast.write import write_json
@@ -323,11 +418,16 @@ def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_j
     console = make_console()
     forecaster = Forecaster(**params)
     forecaster._configs()  # settings errors before reading anything
+    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
+    if per_step_path is not None and forecaster.test_frac == 0:
+        raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
+    _check_outputs(per_step_path, "-" if as_json else None)
     check_replaceable(Path(model_dir))  # fail before training, not after
     frame = read_table(data, input_format)
     with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
-        forecaster.fit(frame, on_epoch=on_epoch)
+        forecaster.fit(frame, on_epoch=on_epoch, **(vars(events) if events else {}))
     forecaster.save(model_dir)
+    _write_per_step(forecaster.metrics_, per_step_path)
     if not quiet:
         epochs = len(forecaster.history_)
         best = (
@@ -336,6 +436,8 @@ def train(data: str, model_dir: str, input_format: str | None, quiet: bool, as_j
             else f"no epoch of {epochs} beat the starting point on validation, so it was kept"
         )
         console.print(f"Saved model to {model_dir} ({best}).")
+        if forecaster.events_:
+            alert_level_note(console, forecaster.events_)
         metrics_table(console, forecaster.metrics_, "Held-out test metrics")
     if as_json:
         write_json(forecaster.metrics_, "-")
@@ -404,15 +506,9 @@ def predict(
 @cli.command()
 @click.argument("model_dir")
 @click.argument("data")
-@click.option("--threshold", type=float, default=None, help="Score threshold events: is the value beyond X?")
-@click.option(
-    "--event",
-    type=click.Choice(["above", "below"]),
-    default="above",
-    show_default=True,
-    help="Which side of --threshold is an event.",
-)
+@threshold_options
 @click.option("--stride", type=int, default=1, show_default=True, help="Steps between forecast origins.")
+@per_step_option
 @click.option("-o", "--output", default=None, help="Also write the metrics as JSON to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @input_format_option
@@ -421,44 +517,154 @@ def predict(
 def evaluate(
     model_dir: str,
     data: str,
-    threshold: float | None,
+    threshold: str | None,
     event: str,
+    alert_level: float | None,
+    tolerance: int,
     stride: int,
+    per_step_path: str | None,
     output: str | None,
     as_json: bool,
     input_format: str | None,
     device: str,
     quiet: bool,
 ) -> None:
-    """Score a model on DATA from every rolling origin, against naive baselines.
+    """Score a model on DATA from every rolling origin, against the baselines.
 
-    Every STRIDE-th origin whose inputs and whole horizon lie in DATA is forecast; MSE, RMSE and
-    MAE are reported for the model and the baselines. With --threshold, each (origin, step) pair
-    is an event when the value is above (or below) X, and precision, recall, F1 and the confusion
-    counts compare forecast events with actual ones.
+    Every STRIDE-th origin whose inputs and whole horizon lie in DATA is forecast; MSE, RMSE, MAE,
+    MAPE, sMAPE, MASE and R² are reported for the model and the baselines (naive, seasonal naive,
+    drift, mean, ridge), with the model's skill against each. With --threshold (or a model trained
+    with one), threshold events are scored point by point and as events, with lead times.
 
     \b
     Example:
       lstmcast evaluate model/ new.csv --threshold 80 --json > metrics.json
+      lstmcast evaluate model/ new.csv --threshold q0.99 --alert-level 75 --tolerance 2
+      lstmcast evaluate model/ new.csv --per-step steps.csv
     """
-    from pathlib import Path
-
     from lstmcast.console import metrics_table
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.write import check_writable, write_json
+    from lstmcast.write import write_json
 
     console = make_console()
-    if output is not None:
-        check_writable(Path(output))  # before scoring, not after
+    _check_outputs(output, per_step_path, "-" if as_json else None)
     forecaster = Forecaster.load(model_dir, device=device)
-    metrics = forecaster.evaluate(read_table(data, input_format), threshold, event, stride)
+    frame = read_table(data, input_format)
+    metrics = forecaster.evaluate(frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance)
     if output is not None:
         write_json(metrics, output)
+    _write_per_step(metrics, per_step_path)
     if not quiet:
         metrics_table(console, metrics, f"Evaluation on {data if data != '-' else '<stdin>'}")
     if as_json:
         write_json(metrics, "-")
+
+
+@cli.command()
+@click.argument("data")
+@data_options
+@window_options
+@model_options
+@train_options
+@click.option(
+    "--folds", type=click.IntRange(min=1), default=5, show_default=True, help="Walk-forward folds (test blocks)."
+)
+@click.option(
+    "--retrain/--no-retrain",
+    default=True,
+    show_default=True,
+    help="Train a fresh model for each fold on every row before it, or roll the first fold's model over all.",
+)
+@click.option(
+    "--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Steps between forecast origins."
+)
+@threshold_options
+@tune_alert_option
+@per_step_option
+@click.option("-o", "--output", default=None, help="Also write the report (with every fold's) as JSON to this file.")
+@click.option(
+    "--plot",
+    "plot_path",
+    default=None,
+    metavar="PNG",
+    help="Also draw the error per horizon step and per fold (needs lstmcast[plot]).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@quiet_option
+def backtest(
+    data: str,
+    input_format: str | None,
+    folds: int,
+    retrain: bool,
+    stride: int,
+    threshold: str | None,
+    event: str,
+    alert_level: float | None,
+    tolerance: int,
+    tune_alert_level: bool,
+    per_step_path: str | None,
+    output: str | None,
+    plot_path: str | None,
+    as_json: bool,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """Walk-forward backtest: how these settings would have forecast DATA's past.
+
+    The last --test-frac of the rows is cut into --folds consecutive blocks. For each block a model
+    is trained (with early stopping on its own validation part) on every row before the block only,
+    and forecasts from each origin in it; --no-retrain trains once, before the first block. Scores
+    are pooled over all folds and given per fold, against the same baselines as `train`. Nothing is
+    saved but the reports you ask for.
+
+    \b
+    Example:
+      lstmcast backtest sample_data/load.csv --target load --folds 5 --test-frac 0.3
+      lstmcast backtest load.csv --target load --folds 4 --no-retrain --threshold q0.95 --json > bt.json
+      lstmcast backtest load.csv --target load --plot backtest.png --per-step steps.csv
+    """
+    from lstmcast import backtest as backtesting
+    from lstmcast.console import backtest_tables, fold_line
+    from lstmcast.forecast import Forecaster
+    from lstmcast.read import read_table
+    from lstmcast.write import write_json
+
+    console = make_console()
+    template = Forecaster(**params)
+    template._configs()
+    _check_outputs(output, per_step_path, "-" if as_json else None)
+    if plot_path is not None:
+        from lstmcast.plot import require_matplotlib
+
+        require_matplotlib()
+        _check_outputs(plot_path)
+    frame = read_table(data, input_format)
+    on_fold = None if quiet else (lambda result: console.print(fold_line(result), markup=False))
+    report = backtesting.backtest(
+        template,
+        frame,
+        folds,
+        retrain=retrain,
+        stride=stride,
+        threshold=threshold,
+        event=event,
+        alert_level=alert_level,
+        tolerance=tolerance,
+        tune_alert_level=tune_alert_level,
+        on_fold=on_fold,
+    )
+    if output is not None:
+        write_json(report, output)
+    _write_per_step(report, per_step_path)
+    if plot_path is not None:
+        from lstmcast.plot import plot_backtest
+
+        plot_backtest(plot_path, report, title=f"Backtest of {data if data != '-' else '<stdin>'}")
+    if not quiet:
+        backtest_tables(console, report, f"Backtest on {data if data != '-' else '<stdin>'}")
+    if as_json:
+        write_json(report, "-")
 
 
 @cli.command()
@@ -486,6 +692,143 @@ def info(model_dir: str, as_json: bool) -> None:
             from lstmcast.errors import ArtifactError
 
             raise ArtifactError(f"{model_dir}: manifest.json is incomplete ({exc})") from None
+
+
+def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"give the size as WIDTHxHEIGHT in pixels, like 1200x600; got {value!r}") from None
+    return width, height
+
+
+@cli.command()
+@click.argument("model_dir")
+@click.argument("data", required=False)
+@click.option("-o", "--output", required=True, metavar="PNG", help="The PNG file to write (atomically).")
+@click.option(
+    "--history",
+    "show_history",
+    is_flag=True,
+    help="Draw the training and validation loss per epoch, with the early-stopping point, instead of a "
+    "forecast (takes no DATA).",
+)
+@click.option(
+    "--origin",
+    default=None,
+    metavar="TIME|ROW",
+    help="Forecast from this row (a time of DATA's time column, or a row number from 1), so the actual values "
+    "show beside the forecast; default: after the last row.",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Observed rows to draw before the origin (default: the lookback).",
+)
+@click.option(
+    "--threshold",
+    default=None,
+    metavar="X|qP",
+    help="Draw this threshold and mark its events (default: the one the model was trained with, if any).",
+)
+@click.option(
+    "--event",
+    type=click.Choice(["above", "below"]),
+    default=None,
+    help="Which side of --threshold is an event (default: the model's, else above).",
+)
+@click.option("--alert-level", type=float, default=None, metavar="Y", help="Mark forecast steps beyond Y as alerts.")
+@click.option(
+    "--size", default="1200x600", show_default=True, callback=_parse_size, metavar="WxH", help="Image size in pixels."
+)
+@input_format_option
+@device_option
+def plot(
+    model_dir: str,
+    data: str | None,
+    output: str,
+    show_history: bool,
+    origin: str | None,
+    context: int | None,
+    threshold: str | None,
+    event: str | None,
+    alert_level: float | None,
+    size: tuple[int, int],
+    input_format: str | None,
+    device: str,
+) -> None:
+    """Draw a forecast of DATA (or, with --history, the model's loss curves) as a PNG.
+
+    The forecast plot shows the last observed values, the forecast, the actual values where DATA
+    has them (see --origin), the threshold and alert level, the rows beyond the threshold and the
+    forecast steps that raise an alert. Needs the plot extra: pip install 'lstmcast[plot]'.
+
+    \b
+    Example:
+      lstmcast plot model/ sample_data/load.csv -o forecast.png
+      lstmcast plot model/ sample_data/load.csv --origin "2024-03-01 00:00" --threshold 80 -o check.png
+      lstmcast plot --history model/ -o loss.png
+    """
+    from lstmcast import plot as plotting
+
+    plotting.require_matplotlib()
+    _check_outputs(output)
+    if show_history:
+        if data is not None or origin is not None or threshold is not None:
+            raise click.UsageError("--history draws the loss curves only: it takes no DATA, --origin or --threshold")
+        from lstmcast.artifact import read_manifest
+
+        manifest = read_manifest(model_dir)
+        training = manifest.get("training", {})
+        plotting.plot_history(
+            output,
+            manifest["history"],
+            int(training.get("best_epoch", 0)),
+            start_val_loss=_start_val_loss(manifest),
+            title=f"Training of {model_dir}",
+            size=size,
+        )
+        return
+    if data is None:
+        raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
+    from lstmcast.evaluation import EventSettings
+    from lstmcast.forecast import Forecaster
+    from lstmcast.read import read_table
+
+    forecaster = Forecaster.load(model_dir, device=device)
+    stored = forecaster.events_ or {}
+    settings = EventSettings.from_options(threshold, event or "above", alert_level) if threshold is not None else None
+    if settings is not None:
+        settings = settings.resolve(forecaster.target_quantiles_)
+    elif stored:
+        settings = EventSettings(
+            float(stored["threshold"]),
+            event or stored["event"],
+            alert_level if alert_level is not None else stored["alert_level"],
+        )
+    history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
+    plotting.plot_forecast(
+        output,
+        history,
+        forecast,
+        actual,
+        threshold=settings.level if settings else None,
+        event=settings.event if settings else "above",
+        alert_level=settings.alert_level if settings else None,
+        title=f"{forecaster.columns_[0]}: forecast of {data if data != '-' else '<stdin>'} by {model_dir}",
+        size=size,
+    )
+
+
+def _start_val_loss(manifest: dict[str, Any]) -> float | None:
+    """The scaled validation loss at the starting point, from the MSE recorded in target units."""
+    start = manifest.get("training", {}).get("start_val_mse")
+    scale = manifest.get("scaler", {}).get("scale")
+    if start is None or not scale:
+        return None
+    return float(start) / float(scale[0]) ** 2
 
 
 @cli.command("tune")

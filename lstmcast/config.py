@@ -67,6 +67,7 @@ class WindowConfig(_Config):
     val_frac: float = 0.1
     test_frac: float = 0.2
     scaler: str = "standard"
+    season: int = 0  # the seasonal-naive baseline's period; 0 infers it from the data's frequency
 
     def __post_init__(self) -> None:
         _check(self.lookback >= 1, f"lookback must be at least 1; got {self.lookback}")
@@ -78,6 +79,7 @@ class WindowConfig(_Config):
             f"val_frac + test_frac must leave at least 10% for training; got {self.val_frac + self.test_frac:g}",
         )
         _check_choice("scaler", self.scaler, SCALERS)
+        _check(self.season >= 0, f"season must be >= 0 (0 infers it from the frequency); got {self.season}")
 
 
 @dataclass(frozen=True)

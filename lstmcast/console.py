@@ -117,36 +117,158 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "ridge": "ridge"}
+_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift", "mean": "mean", "ridge": "ridge"}
+_ERROR_COLUMNS = (
+    ("MSE", "mse"),
+    ("RMSE", "rmse"),
+    ("MAE", "mae"),
+    ("MAPE %", "mape"),
+    ("sMAPE %", "smape"),
+    ("MASE", "mase"),
+    ("R²", "r2"),
+)
+
+
+def _label(key: str, scores: dict[str, Any]) -> str:
+    return _LABELS.get(key, key) + (f" ({scores['season']})" if key == "seasonal_naive" and "season" in scores else "")
+
+
+def _rows(metrics: dict[str, Any], model_name: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(key, label, scores) for the model and then every baseline."""
+    rows = [("model", model_name, metrics)]
+    rows += [(key, _label(key, scores), scores) for key, scores in metrics["baselines"].items()]
+    return rows
 
 
 def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
-    """Model and baselines side by side with the model's skill against each; a second table for events."""
+    """Model and baselines side by side with the model's skill against each (the best row marked with
+    ``*``); then threshold events point by point and as events, when scored."""
     if not metrics:
         console.print(
             f"{title}: none; no test origin to score (test_frac is 0, or the test part is shorter than "
             "the horizon plus the season)."
         )
         return
-    rows = [(model_name, metrics, None)]
-    for key, scores in metrics["baselines"].items():
-        label = _LABELS.get(key, key) + (f" ({scores['season']})" if key == "seasonal_naive" else "")
-        rows.append((label, scores, scores["skill"]))
+    rows = _rows(metrics, model_name)
+    best = metrics.get("best")
     errors = Table(title=title, title_justify="left")
-    for header in ("forecaster", "MSE", "RMSE", "MAE", "MSE scaled", "model skill"):
-        errors.add_column(header, justify="left" if header == "forecaster" else "right")
-    for name, scores, skill in rows:
-        errors.add_row(name, *(_fmt(scores[k]) for k in ("mse", "rmse", "mae", "mse_scaled")), _fmt(skill))
+    errors.add_column("")
+    errors.add_column("forecaster")
+    for header, _ in _ERROR_COLUMNS:
+        errors.add_column(header, justify="right")
+    errors.add_column("model skill", justify="right")
+    for key, label, scores in rows:
+        marked = key == best
+        cells = [_fmt(scores.get(name)) for _, name in _ERROR_COLUMNS]
+        skill = "" if key == "model" else _fmt(scores.get("skill"))
+        errors.add_row("*" if marked else "", label, *cells, skill, style="bold" if marked else None)
     console.print(errors)
     console.print(_verdict(metrics, model_name))
+    if metrics.get("mape_skipped"):
+        console.print(f"MAPE skips the {metrics['mape_skipped']} forecast steps whose actual value is 0.")
     if "f1" in metrics:
-        sign = ">" if metrics["event"] == "above" else "<"
-        events = Table(title=f"Threshold events (value {sign} {metrics['threshold']:g})", title_justify="left")
-        for header in ("forecaster", "precision", "recall", "F1", "TP", "FP", "FN", "TN"):
-            events.add_column(header, justify="left" if header == "forecaster" else "right")
-        for name, scores, _ in rows:
-            events.add_row(name, *(_fmt(scores[k]) for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")))
-        console.print(events)
+        _pointwise_table(console, metrics, rows)
+    if "event_f1" in metrics:
+        _event_table(console, metrics, rows)
+
+
+def _levels(metrics: dict[str, Any]) -> str:
+    sign = ">" if metrics["event"] == "above" else "<"
+    text = f"value {sign} {metrics['threshold']:g}"
+    alert = metrics.get("alert_level")
+    if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
+        return text + "; alert levels tuned fold by fold"
+    if alert is not None and alert != metrics["threshold"]:
+        text += f"; alert when the forecast {sign} {alert:.4g}"
+    return text
+
+
+def _pointwise_table(console: Console, metrics: dict[str, Any], rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+    table = Table(title=f"Threshold events, step by step ({_levels(metrics)})", title_justify="left")
+    for header in ("forecaster", "precision", "recall", "F1", "TP", "FP", "FN", "TN"):
+        table.add_column(header, justify="left" if header == "forecaster" else "right")
+    for _, label, scores in rows:
+        table.add_row(label, *(_fmt(scores.get(k)) for k in ("precision", "recall", "f1", "tp", "fp", "fn", "tn")))
+    console.print(table)
+
+
+def _event_table(console: Console, metrics: dict[str, Any], rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+    tolerance = metrics.get("tolerance", 0)
+    title = (
+        f"Threshold events as events: {metrics['actual_events']} happened "
+        f"(tolerance {tolerance} step{'' if tolerance == 1 else 's'})"
+    )
+    table = Table(title=title, title_justify="left")
+    headers = ("forecaster", "forecast events", "matched", "precision", "recall", "F1", "mean lead")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "forecaster" else "right")
+    keys = ("predicted_events", "matched_events", "event_precision", "event_recall")
+    for _, label, scores in rows:
+        lead = scores.get("mean_lead_time")
+        table.add_row(
+            label,
+            *(_fmt(scores.get(k)) for k in keys),
+            _fmt(scores.get("event_f1")),
+            "-" if lead is None else f"{lead:.3g} steps",
+        )
+    console.print(table)
+
+
+def alert_level_note(console: Console, events: dict[str, Any]) -> None:
+    """Say which threshold and alert level the model keeps, and how the alert level was chosen."""
+    sign = ">" if events["event"] == "above" else "<"
+    quantile = f" (the training part's q{events['quantile']:g})" if events.get("quantile") is not None else ""
+    text = f"Events: value {sign} {events['threshold']:.4g}{quantile}; alerts when the forecast {sign} "
+    text += f"{events['alert_level']:.4g}"
+    tuning = events.get("alert_level_tuning")
+    if tuning:
+        text += (
+            f", tuned on the validation part (event F1 {_fmt(tuning['event_f1'])} there; "
+            f"{_fmt(tuning['threshold_f1'])} at the threshold itself)"
+        )
+    console.print(text + ".")
+
+
+def fold_line(result: Any) -> str:
+    """One finished backtest fold as a line of progress."""
+    record, metrics = result.record, result.record["metrics"]
+    how = (
+        f"trained on {record['train_rows']} rows, best epoch {record['best_epoch']} of {record['epochs_run']}"
+        if result.trained
+        else "the first fold's model"
+    )
+    best = min(metrics["baselines"].items(), key=lambda item: item[1]["mse"])
+    return (
+        f"fold {result.fold.number}/{result.folds}  {record['test_start']} .. {record['test_end']}  {how}  "
+        f"RMSE {metrics['rmse']:.4g} ({_label(*best)} {best[1]['rmse']:.4g})"
+    )
+
+
+def backtest_tables(console: Console, report: dict[str, Any], title: str) -> None:
+    """Every fold's scores, then the pooled report like ``evaluate``'s."""
+    settings = report["backtest"]
+    folds = Table(
+        title=f"{title}: {settings['folds']} folds over the last {settings['test_rows']} rows"
+        + ("" if settings["retrain"] else " (one model, trained before the first fold)"),
+        title_justify="left",
+    )
+    for header in ("fold", "test from", "test to", "trained on", "best epoch", "origins", "RMSE", "best baseline"):
+        folds.add_column(header, justify="left" if header in {"test from", "test to", "best baseline"} else "right")
+    for record in report["folds"]:
+        metrics = record["metrics"]
+        name, scores = min(metrics["baselines"].items(), key=lambda item: item[1]["mse"])
+        folds.add_row(
+            str(record["fold"]),
+            str(record["test_start"]),
+            str(record["test_end"]),
+            f"{record['train_rows']} rows",
+            _fmt(record["best_epoch"]),
+            str(metrics["n_origins"]),
+            _fmt(metrics["rmse"]),
+            f"{_label(name, scores)} {_fmt(scores['rmse'])}",
+        )
+    console.print(folds)
+    metrics_table(console, report, f"{title}: every fold pooled")
 
 
 def _verdict(metrics: dict[str, Any], model_name: str) -> str:

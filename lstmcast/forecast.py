@@ -20,10 +20,12 @@ import pandas as pd
 import torch
 
 from lstmcast import __version__, artifact
-from lstmcast.baselines import Ridge, fit_ridge, naive, season_length, seasonal_naive
+from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, season_length, seasonal_naive
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
-from lstmcast.metrics import point_metrics, skill, threshold_metrics
+from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.events import Quantile, training_quantiles, tune_alert_level
+from lstmcast.metrics import mase_scale
 from lstmcast.models import NormalisedForecaster, build_model
 from lstmcast.scale import Scaler, fit_scaler
 from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_windows, resolve_device
@@ -32,7 +34,7 @@ from lstmcast.window import chronological_split, rolling_origins
 
 _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
     DataConfig: ("target", "time_col", "features", "fill"),
-    WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler"),
+    WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler", "season"),
     ModelConfig: (
         "model",
         "hidden",
@@ -87,6 +89,7 @@ class Forecaster:
         val_frac: float = 0.1,
         test_frac: float = 0.2,
         scaler: str = "standard",
+        season: int = 0,
         model: str = "lstm",
         hidden: int = 64,
         layers: int = 2,
@@ -117,6 +120,7 @@ class Forecaster:
         self.val_frac = val_frac
         self.test_frac = test_frac
         self.scaler = scaler
+        self.season = season
         self.model = model
         self.hidden = hidden
         self.layers = layers
@@ -167,9 +171,27 @@ class Forecaster:
 
     # -- fit ----------------------------------------------------------------------------------
 
-    def fit(self, frame: pd.DataFrame, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
-        """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0)."""
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        *,
+        threshold: float | str | None = None,
+        event: str = "above",
+        alert_level: float | None = None,
+        tolerance: int = 0,
+        tune_alert_level: bool = False,
+    ) -> Forecaster:
+        """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0).
+
+        With ``threshold`` (a number, or ``"q0.95"`` for a quantile of the training part) the scores
+        include threshold events, judged with ``event``, ``alert_level`` and ``tolerance``; with
+        ``tune_alert_level`` the alert level is the one with the best event F1 on the validation part.
+        The event settings are kept with the model (``events_``) as the defaults of ``evaluate``.
+        """
+        events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
         self._train(frame, on_epoch)
+        self._set_events(events)
         self._score_test()
         return self
 
@@ -181,7 +203,15 @@ class Forecaster:
     ) -> Forecaster:
         """Everything ``fit`` does except scoring the test part (which ``tune`` must not look at)."""
         data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
-        series = validate_frame(frame, data_cfg)
+        return self._train_series(validate_frame(frame, data_cfg), on_epoch, should_stop)
+
+    def _train_series(
+        self,
+        series: Series,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Forecaster:
+        _, window_cfg, model_cfg, train_cfg = self._configs()
         split = chronological_split(len(series), window_cfg, series.source)
         device = resolve_device(train_cfg.device)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
@@ -205,7 +235,11 @@ class Forecaster:
         self.columns_ = series.columns
         self.time_col_ = series.time_col
         self.frequency_ = series.frequency
-        self.season_ = season_length(series.frequency)
+        self.season_ = self.season or season_length(series.frequency)
+        train_target = series.values[: split.train_end, 0].astype(np.float64)
+        self.mase_scale_ = mase_scale(train_target, self.season_)
+        self.target_quantiles_: list[float] | None = training_quantiles(train_target)
+        self.events_: dict[str, Any] | None = None
         self.training_ = self._describe_training(series, split)
         self.metrics_: dict[str, Any] = {}
         self._fitted_on = (series, split)
@@ -238,7 +272,8 @@ class Forecaster:
         del self._fitted_on
         test_origins = split.origins("test", self.lookback, self.horizon)
         test_origins = test_origins[test_origins >= self.season_]
-        self.metrics_ = self._score(series, self._windows(series), test_origins) if len(test_origins) else {}
+        events = self._event_settings()
+        self.metrics_ = self._score(series, self._windows(series), test_origins, events) if len(test_origins) else {}
         if self.metrics_:
             self.metrics_["part"] = "test"
         return self.metrics_
@@ -280,53 +315,112 @@ class Forecaster:
         scaled = predict_windows(self.model_, windows, index).cpu().numpy()
         return self.scaler_.inverse_target(scaled)
 
+    def _baselines(self, target: np.ndarray, origins: np.ndarray) -> dict[str, np.ndarray]:
+        """Every baseline's forecasts from ``origins`` in original units, ``[n_origins, horizon]``."""
+        out = {
+            "naive": naive(target, origins, self.horizon),
+            "seasonal_naive": seasonal_naive(target, origins, self.horizon, self.season_),
+            "drift": drift(target, origins, self.horizon),
+            "mean": mean_forecast(target, origins, self.horizon),
+        }
+        if self.ridge_ is not None:  # models saved before 0.2 have no ridge baseline
+            scaled_target = self.scaler_.transform_target(target)
+            out["ridge"] = self.scaler_.inverse_target(self.ridge_.predict(scaled_target, origins))
+        return out
+
     def _score(
         self,
         series: Series,
         windows: TensorWindows,
         origins: np.ndarray,
-        threshold: float | None = None,
-        event: str = "above",
+        events: EventSettings | None = None,
     ) -> dict[str, Any]:
         target = series.values[:, 0].astype(np.float64)  # [n]
-        actual = target[origins[:, None] + np.arange(self.horizon)]  # [N, H]
-        forecast = self._forecast_origins(windows, origins)
-        scale = float(self.scaler_.scale[0])
-        baselines = {
-            "naive": naive(target, origins, self.horizon),
-            "seasonal_naive": seasonal_naive(target, origins, self.horizon, self.season_),
-        }
-        if self.ridge_ is not None:  # models saved before 0.2 have no ridge baseline
-            scaled_target = self.scaler_.transform_target(target)
-            baselines["ridge"] = self.scaler_.inverse_target(self.ridge_.predict(scaled_target, origins))
-        metrics: dict[str, Any] = {**point_metrics(actual, forecast, scale), "n_origins": int(len(origins))}
-        metrics["baselines"] = {}
-        for name, baseline in baselines.items():
-            scores: dict[str, Any] = point_metrics(actual, baseline, scale)
-            scores["skill"] = skill(metrics["mse"], scores["mse"])
-            if threshold is not None:
-                scores.update(threshold_metrics(actual, baseline, threshold, event))
-            metrics["baselines"][name] = scores
+        metrics = score_report(
+            target,
+            origins,
+            self._forecast_origins(windows, origins),
+            self._baselines(target, origins),
+            float(self.scaler_.scale[0]),
+            self.mase_scale_,
+            events,
+            index=series.index,
+        )
         metrics["baselines"]["seasonal_naive"]["season"] = self.season_
         if self.ridge_ is not None:
             metrics["baselines"]["ridge"]["alpha"] = self.ridge_.alpha
-        if threshold is not None:
-            metrics.update(threshold_metrics(actual, forecast, threshold, event))
-        if series.index is not None:
-            metrics["period"] = {
-                "start": str(series.index[origins[0]]),
-                "end": str(series.index[origins[-1] + self.horizon - 1]),
-            }
         return metrics
 
+    # -- threshold events -----------------------------------------------------------------------
+
+    def _set_events(self, events: EventSettings | None) -> None:
+        """Resolve the event settings on the training part (and tune the alert level on the
+        validation part when asked) and keep them as ``events_``."""
+        if events is None:
+            self.events_ = None
+            return
+        given = events.threshold
+        events = events.resolve(self.target_quantiles_)
+        record: dict[str, Any] = {
+            "threshold": events.level,
+            "quantile": given.q if isinstance(given, Quantile) else None,
+            "event": events.event,
+            "alert_level": events.alert(),
+            "tolerance": events.tolerance,
+            "alert_level_tuning": None,
+        }
+        if events.tune_alert_level:
+            tuned = self._tune_alert_level(events)
+            record["alert_level_tuning"] = tuned
+            if tuned is not None:
+                record["alert_level"] = tuned["alert_level"]
+        self.events_ = record
+
+    def _tune_alert_level(self, events: EventSettings) -> dict[str, Any] | None:
+        series, split = self._fitted_on
+        origins = split.origins("val", self.lookback, self.horizon)
+        target = series.values[:, 0].astype(np.float64)
+        forecast = self._forecast_origins(self._windows(series), origins)
+        tuned = tune_alert_level(target, forecast, origins, events.level, events.event, events.tolerance)
+        if tuned is None:
+            warnings.warn(
+                f"{series.source}: the validation part has no {events.event}-threshold event to tune the "
+                f"alert level on; alerts use the threshold {events.level:g}",
+                DataWarning,
+                stacklevel=4,
+            )
+            return None
+        return {"part": "val", "n_origins": int(len(origins)), **tuned}
+
+    def _event_settings(self) -> EventSettings | None:
+        """The event settings kept with the model, if it was trained with a threshold."""
+        if not getattr(self, "events_", None):
+            return None
+        record = self.events_
+        assert record is not None
+        return EventSettings(
+            float(record["threshold"]), record["event"], float(record["alert_level"]), int(record["tolerance"])
+        )
+
     def evaluate(
-        self, frame: pd.DataFrame, threshold: float | None = None, event: str = "above", stride: int = 1
+        self,
+        frame: pd.DataFrame,
+        threshold: float | str | None = None,
+        event: str = "above",
+        stride: int = 1,
+        *,
+        alert_level: float | None = None,
+        tolerance: int = 0,
     ) -> dict[str, Any]:
         """Scores over every ``stride``-th rolling origin of ``frame`` (whole horizon inside it),
-        against the naive and seasonal-naive baselines; threshold events when ``threshold`` is set."""
+        against the baselines. ``threshold`` (a number or ``"q0.95"``, a quantile of the training
+        part) adds threshold events; without one, the event settings the model was trained with
+        (if any) are used."""
         self._check_fitted()
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
+        events = EventSettings.from_options(threshold, event, alert_level, tolerance)
+        events = events.resolve(self.target_quantiles_) if events is not None else self._event_settings()
         series = self._validate(frame)
         first = max(self.lookback, self.season_)
         origins = rolling_origins(len(series), self.lookback, self.horizon, stride, first=first)
@@ -335,7 +429,7 @@ class Forecaster:
                 f"{series.source}: {len(series)} rows are too few to evaluate; need at least "
                 f"{first + self.horizon} (lookback or season {first} + horizon {self.horizon})"
             )
-        metrics = self._score(series, self._windows(series), origins, threshold, event)
+        metrics = self._score(series, self._windows(series), origins, events)
         metrics["in_sample_origins"] = self._count_in_sample(series, origins)
         return metrics
 
@@ -387,6 +481,59 @@ class Forecaster:
             future = pd.date_range(series.index[-1], periods=self.horizon + 1, freq=frequency)[1:]
             out = {series.time_col or "time": future, **out}
         return pd.DataFrame(out)
+
+    def forecast_context(
+        self, frame: pd.DataFrame, origin: str | int | None = None, context: int | None = None
+    ) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+        """What a forecast plot shows: the ``context`` observed values before the origin (default:
+        the lookback), the forecast from it and, when ``frame`` goes on past the origin, the actual
+        values over the forecast steps. ``origin`` is the first forecast row: a time of the time
+        column, or a row number counted from 1; default: after the last row."""
+        series, windows = self._last_window(frame)
+        position = self._origin_position(series, origin)
+        context = self.lookback if context is None else context
+        forecast = self._forecast_origins(windows, np.array([position]))[0]  # [H]
+        target = series.values[:, 0].astype(np.float64)
+        if series.index is not None:
+            frequency = series.frequency or self.frequency_
+            steps: pd.Index = pd.date_range(series.index[position - 1], periods=self.horizon + 1, freq=frequency)[1:]
+            rows: pd.Index = series.index
+        else:
+            steps = pd.RangeIndex(position + 1, position + self.horizon + 1)  # row numbers from 1
+            rows = pd.RangeIndex(1, len(series) + 1)
+        name = self.columns_[0]
+        start = max(position - context, 0)
+        history = pd.Series(target[start:position], index=rows[start:position], name=name)
+        known = target[position : position + self.horizon]
+        actual = pd.Series(known, index=rows[position : position + len(known)], name=name) if len(known) else None
+        return history, pd.Series(forecast, index=steps, name=name), actual
+
+    def _origin_position(self, series: Series, origin: str | int | None) -> int:
+        """The 0-based position of the first forecast row."""
+        if origin is None:
+            return len(series)
+        if isinstance(origin, str) and series.index is not None and not origin.lstrip("-").isdigit():
+            try:
+                stamp = pd.Timestamp(origin)
+            except ValueError:
+                raise ConfigError(f"--origin {origin!r} is not a time") from None
+            if series.index.tz is not None and stamp.tz is None:
+                stamp = stamp.tz_localize(series.index.tz)
+            found = series.index.get_indexer(pd.DatetimeIndex([stamp]))[0]
+            if found < 0:
+                raise DataError(f"{series.source}: no row at --origin {origin} in column {series.time_col!r}")
+            position = int(found)
+        else:
+            try:
+                position = int(origin) - 1
+            except ValueError:
+                raise ConfigError(f"--origin must be a time or a row number; got {origin!r}") from None
+        if not self.lookback <= position <= len(series):
+            raise DataError(
+                f"{series.source}: --origin {origin} leaves {max(position, 0)} rows before it; the model reads "
+                f"{self.lookback} (lookback), and the origin must be a row of the data or just after its last"
+            )
+        return position
 
     def explain(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The attention weights behind ``predict(frame)``: one row per input step of the last window,
@@ -441,6 +588,9 @@ class Forecaster:
             "columns": {"time": self.time_col_, "target": self.columns_[0], "features": list(self.columns_[1:])},
             "frequency": self.frequency_,
             "season": self.season_,
+            "mase_scale": self.mase_scale_,
+            "target_quantiles": self.target_quantiles_,
+            "events": self.events_,
             "scaler": self.scaler_.to_dict(),
             "baselines": {"ridge": self.ridge_.to_dict()} if self.ridge_ is not None else {},
             "training": self.training_,
@@ -482,6 +632,9 @@ class Forecaster:
         forecaster.time_col_ = columns["time"]
         forecaster.frequency_ = manifest["frequency"]
         forecaster.season_ = int(manifest["season"])
+        forecaster.mase_scale_ = manifest.get("mase_scale")  # these three are not recorded before 0.4
+        forecaster.target_quantiles_ = manifest.get("target_quantiles")
+        forecaster.events_ = manifest.get("events")
         forecaster.scaler_ = Scaler.from_dict(manifest["scaler"])
         ridge = manifest.get("baselines", {}).get("ridge")
         forecaster.ridge_ = Ridge.from_dict(ridge) if ridge is not None else None

@@ -6,6 +6,7 @@ counted from 1 over the data rows in file order (the header is not a row).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 
@@ -35,6 +36,11 @@ class Series:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def head(self, rows: int) -> Series:
+        """The first ``rows`` rows (what a backtest fold may train on)."""
+        index = self.index[:rows] if self.index is not None else None
+        return dataclasses.replace(self, values=self.values[:rows], index=index)
 
 
 def format_rows(positions: np.ndarray, limit: int = 3) -> str:

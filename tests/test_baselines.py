@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lstmcast.baselines import Ridge, fit_ridge, naive, season_length, seasonal_naive
+from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, season_length, seasonal_naive
 
 
 def test_naive_repeats_the_last_value() -> None:
@@ -20,6 +20,26 @@ def test_seasonal_naive_repeats_the_last_season() -> None:
     values = np.arange(10.0)
     # season 3, origin 6: the last full season is rows 3, 4, 5, then it repeats.
     assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]
+
+
+SHORT = np.array([1.0, 3.0, 2.0, 6.0, 4.0])
+
+
+def test_drift_extends_the_average_change_since_the_start() -> None:
+    # origin 2: last 3, slope (3 - 1) / 1 = 2 -> 5, 7, 9
+    # origin 4: last 6, slope (6 - 1) / 3 = 5/3 -> 6 + 5/3, 6 + 10/3, 6 + 5
+    expected = [[5, 7, 9], [23 / 3, 28 / 3, 11]]
+    np.testing.assert_allclose(drift(SHORT, np.array([2, 4]), horizon=3), expected)
+
+
+def test_drift_from_a_single_value_is_flat() -> None:
+    assert drift(SHORT, np.array([1]), horizon=2).tolist() == [[1, 1]]  # slope 0: nothing to average yet
+
+
+def test_mean_forecast_repeats_the_mean_of_the_history() -> None:
+    # origin 2: (1 + 3) / 2 = 2; origin 4: (1 + 3 + 2 + 6) / 4 = 3; origin 1: just y[0] = 1
+    forecast = mean_forecast(SHORT, np.array([2, 4, 1]), horizon=3)
+    np.testing.assert_allclose(forecast, [[2, 2, 2], [3, 3, 3], [1, 1, 1]])
 
 
 def test_ridge_recovers_a_linear_autoregression() -> None:

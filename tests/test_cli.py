@@ -97,7 +97,8 @@ def test_evaluate_reports_threshold_events_as_json(trained: tuple[Path, Path], t
     assert POINT_KEYS | EVENT_KEYS | {"n_origins", "baselines"} <= metrics.keys()
     assert metrics["n_origins"] == 80 - 24 - 4 + 1  # origins from max(lookback, season 24) on
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    assert "Threshold events (value > 12)" in result.stderr
+    assert "Threshold events, step by step (value > 12)" in result.stderr
+    assert "Threshold events as events" in result.stderr
 
 
 def test_evaluate_stride_and_below_events(trained: tuple[Path, Path]) -> None:

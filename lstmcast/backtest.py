@@ -1,0 +1,211 @@
+"""Walk-forward backtests: how a forecaster would have done had it been used in the past.
+
+The last ``test_frac`` of the rows is cut into ``folds`` consecutive blocks. Fold k's model is
+trained (scaler, ridge start, early stopping on its own validation part) on every row before its
+block only, then forecasts from every ``stride``-th origin in the block, all origins in batched
+passes. Forecasts may run past the block's end: those rows are still unseen by that fold's model.
+With ``retrain=False`` the first fold's model forecasts every block.
+
+The result has the shape of ``Forecaster.evaluate``'s report, pooled over every fold's origins,
+plus a ``folds`` list with each fold's own report. Pooled scores that need a training part (the
+scaled errors, MASE, a quantile threshold) use the first fold's, the data before the whole
+backtest span, so nothing from a test block leaks into them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.config import WindowConfig
+from lstmcast.errors import ConfigError, DataError
+from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.forecast import Forecaster
+from lstmcast.train import EpochReport
+from lstmcast.validate import Series, validate_frame
+from lstmcast.window import rolling_origins, rows_needed
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Test block ``[start, stop)``: its model saw only the rows before ``start``."""
+
+    number: int  # from 1
+    start: int
+    stop: int
+
+
+def plan_folds(n_rows: int, folds: int, window: WindowConfig, source: str = "<frame>") -> list[Fold]:
+    """``folds`` consecutive test blocks over the last ``window.test_frac`` of ``n_rows`` rows."""
+    if folds < 1:
+        raise ConfigError(f"--folds must be at least 1; got {folds}")
+    if window.test_frac <= 0:
+        raise ConfigError("a backtest needs --test-frac above 0: it is the part of the rows the folds test on")
+    n_test = round(n_rows * window.test_frac)
+    if n_test // folds < window.horizon:
+        raise DataError(
+            f"{source}: the last {n_test} rows (test_frac {window.test_frac:g}) are too few for {folds} folds: "
+            f"each fold tests on at least horizon ({window.horizon}) rows; raise --test-frac or lower --folds"
+        )
+    first = n_rows - n_test
+    needed = rows_needed(WindowConfig(window.lookback, window.horizon, window.val_frac, 0.0, window.scaler))
+    if first < needed:
+        raise DataError(
+            f"{source}: fold 1 would train on the first {first} rows, too few for lookback {window.lookback} + "
+            f"horizon {window.horizon} with val_frac {window.val_frac:g} (need {needed}); lower --test-frac"
+        )
+    bounds = first + np.linspace(0, n_test, folds + 1).round().astype(int)
+    return [Fold(k + 1, int(bounds[k]), int(bounds[k + 1])) for k in range(folds)]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """What a finished fold reports to ``on_fold`` (the CLI prints a line per fold)."""
+
+    fold: Fold
+    folds: int
+    trained: bool  # False when --no-retrain reused the first fold's model
+    record: dict[str, Any]
+
+
+def backtest(
+    template: Forecaster,
+    frame: pd.DataFrame,
+    folds: int = 5,
+    *,
+    retrain: bool = True,
+    stride: int = 1,
+    threshold: float | str | None = None,
+    event: str = "above",
+    alert_level: float | None = None,
+    tolerance: int = 0,
+    tune_alert_level: bool = False,
+    on_fold: Callable[[FoldResult], None] | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> dict[str, Any]:
+    """Walk-forward backtest of ``template``'s settings (an unfitted ``Forecaster``) on ``frame``."""
+    if stride < 1:
+        raise ConfigError(f"--stride must be at least 1; got {stride}")
+    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
+    data_cfg, window_cfg, _, _ = template._configs()
+    series = validate_frame(frame, data_cfg)
+    plan = plan_folds(len(series), folds, window_cfg, series.source)
+    origins = rolling_origins(len(series), template.lookback, template.horizon, stride, first=plan[0].start)
+    target = series.values[:, 0].astype(np.float64)
+
+    records: list[dict[str, Any]] = []
+    parts: list[dict[str, np.ndarray]] = []
+    model: Forecaster | None = None
+    first: Forecaster | None = None
+    for fold in plan:
+        trained = retrain or model is None
+        if trained:
+            model = _train_fold(template, series, fold, events, first, on_epoch)
+            first = first or model
+        assert model is not None and first is not None
+        fold_origins = origins[(origins >= fold.start) & (origins < fold.stop)]
+        forecasts = {"model": model._forecast_origins(model._windows(series), fold_origins)}
+        forecasts.update(model._baselines(target, fold_origins))
+        alert = model.events_["alert_level"] if model.events_ else np.nan
+        parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
+        record = _fold_record(model, series, fold, fold_origins, forecasts, trained)
+        records.append(record)
+        if on_fold is not None:
+            on_fold(FoldResult(fold, len(plan), trained, record))
+
+    assert first is not None
+    report = _pooled_report(first, series, parts)
+    report["folds"] = records
+    report["backtest"] = {
+        "folds": len(plan),
+        "retrain": retrain,
+        "stride": stride,
+        "test_rows": len(series) - plan[0].start,
+        "source": series.source,
+    }
+    return report
+
+
+def _train_fold(
+    template: Forecaster,
+    series: Series,
+    fold: Fold,
+    events: EventSettings | None,
+    first: Forecaster | None,
+    on_epoch: Callable[[EpochReport], None] | None,
+) -> Forecaster:
+    """A fresh model with ``template``'s settings, trained on the rows before ``fold``'s block.
+    A quantile threshold is taken from the first fold's training part, so every fold judges
+    events against the same value."""
+    model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
+    model._train_series(series.head(fold.start), on_epoch)
+    if events is not None and first is not None:
+        events = events.resolve(first.target_quantiles_)
+    model._set_events(events)
+    del model._fitted_on  # the fold's data is not needed any more
+    return model
+
+
+def _stamp(series: Series, row: int) -> str | int:
+    return str(series.index[row]) if series.index is not None else row
+
+
+def _fold_record(
+    model: Forecaster,
+    series: Series,
+    fold: Fold,
+    origins: np.ndarray,
+    forecasts: dict[str, np.ndarray],
+    trained: bool,
+) -> dict[str, Any]:
+    target = series.values[:, 0].astype(np.float64)
+    baselines = {name: forecast for name, forecast in forecasts.items() if name != "model"}
+    metrics = score_report(
+        target,
+        origins,
+        forecasts["model"],
+        baselines,
+        float(model.scaler_.scale[0]),
+        model.mase_scale_,
+        model._event_settings(),
+        index=series.index,
+    )
+    metrics["baselines"]["seasonal_naive"]["season"] = model.season_
+    return {
+        "fold": fold.number,
+        "trained": trained,
+        "train_rows": int(model.training_["rows"]),
+        "test_start": _stamp(series, fold.start),
+        "test_end": _stamp(series, fold.stop - 1),
+        "best_epoch": model.best_epoch_,
+        "epochs_run": len(model.history_),
+        "val_mse": model.val_mse_,
+        "events": model.events_,
+        "metrics": metrics,
+    }
+
+
+def _pooled_report(first: Forecaster, series: Series, parts: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+    """One report over every fold's origins, scaled by the first fold's training part."""
+    target = series.values[:, 0].astype(np.float64)
+    pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
+    events = first._event_settings()
+    alert_levels = alerts if events is not None and np.unique(alerts).size > 1 else None
+    report = score_report(
+        target,
+        origins,
+        forecast,
+        pooled,
+        float(first.scaler_.scale[0]),
+        first.mase_scale_,
+        events,
+        alert_levels,
+        index=series.index,
+    )
+    report["baselines"]["seasonal_naive"]["season"] = first.season_
+    return report

@@ -1,0 +1,181 @@
+"""The report every command prints: a forecast scored against the actuals and the baselines.
+
+``train`` (its held-out test part), ``evaluate`` (any table) and ``backtest`` (walk-forward folds)
+all build their metrics here, from forecasts in original units ``[n_origins, horizon]``: the point
+metrics overall and per horizon step, each baseline's scores with the model's skill against it,
+the best forecaster, and, given a threshold, pointwise and event-level threshold metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.errors import ConfigError
+from lstmcast.events import Quantile, event_metrics, parse_threshold, quantile_value
+from lstmcast.metrics import EVENTS, per_step_metrics, point_metrics, skill, threshold_metrics
+
+MODEL = "model"  # the forecaster's own row in a report, beside the baselines' names
+BASELINE_LABELS = {
+    "naive": "naive",
+    "seasonal_naive": "seasonal naive",
+    "drift": "drift",
+    "mean": "mean",
+    "ridge": "ridge",
+}
+_POINTWISE = ("precision", "recall", "f1", "tp", "fp", "fn", "tn")
+
+
+@dataclass(frozen=True)
+class EventSettings:
+    """Which threshold events to score: values beyond ``threshold`` (a number, or a ``Quantile`` of
+    the training part) are events; the forecast raises alerts beyond ``alert_level`` (default: the
+    threshold), or beyond the level tuned for event F1 on the validation part."""
+
+    threshold: float | Quantile
+    event: str = "above"
+    alert_level: float | None = None
+    tolerance: int = 0
+    tune_alert_level: bool = False
+
+    def __post_init__(self) -> None:
+        if self.event not in EVENTS:
+            raise ConfigError(f"event must be one of {', '.join(EVENTS)}; got {self.event!r}")
+        if self.tolerance < 0:
+            raise ConfigError(f"--tolerance must be at least 0 steps; got {self.tolerance}")
+        if self.alert_level is not None and self.tune_alert_level:
+            raise ConfigError("--alert-level and --tune-alert-level contradict each other; give one")
+        if self.alert_level is not None and not np.isfinite(self.alert_level):
+            raise ConfigError(f"--alert-level must be a finite number; got {self.alert_level}")
+
+    @classmethod
+    def from_options(
+        cls,
+        threshold: float | str | Quantile | None,
+        event: str = "above",
+        alert_level: float | None = None,
+        tolerance: int = 0,
+        tune_alert_level: bool = False,
+    ) -> EventSettings | None:
+        """Settings from command-line style values; None without a threshold (the other options then
+        have nothing to act on, which is an error rather than silently ignored)."""
+        if threshold is None:
+            if alert_level is not None or tune_alert_level:
+                raise ConfigError("--alert-level and --tune-alert-level need --threshold")
+            return None
+        value: float | Quantile
+        if isinstance(threshold, Quantile):
+            value = threshold
+        else:
+            value = parse_threshold(threshold) if isinstance(threshold, str) else float(threshold)
+        if isinstance(value, float) and not np.isfinite(value):
+            raise ConfigError(f"--threshold must be a finite number; got {threshold}")
+        return cls(value, event, alert_level, tolerance, tune_alert_level)
+
+    def resolve(self, quantiles: list[float] | None) -> EventSettings:
+        """The same settings with a quantile threshold turned into its value on the training part."""
+        if not isinstance(self.threshold, Quantile):
+            return self
+        if quantiles is None:
+            raise ConfigError(
+                f"--threshold {self.threshold}: this model was saved without the quantiles of its training "
+                "part (lstmcast before 0.4); give the threshold as a number"
+            )
+        return replace(self, threshold=quantile_value(quantiles, self.threshold.q))
+
+    @property
+    def level(self) -> float:
+        """The value threshold (after ``resolve``)."""
+        if isinstance(self.threshold, Quantile):
+            raise ValueError("resolve() the quantile threshold first")
+        return self.threshold
+
+    def alert(self) -> float:
+        return self.level if self.alert_level is None else self.alert_level
+
+
+def _scores(
+    target: np.ndarray,
+    origins: np.ndarray,
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    target_scale: float,
+    mase_scale: float | None,
+    events: EventSettings | None,
+    alert_levels: np.ndarray | None,
+) -> dict[str, Any]:
+    """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events."""
+    scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
+    per_step = per_step_metrics(actual, forecast, target_scale, mase_scale)
+    if events is not None:
+        alerting, level = forecast, events.alert()
+        if alert_levels is not None:
+            # Folds that tuned their own alert level: "forecast beyond its origin's level" is the same
+            # test as "forecast shifted by (threshold - that level) beyond the threshold".
+            alerting, level = forecast + (events.level - alert_levels)[:, None], events.level
+        pointwise = threshold_metrics(actual, alerting, events.level, events.event, level)
+        for step, counts in zip(per_step, pointwise.pop("per_step"), strict=True):
+            step.update({key: counts[key] for key in _POINTWISE})
+        scores.update(pointwise)
+        scores.update(event_metrics(target, alerting, origins, events.level, events.event, level, events.tolerance))
+        if alert_levels is not None:  # one number no longer describes the alert level
+            scores["alert_level"] = None
+    scores["per_step"] = per_step
+    return scores
+
+
+def score_report(
+    target: np.ndarray,
+    origins: np.ndarray,
+    forecast: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    target_scale: float,
+    mase_scale: float | None = None,
+    events: EventSettings | None = None,
+    alert_levels: np.ndarray | None = None,
+    index: pd.DatetimeIndex | None = None,
+) -> dict[str, Any]:
+    """The report for ``forecast`` (and each baseline) from ``origins`` of the series ``target``.
+
+    ``events`` must be resolved (a value threshold). ``alert_levels`` gives one alert level per
+    origin when they differ (backtest folds that each tuned their own).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    horizon = forecast.shape[1]
+    actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
+
+    def scores(prediction: np.ndarray) -> dict[str, Any]:
+        return _scores(target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels)
+
+    report = scores(forecast)
+    report["n_origins"] = int(len(origins))
+    report["baselines"] = {}
+    for name, prediction in baselines.items():
+        baseline = scores(prediction)
+        baseline["skill"] = skill(report["mse"], baseline["mse"])
+        report["baselines"][name] = baseline
+    report["best"] = min([MODEL, *baselines], key=lambda name: _mse(report, name))
+    if index is not None and len(origins):
+        report["period"] = {"start": str(index[origins[0]]), "end": str(index[origins[-1] + horizon - 1])}
+    return report
+
+
+def _mse(report: dict[str, Any], name: str) -> float:
+    return float(report["mse"] if name == MODEL else report["baselines"][name]["mse"])
+
+
+def per_step_table(report: dict[str, Any], model_name: str = "lstmcast") -> pd.DataFrame:
+    """The per-horizon-step metrics of the model and every baseline as one long table:
+    ``step, forecaster, mse, rmse, ...`` (the ``--per-step`` file)."""
+    rows = [{"forecaster": model_name, **step} for step in report.get("per_step", [])]
+    for name, scores in report.get("baselines", {}).items():
+        rows += [{"forecaster": name, **step} for step in scores.get("per_step", [])]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    first = ["step", "forecaster"]
+    return table[first + [c for c in table.columns if c not in first]].sort_values(["step"], kind="stable")

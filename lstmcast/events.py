@@ -1,0 +1,358 @@
+"""Event-level scores for threshold crossings: did the forecast warn of each excursion, and how early?
+
+``metrics.threshold_metrics`` scores every (origin, step) pair on its own; here whole excursions
+beyond a threshold X are the unit, as a user watching for them would count them.
+
+Notation: ``target`` is the whole actual series; an origin t is the first forecast row (the model
+saw rows < t) and ``forecast[i, h]`` is the forecast for row ``origins[i] + h``, h = 0 .. H-1.
+"Beyond" means ``> X`` for ``event="above"`` and ``< X`` for ``"below"``, strictly.
+
+- Scored rows: ``origins[0] .. origins[-1] + H - 1``.
+- Actual events: maximal runs of scored rows whose actual value is beyond X, except a run already
+  under way at the first scored row (``target[origins[0] - 1]`` beyond X too): nothing could have
+  warned of it.
+- Alerts: origin t alerts when some step of its forecast is beyond the alert level Y (default X),
+  unless ``target[t - 1]`` is already beyond X. Its warned rows are the rows t + h forecast beyond Y.
+- Predicted events: maximal runs of rows in the union of all warned rows.
+- Overlap with tolerance N: predicted [ps, pe] and actual [as, ae] overlap when
+  ``ps <= ae + N`` and ``pe >= as - N``.
+- Matching is one-to-one: a maximum matching of predicted with actual events over that relation,
+  each event in at most one pair. So one long alert cannot take credit for several events, and a
+  forecast event split into pieces counts the extra pieces as false alarms; otherwise alerting all
+  the time would make one predicted event overlapping everything and score precision = recall = 1.
+- Event precision: matched pairs / predicted events; event recall: matched pairs / actual events;
+  F1 their harmonic mean. A ratio over zero is None; F1 is None when either is None or both are 0.
+- Lead time of a matched actual event [s, e]: ``s - t_first + 1``, where t_first is the earliest
+  origin whose alert warns a row of its matched predicted event lying in [s - N, e + N]. 1 means
+  warned by origin s, one step ahead; <= 0 means the first warning came after the crossing (only
+  possible through the tolerance).
+
+Thresholds given as ``qP`` are quantiles of the training part's target, stored on a fixed grid of
+levels (``QUANTILE_LEVELS``) so a saved model can resolve any of them without its training data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from lstmcast.errors import ConfigError, DataError
+
+EVENTS = ("above", "below")
+
+QUANTILE_LEVELS = np.round(np.linspace(0, 1, 1001), 3)
+
+_QUANTILE_SYNTAX = re.compile(r"[qQ](\d*\.?\d+)")
+_THRESHOLD_HELP = (
+    "--threshold must be a number or a quantile of the training part such as q0.95 (0 < P < 1, at most 3 decimals)"
+)
+
+# Larger than any row index, so it never wins a minimum over origins.
+_NO_ORIGIN = np.iinfo(np.int64).max
+
+
+# -- runs and matching ----------------------------------------------------------------------------
+
+
+def event_runs(flags: np.ndarray) -> np.ndarray:
+    """Inclusive ``(start, end)`` of every maximal run of True in a 1-D bool array, ``[E, 2]`` int64."""
+    flags = np.asarray(flags, dtype=bool)
+    # Padding with False on both sides makes every run open with +1 and close with -1.
+    steps = np.diff(np.concatenate(([False], flags, [False])).astype(np.int8))
+    starts = np.flatnonzero(steps == 1)
+    ends = np.flatnonzero(steps == -1) - 1
+    return np.column_stack((starts, ends)).astype(np.int64)
+
+
+def _overlap_ranges(predicted: np.ndarray, actual: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each predicted event, the inclusive range ``[lo, hi]`` of actual-event indices it overlaps.
+
+    Both are sorted, disjoint runs, so actual ends and starts both increase: the actual events
+    overlapping ``[ps, pe]`` within N are those ending at or after ``ps - N`` and starting at or before
+    ``pe + N``, a contiguous range (empty when ``hi < lo``), and lo, hi never decrease from one
+    predicted event to the next.
+    """
+    lo = np.searchsorted(actual[:, 1], predicted[:, 0] - tolerance, side="left")
+    hi = np.searchsorted(actual[:, 0], predicted[:, 1] + tolerance, side="right") - 1
+    return lo, hi
+
+
+def match_events(predicted: np.ndarray, actual: np.ndarray, tolerance: int) -> np.ndarray:
+    """A maximum one-to-one matching of overlapping events: ``[K, 2]`` (predicted index, actual index).
+
+    Taking predicted events in time order, each is matched with the earliest actual event it
+    overlaps that is still free. Later predicted events' overlap ranges start and end no earlier
+    (``_overlap_ranges``), so the earliest free actual event is the one they are least able to use:
+    taking it never costs a later match, and this greedy matching is maximum.
+    """
+    predicted = np.asarray(predicted, dtype=np.int64).reshape(-1, 2)
+    actual = np.asarray(actual, dtype=np.int64).reshape(-1, 2)
+    lo, hi = _overlap_ranges(predicted, actual, tolerance)
+    pairs: list[tuple[int, int]] = []
+    next_free = 0  # every actual event before this one is matched or out of reach of later predictions
+    # Sequential by nature: which actual event is free depends on every earlier match. The loop runs
+    # once per predicted event, not per row.
+    for index, (first, last) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)):
+        candidate = max(first, next_free)
+        if candidate <= last:
+            pairs.append((index, candidate))
+            next_free = candidate + 1
+    return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _window_minimum(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Minimum of ``values[start : end + 1]`` for each window (windows non-empty, may overlap)."""
+    # reduceat over interleaved (start, end + 1) bounds reduces each window at the even positions;
+    # the sentinel keeps ``end + 1`` a valid index when a window reaches the last value.
+    padded = np.append(values, _NO_ORIGIN)
+    bounds = np.column_stack((starts, ends + 1)).ravel()
+    return np.minimum.reduceat(padded, bounds)[::2]
+
+
+# -- event metrics ----------------------------------------------------------------------------------
+
+
+def _beyond(event: str) -> Callable[..., np.ndarray]:
+    if event not in EVENTS:
+        raise ValueError(f"event must be one of {EVENTS}; got {event!r}")
+    return np.greater if event == "above" else np.less
+
+
+def _check_tolerance(tolerance: int) -> int:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
+        raise ConfigError(f"--tolerance must be a whole number of steps, 0 or more; got {tolerance!r}")
+    return int(tolerance)
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """Everything about an evaluation that does not depend on the alert level (computed once)."""
+
+    beyond: Callable[..., np.ndarray]
+    tolerance: int
+    first_row: int  # origins[0]: scored rows are first_row .. first_row + n_rows - 1
+    n_rows: int
+    actual: np.ndarray  # [A, 2] actual events, absolute rows
+    alert_origins: np.ndarray  # [M] origins allowed to alert
+    alert_forecast: np.ndarray  # [M, H] their forecasts
+    alert_rows: np.ndarray  # [M, H] the row each of those forecasts is for
+
+
+def _prepare(
+    target: np.ndarray, forecast: np.ndarray, origins: np.ndarray, threshold: float, event: str, tolerance: int
+) -> _Setup:
+    beyond = _beyond(event)
+    tolerance = _check_tolerance(tolerance)
+    target = np.asarray(target, dtype=np.float64)
+    forecast = np.asarray(forecast, dtype=np.float64)
+    origins = np.asarray(origins, dtype=np.int64)
+    if not len(origins) or forecast.shape[0] != len(origins) or forecast.ndim != 2:
+        raise ValueError(f"need a forecast [n_origins, H] for at least one origin; got {forecast.shape}")
+    horizon = forecast.shape[1]
+    first_row, last_row = int(origins[0]), int(origins[-1]) + horizon - 1
+    scored_beyond = beyond(target[first_row : last_row + 1], threshold)
+    actual = event_runs(scored_beyond) + first_row
+    already_under_way = bool(beyond(target[first_row - 1], threshold)) and bool(scored_beyond[0])
+    if already_under_way:
+        actual = actual[1:]
+    # Once the last observed value is beyond X the event is visible; forecasting that it goes on
+    # is no warning (otherwise persistence would "detect" every event).
+    may_alert = ~beyond(target[origins - 1], threshold)
+    return _Setup(
+        beyond=beyond,
+        tolerance=tolerance,
+        first_row=first_row,
+        n_rows=last_row - first_row + 1,
+        actual=actual,
+        alert_origins=origins[may_alert],
+        alert_forecast=forecast[may_alert],
+        alert_rows=origins[may_alert][:, None] + np.arange(horizon),
+    )
+
+
+def _earliest_warning(setup: _Setup, alert_level: float) -> np.ndarray:
+    """Per scored row (relative to ``first_row``), the earliest origin warning it; ``_NO_ORIGIN`` if none."""
+    warned = setup.beyond(setup.alert_forecast, alert_level)  # [M, H]
+    origin_grid = np.broadcast_to(setup.alert_origins[:, None], warned.shape)
+    earliest = np.full(setup.n_rows, _NO_ORIGIN, dtype=np.int64)
+    np.minimum.at(earliest, setup.alert_rows[warned] - setup.first_row, origin_grid[warned])
+    return earliest
+
+
+def _lead_times(setup: _Setup, predicted: np.ndarray, pairs: np.ndarray, earliest: np.ndarray) -> np.ndarray:
+    """``s - t_first + 1`` for each matched actual event, t_first taken over its matched predicted event."""
+    actual = setup.actual[pairs[:, 1]]
+    own = predicted[pairs[:, 0]]
+    # Only the matched predicted event's rows count: a warning already credited to another actual
+    # event lends this one no lead time. The window is non-empty because the pair overlaps within N.
+    starts = np.maximum(own[:, 0], actual[:, 0] - setup.tolerance) - setup.first_row
+    ends = np.minimum(own[:, 1], actual[:, 1] + setup.tolerance) - setup.first_row
+    t_first = _window_minimum(earliest, starts, ends)
+    return actual[:, 0] - t_first + 1
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _f1(precision: float | None, recall: float | None) -> float | None:
+    if precision is None or recall is None or precision + recall == 0:
+        return None
+    return 2 * precision * recall / (precision + recall)
+
+
+def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
+    earliest = _earliest_warning(setup, alert_level)
+    predicted = event_runs(earliest != _NO_ORIGIN) + setup.first_row
+    pairs = match_events(predicted, setup.actual, setup.tolerance)
+    leads = _lead_times(setup, predicted, pairs, earliest)
+    precision = _ratio(len(pairs), len(predicted))
+    recall = _ratio(len(pairs), len(setup.actual))
+    return {
+        "tolerance": setup.tolerance,
+        "alert_level": float(alert_level),
+        "actual_events": len(setup.actual),
+        "predicted_events": len(predicted),
+        "matched_events": len(pairs),
+        "event_precision": precision,
+        "event_recall": recall,
+        "event_f1": _f1(precision, recall),
+        "mean_lead_time": float(np.mean(leads)) if len(leads) else None,
+        "median_lead_time": float(np.median(leads)) if len(leads) else None,
+    }
+
+
+def event_metrics(
+    target: np.ndarray,
+    forecast: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str = "above",
+    alert_level: float | None = None,
+    tolerance: int = 0,
+) -> dict[str, Any]:
+    """Event precision, recall, F1 and lead times of ``forecast`` (``[n_origins, H]``) against ``target``.
+
+    See the module docstring for the definitions. ``alert_level`` defaults to ``threshold``.
+    """
+    setup = _prepare(target, forecast, origins, threshold, event, tolerance)
+    return _score(setup, threshold if alert_level is None else alert_level)
+
+
+# -- choosing an alert level ------------------------------------------------------------------------
+
+
+def _candidate_levels(setup: _Setup, threshold: float, max_candidates: int) -> np.ndarray:
+    """X plus up to ``max_candidates`` forecast values: the scores only change at those values."""
+    values = setup.alert_forecast[np.isfinite(setup.alert_forecast)]
+    distinct = np.unique(values)
+    if len(distinct) > max_candidates:
+        # "nearest" keeps each candidate an actual forecast value, exactly where the scores step.
+        levels = np.linspace(0, 1, max_candidates)
+        distinct = np.unique(np.quantile(values, levels, method="nearest"))
+    return np.unique(np.append(distinct, threshold))
+
+
+def _preference(point: dict[str, Any], threshold: float, event: str) -> tuple[float, float, float]:
+    """Sort key, larger is better: F1 first, then closeness to X, then the level raising fewer alerts."""
+    f1 = -1.0 if point["event_f1"] is None else point["event_f1"]
+    level = point["alert_level"]
+    stricter = level if event == "above" else -level
+    return (f1, -abs(level - threshold), stricter)
+
+
+def tune_alert_level(
+    target: np.ndarray,
+    forecast: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str = "above",
+    tolerance: int = 0,
+    max_candidates: int = 200,
+) -> dict[str, Any] | None:
+    """The alert level Y that maximises event F1, ties going to the Y closest to X.
+
+    None when the scored rows hold no actual event: every level would score the same (recall None).
+    """
+    if max_candidates < 1:
+        raise ValueError(f"max_candidates must be at least 1; got {max_candidates}")
+    setup = _prepare(target, forecast, origins, threshold, event, tolerance)
+    if not len(setup.actual):
+        return None
+    keys = ("alert_level", "event_precision", "event_recall", "event_f1")
+    curve = []
+    for level in _candidate_levels(setup, threshold, max_candidates):
+        scores = _score(setup, float(level))
+        curve.append({key: scores[key] for key in keys})
+    best = max(curve, key=lambda point: _preference(point, threshold, event))
+    at_threshold = next(point for point in curve if point["alert_level"] == threshold)
+    return {**best, "threshold_f1": at_threshold["event_f1"], "curve": curve}
+
+
+# -- thresholds given on the command line ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quantile:
+    """A threshold given as a quantile level of the training part's target, resolved per model."""
+
+    q: float
+
+    def __post_init__(self) -> None:
+        # Only the stored grid of levels can be resolved later, without the training data.
+        if not 0 < self.q < 1 or abs(self.q * 1000 - round(self.q * 1000)) > 1e-9:
+            raise ValueError(f"quantile level must lie in (0, 1) with at most 3 decimals; got {self.q}")
+
+    def __str__(self) -> str:
+        return f"q{self.q:g}"
+
+
+def _parse_quantile(text: str) -> Quantile | None:
+    """``Quantile`` for valid ``qP`` text, None for anything else."""
+    match = _QUANTILE_SYNTAX.fullmatch(text)
+    if match is None:
+        return None
+    level = Decimal(match.group(1))
+    # Decimal, not float: "0.9995" must count as 4 decimals, with no binary rounding in the way.
+    exponent = level.normalize().as_tuple().exponent
+    if not 0 < level < 1 or not isinstance(exponent, int) or exponent < -3:
+        return None
+    return Quantile(float(level))
+
+
+def parse_threshold(text: str) -> float | Quantile:
+    """``--threshold`` text: a plain number, or ``qP`` for the P quantile of the training part."""
+    stripped = text.strip()
+    if stripped[:1] in ("q", "Q"):
+        quantile = _parse_quantile(stripped)
+        if quantile is None:
+            raise ConfigError(f"{_THRESHOLD_HELP}; got {text!r}")
+        return quantile
+    try:
+        value = float(stripped)
+    except ValueError:
+        raise ConfigError(f"{_THRESHOLD_HELP}; got {text!r}") from None
+    if not np.isfinite(value):
+        raise ConfigError(f"--threshold must be a finite number; got {text!r}")
+    return value
+
+
+def training_quantiles(values: np.ndarray) -> list[float]:
+    """The finite ``values``' quantiles at every level of ``QUANTILE_LEVELS`` (linear interpolation)."""
+    finite = np.asarray(values, dtype=np.float64)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        raise DataError("the training part has no finite target values to take a --threshold quantile of")
+    return [float(value) for value in np.quantile(finite, QUANTILE_LEVELS)]
+
+
+def quantile_value(quantiles: Sequence[float], q: float) -> float:
+    """The stored quantile at level ``q`` (a level of ``QUANTILE_LEVELS``)."""
+    if len(quantiles) != len(QUANTILE_LEVELS):
+        raise ValueError(f"expected {len(QUANTILE_LEVELS)} stored quantiles; got {len(quantiles)}")
+    return float(quantiles[round(q * 1000)])

@@ -1,0 +1,136 @@
+"""Walk-forward backtests: each fold's model sees only the rows before its block, forecasts for all
+origins are scored in one report like evaluate's, and the CLI writes only what it is asked for."""
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import TINY, TINY_FLAGS, sine_frame
+
+from lstmcast import Forecaster
+from lstmcast.backtest import Fold, backtest, plan_folds
+from lstmcast.cli import cli
+from lstmcast.config import WindowConfig
+from lstmcast.errors import ConfigError, DataError
+
+WINDOW = WindowConfig(lookback=TINY["lookback"], horizon=TINY["horizon"], test_frac=0.3)
+
+
+def run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return backtest(Forecaster(**TINY, test_frac=0.3), sine_frame(n=400), folds=3)
+
+
+def test_folds_cut_the_test_part_into_consecutive_blocks() -> None:
+    assert plan_folds(1000, 4, WINDOW) == [Fold(1, 700, 775), Fold(2, 775, 850), Fold(3, 850, 925), Fold(4, 925, 1000)]
+
+
+def test_too_many_folds_or_no_test_part_is_a_clear_error() -> None:
+    with pytest.raises(DataError, match="the last 300 rows .* too few for 100 folds.*raise --test-frac or lower"):
+        plan_folds(1000, 100, WINDOW)
+    with pytest.raises(ConfigError, match="needs --test-frac above 0"):
+        plan_folds(1000, 2, WindowConfig(lookback=12, horizon=4, test_frac=0.0))
+    with pytest.raises(DataError, match="fold 1 would train on the first 14 rows"):
+        plan_folds(20, 1, WindowConfig(lookback=12, horizon=4, val_frac=0.1, test_frac=0.3))
+
+
+def test_each_fold_trains_only_on_the_rows_before_its_block(report: dict) -> None:
+    starts = [fold.start for fold in plan_folds(400, 3, WINDOW)]
+    assert [record["train_rows"] for record in report["folds"]] == starts
+    assert all(record["trained"] for record in report["folds"])
+    assert report["backtest"] == {"folds": 3, "retrain": True, "stride": 1, "test_rows": 120, "source": "<frame>"}
+
+
+def test_the_pooled_report_covers_every_origin_once_with_evaluates_shape(report: dict, fitted: Forecaster) -> None:
+    assert report["n_origins"] == sum(record["metrics"]["n_origins"] for record in report["folds"])
+    # Every row of the test part is an origin but the last horizon - 1 (their horizon runs off the data);
+    # a fold's forecasts may run past its block, into rows its model has still not seen.
+    assert report["n_origins"] == 120 - (TINY["horizon"] - 1)
+    evaluated = fitted.evaluate(sine_frame(n=120, seed=1).assign(time=lambda f: f["time"].str.replace("2024", "2025")))
+    assert set(evaluated) - {"in_sample_origins"} <= set(report)
+    assert set(report["baselines"]) == {"naive", "seasonal_naive", "drift", "mean", "ridge"}
+    assert len(report["per_step"]) == TINY["horizon"]
+
+
+def test_later_rows_cannot_change_an_earlier_folds_scores() -> None:
+    frame = sine_frame(n=400)
+    plan = plan_folds(400, 3, WINDOW)
+    changed = frame.copy()
+    unseen_by_fold_1 = plan[1].start + TINY["horizon"]  # fold 1 forecasts rows up to here, never beyond
+    changed.loc[unseen_by_fold_1:, "y"] += 50.0
+    first = backtest(Forecaster(**TINY, test_frac=0.3), frame, folds=3)["folds"][0]
+    second = backtest(Forecaster(**TINY, test_frac=0.3), changed, folds=3)["folds"][0]
+    assert first["metrics"]["mse"] == second["metrics"]["mse"]
+
+
+def test_no_retrain_rolls_the_first_folds_model_over_every_block(report: dict) -> None:
+    rolled = backtest(Forecaster(**TINY, test_frac=0.3), sine_frame(n=400), folds=3, retrain=False)
+    assert [record["trained"] for record in rolled["folds"]] == [True, False, False]
+    assert len({record["train_rows"] for record in rolled["folds"]}) == 1
+    assert rolled["folds"][0]["metrics"]["mse"] == pytest.approx(report["folds"][0]["metrics"]["mse"])
+
+
+def test_stride_thins_the_origins() -> None:
+    strided = backtest(Forecaster(**TINY, test_frac=0.3), sine_frame(n=400), folds=3, stride=4)
+    assert strided["n_origins"] == 30
+
+
+def test_a_quantile_threshold_comes_from_the_first_folds_training_part_and_alert_levels_per_fold() -> None:
+    frame = sine_frame(n=400)
+    result = backtest(
+        Forecaster(**TINY, test_frac=0.3), frame, folds=2, threshold="q0.9", tolerance=1, tune_alert_level=True
+    )
+    first_training_part = frame["y"].to_numpy()[: result["folds"][0]["train_rows"]]
+    # the fold's own training part is its rows minus the validation part
+    assert result["threshold"] < first_training_part.max()
+    assert {record["events"]["threshold"] for record in result["folds"]} == {result["threshold"]}
+    for record in result["folds"]:
+        assert record["events"]["alert_level_tuning"] is None or "curve" in record["events"]["alert_level_tuning"]
+        assert record["metrics"]["alert_level"] == record["events"]["alert_level"]
+    assert {"event_precision", "event_recall", "event_f1", "mean_lead_time"} <= set(result)
+
+
+def test_backtest_cli_prints_folds_and_writes_json_per_step_and_plot(tmp_path: Path) -> None:
+    data = tmp_path / "series.csv"
+    sine_frame(n=400).to_csv(data, index=False)
+    out, steps, png = tmp_path / "report.json", tmp_path / "steps.csv", tmp_path / "bt.png"
+    flags = [*TINY_FLAGS, "--test-frac", "0.3", "--folds", "2"]
+    result = run("backtest", data, *flags, "-o", out, "--per-step", steps, "--plot", png, "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report == json.loads(out.read_text())
+    assert [record["fold"] for record in report["folds"]] == [1, 2]
+    assert "fold 1/2" in result.stderr and "fold 2/2" in result.stderr and "every fold pooled" in result.stderr
+    table = steps.read_text().splitlines()
+    assert table[0].startswith("step,forecaster,mse,rmse,mae")
+    assert len(table) == 1 + TINY["horizon"] * 6  # the model and five baselines per step
+    header = png.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24]) == (1200, 600)
+
+
+def test_backtest_cli_errors_are_one_line_and_write_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "series.csv"
+    sine_frame(n=200).to_csv(data, index=False)
+    out = tmp_path / "report.json"
+    result = run("backtest", data, *TINY_FLAGS, "--folds", "30", "-o", out)
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "too few for 30 folds" in result.stderr
+    assert not out.exists() and result.stdout == ""
+    result = run("backtest", data, *TINY_FLAGS, "--alert-level", "3")
+    assert result.exit_code == 2 and "need --threshold" in result.stderr
+
+
+def test_pooled_skill_matches_the_pooled_mses(report: dict) -> None:
+    for scores in report["baselines"].values():
+        assert scores["skill"] == pytest.approx(1 - report["mse"] / scores["mse"])
+    mses = {"model": report["mse"], **{name: scores["mse"] for name, scores in report["baselines"].items()}}
+    best = min(mses, key=mses.__getitem__)
+    assert report["best"] == best
+    assert np.isfinite(report["mase"])
