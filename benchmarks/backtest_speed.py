@@ -132,12 +132,12 @@ def cli_options(params: dict[str, Any]) -> list[str]:
     return options
 
 
-def run_cli(commands: list[list[str]], env: dict[str, str]) -> Timing:
+def run_cli(commands: list[list[str]], env: dict[str, str], trainings: int) -> Timing:
     timing: Timing = {}
     with clock(timing, children=True):
         for command in commands:
             subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
-    timing["trainings"] = 0  # filled in by the caller
+    timing["trainings"] = trainings
     return timing
 
 
@@ -157,7 +157,7 @@ def score_batched_vs_loop(
             for m, w, o in zip(models, windows, origins_per_fold, strict=True)
         ]
 
-    def best_of(run: Callable[[], list[np.ndarray]]) -> tuple[float, list[np.ndarray]]:
+    def median_of(run: Callable[[], list[np.ndarray]]) -> tuple[float, list[np.ndarray]]:
         times, result = [], []
         for _ in range(repeats):
             started = time.perf_counter()
@@ -165,8 +165,8 @@ def score_batched_vs_loop(
             times.append(time.perf_counter() - started)
         return statistics.median(times), result
 
-    batched_s, batched_out = best_of(batched)
-    loop_s, loop_out = best_of(loop)
+    batched_s, batched_out = median_of(batched)
+    loop_s, loop_out = median_of(loop)
     diff = max(float(np.abs(a - b).max()) for a, b in zip(batched_out, loop_out, strict=True))
     return {
         "origins": int(sum(len(o) for o in origins_per_fold)),
@@ -249,20 +249,21 @@ def main(argv: list[str] | None = None) -> int:
                 frame.iloc[:start].to_csv(tmpdir / f"prefix_{k}.csv", index=False)
             options = cli_options(params)
             commands["lstmcast backtest (CLI, 1 process)"] = [
-                [*lstmcast, "backtest", str(tmpdir / "data.csv"), "--folds", str(args.folds),
-                 "--test-frac", str(args.test_frac), *options]  # fmt: skip
+                [*lstmcast, "backtest", str(tmpdir / "data.csv"), "--folds", str(args.folds), "--test-frac"]
+                + [str(args.test_frac), *options]
             ]
             commands[f"{args.folds} x lstmcast train (CLI, {args.folds} processes)"] = [
-                [*lstmcast, "train", str(tmpdir / f"prefix_{k}.csv"), "--test-frac", "0",
-                 "-o", str(tmpdir / f"model_{k}"), *options]  # fmt: skip
+                [*lstmcast, "train", str(tmpdir / f"prefix_{k}.csv"), "--test-frac", "0", "-o"]
+                + [str(tmpdir / f"model_{k}"), *options]
                 for k in range(1, len(starts) + 1)
             ]
-            subprocess.run([*lstmcast, "--help"], check=True, env=env, stdout=subprocess.DEVNULL)  # warm-up
+            warm_up = [*lstmcast, "train", str(tmpdir / "prefix_1.csv"), "--test-frac", "0", "-o"]
+            warm_up += [str(tmpdir / "warm_up"), *cli_options({**params, "epochs": 1, "patience": 2})]
+            subprocess.run(warm_up, check=True, env=env, stdout=subprocess.DEVNULL)  # imports, file cache
         for repeat in range(1, args.repeats + 1):
             results: dict[str, Timing] = {}
             for name, cmds in commands.items():
-                results[name] = run_cli(cmds, env)
-                results[name]["trainings"] = args.folds
+                results[name] = run_cli(cmds, env, args.folds)
             results["backtest() (API)"], report = run_backtest_api(params, frame, args.folds, retrain=True)
             results[f"{args.folds} x Forecaster.fit (API)"], models = run_fits_api(params, frame, starts)
             results["backtest(retrain=False) (API)"], _ = run_backtest_api(params, frame, args.folds, retrain=False)
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = statistics.median(s["loop"] for s in scoring)
     print(f"\n| {n_origins} origins, each fold's model on its block | wall s | ms per origin | vs batched |")
     print("|---|---:|---:|---:|")
-    print(f"| batched (one `_forecast_origins` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1.00 |")
+    print(f"| batched (one `_forecast_origins` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1 |")
     print(f"| one origin at a time | {loop:.3f} | {1e3 * loop / n_origins:.3f} | {loop / batched:.1f} |")
     max_diff = max(s["max_abs_difference"] for s in scoring)
     print(f"(medians of 3 passes per repeat; largest difference between the two forecasts: {max_diff:.2e})")

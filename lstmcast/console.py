@@ -252,7 +252,8 @@ def backtest_tables(console: Console, report: dict[str, Any], title: str) -> Non
         + ("" if settings["retrain"] else " (one model, trained before the first fold)"),
         title_justify="left",
     )
-    for header in ("fold", "test from", "test to", "trained on", "best epoch", "origins", "RMSE", "best baseline"):
+    headers = ("fold", "test from", "test to", "train rows", "best epoch", "RMSE", "best baseline", "its RMSE")
+    for header in headers:
         folds.add_column(header, justify="left" if header in {"test from", "test to", "best baseline"} else "right")
     for record in report["folds"]:
         metrics = record["metrics"]
@@ -261,11 +262,11 @@ def backtest_tables(console: Console, report: dict[str, Any], title: str) -> Non
             str(record["fold"]),
             str(record["test_start"]),
             str(record["test_end"]),
-            f"{record['train_rows']} rows",
+            str(record["train_rows"]),
             _fmt(record["best_epoch"]),
-            str(metrics["n_origins"]),
             _fmt(metrics["rmse"]),
-            f"{_label(name, scores)} {_fmt(scores['rmse'])}",
+            _label(name, scores),
+            _fmt(scores["rmse"]),
         )
     console.print(folds)
     metrics_table(console, report, f"{title}: every fold pooled")

@@ -20,13 +20,6 @@ from lstmcast.events import Quantile, event_metrics, parse_threshold, quantile_v
 from lstmcast.metrics import EVENTS, per_step_metrics, point_metrics, skill, threshold_metrics
 
 MODEL = "model"  # the forecaster's own row in a report, beside the baselines' names
-BASELINE_LABELS = {
-    "naive": "naive",
-    "seasonal_naive": "seasonal naive",
-    "drift": "drift",
-    "mean": "mean",
-    "ridge": "ridge",
-}
 _POINTWISE = ("precision", "recall", "f1", "tp", "fp", "fn", "tn")
 
 

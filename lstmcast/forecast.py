@@ -471,10 +471,14 @@ class Forecaster:
         return series, self._windows(series)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast."""
+        """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
+        for a model trained with a threshold, ``alert``: whether the step is beyond the alert level."""
         series, windows = self._last_window(frame)
         forecast = self._forecast_origins(windows, np.array([len(series)]))[0]  # [H]
-        out = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
+        out: dict[str, Any] = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
+        events = self._event_settings()
+        if events is not None:
+            out["alert"] = forecast > events.alert() if events.event == "above" else forecast < events.alert()
         if series.index is not None:
             frequency = series.frequency or self.frequency_
             self._warn_if_frequency_differs(series)

@@ -174,3 +174,14 @@ def test_forecast_context_from_an_origin_inside_the_data(fitted: Forecaster) -> 
         fitted.forecast_context(frame, origin="1999-01-01")
     with pytest.raises(Exception, match="leaves 3 rows before it"):
         fitted.forecast_context(frame, origin="4")
+
+
+def test_predict_flags_the_steps_beyond_the_alert_level_of_a_model_trained_with_a_threshold() -> None:
+    frame = sine_frame(n=300)
+    plain = Forecaster(**TINY).fit(frame).predict(frame)
+    assert "alert" not in plain
+    model = Forecaster(**TINY).fit(frame, threshold=10.0, alert_level=9.5)
+    forecast = model.predict(frame)
+    assert list(forecast.columns) == ["time", "step", "y", "alert"]
+    assert (forecast["alert"] == (forecast["y"] > 9.5)).all()
+    assert forecast["alert"].any() and not forecast["alert"].all()
