@@ -286,9 +286,8 @@ threshold_options = _options(
     click.option(
         "--event",
         type=click.Choice(["above", "below"]),
-        default="above",
-        show_default=True,
-        help="Which side of --threshold is an event.",
+        default=None,
+        help="Which side of --threshold is an event (default: above, or the model's own).",
     ),
     click.option(
         "--alert-level",
@@ -300,10 +299,9 @@ threshold_options = _options(
     click.option(
         "--tolerance",
         type=click.IntRange(min=0),
-        default=0,
-        show_default=True,
+        default=None,
         metavar="N",
-        help="A forecast event N steps or less from an actual one still counts as a hit.",
+        help="A forecast event N steps or less from an actual one still matches it (default: 0, or the model's).",
     ),
 )
 tune_alert_option = click.option(
@@ -384,9 +382,9 @@ def train(
     model_dir: str,
     input_format: str | None,
     threshold: str | None,
-    event: str,
+    event: str | None,
     alert_level: float | None,
-    tolerance: int,
+    tolerance: int | None,
     tune_alert_level: bool,
     per_step_path: str | None,
     quiet: bool,
@@ -518,9 +516,9 @@ def evaluate(
     model_dir: str,
     data: str,
     threshold: str | None,
-    event: str,
+    event: str | None,
     alert_level: float | None,
-    tolerance: int,
+    tolerance: int | None,
     stride: int,
     per_step_path: str | None,
     output: str | None,
@@ -599,9 +597,9 @@ def backtest(
     retrain: bool,
     stride: int,
     threshold: str | None,
-    event: str,
+    event: str | None,
     alert_level: float | None,
-    tolerance: int,
+    tolerance: int | None,
     tune_alert_level: bool,
     per_step_path: str | None,
     output: str | None,
@@ -808,6 +806,8 @@ def plot(
             event or stored["event"],
             alert_level if alert_level is not None else stored["alert_level"],
         )
+    if settings is None and (event is not None or alert_level is not None):
+        raise click.UsageError("--event and --alert-level need --threshold (this model keeps no threshold)")
     history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
     plotting.plot_forecast(
         output,

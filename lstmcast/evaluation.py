@@ -49,16 +49,22 @@ class EventSettings:
     def from_options(
         cls,
         threshold: float | str | Quantile | None,
-        event: str = "above",
+        event: str | None = None,
         alert_level: float | None = None,
-        tolerance: int = 0,
+        tolerance: int | None = None,
         tune_alert_level: bool = False,
     ) -> EventSettings | None:
-        """Settings from command-line style values; None without a threshold (the other options then
-        have nothing to act on, which is an error rather than silently ignored)."""
+        """Settings from command-line style values (None: not given); None without a threshold. The
+        other options then have nothing to act on, which is an error rather than silently ignored."""
         if threshold is None:
-            if alert_level is not None or tune_alert_level:
-                raise ConfigError("--alert-level and --tune-alert-level need --threshold")
+            given = {
+                "--event": event is not None,
+                "--alert-level": alert_level is not None,
+                "--tolerance": tolerance is not None,
+                "--tune-alert-level": tune_alert_level,
+            }
+            if any(given.values()):
+                raise ConfigError(f"{', '.join(name for name, on in given.items() if on)} need --threshold")
             return None
         value: float | Quantile
         if isinstance(threshold, Quantile):
@@ -67,7 +73,15 @@ class EventSettings:
             value = parse_threshold(threshold) if isinstance(threshold, str) else float(threshold)
         if isinstance(value, float) and not np.isfinite(value):
             raise ConfigError(f"--threshold must be a finite number; got {threshold}")
-        return cls(value, event, alert_level, tolerance, tune_alert_level)
+        return cls(value, event or "above", alert_level, 0 if tolerance is None else tolerance, tune_alert_level)
+
+    def overridden(self, alert_level: float | None, tolerance: int | None) -> EventSettings:
+        """These (stored) settings with an alert level or tolerance given on the command line."""
+        return replace(
+            self,
+            alert_level=self.alert_level if alert_level is None else alert_level,
+            tolerance=self.tolerance if tolerance is None else tolerance,
+        )
 
     def resolve(self, quantiles: list[float] | None) -> EventSettings:
         """The same settings with a quantile threshold turned into its value on the training part."""

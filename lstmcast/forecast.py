@@ -177,9 +177,9 @@ class Forecaster:
         on_epoch: Callable[[EpochReport], None] | None = None,
         *,
         threshold: float | str | None = None,
-        event: str = "above",
+        event: str | None = None,
         alert_level: float | None = None,
-        tolerance: int = 0,
+        tolerance: int | None = None,
         tune_alert_level: bool = False,
     ) -> Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0).
@@ -392,6 +392,17 @@ class Forecaster:
             return None
         return {"part": "val", "n_origins": int(len(origins)), **tuned}
 
+    def _events_for(
+        self, threshold: float | str | None, event: str | None, alert_level: float | None, tolerance: int | None
+    ) -> EventSettings | None:
+        stored = self._event_settings()
+        if threshold is None and stored is not None:
+            if event is not None and event != stored.event:
+                raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")
+            return stored.overridden(alert_level, tolerance)
+        events = EventSettings.from_options(threshold, event, alert_level, tolerance)
+        return events.resolve(self.target_quantiles_) if events is not None else None
+
     def _event_settings(self) -> EventSettings | None:
         """The event settings kept with the model, if it was trained with a threshold."""
         if not getattr(self, "events_", None):
@@ -406,21 +417,21 @@ class Forecaster:
         self,
         frame: pd.DataFrame,
         threshold: float | str | None = None,
-        event: str = "above",
+        event: str | None = None,
         stride: int = 1,
         *,
         alert_level: float | None = None,
-        tolerance: int = 0,
+        tolerance: int | None = None,
     ) -> dict[str, Any]:
         """Scores over every ``stride``-th rolling origin of ``frame`` (whole horizon inside it),
         against the baselines. ``threshold`` (a number or ``"q0.95"``, a quantile of the training
-        part) adds threshold events; without one, the event settings the model was trained with
-        (if any) are used."""
+        part) adds threshold events (``event`` "above" unless given). Without one, a model trained
+        with a threshold is scored with its own event settings, ``alert_level`` and ``tolerance``
+        replacing the stored ones when given."""
         self._check_fitted()
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
-        events = EventSettings.from_options(threshold, event, alert_level, tolerance)
-        events = events.resolve(self.target_quantiles_) if events is not None else self._event_settings()
+        events = self._events_for(threshold, event, alert_level, tolerance)
         series = self._validate(frame)
         first = max(self.lookback, self.season_)
         origins = rolling_origins(len(series), self.lookback, self.horizon, stride, first=first)

@@ -185,3 +185,19 @@ def test_predict_flags_the_steps_beyond_the_alert_level_of_a_model_trained_with_
     assert list(forecast.columns) == ["time", "step", "y", "alert"]
     assert (forecast["alert"] == (forecast["y"] > 9.5)).all()
     assert forecast["alert"].any() and not forecast["alert"].all()
+
+
+def test_event_options_without_a_threshold_are_errors_unless_the_model_keeps_one(tmp_path: Path) -> None:
+    frame = sine_frame(n=300)
+    data, plain, kept = tmp_path / "series.csv", tmp_path / "plain", tmp_path / "kept"
+    frame.to_csv(data, index=False)
+    Forecaster(**TINY).fit(frame).save(plain)
+    Forecaster(**TINY).fit(frame, threshold=12.0, tolerance=1).save(kept)
+    for option in (["--tolerance", "2"], ["--event", "below"], ["--alert-level", "11"]):
+        result = run("evaluate", plain, data, *option)
+        assert result.exit_code == 2 and "need --threshold" in result.stderr, option
+    result = run("evaluate", kept, data, "--alert-level", "11.5", "--tolerance", "3", "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert (metrics["threshold"], metrics["alert_level"], metrics["tolerance"]) == (12.0, 11.5, 3)
+    assert run("evaluate", kept, data, "--event", "below").exit_code == 2
