@@ -19,8 +19,10 @@ the same training work), one run measures:
   with one ``_forecast_origins(windows, origins)`` call (batched passes, as the backtest does) and
   with one call per origin; the same model and origins, so the ratio is what batching buys.
 
-Each repeat runs every arm once, in that order, after an untimed warm-up; the tables show medians over
-repeats of wall-clock seconds and CPU seconds (this process's, or its children's for the CLI arms).
+Each repeat runs every arm once, in that order (every other repeat in reverse), after an untimed
+warm-up; the tables show medians over repeats of wall-clock seconds, CPU seconds and minor page faults
+(this process's, or its children's for the CLI arms; the faults show glibc's heap trimming, which
+docs/benchmarks.md found can cost a third of a training epoch).
 The CLI subprocesses get ``OMP_NUM_THREADS=--threads``.
 
     python benchmarks/backtest_speed.py                          # 20,000 rows, 5 folds, 5 epochs, 1 repeat
@@ -71,14 +73,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _minor_faults(children: bool) -> int:
+    return resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_minflt
+
+
 @contextmanager
 def clock(timing: Timing, children: bool = False) -> Iterator[None]:
-    """Adds ``wall`` and ``cpu`` seconds of the block to ``timing`` (children's CPU for subprocesses)."""
+    """Sets ``wall`` and ``cpu`` seconds and minor page ``faults`` of the block in ``timing``
+    (the children's CPU time and faults for subprocesses)."""
     cpu = _children_cpu if children else time.process_time
-    wall_start, cpu_start = time.perf_counter(), cpu()
+    wall_start, cpu_start, faults_start = time.perf_counter(), cpu(), _minor_faults(children)
     yield
-    timing["wall"] = timing.get("wall", 0.0) + time.perf_counter() - wall_start
-    timing["cpu"] = timing.get("cpu", 0.0) + cpu() - cpu_start
+    timing["wall"] = time.perf_counter() - wall_start
+    timing["cpu"] = cpu() - cpu_start
+    timing["faults"] = _minor_faults(children) - faults_start
 
 
 @contextmanager
@@ -199,6 +207,65 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def cli_commands(
+    args: argparse.Namespace, params: dict[str, Any], frame: pd.DataFrame, starts: list[int], tmpdir: Path
+) -> dict[str, list[list[str]]]:
+    """Write the series and each fold's training prefix as CSV; the two CLI arms' command lines."""
+    executable = shutil.which("lstmcast")
+    lstmcast = [executable] if executable else [sys.executable, "-m", "lstmcast"]
+    frame.to_csv(tmpdir / "data.csv", index=False)
+    for k, start in enumerate(starts, 1):
+        frame.iloc[:start].to_csv(tmpdir / f"prefix_{k}.csv", index=False)
+
+    def train(k: int, settings: dict[str, Any], output: str) -> list[str]:
+        prefix = str(tmpdir / f"prefix_{k}.csv")
+        return [*lstmcast, "train", prefix, "--test-frac", "0", "-o", str(tmpdir / output), *cli_options(settings)]
+
+    backtest = [*lstmcast, "backtest", str(tmpdir / "data.csv"), "--folds", str(args.folds)]
+    return {
+        "warm-up": [train(1, {**params, "epochs": 1, "patience": 2}, "warm_up")],
+        "lstmcast backtest (CLI, 1 process)": [[*backtest, "--test-frac", str(args.test_frac), *cli_options(params)]],
+        f"{args.folds} x lstmcast train (CLI, {args.folds} processes)": [
+            train(k, params, f"model_{k}") for k in range(1, len(starts) + 1)
+        ],
+    }
+
+
+def print_tables(
+    args: argparse.Namespace, runs: dict[str, list[Timing]], scoring: list[dict[str, Any]], same_models: list[bool]
+) -> None:
+    def median(name: str, key: str) -> float:
+        values = [timing[key] for timing in runs[name] if key in timing]
+        return statistics.median(values) if values else float("nan")
+
+    reference = "backtest() (API)"
+    print(
+        "| run | trainings | wall s | CPU s | training s | scoring s | of which model forecasts s | vs backtest() "
+        "| minor page faults |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in runs:
+        cells = [f"{median(name, key):.2f}" if key in runs[name][0] else "-" for key in ("train", "score", "forecast")]
+        print(
+            f"| {name} | {runs[name][0]['trainings']:.0f} | {median(name, 'wall'):.2f} | {median(name, 'cpu'):.2f} | "
+            f"{' | '.join(cells)} | {median(name, 'wall') / median(reference, 'wall'):.2f} | "
+            f"{median(name, 'faults'):,.0f} |"
+        )
+    print(f"(medians over {args.repeats} repeats)")
+    n_origins = scoring[0]["origins"]
+    batched = statistics.median(s["batched"] for s in scoring)
+    loop = statistics.median(s["loop"] for s in scoring)
+    print(f"\n| {n_origins} origins, each fold's model on its block | wall s | ms per origin | vs batched |")
+    print("|---|---:|---:|---:|")
+    print(f"| batched (one `_forecast_origins` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1 |")
+    print(f"| one origin at a time | {loop:.3f} | {1e3 * loop / n_origins:.3f} | {loop / batched:.1f} |")
+    max_diff = max(s["max_abs_difference"] for s in scoring)
+    print(f"(medians of 3 passes per repeat; largest difference between the two forecasts: {max_diff:.2e})")
+    share = median(reference, "score") / median(reference, "wall")
+    print(f"\nscoring share of backtest(): {share:.1%}; batching speed-up of the forecasts: {loop / batched:.1f}x")
+    print(f"backtest folds and separate fits gave identical models (val MSE, epochs run): {all(same_models)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -234,50 +301,48 @@ def main(argv: list[str] | None = None) -> int:
 
     # Untimed warm-up: first-call costs (kernel selection, allocator growth, imports, file cache).
     Forecaster(**{**params, "epochs": 1, "patience": 2, "test_frac": 0.0}).fit(frame.iloc[: min(len(frame), 2_000)])
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
     runs: dict[str, list[Timing]] = {}
     scoring: list[dict[str, Any]] = []
     same_models: list[bool] = []
+    kept: dict[str, Any] = {}
+
+    def api_backtest(retrain: bool) -> Timing:
+        timing, kept["report" if retrain else "report_no_retrain"] = run_backtest_api(
+            params, frame, args.folds, retrain
+        )
+        return timing
+
+    def api_fits() -> Timing:
+        timing, kept["models"] = run_fits_api(params, frame, starts)
+        return timing
+
     with tempfile.TemporaryDirectory(prefix="backtest_speed_") as tmp:
-        tmpdir = Path(tmp)
-        commands: dict[str, list[list[str]]] = {}
-        env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)}
-        if not args.no_cli:
-            executable = shutil.which("lstmcast")
-            lstmcast = [executable] if executable else [sys.executable, "-m", "lstmcast"]
-            frame.to_csv(tmpdir / "data.csv", index=False)
-            for k, start in enumerate(starts, 1):
-                frame.iloc[:start].to_csv(tmpdir / f"prefix_{k}.csv", index=False)
-            options = cli_options(params)
-            commands["lstmcast backtest (CLI, 1 process)"] = [
-                [*lstmcast, "backtest", str(tmpdir / "data.csv"), "--folds", str(args.folds), "--test-frac"]
-                + [str(args.test_frac), *options]
-            ]
-            commands[f"{args.folds} x lstmcast train (CLI, {args.folds} processes)"] = [
-                [*lstmcast, "train", str(tmpdir / f"prefix_{k}.csv"), "--test-frac", "0", "-o"]
-                + [str(tmpdir / f"model_{k}"), *options]
-                for k in range(1, len(starts) + 1)
-            ]
-            warm_up = [*lstmcast, "train", str(tmpdir / "prefix_1.csv"), "--test-frac", "0", "-o"]
-            warm_up += [str(tmpdir / "warm_up"), *cli_options({**params, "epochs": 1, "patience": 2})]
-            subprocess.run(warm_up, check=True, env=env, stdout=subprocess.DEVNULL)  # imports, file cache
+        commands = {} if args.no_cli else cli_commands(args, params, frame, starts, Path(tmp))
+        if commands:
+            run_cli(commands.pop("warm-up"), env, 0)  # untimed: imports, file cache
+        arms: list[tuple[str, Callable[[], Timing]]] = [
+            (name, lambda cmds=cmds: run_cli(cmds, env, args.folds)) for name, cmds in commands.items()
+        ]
+        arms += [
+            ("backtest() (API)", lambda: api_backtest(True)),
+            (f"{args.folds} x Forecaster.fit (API)", api_fits),
+            ("backtest(retrain=False) (API)", lambda: api_backtest(False)),
+        ]
         for repeat in range(1, args.repeats + 1):
-            results: dict[str, Timing] = {}
-            for name, cmds in commands.items():
-                results[name] = run_cli(cmds, env, args.folds)
-            results["backtest() (API)"], report = run_backtest_api(params, frame, args.folds, retrain=True)
-            results[f"{args.folds} x Forecaster.fit (API)"], models = run_fits_api(params, frame, starts)
-            results["backtest(retrain=False) (API)"], _ = run_backtest_api(params, frame, args.folds, retrain=False)
+            results = {name: arm() for name, arm in (arms if repeat % 2 else arms[::-1])}  # alternate the order
+            report, models = kept["report"], kept["models"]
             same_models.append(
                 all(r["val_mse"] == m.val_mse_ for r, m in zip(report["folds"], models, strict=True))
                 and all(r["epochs_run"] == args.epochs for r in report["folds"])
             )
             scoring.append(score_batched_vs_loop(models, frame, origins_per_fold))
-            for name, timing in results.items():
-                runs.setdefault(name, []).append(timing)
+            for name, _ in arms:
+                runs.setdefault(name, []).append(results[name])
                 print(
-                    f"  repeat {repeat} {name}: {timing['wall']:.2f} s wall, {timing['cpu']:.2f} s CPU",
+                    f"  repeat {repeat} {name}: {results[name]['wall']:.2f} s wall, {results[name]['cpu']:.2f} s CPU, "
+                    f"{results[name]['faults']:,.0f} minor page faults",
                     file=sys.stderr,
-                    flush=True,
                 )
             print(
                 f"  repeat {repeat} scoring {scoring[-1]['origins']} origins: batched {scoring[-1]['batched']:.3f} s, "
@@ -286,40 +351,14 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
     load_after = os.getloadavg()
-
-    def median(name: str, key: str) -> float:
-        values = [timing[key] for timing in runs[name] if key in timing]
-        return statistics.median(values) if values else float("nan")
-
-    reference = "backtest() (API)"
-    print("| run | trainings | wall s | CPU s | training s | scoring s | of which model forecasts s | vs backtest() |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in runs:
-        cells = [f"{median(name, key):.2f}" if key in runs[name][0] else "-" for key in ("train", "score", "forecast")]
-        print(
-            f"| {name} | {runs[name][0]['trainings']:.0f} | {median(name, 'wall'):.2f} | {median(name, 'cpu'):.2f} | "
-            f"{' | '.join(cells)} | {median(name, 'wall') / median(reference, 'wall'):.2f} |"
-        )
-    print(f"(medians over {args.repeats} repeats)")
-    n_origins = scoring[0]["origins"]
-    batched = statistics.median(s["batched"] for s in scoring)
-    loop = statistics.median(s["loop"] for s in scoring)
-    print(f"\n| {n_origins} origins, each fold's model on its block | wall s | ms per origin | vs batched |")
-    print("|---|---:|---:|---:|")
-    print(f"| batched (one `_forecast_origins` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1 |")
-    print(f"| one origin at a time | {loop:.3f} | {1e3 * loop / n_origins:.3f} | {loop / batched:.1f} |")
-    max_diff = max(s["max_abs_difference"] for s in scoring)
-    print(f"(medians of 3 passes per repeat; largest difference between the two forecasts: {max_diff:.2e})")
-    share = median(reference, "score") / median(reference, "wall")
-    print(f"\nscoring share of backtest(): {share:.1%}; batching speed-up of the forecasts: {loop / batched:.1f}x")
-    print(f"backtest folds and separate fits gave identical models (val MSE, epochs run): {all(same_models)}")
+    print_tables(args, runs, scoring, same_models)
     print(f"load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f} on {os.cpu_count()} CPUs")
     if args.json is not None:
         result = {
             "benchmark": "backtest_speed",
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "fold_starts": starts,
-            "origins": n_origins,
+            "origins": scoring[0]["origins"],
             "machine": machine(device),
             "loadavg_before": load_before,
             "loadavg_after": load_after,

@@ -319,17 +319,25 @@ per_step_option = click.option(
 )
 
 
-def _check_outputs(*paths: str | None) -> None:
-    """Fail before any work when an output file cannot be written; at most one may be stdout."""
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
+
+
+def _check_outputs(*paths: str | None, per_step: str | None = None, png: str | None = None) -> None:
+    """Fail before any work when an output cannot be written or its format cannot be told from its
+    name; at most one output may be stdout."""
+    from pathlib import Path
+
     from lstmcast.write import check_writable
 
-    if sum(path == "-" for path in paths) > 1:
+    if sum(path == "-" for path in (*paths, per_step)) > 1:
         raise click.UsageError("only one output can go to stdout (-); send the others to files")
-    for path in paths:
+    for path in (*paths, per_step, png):
         if path is not None and path != "-":
-            from pathlib import Path
-
             check_writable(Path(path))
+    if per_step is not None and per_step != "-" and Path(per_step).suffix.lower() not in TABLE_SUFFIXES:
+        raise click.UsageError(f"--per-step {per_step}: name the file .csv, .parquet or .json (or - for stdout)")
+    if png is not None and Path(png).suffix.lower() != ".png":
+        raise click.UsageError(f"{png}: plots are written as PNG; name the file .png")
 
 
 def _write_per_step(metrics: dict[str, Any], path: str | None) -> None:
@@ -419,7 +427,7 @@ def train(
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
-    _check_outputs(per_step_path, "-" if as_json else None)
+    _check_outputs("-" if as_json else None, per_step=per_step_path)
     check_replaceable(Path(model_dir))  # fail before training, not after
     frame = read_table(data, input_format)
     with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
@@ -546,7 +554,7 @@ def evaluate(
     from lstmcast.write import write_json
 
     console = make_console()
-    _check_outputs(output, per_step_path, "-" if as_json else None)
+    _check_outputs(output, "-" if as_json else None, per_step=per_step_path)
     forecaster = Forecaster.load(model_dir, device=device)
     frame = read_table(data, input_format)
     metrics = forecaster.evaluate(frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance)
@@ -631,12 +639,11 @@ def backtest(
     console = make_console()
     template = Forecaster(**params)
     template._configs()
-    _check_outputs(output, per_step_path, "-" if as_json else None)
+    _check_outputs(output, "-" if as_json else None, per_step=per_step_path, png=plot_path)
     if plot_path is not None:
         from lstmcast.plot import require_matplotlib
 
         require_matplotlib()
-        _check_outputs(plot_path)
     frame = read_table(data, input_format)
     on_fold = None if quiet else (lambda result: console.print(fold_line(result), markup=False))
     report = backtesting.backtest(
@@ -772,7 +779,7 @@ def plot(
     from lstmcast import plot as plotting
 
     plotting.require_matplotlib()
-    _check_outputs(output)
+    _check_outputs(png=output)
     if show_history:
         if data is not None or origin is not None or threshold is not None:
             raise click.UsageError("--history draws the loss curves only: it takes no DATA, --origin or --threshold")
@@ -801,6 +808,10 @@ def plot(
     if settings is not None:
         settings = settings.resolve(forecaster.target_quantiles_)
     elif stored:
+        if event is not None and event != stored["event"]:
+            raise click.UsageError(
+                f"--event {event} differs from the model's ({stored['event']}); give --threshold too"
+            )
         settings = EventSettings(
             float(stored["threshold"]),
             event or stored["event"],

@@ -11,6 +11,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lstmcast.errors import (
@@ -62,12 +63,12 @@ def make_console() -> Console:
 
 
 def print_error(console: Console, message: str) -> None:
-    message = " ".join(message.split())  # one line, whatever the message carried
+    message = escape(" ".join(message.split()))  # one line; brackets in it are text, not markup
     console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
 
 
 def print_warning(console: Console, message: str) -> None:
-    console.print(f"[yellow]Warning:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    console.print(f"[yellow]Warning:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
 
 
 def live_display_allowed(console: Console, quiet: bool) -> bool:
@@ -174,7 +175,7 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
 
 def _levels(metrics: dict[str, Any]) -> str:
     sign = ">" if metrics["event"] == "above" else "<"
-    text = f"value {sign} {metrics['threshold']:g}"
+    text = f"value {sign} {metrics['threshold']:.4g}"
     alert = metrics.get("alert_level")
     if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
         return text + "; alert levels tuned fold by fold"
@@ -209,16 +210,15 @@ def _event_table(console: Console, metrics: dict[str, Any], rows: list[tuple[str
             label,
             *(_fmt(scores.get(k)) for k in keys),
             _fmt(scores.get("event_f1")),
-            "-" if lead is None else f"{lead:.3g} steps",
+            "-" if lead is None else f"{lead:.3g} step{'' if lead == 1 else 's'}",
         )
     console.print(table)
 
 
-def alert_level_note(console: Console, events: dict[str, Any]) -> None:
-    """Say which threshold and alert level the model keeps, and how the alert level was chosen."""
+def _describe_events(events: dict[str, Any]) -> str:
     sign = ">" if events["event"] == "above" else "<"
     quantile = f" (the training part's q{events['quantile']:g})" if events.get("quantile") is not None else ""
-    text = f"Events: value {sign} {events['threshold']:.4g}{quantile}; alerts when the forecast {sign} "
+    text = f"value {sign} {events['threshold']:.4g}{quantile}; alerts when the forecast {sign} "
     text += f"{events['alert_level']:.4g}"
     tuning = events.get("alert_level_tuning")
     if tuning:
@@ -226,7 +226,13 @@ def alert_level_note(console: Console, events: dict[str, Any]) -> None:
             f", tuned on the validation part (event F1 {_fmt(tuning['event_f1'])} there; "
             f"{_fmt(tuning['threshold_f1'])} at the threshold itself)"
         )
-    console.print(text + ".")
+    tolerance = events.get("tolerance", 0)
+    return text + (f"; tolerance {tolerance} step{'' if tolerance == 1 else 's'}" if tolerance else "")
+
+
+def alert_level_note(console: Console, events: dict[str, Any]) -> None:
+    """Say which threshold and alert level the model keeps, and how the alert level was chosen."""
+    console.print(f"Events: {_describe_events(events)}.", markup=False)
 
 
 def fold_line(result: Any) -> str:
@@ -335,6 +341,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         ("time column", columns["time"] or "- (row order)"),
         ("frequency", manifest.get("frequency") or "-"),
         ("lookback / horizon", f"{window['lookback']} / {window['horizon']}"),
+        ("season", manifest.get("season", "-")),
+        ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
         ("scaler", window["scaler"]),
         (
             "trained on",

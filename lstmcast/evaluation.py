@@ -64,7 +64,8 @@ class EventSettings:
                 "--tune-alert-level": tune_alert_level,
             }
             if any(given.values()):
-                raise ConfigError(f"{', '.join(name for name, on in given.items() if on)} need --threshold")
+                named = [name for name, on in given.items() if on]
+                raise ConfigError(f"{', '.join(named)} need{'s' if len(named) == 1 else ''} --threshold")
             return None
         value: float | Quantile
         if isinstance(threshold, Quantile):
@@ -175,7 +176,7 @@ def _mse(report: dict[str, Any], name: str) -> float:
     return float(report["mse"] if name == MODEL else report["baselines"][name]["mse"])
 
 
-def per_step_table(report: dict[str, Any], model_name: str = "lstmcast") -> pd.DataFrame:
+def per_step_table(report: dict[str, Any], model_name: str = MODEL) -> pd.DataFrame:
     """The per-horizon-step metrics of the model and every baseline as one long table:
     ``step, forecaster, mse, rmse, ...`` (the ``--per-step`` file)."""
     rows = [{"forecaster": model_name, **step} for step in report.get("per_step", [])]

@@ -389,7 +389,10 @@ def _fold_rmse(fold: Mapping[str, Any], baseline: str | None) -> float:
 
 def _legend_label(name: str, report: Any) -> str:
     overall = _as_float(report.get("rmse")) if isinstance(report, Mapping) else math.nan
-    return f"{name} (RMSE {overall:.4g})" if math.isfinite(overall) else name
+    label = name.replace("_", " ")
+    if isinstance(report, Mapping) and "season" in report:
+        label += f" ({report['season']})"
+    return f"{label} (RMSE {overall:.4g})" if math.isfinite(overall) else label
 
 
 def _say_empty(ax: Axes, what: str) -> None:

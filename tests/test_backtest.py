@@ -124,7 +124,7 @@ def test_backtest_cli_errors_are_one_line_and_write_nothing(tmp_path: Path) -> N
     assert result.stderr.count("\n") == 1 and "too few for 30 folds" in result.stderr
     assert not out.exists() and result.stdout == ""
     result = run("backtest", data, *TINY_FLAGS, "--alert-level", "3")
-    assert result.exit_code == 2 and "need --threshold" in result.stderr
+    assert result.exit_code == 2 and "needs --threshold" in result.stderr
 
 
 def test_pooled_skill_matches_the_pooled_mses(report: dict) -> None:

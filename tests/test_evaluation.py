@@ -68,14 +68,14 @@ def test_the_per_step_table_has_a_row_per_step_and_forecaster() -> None:
     table = per_step_table(report)
     assert list(table.columns[:3]) == ["step", "forecaster", "mse"]
     assert list(zip(table["step"], table["forecaster"], strict=True)) == [
-        (1, "lstmcast"), (1, "naive"), (2, "lstmcast"), (2, "naive"), (3, "lstmcast"), (3, "naive")
+        (1, "model"), (1, "naive"), (2, "model"), (2, "naive"), (3, "model"), (3, "naive")
     ]  # fmt: skip
 
 
 def test_event_settings_refuse_contradictions() -> None:
     with pytest.raises(ConfigError, match="--alert-level and --tune-alert-level"):
         EventSettings(1.0, alert_level=2.0, tune_alert_level=True)
-    with pytest.raises(ConfigError, match="need --threshold"):
+    with pytest.raises(ConfigError, match="needs --threshold"):
         EventSettings.from_options(None, tune_alert_level=True)
     with pytest.raises(ConfigError, match="--threshold must be a number or a quantile"):
         EventSettings.from_options("q2")
@@ -195,9 +195,33 @@ def test_event_options_without_a_threshold_are_errors_unless_the_model_keeps_one
     Forecaster(**TINY).fit(frame, threshold=12.0, tolerance=1).save(kept)
     for option in (["--tolerance", "2"], ["--event", "below"], ["--alert-level", "11"]):
         result = run("evaluate", plain, data, *option)
-        assert result.exit_code == 2 and "need --threshold" in result.stderr, option
+        assert result.exit_code == 2 and "needs --threshold" in result.stderr, option
     result = run("evaluate", kept, data, "--alert-level", "11.5", "--tolerance", "3", "--json", "-q")
     assert result.exit_code == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert (metrics["threshold"], metrics["alert_level"], metrics["tolerance"]) == (12.0, 11.5, 3)
     assert run("evaluate", kept, data, "--event", "below").exit_code == 2
+
+
+def test_outputs_with_a_name_that_does_not_say_their_format_fail_before_any_work(
+    tmp_path: Path, csv_file: Path
+) -> None:
+    result = run("train", csv_file, "-o", tmp_path / "m", *TINY_FLAGS, "--per-step", tmp_path / "steps.txt")
+    assert result.exit_code == 2 and "name the file .csv, .parquet or .json" in result.stderr
+    assert not (tmp_path / "m").exists()
+    result = run("backtest", csv_file, *TINY_FLAGS, "--plot", tmp_path / "bt.jpg")
+    assert result.exit_code == 2 and "name the file .png" in result.stderr
+
+
+def test_an_error_message_with_brackets_is_shown_as_written(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import lstmcast.plot
+
+    def missing() -> None:
+        raise ConfigError("plotting needs matplotlib, which is not installed: pip install 'lstmcast[plot]'")
+
+    monkeypatch.setattr(lstmcast.plot, "require_matplotlib", missing)
+    result = run("plot", "--history", tmp_path, "-o", tmp_path / "loss.png")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: plotting needs matplotlib, which is not installed: pip install 'lstmcast[plot]'"
+    )
