@@ -84,3 +84,18 @@ def test_help_and_info_do_not_import_torch(pipeline: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().strip().splitlines()[-1] == "[]"
     assert b"lookback / horizon" in done.stderr
+
+
+def test_a_backtest_in_a_pipeline_prints_only_json_on_stdout(pipeline: Path) -> None:
+    done = subprocess.run(
+        f"{sys.executable} -m lstmcast backtest series.csv {' '.join(TINY_FLAGS)} --folds 2 --test-frac 0.3 "
+        f"--threshold q0.9 --json | {sys.executable} -c 'import json, sys; r = json.load(sys.stdin); "
+        'print(len(r["folds"]), r["n_origins"], r["best"] in ("model", *r["baselines"]))\'',
+        shell=True,
+        cwd=pipeline,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().split() == ["2", str(90 - TINY["horizon"] + 1), "True"]
+    assert b"fold 1/2" in done.stderr and b"every fold pooled" in done.stderr
