@@ -151,7 +151,8 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
         )
         return
     rows = _rows(metrics, model_name)
-    best = metrics.get("best")
+    # Reports saved before 0.4 do not name the best row; it is the same rule either way.
+    best = metrics.get("best") or min(rows, key=lambda row: row[2]["mse"])[0]
     errors = Table(title=title, title_justify="left")
     errors.add_column("")
     errors.add_column("forecaster")
