@@ -112,13 +112,13 @@ def backtest(
         forecasts.update(model._baselines(target, fold_origins))
         alert = model.events_["alert_level"] if model.events_ else np.nan
         parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
-        record = _fold_record(model, series, fold, fold_origins, forecasts, trained)
+        record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained)
         records.append(record)
         if on_fold is not None:
             on_fold(FoldResult(fold, len(plan), trained, record))
 
     assert first is not None
-    report = _pooled_report(first, series, parts)
+    report = _pooled_report(first, series, target, parts)
     report["folds"] = records
     report["backtest"] = {
         "folds": len(plan),
@@ -157,12 +157,12 @@ def _stamp(series: Series, row: int) -> str | int:
 def _fold_record(
     model: Forecaster,
     series: Series,
+    target: np.ndarray,
     fold: Fold,
     origins: np.ndarray,
     forecasts: dict[str, np.ndarray],
     trained: bool,
 ) -> dict[str, Any]:
-    target = series.values[:, 0].astype(np.float64)
     baselines = {name: forecast for name, forecast in forecasts.items() if name != "model"}
     metrics = score_report(
         target,
@@ -189,9 +189,10 @@ def _fold_record(
     }
 
 
-def _pooled_report(first: Forecaster, series: Series, parts: list[dict[str, np.ndarray]]) -> dict[str, Any]:
+def _pooled_report(
+    first: Forecaster, series: Series, target: np.ndarray, parts: list[dict[str, np.ndarray]]
+) -> dict[str, Any]:
     """One report over every fold's origins, scaled by the first fold's training part."""
-    target = series.values[:, 0].astype(np.float64)
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
     events = first._event_settings()

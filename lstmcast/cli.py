@@ -16,6 +16,7 @@ import click
 
 from lstmcast import __version__
 from lstmcast.config import (
+    EVENTS,
     FILL_METHODS,
     MODELS,
     SCALERS,
@@ -285,7 +286,7 @@ threshold_options = _options(
     ),
     click.option(
         "--event",
-        type=click.Choice(["above", "below"]),
+        type=click.Choice(EVENTS),
         default=None,
         help="Which side of --threshold is an event (default: above, or the model's own).",
     ),
@@ -740,7 +741,7 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
 )
 @click.option(
     "--event",
-    type=click.Choice(["above", "below"]),
+    type=click.Choice(EVENTS),
     default=None,
     help="Which side of --threshold is an event (default: the model's, else above).",
 )
@@ -798,27 +799,11 @@ def plot(
         return
     if data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
-    from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
 
     forecaster = Forecaster.load(model_dir, device=device)
-    stored = forecaster.events_ or {}
-    settings = EventSettings.from_options(threshold, event or "above", alert_level) if threshold is not None else None
-    if settings is not None:
-        settings = settings.resolve(forecaster.target_quantiles_)
-    elif stored:
-        if event is not None and event != stored["event"]:
-            raise click.UsageError(
-                f"--event {event} differs from the model's ({stored['event']}); give --threshold too"
-            )
-        settings = EventSettings(
-            float(stored["threshold"]),
-            event or stored["event"],
-            alert_level if alert_level is not None else stored["alert_level"],
-        )
-    if settings is None and (event is not None or alert_level is not None):
-        raise click.UsageError("--event and --alert-level need --threshold (this model keeps no threshold)")
+    settings = forecaster.event_settings(threshold, event, alert_level)
     history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
     plotting.plot_forecast(
         output,

@@ -16,6 +16,7 @@ FILL_METHODS = ("none", "interpolate", "ffill", "drop")
 SCALERS = ("standard", "minmax", "robust")
 MODELS = ("lstm", "gru", "peephole")
 WINDOW_NORMS = ("none", "last", "mean", "revin")
+EVENTS = ("above", "below")  # which side of a threshold is an event
 
 T = TypeVar("T", bound="_Config")
 

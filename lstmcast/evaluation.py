@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import EVENTS
 from lstmcast.errors import ConfigError
 from lstmcast.events import Quantile, event_metrics, parse_threshold, quantile_value
-from lstmcast.metrics import EVENTS, per_step_metrics, point_metrics, skill, threshold_metrics
+from lstmcast.metrics import per_step_metrics, point_metrics, skill, threshold_metrics
 
 MODEL = "model"  # the forecaster's own row in a report, beside the baselines' names
 _POINTWISE = ("precision", "recall", "f1", "tp", "fp", "fn", "tn")
@@ -118,7 +119,7 @@ def _scores(
 ) -> dict[str, Any]:
     """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events."""
     scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
-    per_step = per_step_metrics(actual, forecast, target_scale, mase_scale)
+    per_step = per_step_metrics(actual, forecast, mase_scale)
     if events is not None:
         alerting, level = forecast, events.alert()
         if alert_levels is not None:

@@ -41,9 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from lstmcast.config import EVENTS
 from lstmcast.errors import ConfigError, DataError
-
-EVENTS = ("above", "below")
 
 QUANTILE_LEVELS = np.round(np.linspace(0, 1, 1001), 3)
 
@@ -117,7 +116,8 @@ def _window_minimum(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
 # -- event metrics ----------------------------------------------------------------------------------
 
 
-def _beyond(event: str) -> Callable[..., np.ndarray]:
+def comparison(event: str) -> Callable[..., np.ndarray]:
+    """``np.greater`` for "above", ``np.less`` for "below": beyond a level is strict either way."""
     if event not in EVENTS:
         raise ValueError(f"event must be one of {EVENTS}; got {event!r}")
     return np.greater if event == "above" else np.less
@@ -146,7 +146,7 @@ class _Setup:
 def _prepare(
     target: np.ndarray, forecast: np.ndarray, origins: np.ndarray, threshold: float, event: str, tolerance: int
 ) -> _Setup:
-    beyond = _beyond(event)
+    beyond = comparison(event)
     tolerance = _check_tolerance(tolerance)
     target = np.asarray(target, dtype=np.float64)
     forecast = np.asarray(forecast, dtype=np.float64)
@@ -196,11 +196,13 @@ def _lead_times(setup: _Setup, predicted: np.ndarray, pairs: np.ndarray, earlies
     return actual[:, 0] - t_first + 1
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
+def ratio(numerator: int, denominator: int) -> float | None:
+    """A precision or recall: None, not 0, when nothing was counted."""
     return numerator / denominator if denominator else None
 
 
-def _f1(precision: float | None, recall: float | None) -> float | None:
+def f1_of(precision: float | None, recall: float | None) -> float | None:
+    """The harmonic mean; None when either is None or both are 0."""
     if precision is None or recall is None or precision + recall == 0:
         return None
     return 2 * precision * recall / (precision + recall)
@@ -211,8 +213,8 @@ def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
     predicted = event_runs(earliest != _NO_ORIGIN) + setup.first_row
     pairs = match_events(predicted, setup.actual, setup.tolerance)
     leads = _lead_times(setup, predicted, pairs, earliest)
-    precision = _ratio(len(pairs), len(predicted))
-    recall = _ratio(len(pairs), len(setup.actual))
+    precision = ratio(len(pairs), len(predicted))
+    recall = ratio(len(pairs), len(setup.actual))
     return {
         "tolerance": setup.tolerance,
         "alert_level": float(alert_level),
@@ -221,7 +223,7 @@ def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
         "matched_events": len(pairs),
         "event_precision": precision,
         "event_recall": recall,
-        "event_f1": _f1(precision, recall),
+        "event_f1": f1_of(precision, recall),
         "mean_lead_time": float(np.mean(leads)) if len(leads) else None,
         "median_lead_time": float(np.median(leads)) if len(leads) else None,
     }

@@ -24,7 +24,7 @@ from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, se
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.evaluation import EventSettings, score_report
-from lstmcast.events import Quantile, training_quantiles, tune_alert_level
+from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
 from lstmcast.metrics import mase_scale
 from lstmcast.models import NormalisedForecaster, build_model
 from lstmcast.scale import Scaler, fit_scaler
@@ -392,9 +392,17 @@ class Forecaster:
             return None
         return {"part": "val", "n_origins": int(len(origins)), **tuned}
 
-    def _events_for(
-        self, threshold: float | str | None, event: str | None, alert_level: float | None, tolerance: int | None
+    def event_settings(
+        self,
+        threshold: float | str | None = None,
+        event: str | None = None,
+        alert_level: float | None = None,
+        tolerance: int | None = None,
     ) -> EventSettings | None:
+        """The threshold events to score or draw, resolved on this model's training part: those given,
+        else the ones the model keeps (with ``alert_level``/``tolerance`` replacing its own when given),
+        else None. Options that would have nothing to act on are a ConfigError."""
+        self._check_fitted()
         stored = self._event_settings()
         if threshold is None and stored is not None:
             if event is not None and event != stored.event:
@@ -431,7 +439,7 @@ class Forecaster:
         self._check_fitted()
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
-        events = self._events_for(threshold, event, alert_level, tolerance)
+        events = self.event_settings(threshold, event, alert_level, tolerance)
         series = self._validate(frame)
         first = max(self.lookback, self.season_)
         origins = rolling_origins(len(series), self.lookback, self.horizon, stride, first=first)
@@ -489,7 +497,7 @@ class Forecaster:
         out: dict[str, Any] = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
         events = self._event_settings()
         if events is not None:
-            out["alert"] = forecast > events.alert() if events.event == "above" else forecast < events.alert()
+            out["alert"] = comparison(events.event)(forecast, events.alert())
         if series.index is not None:
             frequency = series.frequency or self.frequency_
             self._warn_if_frequency_differs(series)

@@ -7,17 +7,15 @@ undefined (R² of constant actuals, MAPE with every actual zero, ...) is None.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.metrics import (  # type: ignore[import-untyped]
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    mean_squared_error,
-    r2_score,
-)
 
-EVENTS = ("above", "below")
+from lstmcast.events import comparison, f1_of, ratio
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
 # sklearn's MAPE divides by max(|actual|, EPS); the per-step numpy version does the same so the two agree.
 EPS = float(np.finfo(np.float64).eps)
 
@@ -43,6 +41,13 @@ def _is_constant(actual: np.ndarray, axis: int | None = None) -> np.ndarray:
     return np.ptp(actual, axis=axis) == 0
 
 
+def _sklearn_metrics() -> ModuleType:
+    """scikit-learn's metrics, imported on first use: `predict` imports this module but scores nothing."""
+    from sklearn import metrics  # type: ignore[import-untyped]
+
+    return metrics
+
+
 def _mase(mae: float, scale: float | None) -> float | None:
     return None if not scale else mae / scale
 
@@ -56,13 +61,14 @@ def point_metrics(
     in ``mape_skipped``); MASE as MAE over ``mase_scale`` (see :func:`mase_scale`); R² around the mean of
     all actuals; and MSE/MAE on the training scaler's scale (``target_scale``).
     """
+    sk = _sklearn_metrics()
     a, f = _floats(actual).ravel(), _floats(forecast).ravel()
-    mse = float(mean_squared_error(a, f))
-    mae = float(mean_absolute_error(a, f))
+    mse = float(sk.mean_squared_error(a, f))
+    mae = float(sk.mean_absolute_error(a, f))
     nonzero = a != 0
-    mape = 100.0 * float(mean_absolute_percentage_error(a[nonzero], f[nonzero])) if nonzero.any() else None
+    mape = 100.0 * float(sk.mean_absolute_percentage_error(a[nonzero], f[nonzero])) if nonzero.any() else None
     # r2_score would return 0 or 1 for constant actuals (and warn for a single pair): undefined is None.
-    r2 = None if a.size == 0 or _is_constant(a) else float(r2_score(a, f))
+    r2 = None if a.size == 0 or _is_constant(a) else float(sk.r2_score(a, f))
     return {
         "mse": mse,
         "rmse": float(np.sqrt(mse)),
@@ -92,21 +98,18 @@ def _r2_by_step(actual: np.ndarray, forecast: np.ndarray) -> list[float | None]:
     constant = _is_constant(actual, axis=0)
     if constant.all():  # also spares r2_score its warning for fewer than two origins
         return [None] * actual.shape[1]
-    return _or_none(r2_score(actual, forecast, multioutput="raw_values"), ~constant)
+    return _or_none(_sklearn_metrics().r2_score(actual, forecast, multioutput="raw_values"), ~constant)
 
 
-def per_step_metrics(
-    actual: np.ndarray, forecast: np.ndarray, target_scale: float, mase_scale: float | None = None
-) -> list[dict[str, Any]]:
+def per_step_metrics(actual: np.ndarray, forecast: np.ndarray, mase_scale: float | None = None) -> list[dict[str, Any]]:
     """The metrics of :func:`point_metrics` for each horizon step (1-based ``step``), over the origins.
 
-    The scaled MSE/MAE are left out: per step they only restate MSE/MAE. ``target_scale`` is kept so the
-    signature matches :func:`point_metrics`.
+    The scaled MSE/MAE are left out: per step they only restate MSE/MAE.
     """
-    del target_scale  # same signature as point_metrics; nothing per step depends on it
+    sk = _sklearn_metrics()
     a, f = _floats(actual), _floats(forecast)
-    mse = mean_squared_error(a, f, multioutput="raw_values")
-    mae = mean_absolute_error(a, f, multioutput="raw_values")
+    mse = sk.mean_squared_error(a, f, multioutput="raw_values")
+    mae = sk.mean_absolute_error(a, f, multioutput="raw_values")
     mape, kept = _mape_by_step(a, f)
     columns: dict[str, list[Any]] = {
         "mse": mse.tolist(),
@@ -140,19 +143,19 @@ def skill(model_mse: float, baseline_mse: float) -> float | None:
     return None if baseline_mse == 0 else 1.0 - model_mse / baseline_mse
 
 
-def _ratio(numerator: int, denominator: int) -> float | None:
-    return numerator / denominator if denominator else None
-
-
 def _event_scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, Any]:
     """Precision is None when no event was forecast, recall when none happened, F1 when either is None or
     both are zero."""
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    f1 = None
-    if precision is not None and recall is not None and precision + recall > 0:
-        f1 = 2 * precision * recall / (precision + recall)
-    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1_of(precision, recall),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+    }
 
 
 def threshold_metrics(
@@ -168,10 +171,8 @@ def threshold_metrics(
     above (or below) ``alert_level``", by default the threshold too. A lower alert level (for "above")
     trades false alarms for fewer missed events.
     """
-    if event not in EVENTS:
-        raise ValueError(f"event must be one of {EVENTS}; got {event!r}")
     level = threshold if alert_level is None else alert_level
-    compare = np.greater if event == "above" else np.less
+    compare = comparison(event)
     happened = np.atleast_2d(compare(actual, threshold))  # [N, H]
     warned = np.atleast_2d(compare(forecast, level))
     counts = {  # [H] each: per-step counts; the overall counts are their sums

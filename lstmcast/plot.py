@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from lstmcast.config import EVENTS
 from lstmcast.errors import ConfigError, OutputError
+from lstmcast.events import comparison, event_runs
 from lstmcast.write import atomic_path
 
 if TYPE_CHECKING:
@@ -35,7 +37,6 @@ __all__ = ["plot_backtest", "plot_forecast", "plot_history", "require_matplotlib
 DPI = 100
 DEFAULT_SIZE = (1200, 600)
 MIN_SIZE = (200, 150)  # below this the axes collapse and constrained layout gives up with a warning
-EVENTS = ("above", "below")
 NARROW = 900  # pixels; narrower figures put every legend under the axes
 LEGEND_COLUMN = 220  # pixels per legend column when the legend sits under the axes
 LOG_SCALE_RATIO = 20  # losses spanning more than this factor are unreadable on a linear axis
@@ -134,14 +135,7 @@ def _add_legend(figure: Figure, handles: list[Any], labels: list[str], below: bo
 
 def _beyond(values: pd.Series, level: float, event: str) -> np.ndarray:
     """Strictly beyond ``level`` in the event's direction; missing values never count."""
-    numbers = values.to_numpy(dtype=float, na_value=np.nan)
-    return numbers > level if event == "above" else numbers < level
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) positions of each run of consecutive True values."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    return [(int(start), int(stop) - 1) for start, stop in zip(edges[::2], edges[1::2], strict=True)]
+    return comparison(event)(values.to_numpy(dtype=float, na_value=np.nan), level)
 
 
 def _half_step(index: pd.Index) -> Any:
@@ -196,7 +190,7 @@ def _draw_levels(ax: Axes, threshold: float | None, alert_level: float | None, e
 
 def _shade_events(ax: Axes, observed: pd.Series, threshold: float, event: str, half_step: Any) -> None:
     label = "actual events"
-    for first, last in _runs(_beyond(observed, threshold, event)):
+    for first, last in event_runs(_beyond(observed, threshold, event)):
         start, stop = observed.index[first] - half_step, observed.index[last] + half_step
         ax.axvspan(start, stop, color=EVENT, alpha=0.13, linewidth=0, zorder=0, label=label)
         label = "_nolegend_"  # one legend entry for all the spans

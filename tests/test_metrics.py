@@ -99,7 +99,7 @@ PER_STEP_FORECAST = np.array([[2.0, 0.0], [2.0, 2.0], [0.0, 8.0]])  # errors: st
 
 
 def test_per_step_metrics_by_hand() -> None:
-    first, second = per_step_metrics(PER_STEP_ACTUAL, PER_STEP_FORECAST, 1.0, mase_scale=2.0)
+    first, second = per_step_metrics(PER_STEP_ACTUAL, PER_STEP_FORECAST, mase_scale=2.0)
     assert list(first) == ["step", "mse", "rmse", "mae", "mape", "mape_skipped", "smape", "mase", "r2"]
     assert (first["step"], second["step"]) == (1, 2)
     assert first["mse"] == pytest.approx(10 / 3)  # (1 + 0 + 9) / 3
@@ -123,7 +123,7 @@ def test_per_step_metrics_agree_with_point_metrics_on_each_column() -> None:
     rng = np.random.default_rng(0)
     actual = np.vstack([PER_STEP_ACTUAL, rng.normal(size=(5, 2))])
     forecast = np.vstack([PER_STEP_FORECAST, rng.normal(size=(5, 2))])
-    for step in per_step_metrics(actual, forecast, 3.0, mase_scale=1.5):
+    for step in per_step_metrics(actual, forecast, mase_scale=1.5):
         column = step["step"] - 1
         whole = point_metrics(actual[:, column], forecast[:, column], 3.0, mase_scale=1.5)
         for name, value in step.items():
@@ -132,16 +132,16 @@ def test_per_step_metrics_agree_with_point_metrics_on_each_column() -> None:
 
 
 def test_per_step_r2_is_none_for_a_constant_step_or_a_single_origin() -> None:
-    steps = per_step_metrics(np.array([[1.0, 5.0], [2.0, 5.0]]), np.array([[1.0, 4.0], [3.0, 6.0]]), 1.0)
+    steps = per_step_metrics(np.array([[1.0, 5.0], [2.0, 5.0]]), np.array([[1.0, 4.0], [3.0, 6.0]]))
     assert steps[0]["r2"] == pytest.approx(-1.0)  # mean 1.5: SST = 0.5, SSE = 1
     assert steps[1]["r2"] is None  # the actuals of step 2 are constant
-    single = per_step_metrics(np.array([[1.0, 2.0]]), np.array([[2.0, 2.0]]), 1.0)
+    single = per_step_metrics(np.array([[1.0, 2.0]]), np.array([[2.0, 2.0]]))
     assert [step["r2"] for step in single] == [None, None]
     json.dumps(single, allow_nan=False)
 
 
 def test_per_step_mape_is_none_for_a_step_of_zero_actuals() -> None:
-    steps = per_step_metrics(np.array([[0.0, 2.0], [0.0, 4.0]]), np.array([[1.0, 1.0], [0.0, 4.0]]), 1.0)
+    steps = per_step_metrics(np.array([[0.0, 2.0], [0.0, 4.0]]), np.array([[1.0, 1.0], [0.0, 4.0]]))
     assert (steps[0]["mape"], steps[0]["mape_skipped"]) == (None, 2)
     assert steps[1]["mape"] == pytest.approx(25.0)  # 100 * (1/2 + 0/4) / 2
     json.dumps(steps, allow_nan=False)

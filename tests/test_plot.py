@@ -131,13 +131,14 @@ def test_forecast_rejects_mixed_index_kinds(tmp_path: Path, series: dict[str, pd
 
 
 def test_strict_comparison_and_runs() -> None:
-    from lstmcast.plot import _beyond, _runs
+    from lstmcast.events import event_runs
+    from lstmcast.plot import _beyond
 
     values = pd.Series([80.0, 80.1, 81.0, 79.0, np.nan, 90.0])
     above = _beyond(values, 80, "above")
     assert above.tolist() == [False, True, True, False, False, True]  # equal to the threshold is not beyond it
     assert _beyond(values, 80, "below").tolist() == [False, False, False, True, False, False]
-    assert _runs(above) == [(1, 2), (5, 5)]
+    assert [tuple(run) for run in event_runs(above).tolist()] == [(1, 2), (5, 5)]
 
 
 # --- training history ------------------------------------------------------------------------------
