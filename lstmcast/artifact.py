@@ -8,18 +8,15 @@ previous model as it was. Reading the manifest does not import torch (``lstmcast
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmcast.errors import ArtifactError, OutputError
-from lstmcast.write import current_umask
+from lstmcast.outputs import Outputs
 
 if TYPE_CHECKING:
     import torch
@@ -38,6 +35,8 @@ SCHEMA_VERSION = 4
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
+MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
+_MANIFEST_LIMIT = 256 * 2**20  # a manifest is a few MB even with a long history; larger is not ours
 
 
 def _sha256(path: Path) -> str:
@@ -48,64 +47,72 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def save_model_dir(
-    path: str | Path, manifest: dict[str, Any], state: dict[str, torch.Tensor], metrics: dict[str, Any]
-) -> None:
-    """Write a model directory atomically, replacing an earlier lstmcast model at ``path``."""
+@dataclass(frozen=True)
+class ModelFiles:
+    """What a model directory holds: the manifest (without format fields and checksum, which are added
+    on writing), the weights and the held-out metrics."""
+
+    manifest: dict[str, Any]
+    weights: dict[str, torch.Tensor]
+    metrics: dict[str, Any]
+
+
+def write_model_files(directory: Path, files: ModelFiles) -> None:
+    """Write the files of a model into ``directory`` (a staging directory, see ``lstmcast.outputs``)."""
     from safetensors.torch import save_file
 
-    dest = Path(path)
-    check_replaceable(dest)
-    with _staging_dir(dest) as staging:
-        weights = staging / WEIGHTS
-        save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(weights))
-        manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **manifest, "weights_sha256": _sha256(weights)}
-        _write_json(staging / MANIFEST, manifest)
-        _write_json(staging / METRICS, metrics)
-        _swap_into_place(staging, dest)
-
-
-def check_replaceable(dest: Path) -> None:
-    """Fail early unless ``dest`` is absent, empty or an earlier lstmcast model directory."""
-    if dest.exists() and not dest.is_dir():
-        raise OutputError(f"{dest}: exists and is not a directory; refusing to replace it")
-    if dest.is_dir() and any(dest.iterdir()) and not (dest / MANIFEST).is_file():
-        raise OutputError(f"{dest}: exists and is not an lstmcast model directory; refusing to replace it")
-    if not dest.parent.exists():
-        raise OutputError(f"{dest}: the folder {dest.parent} does not exist")
-
-
-@contextlib.contextmanager
-def _staging_dir(dest: Path) -> Iterator[Path]:
+    weights = directory / WEIGHTS
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+        save_file({k: v.detach().cpu().contiguous() for k, v in files.weights.items()}, str(weights))
+        checksum = _sha256(weights)
+        manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **files.manifest, "weights_sha256": checksum}
+        _write_json(directory / MANIFEST, manifest)
+        _write_json(directory / METRICS, files.metrics)
     except OSError as exc:
-        raise OutputError(f"{dest}: cannot write here ({exc.strerror})") from None
-    try:
-        yield staging
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(f"{directory}: the model could not be written ({exc.strerror or exc})") from None
 
 
-def _swap_into_place(staging: Path, dest: Path) -> None:
-    """Rename the new directory into place; the old one is moved aside first and restored on failure."""
-    for file in staging.iterdir():
-        os.chmod(file, 0o666 & ~current_umask())
-        with open(file, "rb") as handle:
-            os.fsync(handle.fileno())
-    os.chmod(staging, 0o777 & ~current_umask())
-    old = None
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.rename(dest, old)
+def save_model_dir(path: str | Path, files: ModelFiles) -> None:
+    """Write a model directory atomically, replacing an earlier lstmcast model at ``path``."""
+    with Outputs() as outputs:
+        output = outputs.directory(path, check=check_replaceable)
+        assert output.staging is not None
+        write_model_files(output.staging, files)
+        outputs.commit()
+
+
+def check_replaceable(dest: Path, given: str | None = None) -> None:
+    """Refuse to replace ``dest`` unless it is absent, an empty folder, or provably an lstmcast model
+    directory: its manifest parses and says so, and it holds nothing but a model's files."""
+    name = given or str(dest)
+    if not dest.exists():
+        return
+    if not dest.is_dir():
+        raise OutputError(f"{name}: exists and is not a directory; refusing to replace it")
     try:
-        os.rename(staging, dest)
-    except BaseException:
-        if old is not None:
-            os.rename(old, dest)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        entries = sorted(os.listdir(dest))
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot be read ({exc.strerror}); refusing to replace it") from None
+    if not entries:
+        return
+    if not _is_model_manifest(dest / MANIFEST):
+        raise OutputError(f"{name}: exists and is not an lstmcast model directory; refusing to replace it")
+    foreign = [entry for entry in entries if entry not in MODEL_FILES]
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputError(
+            f"{name}: holds files that are not part of an lstmcast model ({listed}); refusing to replace it"
+        )
+
+
+def _is_model_manifest(file: Path) -> bool:
+    try:
+        if not file.is_file() or file.stat().st_size > _MANIFEST_LIMIT:
+            return False
+        manifest = json.loads(file.read_text())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("format") == FORMAT
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

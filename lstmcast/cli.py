@@ -6,11 +6,13 @@ exit code in one place (``_Group.invoke``). Torch is imported only by commands t
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import signal
 import sys
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,7 +29,10 @@ from lstmcast.config import (
     WindowConfig,
 )
 from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
-from lstmcast.errors import DataWarning, LstmcastError
+from lstmcast.errors import DataWarning, LstmcastError, Terminated
+
+if TYPE_CHECKING:
+    from lstmcast.outputs import Output, Outputs
 
 _DATA, _WINDOW, _MODEL, _TRAIN = DataConfig(), WindowConfig(), ModelConfig(), TrainConfig()
 
@@ -36,7 +41,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         console = make_console()
         debug = bool(ctx.params.get("debug"))
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _sigterm_as_interrupt():
             warnings.simplefilter("default")  # the CLI decides what to show: see _show_warning
             warnings.simplefilter("always", DataWarning)
             warnings.showwarning = functools.partial(_show_warning, console, debug)
@@ -47,9 +52,15 @@ class _Group(click.Group):
                     raise
                 print_error(console, str(exc))
                 ctx.exit(exit_code_for(exc))
-            except KeyboardInterrupt:
-                print_error(console, "interrupted; nothing was written")
-                ctx.exit(ExitCode.INTERRUPTED)
+            except KeyboardInterrupt as exc:
+                terminated = isinstance(exc, Terminated)
+                outputs = ctx.meta.get(_OUTPUTS)
+                what = "terminated" if terminated else "interrupted"
+                if outputs is not None and outputs.committed:
+                    print_error(console, f"{what} after every output was written")
+                else:
+                    print_error(console, f"{what}; nothing was written")
+                ctx.exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
             except BrokenPipeError:
                 _silence_stdout()
                 ctx.exit(ExitCode.BROKEN_PIPE)
@@ -64,6 +75,70 @@ class _Group(click.Group):
                     "(run with --debug for the traceback, and please report it)",
                 )
                 ctx.exit(ExitCode.FAILURE)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler's or systemd's stop) is handled like Ctrl-C: staged outputs are removed,
+    one line is printed and the exit status is 143."""
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread (a test runner's worker): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_OUTPUTS = "lstmcast.outputs"
+
+
+def _outputs() -> Outputs:
+    """The outputs of the running command: reserved before any work, committed together at the end,
+    removed if the command fails (and asked by the interrupt message whether they were written)."""
+    from lstmcast.outputs import Outputs
+
+    ctx = click.get_current_context()
+    outputs = Outputs()
+    ctx.meta[_OUTPUTS] = outputs
+    ctx.call_on_close(outputs.discard)
+    return outputs
+
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
+
+
+def _table_output(outputs: Outputs, path: str | None, option: str) -> tuple[Output, str] | tuple[None, None]:
+    """Reserve a table output whose format is told by its name (CSV on stdout)."""
+    from pathlib import Path
+
+    from lstmcast.write import output_format
+
+    if path is None:
+        return None, None
+    if option == "--per-step" and path != "-" and Path(path).suffix.lower() not in TABLE_SUFFIXES:
+        raise click.UsageError(f"{option} {path}: name the file .csv, .parquet or .json (or - for stdout)")
+    fmt = output_format(path)
+    return outputs.file(path), fmt
+
+
+def _png_output(outputs: Outputs, path: str) -> Output:
+    from pathlib import Path
+
+    if Path(path).suffix.lower() != ".png":
+        raise click.UsageError(f"{path}: plots are written as PNG; name the file .png")
+    return outputs.file(path)
+
+
+def _one_stdout(*paths: str | None) -> None:
+    if sum(path == "-" for path in paths) > 1:
+        raise click.UsageError("only one output can go to stdout (-); send the others to files")
 
 
 def _show_warning(
@@ -320,34 +395,13 @@ per_step_option = click.option(
 )
 
 
-TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".json")
-
-
-def _check_outputs(*paths: str | None, per_step: str | None = None, png: str | None = None) -> None:
-    """Fail before any work when an output cannot be written or its format cannot be told from its
-    name; at most one output may be stdout."""
-    from pathlib import Path
-
-    from lstmcast.write import check_writable
-
-    if sum(path == "-" for path in (*paths, per_step)) > 1:
-        raise click.UsageError("only one output can go to stdout (-); send the others to files")
-    for path in (*paths, per_step, png):
-        if path is not None and path != "-":
-            check_writable(Path(path))
-    if per_step is not None and per_step != "-" and Path(per_step).suffix.lower() not in TABLE_SUFFIXES:
-        raise click.UsageError(f"--per-step {per_step}: name the file .csv, .parquet or .json (or - for stdout)")
-    if png is not None and Path(png).suffix.lower() != ".png":
-        raise click.UsageError(f"{png}: plots are written as PNG; name the file .png")
-
-
-def _write_per_step(metrics: dict[str, Any], path: str | None) -> None:
-    if path is None:
+def _fill_per_step(output: Output | None, fmt: str | None, metrics: dict[str, Any]) -> None:
+    if output is None or fmt is None:
         return
     from lstmcast.evaluation import per_step_table
-    from lstmcast.write import output_format, write_table
+    from lstmcast.write import table_bytes
 
-    write_table(per_step_table(metrics), path, output_format(path))
+    output.set(table_bytes(per_step_table(metrics), fmt))
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -413,14 +467,12 @@ def train(
       lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-level
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
-    from pathlib import Path
-
-    from lstmcast.artifact import check_replaceable
+    from lstmcast.artifact import check_replaceable, write_model_files
     from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table
     from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.write import write_json
+    from lstmcast.write import json_bytes
 
     console = make_console()
     forecaster = Forecaster(**params)
@@ -428,13 +480,20 @@ def train(
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
-    _check_outputs("-" if as_json else None, per_step=per_step_path)
-    check_replaceable(Path(model_dir))  # fail before training, not after
+    _one_stdout("-" if as_json else None, per_step_path)
+    outputs = _outputs()  # every output checked and reserved before training, not after
+    model_output = outputs.directory(model_dir, check=check_replaceable)
+    per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
         forecaster.fit(frame, on_epoch=on_epoch, **(vars(events) if events else {}))
-    forecaster.save(model_dir)
-    _write_per_step(forecaster.metrics_, per_step_path)
+    assert model_output.staging is not None
+    write_model_files(model_output.staging, forecaster.model_files())
+    _fill_per_step(per_step, per_step_format, forecaster.metrics_)
+    if json_output is not None:
+        json_output.set(json_bytes(forecaster.metrics_))
+    outputs.commit()
     if not quiet:
         epochs = len(forecaster.history_)
         best = (
@@ -446,8 +505,6 @@ def train(
         if forecaster.events_:
             alert_level_note(console, forecaster.events_)
         metrics_table(console, forecaster.metrics_, "Held-out test metrics")
-    if as_json:
-        write_json(forecaster.metrics_, "-")
 
 
 @cli.command()
@@ -495,19 +552,21 @@ def predict(
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
     from lstmcast.write import output_format as resolve_format
-    from lstmcast.write import write_table
+    from lstmcast.write import table_bytes
 
     if explain_path == "-" and output == "-":
         raise click.UsageError("--explain and --output cannot both be stdout; send one of them to a file")
     fmt = resolve_format(output, output_format)
     explain_fmt = resolve_format(explain_path) if explain_path is not None else None
+    outputs = _outputs()
+    forecast_output = outputs.file(output)
+    explain_output = outputs.file(explain_path) if explain_path is not None else None
     forecaster = Forecaster.load(model_dir, device=device)
     frame = read_table(data, input_format)
-    forecast = forecaster.predict(frame)
-    weights = forecaster.explain(frame) if explain_path is not None else None
-    write_table(forecast, output, fmt)
-    if weights is not None and explain_path is not None and explain_fmt is not None:
-        write_table(weights, explain_path, explain_fmt)
+    forecast_output.set(table_bytes(forecaster.predict(frame), fmt))
+    if explain_output is not None and explain_fmt is not None:
+        explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))
+    outputs.commit()
 
 
 @cli.command()
@@ -552,20 +611,24 @@ def evaluate(
     from lstmcast.console import metrics_table
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.write import write_json
+    from lstmcast.write import json_bytes
 
     console = make_console()
-    _check_outputs(output, "-" if as_json else None, per_step=per_step_path)
+    _one_stdout(output, "-" if as_json else None, per_step_path)
+    outputs = _outputs()
+    json_file = outputs.file(output) if output is not None else None
+    per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    json_output = outputs.file("-") if as_json else None
     forecaster = Forecaster.load(model_dir, device=device)
     frame = read_table(data, input_format)
     metrics = forecaster.evaluate(frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance)
-    if output is not None:
-        write_json(metrics, output)
-    _write_per_step(metrics, per_step_path)
+    for report in (json_file, json_output):
+        if report is not None:
+            report.set(json_bytes(metrics))
+    _fill_per_step(per_step, per_step_format, metrics)
+    outputs.commit()
     if not quiet:
         metrics_table(console, metrics, f"Evaluation on {data if data != '-' else '<stdin>'}")
-    if as_json:
-        write_json(metrics, "-")
 
 
 @cli.command()
@@ -635,16 +698,21 @@ def backtest(
     from lstmcast.console import backtest_tables, fold_line
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.write import write_json
+    from lstmcast.write import json_bytes
 
     console = make_console()
     template = Forecaster(**params)
     template._configs()
-    _check_outputs(output, "-" if as_json else None, per_step=per_step_path, png=plot_path)
     if plot_path is not None:
         from lstmcast.plot import require_matplotlib
 
         require_matplotlib()
+    _one_stdout(output, "-" if as_json else None, per_step_path)
+    outputs = _outputs()
+    json_file = outputs.file(output) if output is not None else None
+    per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    png = _png_output(outputs, plot_path) if plot_path is not None else None
+    json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     on_fold = None if quiet else (lambda result: console.print(fold_line(result), markup=False))
     report = backtesting.backtest(
@@ -660,17 +728,17 @@ def backtest(
         tune_alert_level=tune_alert_level,
         on_fold=on_fold,
     )
-    if output is not None:
-        write_json(report, output)
-    _write_per_step(report, per_step_path)
-    if plot_path is not None:
+    for report_output in (json_file, json_output):
+        if report_output is not None:
+            report_output.set(json_bytes(report))
+    _fill_per_step(per_step, per_step_format, report)
+    if png is not None:
         from lstmcast.plot import plot_backtest
 
-        plot_backtest(plot_path, report, title=f"Backtest of {data if data != '-' else '<stdin>'}")
+        plot_backtest(png, report, title=f"Backtest of {data if data != '-' else '<stdin>'}")
+    outputs.commit()
     if not quiet:
         backtest_tables(console, report, f"Backtest on {data if data != '-' else '<stdin>'}")
-    if as_json:
-        write_json(report, "-")
 
 
 @cli.command()
@@ -780,25 +848,27 @@ def plot(
     from lstmcast import plot as plotting
 
     plotting.require_matplotlib()
-    _check_outputs(png=output)
+    if show_history and (data is not None or origin is not None or threshold is not None):
+        raise click.UsageError("--history draws the loss curves only: it takes no DATA, --origin or --threshold")
+    if not show_history and data is None:
+        raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
+    outputs = _outputs()
+    png = _png_output(outputs, output)
     if show_history:
-        if data is not None or origin is not None or threshold is not None:
-            raise click.UsageError("--history draws the loss curves only: it takes no DATA, --origin or --threshold")
         from lstmcast.artifact import read_manifest
 
         manifest = read_manifest(model_dir)
         training = manifest.get("training", {})
         plotting.plot_history(
-            output,
+            png,
             manifest["history"],
             int(training.get("best_epoch", 0)),
             start_val_loss=_start_val_loss(manifest),
             title=f"Training of {model_dir}",
             size=size,
         )
+        outputs.commit()
         return
-    if data is None:
-        raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
 
@@ -806,7 +876,7 @@ def plot(
     settings = forecaster.event_settings(threshold, event, alert_level)
     history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
     plotting.plot_forecast(
-        output,
+        png,
         history,
         forecast,
         actual,
@@ -816,6 +886,7 @@ def plot(
         title=f"{forecaster.columns_[0]}: forecast of {data if data != '-' else '<stdin>'} by {model_dir}",
         size=size,
     )
+    outputs.commit()
 
 
 def _start_val_loss(manifest: dict[str, Any]) -> float | None:
@@ -900,12 +971,10 @@ def tune_command(
       lstmcast tune load.csv --target load --grid model=lstm,gru --grid lr=log:1e-4..1e-2 \\
           --random 20 --budget 10m --trials trials.csv -o best-model/
     """
-    from pathlib import Path
-
     from lstmcast import tune as tuning
-    from lstmcast.artifact import check_replaceable
+    from lstmcast.artifact import check_replaceable, write_model_files
     from lstmcast.read import read_table
-    from lstmcast.write import output_format, write_json, write_table
+    from lstmcast.write import json_bytes, table_bytes
 
     console = make_console()
     if as_json and trials_path == "-":
@@ -913,8 +982,10 @@ def tune_command(
     space = tuning.parse_grid(grid)
     budget_seconds = tuning.parse_duration(budget) if budget is not None else None
     plan = tuning.plan_trials(space, params, n_random, seed)  # every value checked before any work
-    check_replaceable(Path(model_dir))
-    trials_format = output_format(trials_path) if trials_path is not None else None
+    outputs = _outputs()
+    model_output = outputs.directory(model_dir, check=check_replaceable)
+    trials_output, trials_format = _table_output(outputs, trials_path, "--trials")
+    json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     if not quiet:
         _announce_search(console, plan, n_random, budget)
@@ -922,13 +993,15 @@ def tune_command(
     result = tuning.tune(
         frame, space, params, n_random=n_random, budget_seconds=budget_seconds, seed=seed, on_trial=on_trial
     )
-    result.forecaster.save(model_dir)
-    if trials_path is not None:
-        write_table(result.trials, trials_path, trials_format)
+    assert model_output.staging is not None
+    write_model_files(model_output.staging, result.forecaster.model_files())
+    if trials_output is not None and trials_format is not None:
+        trials_output.set(table_bytes(result.trials, trials_format))
+    if json_output is not None:
+        json_output.set(json_bytes(result.to_dict()))
+    outputs.commit()
     if not quiet:
         _report_search(console, result, model_dir, budget)
-    if as_json:
-        write_json(result.to_dict(), "-")
     if result.stopped == "interrupted":
         done = f"{len(result.trial_list)} of {len(result.plan.settings)}"
         print_warning(

@@ -38,6 +38,7 @@ class ExitCode(IntEnum):
     OUTPUT = 5  # an output cannot be written, or would replace something that is not ours
     TRAINING = 6  # training failed (for example the loss diverged)
     INTERRUPTED = 130  # Ctrl-C / SIGINT; nothing was written
+    TERMINATED = 143  # SIGTERM, handled like Ctrl-C
     BROKEN_PIPE = 141  # the reader of stdout went away (e.g. `| head`)
 
 

@@ -38,3 +38,7 @@ class DataWarning(UserWarning):
 
 class TrainingError(LstmcastError):
     """Training could not produce a usable model (for example, the loss became NaN)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled like Ctrl-C (``tune`` keeps its best trial), but exits 143."""

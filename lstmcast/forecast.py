@@ -623,8 +623,12 @@ class Forecaster:
 
     def save(self, path: str | Path) -> None:
         """Write the model directory atomically (an earlier model there is replaced only on success)."""
+        artifact.save_model_dir(path, self.model_files())
+
+    def model_files(self) -> artifact.ModelFiles:
+        """What ``save`` writes: manifest, weights and metrics (for committing with other outputs)."""
         self._check_fitted()
-        artifact.save_model_dir(path, self._manifest(), self.model_.state_dict(), self.metrics_)
+        return artifact.ModelFiles(self._manifest(), self.model_.state_dict(), self.metrics_)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Forecaster:

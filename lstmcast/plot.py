@@ -12,6 +12,7 @@ render leaves neither a partial file nor a temporary one behind.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -22,9 +23,10 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import EVENTS
-from lstmcast.errors import ConfigError, OutputError
+from lstmcast.errors import ConfigError
 from lstmcast.events import comparison, event_runs
-from lstmcast.write import atomic_path
+from lstmcast.outputs import Output
+from lstmcast.write import write_bytes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -94,14 +96,15 @@ def _new_figure(mpl: _Matplotlib, size: Sequence[int]) -> Figure:
     return figure
 
 
-def _save_png(figure: Figure, path: str | Path) -> None:
-    dest = Path(path)
-    with atomic_path(dest) as tmp:
-        try:
-            # The whole-figure box overrides a user's rcParams["savefig.bbox"] = "tight", which would change the size.
-            figure.savefig(tmp, format="png", dpi=DPI, bbox_inches=figure.bbox_inches)
-        except OSError as exc:
-            raise OutputError(f"{dest}: cannot write the plot ({exc.strerror or exc})") from exc
+def _save_png(figure: Figure, dest: str | Path | Output) -> None:
+    """Render the PNG in memory, then write it to a path or fill an output reserved by the caller."""
+    buffer = io.BytesIO()
+    # The whole-figure box overrides a user's rcParams["savefig.bbox"] = "tight", which would change the size.
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches=figure.bbox_inches)
+    if isinstance(dest, Output):
+        dest.set(buffer.getvalue())
+    else:
+        write_bytes(buffer.getvalue(), dest)
 
 
 def _as_float(value: Any) -> float:
@@ -232,7 +235,7 @@ def _series_name(*series: pd.Series | None) -> str:
 
 
 def plot_forecast(
-    path: str | Path,
+    path: str | Path | Output,
     history: pd.Series,
     forecast: pd.Series,
     actual: pd.Series | None = None,
@@ -314,7 +317,7 @@ def _use_log_scale(ax: Axes, mpl: _Matplotlib, losses: Sequence[float]) -> None:
 
 
 def plot_history(
-    path: str | Path,
+    path: str | Path | Output,
     history: list[dict[str, float]],
     best_epoch: int,
     *,
@@ -461,7 +464,7 @@ def _backtest_legend(
 
 
 def plot_backtest(
-    path: str | Path,
+    path: str | Path | Output,
     metrics: dict[str, Any],
     *,
     title: str = "",

@@ -217,16 +217,14 @@ def test_a_missing_folder_is_an_output_error_and_leaves_nothing(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failed_render_leaves_the_old_file_and_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
+def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "backtest.png"
     out.write_bytes(b"previous")
 
-    def fail(*args: Any, **kwargs: Any) -> None:
+    def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(FigureCanvasAgg, "print_png", fail)
+    monkeypatch.setattr("lstmcast.outputs.os.fsync", disk_full)
     with pytest.raises(OutputError, match="No space left"):
         plot_backtest(out, backtest_report())
     assert [p.name for p in tmp_path.iterdir()] == ["backtest.png"]
