@@ -1,8 +1,11 @@
 """A real `python -m lstmcast` in a shell pipeline, as cron and scripts run it."""
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -99,3 +102,85 @@ def test_a_backtest_in_a_pipeline_prints_only_json_on_stdout(pipeline: Path) -> 
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().split() == ["2", str(90 - TINY["horizon"] + 1), "True"]
     assert b"fold 1/2" in done.stderr and b"every fold pooled" in done.stderr
+
+
+def start_long_training(root: Path) -> subprocess.Popen:
+    """A `train -o model` that would run for minutes, once its outputs are reserved (the staging folder exists)."""
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("LSTMCAST_DEBUG", None)
+    flags = [flag for flag in TINY_FLAGS if not flag.startswith(("--epochs", "--patience"))]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmcast", "train", "series.csv", "-o", "model", *flags, "--epochs", "100000"]
+        + ["--patience", "100000", "--seed", "5"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while not list(root.glob(f".model.{process.pid}-*.tmp")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the run never reserved its output"
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the reading or the training
+    return process
+
+
+@pytest.fixture
+def with_model(tmp_path: Path, pipeline: Path) -> Path:
+    shutil.copytree(pipeline / "model", tmp_path / "model")
+    shutil.copy(pipeline / "series.csv", tmp_path / "series.csv")
+    return tmp_path
+
+
+def test_sigterm_is_handled_like_ctrl_c(with_model: Path) -> None:
+    before = (with_model / "model" / "manifest.json").read_bytes()
+    process = start_long_training(with_model)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert stderr.decode().splitlines()[-1] == "Error: terminated; nothing was written"
+    assert stdout == b""
+    assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
+    assert (with_model / "model" / "manifest.json").read_bytes() == before
+
+
+def test_leftovers_of_a_killed_run_are_swept_by_the_next(with_model: Path) -> None:
+    before = (with_model / "model" / "manifest.json").read_bytes()
+    process = start_long_training(with_model)
+    process.kill()
+    process.communicate(timeout=120)
+    left = {p.name for p in with_model.iterdir() if p.name.startswith(".model")}
+    staging = {p.name for p in with_model.glob(f".model.{process.pid}-*.tmp")}
+    assert left == {".model.lock", *staging} and len(staging) == 1
+    assert (with_model / "model" / "manifest.json").read_bytes() == before
+    done = lstmcast("train", "series.csv", "-o", "model", "-q", *TINY_FLAGS, cwd=with_model)
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
+
+
+def test_a_symlink_to_the_processs_stdout_is_written_through(pipeline: Path, tmp_path: Path) -> None:
+    link = tmp_path / "out.csv"
+    link.symlink_to("/proc/self/fd/1")
+    done = lstmcast("predict", pipeline / "model", pipeline / "series.csv", "-o", link)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().startswith("time,step,y\n")
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+
+
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_json_to_a_full_or_closed_stdout_keeps_the_old_model(with_model: Path, stdout: str) -> None:
+    before = (with_model / "model" / "manifest.json").read_bytes()
+    redirect = "> /dev/full" if stdout == "full" else ">&-"
+    done = subprocess.run(
+        f"{sys.executable} -m lstmcast train series.csv -o model -q --json {' '.join(TINY_FLAGS)} {redirect}",
+        shell=True,
+        cwd=with_model,
+        capture_output=False,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
+    assert done.returncode == 5
+    assert done.stderr.decode().count("\n") == 1 and done.stderr.startswith(b"Error: standard output")
+    assert (with_model / "model" / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
