@@ -6,13 +6,15 @@ stdout is never touched here: it carries data only. Exit codes are named once, i
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from collections.abc import Callable, Iterator
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from lstmcast.errors import (
     ArtifactError,
@@ -58,18 +60,66 @@ def exit_code_for(error: LstmcastError) -> ExitCode:
     return ExitCode.FAILURE
 
 
-def make_console() -> Console:
-    """A stderr console; rich itself honours NO_COLOR, TERM=dumb and non-terminals."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+# Bytes a terminal acts on instead of showing: C0 controls but tab and newline, DEL, C1 controls (ESC, CSI,
+# OSC, BEL and CR among them), and the bidirectional overrides that make text read differently than it is.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+# Off a terminal nothing reads the width; rich would assume 80 columns and cut tables with "…".
+_UNBOUNDED_WIDTH = 10_000
+
+
+def literal(text: str) -> str:
+    """``text`` with every terminal control character written out as an escape (``\\x1b``), so that a column
+    name or a path read from a file is shown, never obeyed."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class LiteralConsole(Console):
+    """A rich Console that shows strings as they are: no markup, no emoji codes, control bytes escaped.
+
+    Every string rich prints (``print``, table cells, titles, headers) goes through ``render_str``, so text
+    from files (column names, paths, manifest fields) cannot restyle, link or crash the output, and cannot
+    reach the terminal as control sequences. Our own colours come from styles and from ``Text`` built here,
+    whose parts from files go through ``literal`` (rich does not pass a ``Text`` through ``render_str``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("markup", False)
+        kwargs.setdefault("emoji", False)
+        super().__init__(**kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(literal(text), **kwargs)
+
+
+def make_console() -> LiteralConsole:
+    """A stderr console; rich itself honours NO_COLOR, TERM=dumb and non-terminals.
+
+    Off a terminal (a pipe, a log file) lines are as wide as they need to be, unless COLUMNS says otherwise.
+    """
+    console = LiteralConsole(stderr=True, highlight=False, soft_wrap=True)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
+        console.width = _UNBOUNDED_WIDTH
+    return console
+
+
+def _print_line(console: Console, label: str, style: str, message: str) -> None:
+    """``label`` in ``style``, then ``message`` as one line of literal text, on any rich Console."""
+    line = Text.assemble((label, style), " ", " ".join(literal(message).split()))
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 def print_error(console: Console, message: str) -> None:
-    message = escape(" ".join(message.split()))  # one line; brackets in it are text, not markup
-    console.print(f"[bold red]Error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    _print_line(console, "Error:", "bold red", message)
 
 
 def print_warning(console: Console, message: str) -> None:
-    console.print(f"[yellow]Warning:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    _print_line(console, "Warning:", "yellow", message)
 
 
 def live_display_allowed(console: Console, quiet: bool) -> bool:
@@ -280,19 +330,16 @@ def backtest_tables(console: Console, report: dict[str, Any], title: str) -> Non
     metrics_table(console, report, f"{title}: every fold pooled")
 
 
-def _verdict(metrics: dict[str, Any], model_name: str) -> str:
+def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
     period = metrics.get("period")
     where = f" from {period['start']} to {period['end']}" if period else ""
     beaten = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) > 0]
     lost = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) <= 0]
-    text = f"{metrics['n_origins']} forecast origins{where}. "
+    verdict = Text(literal(f"{metrics['n_origins']} forecast origins{where}. "))
     if not lost:
-        return text + f"[green]{model_name} beats every baseline.[/]"
-    return (
-        text
-        + f"[yellow]{model_name} does not beat: {', '.join(lost)}.[/]"
-        + (f" It beats: {', '.join(beaten)}." if beaten else "")
-    )
+        return verdict.append(literal(f"{model_name} beats every baseline."), style="green")
+    verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
+    return verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
 
 
 def _describe_model(model: dict[str, Any]) -> str:

@@ -291,3 +291,18 @@ def test_a_multi_line_library_message_is_printed_on_one_line(tmp_path: Path, csv
     buffer = _io.StringIO()
     print_error(Console(file=buffer, width=80, no_color=True), "first\nsecond  line")
     assert buffer.getvalue() == "Error: first second line\n"
+
+
+def test_a_column_and_a_folder_named_like_markup_are_printed_literally(tmp_path: Path) -> None:
+    """A header `[/bold]` used to train and then crash `info` with rich's MarkupError; `models[v2]` was shown
+    as `models`."""
+    data = tmp_path / "[b]load.csv"
+    sine_frame().rename(columns={"y": "[/bold]"}).to_csv(data, index=False)
+    model = tmp_path / "models[v2]"
+    result = run("train", data, "--target", "[/bold]", "-o", model, *TINY_FLAGS)
+    assert result.exit_code == 0, result.stderr
+    assert f"Saved model to {model} (" in result.stderr
+    result = run("info", model)
+    assert result.exit_code == 0, result.stderr
+    assert "target              [/bold]" in result.stderr
+    assert f"trained on          {data}: 300 rows" in result.stderr
