@@ -6,7 +6,10 @@ The same names are used by the CLI flags, the ``Forecaster`` arguments, the mani
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,10 +23,35 @@ EVENTS = ("above", "below")  # which side of a threshold is an event
 
 T = TypeVar("T", bound="_Config")
 
+# Upper bounds: far beyond any sensible setting, and low enough that torch and numpy never overflow.
+MAX_STEPS = 10_000_000  # lookback, horizon, season, conv_kernel: rows of a series
+MAX_HIDDEN = 16_384
+MAX_LAYERS = 64
+MAX_EPOCHS = 1_000_000  # epochs and patience
+MAX_BATCH_SIZE = 2**31 - 1  # torch indexes a batch with 32-bit sizes in places
+MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's random_state (tune's ParameterSampler) take 32 bits
+
 
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _check_int(name: str, value: Any, low: int, high: int, note: str = "") -> None:
+    """A whole number in ``[low, high]``; ``note`` says what the low end means (e.g. that 0 turns it off)."""
+    _check(
+        isinstance(value, numbers.Integral) and not isinstance(value, bool),
+        f"{name} must be a whole number; got {value!r}",
+    )
+    _check(value >= low, f"{name} must be at least {low}{note}; got {value}")
+    _check(value <= high, f"{name} must be at most {high}; got {value}")
+
+
+def _check_number(name: str, value: Any, rule: str, within: Callable[[float], bool]) -> None:
+    """A finite number for which ``within`` holds. NaN would pass a check such as ``not x < 0``, and
+    infinity ``x >= 0``: neither is a setting, so both fail here."""
+    _check(isinstance(value, numbers.Real) and not isinstance(value, bool), f"{name} must be a number; got {value!r}")
+    _check(math.isfinite(value) and within(value), f"{name} must be {rule}; got {value}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
@@ -71,16 +99,16 @@ class WindowConfig(_Config):
     season: int = 0  # the seasonal-naive baseline's period; 0 infers it from the data's frequency
 
     def __post_init__(self) -> None:
-        _check(self.lookback >= 1, f"lookback must be at least 1; got {self.lookback}")
-        _check(self.horizon >= 1, f"horizon must be at least 1; got {self.horizon}")
-        _check(0 < self.val_frac < 1, f"val_frac must be between 0 and 1 (exclusive); got {self.val_frac}")
-        _check(0 <= self.test_frac < 1, f"test_frac must be in [0, 1); got {self.test_frac}")
+        _check_int("lookback", self.lookback, 1, MAX_STEPS)
+        _check_int("horizon", self.horizon, 1, MAX_STEPS)
+        _check_number("val_frac", self.val_frac, "between 0 and 1 (exclusive)", lambda v: 0 < v < 1)
+        _check_number("test_frac", self.test_frac, "in [0, 1)", lambda v: 0 <= v < 1)
         _check(
             self.val_frac + self.test_frac < 0.9,
             f"val_frac + test_frac must leave at least 10% for training; got {self.val_frac + self.test_frac:g}",
         )
         _check_choice("scaler", self.scaler, SCALERS)
-        _check(self.season >= 0, f"season must be >= 0 (0 infers it from the frequency); got {self.season}")
+        _check_int("season", self.season, 0, MAX_STEPS, " (0 infers it from the frequency)")
 
 
 @dataclass(frozen=True)
@@ -102,13 +130,13 @@ class ModelConfig(_Config):
 
     def __post_init__(self) -> None:
         _check_choice("model", self.model, MODELS)
-        _check(self.hidden >= 1, f"hidden must be at least 1; got {self.hidden}")
-        _check(self.layers >= 1, f"layers must be at least 1; got {self.layers}")
-        _check(0 <= self.dropout < 1, f"dropout must be in [0, 1); got {self.dropout}")
-        _check(0 <= self.input_dropout < 1, f"input_dropout must be in [0, 1); got {self.input_dropout}")
+        _check_int("hidden", self.hidden, 1, MAX_HIDDEN)
+        _check_int("layers", self.layers, 1, MAX_LAYERS)
+        _check_number("dropout", self.dropout, "in [0, 1)", lambda v: 0 <= v < 1)
+        _check_number("input_dropout", self.input_dropout, "in [0, 1)", lambda v: 0 <= v < 1)
         _check(isinstance(self.bidirectional, bool), f"bidirectional must be true or false; got {self.bidirectional!r}")
         _check(isinstance(self.attention, bool), f"attention must be true or false; got {self.attention!r}")
-        _check(self.conv_kernel >= 0, f"conv_kernel must be >= 0 (0 turns the convolution off); got {self.conv_kernel}")
+        _check_int("conv_kernel", self.conv_kernel, 0, MAX_STEPS, " (0 turns the convolution off)")
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
 
@@ -129,16 +157,16 @@ class TrainConfig(_Config):
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        _check(self.epochs >= 1, f"epochs must be at least 1; got {self.epochs}")
-        _check(self.patience >= 1, f"patience must be at least 1; got {self.patience}")
-        _check(self.min_delta >= 0, f"min_delta must be >= 0; got {self.min_delta}")
-        _check(self.batch_size >= 1, f"batch_size must be at least 1; got {self.batch_size}")
-        _check(self.lr > 0, f"lr must be positive; got {self.lr}")
-        _check(self.grad_clip >= 0, f"grad_clip must be >= 0 (0 turns clipping off); got {self.grad_clip}")
-        _check(self.weight_decay >= 0, f"weight_decay must be >= 0; got {self.weight_decay}")
-        _check(self.l1 >= 0, f"l1 must be >= 0; got {self.l1}")
-        _check(self.seed >= 0, f"seed must be >= 0; got {self.seed}")
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_int("patience", self.patience, 1, MAX_EPOCHS)
+        _check_number("min_delta", self.min_delta, "a finite number >= 0", lambda v: v >= 0)
+        _check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        _check_number("lr", self.lr, "a finite number > 0", lambda v: v > 0)
+        _check_number("grad_clip", self.grad_clip, "a finite number >= 0 (0 turns clipping off)", lambda v: v >= 0)
+        _check_number("weight_decay", self.weight_decay, "a finite number >= 0", lambda v: v >= 0)
+        _check_number("l1", self.l1, "a finite number >= 0", lambda v: v >= 0)
+        _check_int("seed", self.seed, 0, MAX_SEED)
         _check(
-            re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
+            isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
             f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}",
         )
