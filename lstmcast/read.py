@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 from typing import IO
@@ -48,7 +49,7 @@ def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] |
     name = source_name(source)
     handle: str | IO[bytes]
     if str(source) == "-":
-        handle = io.BytesIO((stdin or sys.stdin.buffer).read())
+        handle = io.BytesIO(_read_stdin(stdin))
     else:
         path = Path(source)
         if not path.exists():
@@ -60,15 +61,41 @@ def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] |
     frame = _read(handle, fmt, name)
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DataError(f"{name}: the file has no data rows")
+    _reject_duplicate_names(frame, handle, fmt, name)
     frame.attrs["source"] = name
     return frame
+
+
+def _read_stdin(stdin: IO[bytes] | None) -> bytes:
+    """All of standard input; a closed or unreadable stdin is a DataError, not a crash."""
+    if stdin is None:
+        # Python sets sys.stdin to None when file descriptor 0 is closed (`lstmcast train - <&-`).
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if stream is None:
+            raise DataError("<stdin>: standard input is closed; pipe the data in or give a file")
+        stdin = stream
+    try:
+        data = stdin.read()
+    except OSError as exc:  # EBADF for a closed descriptor, EISDIR for `< /`, EIO for a lost terminal
+        detail = exc.strerror or type(exc).__name__
+        raise DataError(f"<stdin>: cannot read standard input ({detail}); pipe the data in or give a file") from None
+    except ValueError:  # "I/O operation on closed file"
+        raise DataError("<stdin>: standard input is closed; pipe the data in or give a file") from None
+    return data if isinstance(data, bytes) else data.encode()
+
+
+def _csv_options(fmt: str) -> dict[str, object]:
+    return {"sep": "\t" if fmt == "tsv" else ",", "skipinitialspace": True}
 
 
 def _read(handle: str | IO[bytes], fmt: str, name: str) -> pd.DataFrame:
     try:
         if fmt == "parquet":
+            _reject_repeated(_parquet_names(handle), name)  # pyarrow cannot read such a file at all
             return pd.read_parquet(handle)
-        return pd.read_csv(handle, sep="\t" if fmt == "tsv" else ",", skipinitialspace=True)
+        return pd.read_csv(handle, **_csv_options(fmt))  # type: ignore[call-overload]
+    except DataError:
+        raise
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: the file is empty") from None
     except pd.errors.ParserError as exc:
@@ -87,3 +114,50 @@ def _read(handle: str | IO[bytes], fmt: str, name: str) -> pd.DataFrame:
     ) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad Parquet file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: not a readable {fmt.upper()} file ({detail})") from None
+
+
+_MANGLED = re.compile(r"(.*)\.\d+")  # pandas renames a repeated header 'load' to 'load.1', 'load.2', ...
+
+
+def _reject_duplicate_names(frame: pd.DataFrame, handle: str | IO[bytes], fmt: str, name: str) -> None:
+    """A header that names two columns alike is an error: pandas would silently rename the second."""
+    if fmt == "parquet":
+        _reject_repeated([str(c) for c in frame.columns], name)
+        return
+    present = set(map(str, frame.columns))
+    if any((m := _MANGLED.fullmatch(str(c))) and m.group(1) in present for c in frame.columns):
+        _reject_repeated(_header(handle, fmt), name)  # only then read the header again, as written
+
+
+def _reject_repeated(names: list[str], name: str) -> None:
+    positions: dict[str, list[int]] = {}
+    for number, column in enumerate(names, start=1):
+        positions.setdefault(column, []).append(number)
+    repeated = {column: numbers for column, numbers in positions.items() if len(numbers) > 1}
+    if not repeated:
+        return
+    column, numbers = next(iter(repeated.items()))
+    where = ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+    others = len(repeated) - 1
+    more = f"; {others} other name{'s' if others > 1 else ''} repeat too" if others else ""
+    raise DataError(f"{name}: column name {column!r} appears {len(numbers)} times (columns {where}){more}; rename them")
+
+
+def _header(handle: str | IO[bytes], fmt: str) -> list[str]:
+    """The header row as written (quoting and compression handled as in the real read)."""
+    if not isinstance(handle, str):
+        handle.seek(0)
+    row = pd.read_csv(handle, header=None, nrows=1, dtype=str, **_csv_options(fmt))  # type: ignore[call-overload]
+    return ["" if pd.isna(value) else str(value) for value in row.iloc[0]]
+
+
+def _parquet_names(handle: str | IO[bytes]) -> list[str]:
+    """The column names in a Parquet file's schema (its footer only); [] without pyarrow."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return []  # another engine reads the file; the frame's columns are checked afterwards
+    names = list(pq.read_schema(handle).names)
+    if not isinstance(handle, str):
+        handle.seek(0)
+    return names

@@ -84,3 +84,71 @@ def test_a_missing_file_without_suffix_is_named_missing_not_unknown_format(tmp_p
     (tmp_path / "adir").mkdir()
     with pytest.raises(DataError, match=r"adir: is a directory"):
         read_table(tmp_path / "adir")
+
+
+def test_a_closed_standard_input_is_a_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python sets sys.stdin to None when descriptor 0 is closed, as in `lstmcast train - <&-`.
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(DataError, match=r"^<stdin>: standard input is closed; pipe the data in or give a file$"):
+        read_table("-")
+
+
+def test_standard_input_that_fails_to_read_is_a_data_error() -> None:
+    class Unreadable(io.RawIOBase):
+        def read(self, size: int = -1) -> bytes:
+            raise OSError(5, "Input/output error")
+
+    with pytest.raises(DataError, match=r"^<stdin>: cannot read standard input \(Input/output error\)"):
+        read_table("-", stdin=Unreadable())
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("data.csv", b"time,load,temperature,load\n2024-01-01,1,2,3\n"),
+        ("data.csv", b'time,load,temperature,"load"\n2024-01-01,1,2,3\n'),  # quoting does not hide it
+        ("data.csv", b"time, load,temperature,load\n2024-01-01,1,2,3\n"),  # nor a space after the comma
+        ("data.tsv", b"time\tload\ttemperature\tload\n2024-01-01\t1\t2\t3\n"),
+    ],
+)
+def test_a_repeated_column_name_is_an_error_not_a_silent_rename(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    message = r"column name 'load' appears 2 times \(columns 2 and 4\); rename them$"
+    with pytest.raises(DataError, match=rf"^{path}: {message}"):
+        read_table(path)
+
+
+def test_repeated_names_are_found_in_compressed_files_and_on_stdin(tmp_path: Path) -> None:
+    frame = pd.DataFrame([[1, 2, 3, 4]], columns=["time", "y", "y", "y"])
+    frame.to_csv(tmp_path / "d.csv.gz", index=False)
+    message = r"column name 'y' appears 3 times \(columns 2, 3 and 4\); rename them$"
+    with pytest.raises(DataError, match=rf"^{tmp_path / 'd.csv.gz'}: {message}"):
+        read_table(tmp_path / "d.csv.gz")
+    with pytest.raises(DataError, match=rf"^<stdin>: {message}"):
+        read_table("-", stdin=io.BytesIO(b"time,y,y,y\n1,2,3,4\n"))
+
+
+def test_the_error_counts_the_other_repeated_names(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"a,b,a,b,c,c\n1,2,3,4,5,6\n")
+    with pytest.raises(DataError, match=r"'a' appears 2 times \(columns 1 and 3\); 2 other names repeat too; rename"):
+        read_table(path)
+
+
+def test_a_column_really_named_like_a_renamed_copy_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(b"time,load,load.1\n2024-01-01,1,2\n")
+    assert list(read_table(path).columns) == ["time", "load", "load.1"]
+
+
+def test_a_parquet_file_with_a_repeated_column_name_is_named_as_such(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table([pa.array([1.0]), pa.array([2.0]), pa.array([3.0])], names=["y", "x", "y"]), path)
+    with pytest.raises(DataError, match=r"d\.parquet: column name 'y' appears 2 times \(columns 1 and 3\); rename"):
+        read_table(path)
+    with pytest.raises(DataError, match=r"^<stdin>: column name 'y' appears 2 times"):
+        read_table("-", format="parquet", stdin=io.BytesIO(path.read_bytes()))
