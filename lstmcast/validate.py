@@ -7,6 +7,7 @@ counted from 1 over the data rows in file order (the header is not a row).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import warnings
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from lstmcast.config import DataConfig
 from lstmcast.errors import DataError, DataWarning
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max) / 1e3  # headroom: scaling and sums must stay finite
+_LISTED_NAMES = 10  # an error lists this many column names, then counts the rest
+_NAME_CHARS = 60  # and shortens longer names, so a message stays one readable line
+_TIME_HINT = 0.1  # a column this much of which parses as dates may be a damaged time column
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,15 @@ class Series:
         return dataclasses.replace(self, values=self.values[:rows], index=index)
 
 
+def format_names(names: list[str] | tuple[str, ...], limit: int = _LISTED_NAMES) -> str:
+    """'a, b, c' for a few names; the first ``limit`` and '... and 9,990 more' for many; long names cut."""
+    shown = [name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 3] + "..." for name in names[:limit]]
+    text = ", ".join(shown)
+    if len(names) > limit:
+        text += f", ... and {len(names) - limit:,} more"
+    return text
+
+
 def format_rows(positions: np.ndarray, limit: int = 3) -> str:
     """'row 5', 'rows 17-19' or 'rows 2, 7-9 and 4 more' from 0-based positions."""
     rows = np.asarray(positions) + 1
@@ -55,8 +68,14 @@ def format_rows(positions: np.ndarray, limit: int = 3) -> str:
     return ("row " if len(rows) == 1 else "rows ") + text
 
 
-def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None = None) -> Series:
-    """Check and convert a table into a ``Series`` following ``config``."""
+def validate_frame(
+    frame: pd.DataFrame, config: DataConfig, source: str | None = None, *, warn_constant: bool = True
+) -> Series:
+    """Check and convert a table into a ``Series`` following ``config``.
+
+    A constant target warns (a model trained on it can only repeat it) unless ``warn_constant`` is
+    False, as for the recent rows a fitted model forecasts from, which may well be flat.
+    """
     source = source or frame.attrs.get("source", "<frame>")
     # A time index (the usual shape in a notebook) becomes a column, so it is found like any other.
     if isinstance(frame.index, pd.DatetimeIndex) and config.time_col not in frame.columns:
@@ -75,14 +94,18 @@ def validate_frame(frame: pd.DataFrame, config: DataConfig, source: str | None =
     if index is not None:
         values, index = _sorted(values, index, source)
     values, index = _repair_missing(values, index, columns, config.fill, source)
+    if warn_constant:
+        _warn_if_constant(values[:, 0], target, source)
     frequency = infer_frequency(index, source) if index is not None else None
     return Series(values.astype(np.float32), columns, index, time_col, frequency, source)
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
     if col not in frame.columns:
-        available = ", ".join(map(str, frame.columns))
-        raise DataError(f"{source}: {role} column {col!r} not found; columns are: {available}")
+        names = [str(c) for c in frame.columns]
+        close = difflib.get_close_matches(str(col), names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DataError(f"{source}: {role} column {col!r} not found{hint}; columns are: {format_names(names)}")
 
 
 def _parses_as_time(column: pd.Series) -> pd.Series | None:
@@ -106,12 +129,26 @@ def _resolve_time_col(frame: pd.DataFrame, time_col: str | None, source: str) ->
     if time_col is not None:
         _require_column(frame, time_col, source, "time")
         return time_col
+    damaged: tuple[str, np.ndarray, object] | None = None  # the first column that partly parses as dates
     for col in frame.columns:
         parsed = _parses_as_time(frame[col])
         present = frame[col].notna()
+        if parsed is None or not present.any():
+            continue
+        share = parsed[present].notna().mean()
         # Most values parse: this is the time column, and the rest are reported as unparsable.
-        if parsed is not None and present.any() and parsed[present].notna().mean() >= 0.5:
+        if share >= 0.5:
             return str(col)
+        if share >= _TIME_HINT and damaged is None:
+            bad = np.flatnonzero((present & parsed.isna()).to_numpy())
+            damaged = (str(col), bad, frame[col].iloc[bad[0]])
+    if damaged is not None:
+        # Ignoring it would silently train on row order; say which values keep it from being the time column.
+        col, bad, example = damaged
+        raise DataError(
+            f"{source}: column {col!r}, {format_rows(bad)}: not a timestamp (e.g. {example!r}), so the column "
+            "was not taken as the time column; fix those values, or name the time column with --time-col"
+        )
     return None
 
 
@@ -127,7 +164,7 @@ def _resolve_target(frame: pd.DataFrame, config: DataConfig, time_col: str | Non
         return str(others[0])  # one candidate holding text: name its bad rows rather than guess
     if not numeric:
         raise DataError(f"{source}: no numeric column to forecast; pass --target NAME")
-    raise DataError(f"{source}: several numeric columns; pass --target, one of: {', '.join(numeric)}")
+    raise DataError(f"{source}: several numeric columns; pass --target, one of: {format_names(numeric)}")
 
 
 def _numeric(column: pd.Series, col: str, source: str) -> np.ndarray:
@@ -205,6 +242,15 @@ def _repair_missing(
         raise DataError(f"{source}: column {columns[col]!r} has no values at all")
     warnings.warn(f"{source}: filled {count} rows with missing values ({fill})", DataWarning, stacklevel=3)
     return frame.to_numpy(), index
+
+
+def _warn_if_constant(target: np.ndarray, col: str, source: str) -> None:
+    if len(target) >= 2 and bool(np.all(target == target[0])):
+        warnings.warn(
+            f"{source}: column {col!r} is constant (every value is {target[0]:.7g}); the forecast can only repeat it",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def infer_frequency(index: pd.DatetimeIndex, source: str = "<frame>") -> str | None:

@@ -30,7 +30,8 @@ def test_several_numeric_columns_need_target_and_the_error_lists_them() -> None:
 
 
 def test_features_come_after_the_target() -> None:
-    series = validate_frame(table(time=TIMES, a=[1.0] * 5, b=[2.0] * 5), DataConfig(target="b", features=("a",)))
+    frame = table(time=TIMES, a=[1.0] * 5, b=[2.0, 3.0, 4.0, 5.0, 6.0])
+    series = validate_frame(frame, DataConfig(target="b", features=("a",)))
     assert series.columns == ("b", "a")
     assert series.values[0].tolist() == [2.0, 1.0]
 
@@ -144,3 +145,62 @@ def test_a_datetime_index_is_used_as_the_time_column() -> None:
     frame = pd.DataFrame({"y": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-01", periods=3, freq="D"))
     series = validate_frame(frame, DataConfig())
     assert series.time_col == "time" and series.frequency == "D"
+
+
+def test_a_long_list_of_columns_is_cut_to_the_first_ten_and_a_count() -> None:
+    frame = pd.DataFrame(np.zeros((2, 10_000)), columns=[f"sensor_{i}" for i in range(10_000)])
+    frame.attrs["source"] = "wide.csv"
+    with pytest.raises(DataError) as caught:
+        validate_frame(frame, DataConfig(target="load"))
+    message = str(caught.value)
+    first_ten = ", ".join(f"sensor_{i}" for i in range(10))
+    assert message == f"wide.csv: target column 'load' not found; columns are: {first_ten}, ... and 9,990 more"
+
+
+def test_a_close_match_is_suggested() -> None:
+    with pytest.raises(DataError, match=r"^data\.csv: target column 'lod' not found \(did you mean 'load'\?\); "):
+        validate_frame(table(time=TIMES, load=[1.0] * 5), DataConfig(target="lod"))
+
+
+def test_very_long_column_names_are_shortened_in_messages() -> None:
+    long = "x" * 500
+    with pytest.raises(DataError, match=rf"columns are: time, {'x' * 57}\.\.\.$"):
+        validate_frame(table(**{"time": TIMES, long: [1.0] * 5}), DataConfig(target="y"))
+
+
+def test_the_list_of_numeric_columns_to_choose_from_is_cut_too() -> None:
+    frame = pd.DataFrame(np.arange(60.0).reshape(2, 30), columns=[f"c{i}" for i in range(30)])
+    with pytest.raises(DataError, match=r"pass --target, one of: c0, c1, .*, c9, \.\.\. and 20 more$"):
+        validate_frame(frame, DataConfig())
+
+
+def test_a_time_column_with_many_unparsable_values_is_an_error_not_ignored() -> None:
+    # 4 of 9 values parse: under half, so the column is not taken as the time column, and ignoring
+    # it would silently train on row order.
+    times = [*TIMES[:2], "soon", "n/a", "later", "??", "never", *TIMES[2:4]]
+    frame = table(time=times, load=[1.0, 2, 3, 4, 5, 6, 7, 8, 9])
+    with pytest.raises(
+        DataError,
+        match=r"^data\.csv: column 'time', rows 3-7: not a timestamp \(e\.g\. 'soon'\), so the column was not "
+        r"taken as the time column; fix those values, or name the time column with --time-col$",
+    ):
+        validate_frame(frame, DataConfig())
+    with pytest.raises(DataError, match=r"^data\.csv: column 'time', rows 3-7: not a timestamp \(e\.g\. 'soon'\)$"):
+        validate_frame(frame, DataConfig(time_col="time"))
+
+
+def test_a_text_column_where_few_values_look_like_dates_is_not_a_time_column() -> None:
+    notes = ["ok"] * 19 + ["May"]  # 'May' parses as a date: one in twenty is no time column
+    series = validate_frame(table(note=notes, load=np.arange(20.0)), DataConfig(target="load"))
+    assert series.time_col is None
+
+
+def test_a_constant_target_warns_that_the_forecast_can_only_repeat_it() -> None:
+    message = r"^data\.csv: column 'load' is constant \(every value is 5\); the forecast can only repeat it$"
+    with pytest.warns(DataWarning, match=message):
+        validate_frame(table(time=TIMES, load=[5.0] * 5), DataConfig())
+
+
+def test_a_flat_stretch_to_forecast_from_need_not_warn() -> None:
+    series = validate_frame(table(time=TIMES, load=[0.0] * 5), DataConfig(), warn_constant=False)
+    assert series.values[:, 0].tolist() == [0.0] * 5
