@@ -213,6 +213,7 @@ class Forecaster:
     ) -> Forecaster:
         _, window_cfg, model_cfg, train_cfg = self._configs()
         split = chronological_split(len(series), window_cfg, series.source)
+        season = self._season(series, split.train_end)  # before training: a season that does not fit is an error
         device = resolve_device(train_cfg.device)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         torch.manual_seed(train_cfg.seed)
@@ -235,7 +236,7 @@ class Forecaster:
         self.columns_ = series.columns
         self.time_col_ = series.time_col
         self.frequency_ = series.frequency
-        self.season_ = self.season or season_length(series.frequency)
+        self.season_ = season
         train_target = series.values[: split.train_end, 0].astype(np.float64)
         self.mase_scale_ = mase_scale(train_target, self.season_)
         self.target_quantiles_: list[float] | None = training_quantiles(train_target)
@@ -244,6 +245,25 @@ class Forecaster:
         self.metrics_: dict[str, Any] = {}
         self._fitted_on = (series, split)
         return self
+
+    def _season(self, series: Series, train_rows: int) -> int:
+        """The seasonal-naive period: the one given, or inferred from the frequency. It must fit in the
+        training part (MASE divides by its error there), or the test part has no origins to score from."""
+        if self.season >= train_rows:
+            raise ConfigError(
+                f"season {self.season} does not fit in the training part ({train_rows} of {len(series)} rows); "
+                f"pass a --season below {train_rows}, or 0 to infer it"
+            )
+        season = self.season or season_length(series.frequency)
+        if season >= train_rows:
+            warnings.warn(
+                f"{series.source}: the season inferred from the frequency ({season} steps) does not fit in the "
+                f"training part ({train_rows} rows); the seasonal-naive baseline repeats the last value instead",
+                DataWarning,
+                stacklevel=5,
+            )
+            return 1
+        return season
 
     def _start_from_ridge(
         self,

@@ -185,3 +185,30 @@ def test_a_frame_indexed_by_time_works_for_fit_predict_and_evaluate() -> None:
     assert forecaster.time_col_ == "time"
     assert forecaster.predict(indexed)["time"].iloc[0] == pd.Timestamp("2024-01-13 12:00")
     assert forecaster.evaluate(indexed.tail(60))["n_origins"] > 0
+
+
+def test_a_season_longer_than_the_training_part_is_refused_before_training() -> None:
+    # 300 rows: 210 train, 30 validation, 60 test. A season of 500 leaves no test origin to score
+    # the seasonal-naive baseline from, which used to drop the whole test report silently.
+    from lstmcast import ConfigError
+
+    epochs: list[object] = []
+    forecaster = Forecaster(**{**TINY, "season": 500})
+    with pytest.raises(
+        ConfigError,
+        match=r"^season 500 does not fit in the training part \(210 of 300 rows\); "
+        r"pass a --season below 210, or 0 to infer it$",
+    ):
+        forecaster.fit(sine_frame(n=300), on_epoch=epochs.append)
+    assert epochs == []  # refused before the first epoch
+    assert Forecaster(**{**TINY, "season": 209}).fit(sine_frame(n=300)).metrics_["part"] == "test"
+
+
+def test_an_inferred_season_that_does_not_fit_falls_back_to_the_last_value_with_a_warning() -> None:
+    # Daily rows infer a weekly season; 6 training rows cannot hold one.
+    frame = sine_frame(n=20, freq="D")
+    settings = {**TINY, "lookback": 2, "horizon": 1, "val_frac": 0.2, "test_frac": 0.5}
+    with pytest.warns(DataWarning, match=r"the season inferred from the frequency \(7 steps\) does not fit in the "):
+        forecaster = Forecaster(**settings).fit(frame)
+    assert forecaster.season_ == 1
+    assert forecaster.metrics_["baselines"]["seasonal_naive"]["season"] == 1
