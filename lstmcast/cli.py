@@ -374,7 +374,7 @@ threshold_options = _options(
     ),
     click.option(
         "--tolerance",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=10**7),
         default=None,
         metavar="N",
         help="A forecast event N steps or less from an actual one still matches it (default: 0, or the model's).",
