@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lstmcast.errors import ArtifactError, OutputError
-from lstmcast.outputs import Outputs
+from lstmcast.config import MAX_STEPS, DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.errors import ArtifactError, ConfigError, OutputError
+from lstmcast.outputs import Outputs, recover
 
 if TYPE_CHECKING:
     import torch
@@ -37,10 +40,19 @@ WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
 MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
 _MANIFEST_LIMIT = 256 * 2**20  # a manifest is a few MB even with a long history; larger is not ours
+_HASH_BUFFER = 2**20
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's SHA-256, read through one fixed buffer: a weights file can be larger than memory allows
+    to read at once. (``hashlib.file_digest`` does the same from Python 3.11.)"""
+    digest = hashlib.sha256()
+    buffer = bytearray(_HASH_BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb") as file:
+        while size := file.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -115,9 +127,47 @@ def _is_model_manifest(file: Path) -> bool:
     return isinstance(manifest, dict) and manifest.get("format") == FORMAT
 
 
-def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The manifest of a model directory, checked for format and schema version."""
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The manifest and the weights of a model directory, read as one consistent pair.
+
+    A save swaps a whole new directory into place (see ``lstmcast.outputs``), possibly while this
+    read is between the manifest and the weights. So when a read fails, or succeeds, while the
+    directory at ``path`` is no longer the one it began with, the whole read is tried once more; a
+    second such change is reported as a change, not as damage.
+    """
     root = Path(path)
+    for _ in range(2):
+        before = _identity(root)
+        try:
+            manifest = read_manifest(root)
+            weights = read_weights(root, manifest)
+        except ArtifactError:
+            if _identity(root) == before:
+                raise  # the same directory throughout: the damage is real
+            continue
+        if _identity(root) == before:
+            return manifest, weights
+    raise ArtifactError(f"{root}: the model changed while it was being read (another run saved over it); try again")
+
+
+def _identity(root: Path) -> tuple[int, int] | None:
+    """Which directory ``root`` names now (a save swaps in a new one), or None when there is none."""
+    try:
+        status = os.stat(root)
+    except (OSError, ValueError):  # ValueError: a path with a NUL byte
+        return None
+    return status.st_dev, status.st_ino
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The manifest of a model directory, checked for format, schema version and structure: every
+    field lstmcast reads has the JSON type it expects, the settings are in range, and the arrays
+    stored in it have the sizes the settings give them."""
+    root = Path(path)
+    recover(root)  # a save killed between its two renames left the model moved aside: put it back
     if not root.exists():
         raise ArtifactError(f"{root}: no such model directory")
     if not root.is_dir():
@@ -125,31 +175,264 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     file = root / MANIFEST
     if not file.is_file():
         raise ArtifactError(f"{root}: not an lstmcast model directory (no {MANIFEST})")
-    try:
-        manifest = json.loads(file.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{file}: corrupt ({exc})") from None
+    manifest = _read_json(file)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArtifactError(f"{file}: not an lstmcast model manifest")
     version = manifest.get("schema_version")
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ArtifactError(f"{file}: corrupt (schema_version is {version!r})")
     if version > SCHEMA_VERSION:
-        made_by = manifest.get("versions", {}).get("lstmcast", "a newer release")
+        versions = manifest.get("versions")
+        made_by = versions.get("lstmcast") if isinstance(versions, dict) else None
         raise ArtifactError(
-            f"{root}: written by lstmcast {made_by} (model format {version}); this lstmcast reads format "
-            f"{SCHEMA_VERSION} and older: upgrade lstmcast to use it"
+            f"{root}: written by lstmcast {made_by if isinstance(made_by, str) else 'a newer release'} "
+            f"(model format {version}); this lstmcast reads format {SCHEMA_VERSION} and older: upgrade lstmcast "
+            "to use it"
         )
-    return _upgrade(manifest)
+    _check_structure(manifest, file)
+    manifest = _upgrade(manifest)
+    window = _check_settings(manifest["config"], file)
+    _check_sizes(manifest, window, file)
+    return manifest
+
+
+def _read_json(file: Path) -> Any:
+    """The parsed file, refusing one too large to be a manifest before reading it."""
+    try:
+        with open(file, "rb") as stream:
+            if os.fstat(stream.fileno()).st_size > _MANIFEST_LIMIT:
+                raise ArtifactError(f"{file}: not an lstmcast model manifest (over {_MANIFEST_LIMIT // 2**20} MB)")
+            data = stream.read(_MANIFEST_LIMIT + 1)  # the file may have grown since
+    except OSError as exc:
+        raise ArtifactError(f"{file}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > _MANIFEST_LIMIT:
+        raise ArtifactError(f"{file}: not an lstmcast model manifest (over {_MANIFEST_LIMIT // 2**20} MB)")
+    try:
+        return json.loads(data)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise ArtifactError(f"{file}: corrupt ({exc})") from None
+    except RecursionError:
+        raise ArtifactError(f"{file}: corrupt (nested too deeply to be a manifest)") from None
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A JSON type a manifest field must have, as a message names it, and a rule its value must
+    also follow (a range, a choice)."""
+
+    name: str
+    types: tuple[type, ...]
+    rule: Callable[[Any], bool] = lambda value: True
+    null: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        if value is None:
+            return self.null
+        if isinstance(value, bool) and bool not in self.types:
+            return False  # JSON true is not the number 1
+        return isinstance(value, self.types) and self.rule(value)
+
+    def or_null(self) -> _Kind:
+        return replace(self, name=f"{self.name} or null", null=True)
+
+    def describe(self, value: Any) -> str:
+        """What ``value`` is, as the message puts it: its JSON type, or the value itself when only the
+        rule failed."""
+        if value is not None and isinstance(value, self.types) and not isinstance(value, bool):
+            shown = repr(value)
+            return shown if len(shown) <= 40 else shown[:37] + "..."
+        if value is None or isinstance(value, bool):
+            return json.dumps(value)
+        return {dict: "an object", list: "a list", str: "a string"}.get(type(value), "a number")
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+_OBJECT = _Kind("an object", (dict,))
+_LIST = _Kind("a list", (list,))
+_STRING = _Kind("a string", (str,))
+_BOOL = _Kind("true or false", (bool,))
+_NUMBER = _Kind("a finite number", (int, float), _finite)
+_NONZERO = _Kind("a finite number other than 0", (int, float), lambda value: _finite(value) and value != 0)
+_WHOLE = _Kind("a whole number", (int,), lambda value: 0 <= value < 2**63)  # 64 bits, as numpy and torch take
+_STEPS = _Kind(f"a whole number from 1 to {MAX_STEPS}", (int,), lambda value: 1 <= value <= MAX_STEPS)
+_EVENT = _Kind('"above" or "below"', (str,), lambda value: value in ("above", "below"))
+_TIME = _Kind("a time or a row number", (str, int))
+_SCORES = (
+    *("mse", "rmse", "mae", "mape", "smape", "mase", "r2", "mse_scaled", "mae_scaled", "skill"),
+    *("precision", "recall", "f1", "event_precision", "event_recall", "event_f1", "mean_lead_time"),
+    *("threshold", "alert_level"),
+)
+
+# Every manifest field lstmcast reads, with its kind: parents before children; "*" is every entry of a
+# list or object; "?" marks a field that may be missing (older formats lack it). A child of a missing
+# or null parent is not checked. The settings under config are checked by lstmcast.config itself.
+_FIELDS: tuple[tuple[str, _Kind], ...] = (
+    ("created?", _STRING),
+    ("versions", _OBJECT),
+    ("versions.lstmcast", _STRING),
+    ("versions.torch", _STRING),
+    ("config", _OBJECT),
+    *((f"config.{section}", _OBJECT) for section in ("data", "window", "model", "train")),
+    ("config.data.target?", _STRING.or_null()),
+    ("config.data.time_col?", _STRING.or_null()),
+    ("config.data.features?", _LIST),
+    ("config.data.features.*", _STRING),
+    ("columns", _OBJECT),
+    ("columns.time", _STRING.or_null()),
+    ("columns.target", _STRING),
+    ("columns.features", _LIST),
+    ("columns.features.*", _STRING),
+    ("frequency", _STRING.or_null()),
+    ("season", _STEPS),
+    ("mase_scale?", _NUMBER.or_null()),
+    ("target_quantiles?", _LIST.or_null()),
+    ("target_quantiles.*", _NUMBER),
+    ("events?", _OBJECT.or_null()),
+    ("events.threshold", _NUMBER),
+    ("events.quantile?", _NUMBER.or_null()),
+    ("events.event", _EVENT),
+    ("events.alert_level", _NUMBER),
+    ("events.tolerance", _WHOLE),
+    ("events.alert_level_tuning?", _OBJECT.or_null()),
+    ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
+    ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),
+    ("scaler", _OBJECT),
+    ("scaler.kind", _STRING),
+    ("scaler.center", _LIST),
+    ("scaler.center.*", _NUMBER),
+    ("scaler.scale", _LIST),
+    ("scaler.scale.*", _NONZERO),
+    ("baselines?", _OBJECT),
+    ("baselines.ridge?", _OBJECT.or_null()),
+    ("baselines.ridge.alpha", _NUMBER),
+    ("baselines.ridge.window_norm?", _STRING),
+    ("baselines.ridge.weight", _LIST),
+    ("baselines.ridge.weight.*", _LIST),
+    ("baselines.ridge.weight.*.*", _NUMBER),
+    ("baselines.ridge.bias", _LIST),
+    ("baselines.ridge.bias.*", _NUMBER),
+    ("training", _OBJECT),
+    ("training.source?", _STRING),
+    ("training.rows?", _WHOLE),
+    ("training.parts?", _OBJECT),
+    ("training.parts.*", _OBJECT),
+    ("training.parts.*.rows", _WHOLE),
+    ("training.parts.*.start?", _TIME.or_null()),
+    ("training.parts.*.end?", _TIME.or_null()),
+    ("training.best_epoch", _WHOLE),
+    ("training.epochs_run?", _WHOLE),
+    ("training.stopped_early", _BOOL),
+    ("training.val_mse?", _NUMBER.or_null()),
+    ("training.start_val_mse?", _NUMBER.or_null()),
+    ("training.tuning?", _OBJECT),
+    ("history", _LIST),
+    ("history.*", _OBJECT),
+    ("history.*.epoch", _WHOLE),
+    ("history.*.train_loss?", _NUMBER.or_null()),
+    ("history.*.val_loss?", _NUMBER.or_null()),
+    ("metrics", _OBJECT),
+    ("metrics.period?", _OBJECT.or_null()),
+    ("metrics.baselines?", _OBJECT),
+    ("metrics.baselines.*", _OBJECT),
+    *((f"{scores}.{name}?", _NUMBER.or_null()) for scores in ("metrics", "metrics.baselines.*") for name in _SCORES),
+    ("weights_sha256?", _STRING),
+)
+
+
+def _check_structure(manifest: dict[str, Any], file: Path) -> None:
+    """Every field of ``_FIELDS`` present where it must be, with its kind; the first that is not is an
+    ArtifactError naming it."""
+    for path, kind in _FIELDS:
+        optional = path.endswith("?")
+        for name, value in _entries(manifest, path.rstrip("?").split("."), optional, file):
+            if not kind.accepts(value):
+                raise ArtifactError(f"{file}: corrupt ({name} should be {kind.name}; it is {kind.describe(value)})")
+
+
+def _entries(manifest: dict[str, Any], parts: list[str], optional: bool, file: Path) -> list[tuple[str, Any]]:
+    """``(name, value)`` of every field the path ``parts`` reaches (``history[3].epoch``)."""
+    found: list[tuple[str, Any]] = [("", manifest)]
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        reached = []
+        for name, value in found:
+            if part == "*" and isinstance(value, dict):
+                reached += [(f"{name}.{key}", entry) for key, entry in value.items()]
+            elif part == "*" and isinstance(value, list):
+                reached += [(f"{name}[{index}]", entry) for index, entry in enumerate(value)]
+            elif part != "*" and isinstance(value, dict):
+                field = f"{name}.{part}" if name else part
+                if part in value:
+                    reached.append((field, value[part]))
+                elif last and not optional:
+                    raise ArtifactError(f"{file}: corrupt ({field} is missing)")
+            # anything else is a null (or absent) parent, or one of the wrong kind, already reported
+        found = reached
+    return found
+
+
+def _check_settings(config: dict[str, Any], file: Path) -> WindowConfig:
+    """The settings under ``config``, checked by the classes that define them; the window settings
+    are returned for sizing the arrays."""
+    sections = {"data": DataConfig, "window": WindowConfig, "model": ModelConfig, "train": TrainConfig}
+    checked = {}
+    for section, config_cls in sections.items():
+        try:
+            checked[section] = config_cls.from_dict(config[section])
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"{file}: corrupt (config.{section}: {exc})") from None
+    window = checked["window"]
+    assert isinstance(window, WindowConfig)
+    return window
+
+
+_QUANTILES = 1001  # len(lstmcast.events.QUANTILE_LEVELS), 0 to 1 in steps of 0.001 (events imports numpy)
+
+
+def _check_sizes(manifest: dict[str, Any], window: WindowConfig, file: Path) -> None:
+    """The arrays stored in the manifest against the sizes the settings give them, before numpy
+    allocates anything from them (and so a mismatch never surfaces in the middle of a forecast)."""
+    columns = 1 + len(manifest["columns"]["features"])
+    ridge = manifest.get("baselines", {}).get("ridge") or {}
+    arrays = (
+        ("scaler.center", manifest["scaler"]["center"], (columns,), "one per column"),
+        ("scaler.scale", manifest["scaler"]["scale"], (columns,), "one per column"),
+        ("target_quantiles", manifest.get("target_quantiles"), (_QUANTILES,), "one per level 0, 0.001, ..., 1"),
+        ("baselines.ridge.weight", ridge.get("weight"), (window.lookback, window.horizon), "lookback x horizon"),
+        ("baselines.ridge.bias", ridge.get("bias"), (window.horizon,), "one per step of the horizon"),
+    )
+    for name, value, shape, meaning in arrays:
+        if value is None:
+            continue
+        found = (len(value),) if len(shape) == 1 else (len(value), _width(value))
+        if found != shape:
+            raise ArtifactError(f"{file}: corrupt ({name} should be {_size(shape)} ({meaning}); it is {_size(found)})")
+
+
+def _width(rows: list[list[Any]]) -> int | None:
+    """The length every row has (0 without rows), or None when the rows differ."""
+    widths = {len(row) for row in rows}
+    return widths.pop() if len(widths) == 1 else None if widths else 0
+
+
+def _size(shape: tuple[int | None, ...]) -> str:
+    if len(shape) == 1:
+        return f"{shape[0]} value{'' if shape[0] == 1 else 's'}"
+    return " x ".join("ragged" if length is None else str(length) for length in shape)
 
 
 def _upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
     """Bring an older manifest to the current schema, keeping the behaviour it was saved with."""
     if manifest["schema_version"] < 2:
-        model = manifest.get("config", {}).get("model")
-        if isinstance(model, dict):
-            model.setdefault("window_norm", "none")
-            model.setdefault("linear", False)
+        model = manifest["config"]["model"]
+        model.setdefault("window_norm", "none")
+        model.setdefault("linear", False)
     return manifest
 
 
@@ -161,9 +444,34 @@ def read_weights(path: str | Path, manifest: dict[str, Any]) -> dict[str, torch.
     if not file.is_file():
         raise ArtifactError(f"{Path(path)}: the model directory has no {WEIGHTS}")
     expected = manifest.get("weights_sha256")
-    if expected is not None and _sha256(file) != expected:
-        raise ArtifactError(f"{file}: corrupt or replaced (checksum does not match {MANIFEST})")
+    try:
+        if expected is not None and _sha256(file) != expected:
+            raise ArtifactError(f"{file}: corrupt or replaced (checksum does not match {MANIFEST})")
+    except OSError as exc:
+        raise ArtifactError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     try:
         return load_file(str(file), device="cpu")
     except Exception as exc:  # safetensors raises its own error types for every kind of damage
         raise ArtifactError(f"{file}: corrupt ({exc})") from None
+
+
+def weights_mismatch(expected: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]) -> str | None:
+    """Why ``weights`` do not fit a network whose state is ``expected`` (a state dict, best built on
+    torch's "meta" device, which holds shapes and no memory), or None when they fit."""
+    for names, problem in (
+        (expected.keys() - weights.keys(), f"{WEIGHTS} lacks {{}}, which the settings in {MANIFEST} need"),
+        (weights.keys() - expected.keys(), f"{WEIGHTS} holds {{}}, which the settings in {MANIFEST} do not have"),
+    ):
+        if names:
+            listed = sorted(names)
+            return problem.format(", ".join(listed[:3]) + (f" and {len(listed) - 3} more" if len(listed) > 3 else ""))
+    for name, tensor in expected.items():
+        if tuple(tensor.shape) != tuple(weights[name].shape):
+            return (
+                f"the settings in {MANIFEST} make {name} {_size_of(tensor)}; {WEIGHTS} holds {_size_of(weights[name])}"
+            )
+    return None
+
+
+def _size_of(tensor: torch.Tensor) -> str:
+    return " x ".join(str(length) for length in tensor.shape) or "a scalar"

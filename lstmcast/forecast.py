@@ -652,13 +652,13 @@ class Forecaster:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Forecaster:
-        """Rebuild a fitted Forecaster from a model directory; never unpickles anything."""
-        manifest = artifact.read_manifest(path)
+        """Rebuild a fitted Forecaster from a model directory; never unpickles anything. The network is
+        built only once the manifest's settings are found to give the weights' shapes, so a crafted
+        manifest cannot make loading allocate more than the weights file holds."""
+        manifest, weights = artifact.read_model_dir(path)
         try:
-            forecaster = cls._from_manifest(manifest, device)
-            weights = artifact.read_weights(path, manifest)
-            forecaster.model_.load_state_dict(weights)
-        except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            forecaster = cls._from_manifest(manifest, device, weights)
+        except (ConfigError, KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:
             if isinstance(exc, ConfigError) and "device" in str(exc):
                 raise
             detail = " ".join(str(exc).split())  # torch's size-mismatch report spans many lines
@@ -667,7 +667,7 @@ class Forecaster:
         return forecaster
 
     @classmethod
-    def _from_manifest(cls, manifest: dict[str, Any], device: str) -> Forecaster:
+    def _from_manifest(cls, manifest: dict[str, Any], device: str, weights: dict[str, torch.Tensor]) -> Forecaster:
         config = manifest["config"]
         params: dict[str, Any] = {}
         for section, config_cls in zip(("data", "window", "model", "train"), _PARAM_GROUPS, strict=True):
@@ -694,5 +694,16 @@ class Forecaster:
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         if len(forecaster.scaler_.center) != len(forecaster.columns_):
             raise ValueError("scaler and columns disagree")
-        forecaster.model_ = build_model(model_cfg, len(forecaster.columns_), window_cfg.lookback, window_cfg.horizon)
+        try:
+            if forecaster.frequency_ is not None:
+                pd.tseries.frequencies.to_offset(forecaster.frequency_)
+        except ValueError:
+            raise ValueError(f"frequency {forecaster.frequency_!r} is not one pandas knows") from None
+        sizes = (model_cfg, len(forecaster.columns_), window_cfg.lookback, window_cfg.horizon)
+        with torch.device("meta"):  # shapes without memory: the settings are checked against the weights first
+            mismatch = artifact.weights_mismatch(build_model(*sizes).state_dict(), weights)
+        if mismatch:
+            raise ValueError(mismatch)
+        forecaster.model_ = build_model(*sizes)
+        forecaster.model_.load_state_dict(weights)
         return forecaster

@@ -1,12 +1,15 @@
+import hashlib
 import json
+import os
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from lstmcast import ArtifactError, Forecaster, OutputError
-from lstmcast.artifact import MANIFEST, METRICS, SCHEMA_VERSION, WEIGHTS, read_manifest
+from lstmcast.artifact import MANIFEST, METRICS, SCHEMA_VERSION, WEIGHTS, _sha256, read_manifest
 
 
 @pytest.fixture
@@ -115,3 +118,18 @@ def test_a_model_saved_by_an_earlier_release_still_loads_and_forecasts(release: 
     frame = pd.read_csv(saved / "input.csv")
     forecast = Forecaster.load(saved / "model", device="cpu").predict(frame)
     pd.testing.assert_frame_equal(forecast, expected, check_dtype=False, rtol=1e-5)
+
+
+def test_the_weights_are_hashed_through_a_fixed_buffer(tmp_path: Path) -> None:
+    """A weights file is never read into memory whole just to check it."""
+    weights = tmp_path / WEIGHTS
+    data = os.urandom(2**20) * 24  # 24 MB
+    weights.write_bytes(data)
+    tracemalloc.start()
+    try:
+        digest = _sha256(weights)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert peak < 4 * 2**20
