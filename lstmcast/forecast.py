@@ -71,6 +71,26 @@ def same_step(a: str, b: str) -> bool:
         return bool(first == second)
 
 
+
+def fitted_season(season: int, series: Series, train_rows: int) -> int:
+    """The seasonal-naive period: the one given, or inferred from the frequency. It must fit in the
+    training part (MASE divides by its error there), or the test part has no origins to score from."""
+    if season >= train_rows:
+        raise ConfigError(
+            f"season {season} does not fit in the training part ({train_rows} of {len(series)} rows); "
+            f"pass a --season below {train_rows}, or 0 to infer it"
+        )
+    inferred = season or season_length(series.frequency)
+    if inferred >= train_rows:
+        warnings.warn(
+            f"{series.source}: the season inferred from the frequency ({inferred} steps) does not fit in the "
+            f"training part ({train_rows} rows); the seasonal-naive baseline repeats the last value instead",
+            DataWarning,
+            stacklevel=5,
+        )
+        return 1
+    return inferred
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
@@ -213,7 +233,7 @@ class Forecaster:
     ) -> Forecaster:
         _, window_cfg, model_cfg, train_cfg = self._configs()
         split = chronological_split(len(series), window_cfg, series.source)
-        season = self._season(series, split.train_end)  # before training: a season that does not fit is an error
+        season = fitted_season(self.season, series, split.train_end)  # before training: a season that does not fit is an error
         device = resolve_device(train_cfg.device)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         torch.manual_seed(train_cfg.seed)
@@ -245,25 +265,6 @@ class Forecaster:
         self.metrics_: dict[str, Any] = {}
         self._fitted_on = (series, split)
         return self
-
-    def _season(self, series: Series, train_rows: int) -> int:
-        """The seasonal-naive period: the one given, or inferred from the frequency. It must fit in the
-        training part (MASE divides by its error there), or the test part has no origins to score from."""
-        if self.season >= train_rows:
-            raise ConfigError(
-                f"season {self.season} does not fit in the training part ({train_rows} of {len(series)} rows); "
-                f"pass a --season below {train_rows}, or 0 to infer it"
-            )
-        season = self.season or season_length(series.frequency)
-        if season >= train_rows:
-            warnings.warn(
-                f"{series.source}: the season inferred from the frequency ({season} steps) does not fit in the "
-                f"training part ({train_rows} rows); the seasonal-naive baseline repeats the last value instead",
-                DataWarning,
-                stacklevel=5,
-            )
-            return 1
-        return season
 
     def _start_from_ridge(
         self,
@@ -497,7 +498,8 @@ class Forecaster:
         config = DataConfig(
             target=self.columns_[0], time_col=self.time_col_, features=self.columns_[1:], fill=self.fill
         )
-        return validate_frame(frame, config)
+        # A flat stretch to forecast from is no reason to warn; a constant series to train on is.
+        return validate_frame(frame, config, warn_constant=False)
 
     def _last_window(self, frame: pd.DataFrame) -> tuple[Series, TensorWindows]:
         self._check_fitted()

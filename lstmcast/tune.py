@@ -29,7 +29,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ign
 
 from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning, TrainingError
-from lstmcast.forecast import Forecaster
+from lstmcast.forecast import Forecaster, fitted_season
 from lstmcast.train import resolve_device
 from lstmcast.validate import validate_frame
 from lstmcast.window import chronological_split
@@ -429,12 +429,14 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> None:
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)  # the data settings are not tunable: one check for all
     resolve_device(base["device"])
-    problems: list[DataError] = []
+    problems: list[DataError | ConfigError] = []
     for setting in plan.settings:
         if _config_error({**base, **setting}) is None:
+            window = Forecaster(**{**base, **setting})._configs()[1]
             try:
-                chronological_split(len(series), Forecaster(**{**base, **setting})._configs()[1], series.source)
-            except DataError as exc:
+                split = chronological_split(len(series), window, series.source)
+                fitted_season(window.season, series, split.train_end)
+            except (DataError, ConfigError) as exc:
                 problems.append(exc)
             else:
                 return

@@ -1,4 +1,5 @@
 import inspect
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,11 @@ def test_an_inferred_season_that_does_not_fit_falls_back_to_the_last_value_with_
         forecaster = Forecaster(**settings).fit(frame)
     assert forecaster.season_ == 1
     assert forecaster.metrics_["baselines"]["seasonal_naive"]["season"] == 1
+
+
+def test_predicting_from_a_flat_stretch_does_not_warn(fitted) -> None:
+    flat = sine_frame()
+    flat["y"] = 5.0  # a meter reading zero all night, say: nothing to warn about when forecasting
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.predict(flat)

@@ -310,3 +310,10 @@ def test_json_output_shape(tmp_path: Path, csv_file: Path) -> None:
 def test_trials_to_stdout_cannot_share_it_with_json(tmp_path: Path, csv_file: Path, no_training) -> None:
     result = run(csv_file, "--grid", "hidden=2,4", "--trials", "-", "--json", "-o", tmp_path / "m", *TINY_FLAGS)
     assert result.exit_code == ExitCode.USAGE and "--json and --trials - both want stdout" in result.stderr
+
+
+def test_a_season_longer_than_the_training_part_stops_before_any_trial(tmp_path: Path, csv_file: Path) -> None:
+    result = run(csv_file, "--grid", "hidden=2,4", "-o", tmp_path / "m", *TINY_FLAGS, "--season", "5000")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.splitlines()[-1].startswith("Error: season 5000 does not fit in the training part")
+    assert "trial" not in result.stderr and not (tmp_path / "m").exists()
