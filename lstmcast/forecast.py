@@ -233,7 +233,7 @@ class Forecaster:
     ) -> Forecaster:
         _, window_cfg, model_cfg, train_cfg = self._configs()
         split = chronological_split(len(series), window_cfg, series.source)
-        season = fitted_season(self.season, series, split.train_end)  # before training: a season that does not fit is an error
+        season = fitted_season(self.season, series, split.train_end)  # a season that does not fit fails here
         device = resolve_device(train_cfg.device)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         torch.manual_seed(train_cfg.seed)
