@@ -71,7 +71,6 @@ def same_step(a: str, b: str) -> bool:
         return bool(first == second)
 
 
-
 def fitted_season(season: int, series: Series, train_rows: int) -> int:
     """The seasonal-naive period: the one given, or inferred from the frequency. It must fit in the
     training part (MASE divides by its error there), or the test part has no origins to score from."""
@@ -90,6 +89,7 @@ def fitted_season(season: int, series: Series, train_rows: int) -> int:
         )
         return 1
     return inferred
+
 
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
