@@ -40,6 +40,7 @@ KEYS = {
     "model-truncate",
     "model-rehash",
     "mkdir",
+    "needs",
 }
 SECTIONS = {"file", "model-file", "stdin"}
 ENCODINGS = {"text", "hex", "base64"}
@@ -60,6 +61,7 @@ class Case:
     error: str
     why: str = ""
     usage: bool = False  # click's own usage error: a "Usage:" block above the "Error:" line
+    needs_no_cuda: bool = False  # a --device cuda case: skipped where CUDA is available
     xfail: str | None = None
     model_patch: dict[str, Any] | None = None
     model_delete: list[str] = field(default_factory=list)
@@ -107,6 +109,7 @@ def parse_case(path: Path) -> Case:
         error=header["error"],
         why=header.get("why", ""),
         usage="usage" in header,
+        needs_no_cuda="needs" in header,
         xfail=header.get("xfail") or None,
         model_patch=json.loads(header["model-patch"]) if "model-patch" in header else None,
         model_delete=shlex.split(header.get("model-delete", "")),
@@ -135,7 +138,7 @@ def _parse_header(path: Path, lines: list[str]) -> tuple[dict[str, str], list[st
     missing = [key for key in ("args", "exit", "error") if not header.get(key)]
     if missing:
         raise CaseError(f"{path.name}: the keys args, exit and error are required; missing {', '.join(missing)}")
-    for key, only in (("usage", "click"), ("model-rehash", "yes")):
+    for key, only in (("usage", "click"), ("model-rehash", "yes"), ("needs", "no-cuda")):
         if header.get(key, only) != only:
             raise CaseError(f"{path.name}: {key}: takes only the value {only!r}")
     return header, lines[end:]
@@ -253,11 +256,19 @@ def _params() -> list[Any]:
 @pytest.mark.parametrize("path", _params())
 def test_case(path: Path, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     case = parse_case(path)
+    if case.needs_no_cuda and _cuda_available():
+        pytest.skip("the case asks for CUDA where there is none")
     prepare(case, tmp_path, model_dir)
     monkeypatch.chdir(tmp_path)
     before = snapshot(tmp_path)
     result = CliRunner().invoke(cli, [_expand(arg) for arg in case.args], input=case.stdin)
     check(case, result, before, snapshot(tmp_path))
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def check(case: Case, result: Result, before: Snapshot, after: Snapshot) -> None:
