@@ -72,6 +72,17 @@ class FoldResult:
     record: dict[str, Any]
 
 
+def _check_every_fold_has_an_origin(plan: list[Fold], origins: np.ndarray, stride: int, source: str) -> None:
+    """A fold with no origin to forecast from would be trained for nothing and score nothing."""
+    for fold in plan:
+        if not np.any((origins >= fold.start) & (origins < fold.stop)):
+            shortest = min(f.stop - f.start for f in plan)
+            raise DataError(
+                f"{source}: with --stride {stride}, fold {fold.number} of {len(plan)} has no forecast origin "
+                f"(the shortest fold is {shortest} rows); use a --stride of at most {shortest}, or fewer --folds"
+            )
+
+
 def backtest(
     template: Forecaster,
     frame: pd.DataFrame,
@@ -95,6 +106,7 @@ def backtest(
     series = validate_frame(frame, data_cfg)
     plan = plan_folds(len(series), folds, window_cfg, series.source)
     origins = rolling_origins(len(series), template.lookback, template.horizon, stride, first=plan[0].start)
+    _check_every_fold_has_an_origin(plan, origins, stride, series.source)
     target = series.values[:, 0].astype(np.float64)
 
     records: list[dict[str, Any]] = []

@@ -773,7 +773,9 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
         width, height = (int(part) for part in value.lower().split("x"))
     except ValueError:
         raise click.BadParameter(f"give the size as WIDTHxHEIGHT in pixels, like 1200x600; got {value!r}") from None
-    return width, height
+    from lstmcast.plot import check_size
+
+    return check_size((width, height))  # before any work
 
 
 @cli.command()

@@ -39,6 +39,7 @@ __all__ = ["plot_backtest", "plot_forecast", "plot_history", "require_matplotlib
 DPI = 100
 DEFAULT_SIZE = (1200, 600)
 MIN_SIZE = (200, 150)  # below this the axes collapse and constrained layout gives up with a warning
+MAX_SIZE = (8000, 8000)  # 256 MB of RGBA pixels; larger images exhaust memory before they fail
 NARROW = 900  # pixels; narrower figures put every legend under the axes
 LEGEND_COLUMN = 220  # pixels per legend column when the legend sits under the axes
 LOG_SCALE_RATIO = 20  # losses spanning more than this factor are unreadable on a linear axis
@@ -85,7 +86,14 @@ def _checked_size(size: Sequence[int]) -> tuple[int, int]:
     width, height = int(size[0]), int(size[1])
     if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
         raise ConfigError(f"plot size {width}x{height} is too small; use at least {MIN_SIZE[0]}x{MIN_SIZE[1]} pixels")
+    if width > MAX_SIZE[0] or height > MAX_SIZE[1]:
+        raise ConfigError(f"plot size {width}x{height} is too large; use at most {MAX_SIZE[0]}x{MAX_SIZE[1]} pixels")
     return width, height
+
+
+def check_size(size: Sequence[int]) -> tuple[int, int]:
+    """The (width, height) of a plot, checked before any work: ``ConfigError`` when out of range."""
+    return _checked_size(size)
 
 
 def _new_figure(mpl: _Matplotlib, size: Sequence[int]) -> Figure:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import lzma
 import re
 import sys
+import zipfile
 from pathlib import Path
 from typing import IO
 
@@ -111,6 +113,9 @@ def _read(handle: str | IO[bytes], fmt: str, name: str) -> pd.DataFrame:
         OSError,
         ValueError,
         ImportError,
+        EOFError,  # a truncated compressed stream
+        lzma.LZMAError,
+        zipfile.BadZipFile,
     ) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad Parquet file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: not a readable {fmt.upper()} file ({detail})") from None
