@@ -18,11 +18,12 @@ WRITE_FORMATS = ("csv", "parquet", "json")
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 
 
-def output_format(dest: str | Path, format: str | None = None) -> str:
+def output_format(dest: str | Path, format: str | None = None, format_option: str | None = None) -> str:
     """The explicit format, else the one the suffix names; standard output defaults to CSV.
 
     The destination is checked too (before any work): a folder, a missing parent folder or a
-    device that cannot take a file is refused here.
+    device that cannot take a file is refused here. ``format_option`` names the command-line
+    option that sets the format, for the message when the name tells none.
     """
     if str(dest) != STDOUT:
         resolve(dest)
@@ -34,7 +35,8 @@ def output_format(dest: str | Path, format: str | None = None) -> str:
         return "csv"
     suffix = Path(dest).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise OutputError(f"{dest}: cannot tell the output format from the name; pass --format csv|parquet|json")
+        hint = f", or pass {format_option} csv|parquet|json" if format_option else ""
+        raise OutputError(f"{dest}: cannot tell the output format from the name; name it .csv, .parquet or .json{hint}")
     return _SUFFIXES[suffix]
 
 
