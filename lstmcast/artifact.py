@@ -330,6 +330,7 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("training.stopped_early", _BOOL),
     ("training.val_mse?", _NUMBER.or_null()),
     ("training.start_val_mse?", _NUMBER.or_null()),
+    ("training.threads?", _WHOLE),
     ("training.tuning?", _OBJECT),
     ("history", _LIST),
     ("history.*", _OBJECT),

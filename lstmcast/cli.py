@@ -182,6 +182,16 @@ device_option = click.option(
     metavar="auto|cpu|cuda|cuda:N",
     help="Where to run; auto picks CUDA when available.",
 )
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1, max=1024),
+    default=None,
+    envvar="LSTMCAST_THREADS",
+    show_envvar=True,
+    metavar="N",
+    help="CPU threads for torch (default 1: faster than more for models this size, and it never collapses "
+    "when other jobs share the cores).",
+)
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."
 )
@@ -439,9 +449,11 @@ def cli(debug: bool) -> None:
 @tune_alert_option
 @per_step_option
 @quiet_option
+@threads_option
 @click.option("--json", "as_json", is_flag=True, help="Print the held-out metrics as JSON on stdout.")
 def train(
     data: str,
+    threads: int | None,
     model_dir: str,
     input_format: str | None,
     threshold: str | None,
@@ -472,9 +484,11 @@ def train(
     from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
+    use_threads(threads)
     forecaster = Forecaster(**params)
     forecaster._configs()  # settings errors before reading anything
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
@@ -528,8 +542,10 @@ def train(
 )
 @input_format_option
 @device_option
+@threads_option
 def predict(
     model_dir: str,
+    threads: int | None,
     data: str,
     output: str,
     output_format: str | None,
@@ -551,12 +567,14 @@ def predict(
     """
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
     from lstmcast.write import output_format as resolve_format
     from lstmcast.write import table_bytes
 
+    use_threads(threads)
     if explain_path == "-" and output == "-":
         raise click.UsageError("--explain and --output cannot both be stdout; send one of them to a file")
-    fmt = resolve_format(output, output_format)
+    fmt = resolve_format(output, output_format, format_option="--format")
     explain_fmt = resolve_format(explain_path) if explain_path is not None else None
     outputs = _outputs()
     forecast_output = outputs.file(output)
@@ -579,9 +597,11 @@ def predict(
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @input_format_option
 @device_option
+@threads_option
 @quiet_option
 def evaluate(
     model_dir: str,
+    threads: int | None,
     data: str,
     threshold: str | None,
     event: str | None,
@@ -611,9 +631,11 @@ def evaluate(
     from lstmcast.console import metrics_table
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
+    use_threads(threads)
     _one_stdout(output, "-" if as_json else None, per_step_path)
     outputs = _outputs()
     json_file = outputs.file(output) if output is not None else None
@@ -662,8 +684,10 @@ def evaluate(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @quiet_option
+@threads_option
 def backtest(
     data: str,
+    threads: int | None,
     input_format: str | None,
     folds: int,
     retrain: bool,
@@ -698,9 +722,11 @@ def backtest(
     from lstmcast.console import backtest_tables, fold_line
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
+    use_threads(threads)
     template = Forecaster(**params)
     template._configs()
     if plot_path is not None:
@@ -821,8 +847,10 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
 )
 @input_format_option
 @device_option
+@threads_option
 def plot(
     model_dir: str,
+    threads: int | None,
     data: str | None,
     output: str,
     show_history: bool,
@@ -873,7 +901,9 @@ def plot(
         return
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
 
+    use_threads(threads)
     forecaster = Forecaster.load(model_dir, device=device)
     settings = forecaster.event_settings(threshold, event, alert_level)
     history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
@@ -943,12 +973,14 @@ def _start_val_loss(manifest: dict[str, Any]) -> float | None:
 @model_options
 @train_options
 @quiet_option
+@threads_option
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the best settings, the trials and the test metrics as JSON."
 )
 @click.pass_context
 def tune_command(
     ctx: click.Context,
+    threads: int | None,
     data: str,
     model_dir: str,
     grid: tuple[str, ...],
@@ -976,9 +1008,11 @@ def tune_command(
     from lstmcast import tune as tuning
     from lstmcast.artifact import check_replaceable, write_model_files
     from lstmcast.read import read_table
+    from lstmcast.train import use_threads
     from lstmcast.write import json_bytes, table_bytes
 
     console = make_console()
+    use_threads(threads)
     if as_json and trials_path == "-":
         raise click.UsageError("--json and --trials - both want stdout; write the trials to a file")
     space = tuning.parse_grid(grid)

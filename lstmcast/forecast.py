@@ -321,6 +321,7 @@ class Forecaster:
             "start_val_mse": self._start_val_mse,
             "epochs_run": len(self.history_),
             "stopped_early": self.stopped_early_,
+            "threads": torch.get_num_threads(),
         }
 
     def _windows(self, series: Series, device: torch.device | None = None) -> TensorWindows:

@@ -20,6 +20,54 @@ from lstmcast.config import TrainConfig
 from lstmcast.errors import ConfigError, TrainingError
 
 EVAL_BATCH = 2048
+DEFAULT_THREADS = 1  # see docs/benchmarks.md#threads: two threads collapse on a shared machine
+MAX_THREADS = 1024
+THREADS_ENV = "LSTMCAST_THREADS"
+HEAP_TOP_PAD = 256 << 20  # bytes glibc keeps at the top of the heap instead of trimming after every step
+_M_TOP_PAD = -2  # glibc's mallopt parameter number
+
+
+def use_threads(threads: int | None = None) -> int:
+    """Set the CPU threads torch computes with: ``threads``, else ``$LSTMCAST_THREADS``, else 1.
+
+    One thread is the default because the models lstmcast trains are small: a second thread saves
+    little on an idle machine and costs several times over when another process wants the cores
+    (OpenMP threads wait on each other). Also keeps glibc from trimming the heap after every step.
+    Returns the number set.
+    """
+    if threads is None:
+        threads = _threads_from_env()
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"threads must be a whole number from 1 to {MAX_THREADS}; got {threads!r}")
+    torch.set_num_threads(threads)
+    _pad_heap_top()
+    return threads
+
+
+def _threads_from_env() -> int:
+    import os
+
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return DEFAULT_THREADS
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}; got {value!r}") from None
+
+
+def _pad_heap_top() -> None:
+    """glibc returns freed memory at the top of the heap to the kernel at once, so every training
+    step touches tens of megabytes afresh (a third of an epoch in page faults); padding the top
+    keeps it. A no-op with another allocator, or when MALLOC_TOP_PAD_ is set by the user."""
+    import ctypes
+    import os
+    import platform
+
+    if platform.libc_ver()[0] != "glibc" or "MALLOC_TOP_PAD_" in os.environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_TOP_PAD, HEAP_TOP_PAD)
 
 
 def resolve_device(name: str) -> torch.device:
