@@ -111,7 +111,7 @@ def test_a_failed_save_leaves_the_previous_model_intact(
     assert [p.name for p in copy.parent.iterdir()] == ["model"]
 
 
-@pytest.mark.parametrize("release", ["v0.1.0", "v0.2.0", "v0.3.0"])
+@pytest.mark.parametrize("release", ["v0.1.0", "v0.2.0", "v0.3.0", "v0.4.0"])
 def test_a_model_saved_by_an_earlier_release_still_loads_and_forecasts(release: str) -> None:
     saved = Path(__file__).parent / "data" / "artifacts" / release
     expected = pd.read_csv(saved / "expected_forecast.csv", parse_dates=["time"])
