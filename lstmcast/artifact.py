@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
@@ -35,6 +35,7 @@ SCHEMA_VERSION = 4
 #    part's quantiles at steps of 0.001, for --threshold qP) and events (threshold settings and a
 #    tuned alert level). Older models have none of them: their MASE is null and qP thresholds are
 #    refused with a message.
+# 5: model config gains segment (0, reading step by step, for older models); training gains threads.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"

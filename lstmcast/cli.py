@@ -298,6 +298,15 @@ model_options = _options(
         help="Depthwise-separable causal 1-D convolution of width K before the recurrent layers; 0 is off.",
     ),
     click.option(
+        "--segment",
+        type=int,
+        default=_MODEL.segment,
+        show_default=True,
+        metavar="S",
+        help="Embed the window in segments of S steps and run the recurrent cell over lookback/S segments "
+        "(SegRNN: fast for long lookbacks); the lookback must be a multiple of S. 0 reads step by step.",
+    ),
+    click.option(
         "--window-norm",
         type=click.Choice(WINDOW_NORMS),
         default=_MODEL.window_norm,

@@ -125,6 +125,7 @@ class ModelConfig(_Config):
     bidirectional: bool = False
     attention: bool = False
     conv_kernel: int = 0
+    segment: int = 0  # steps per segment the recurrent cell reads at once (SegRNN); 0 reads step by step
     window_norm: str = "last"
     linear: bool = True
 
@@ -137,6 +138,7 @@ class ModelConfig(_Config):
         _check(isinstance(self.bidirectional, bool), f"bidirectional must be true or false; got {self.bidirectional!r}")
         _check(isinstance(self.attention, bool), f"attention must be true or false; got {self.attention!r}")
         _check_int("conv_kernel", self.conv_kernel, 0, MAX_STEPS, " (0 turns the convolution off)")
+        _check_int("segment", self.segment, 0, MAX_STEPS, " (0 reads the window step by step)")
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
 

@@ -350,6 +350,8 @@ def _describe_model(model: dict[str, Any]) -> str:
         parts.append("attention")
     if model.get("conv_kernel"):
         parts.append(f"conv front-end (kernel {model['conv_kernel']})")
+    if model.get("segment"):
+        parts.append(f"segments of {model['segment']} steps")
     parts.append(f"window norm {model.get('window_norm', 'none')}")
     parts.append(f"linear path {'on' if model.get('linear') else 'off'}")
     return ", ".join(parts)

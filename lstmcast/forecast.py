@@ -44,6 +44,7 @@ _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
         "bidirectional",
         "attention",
         "conv_kernel",
+        "segment",
         "window_norm",
         "linear",
     ),
@@ -118,6 +119,7 @@ class Forecaster:
         bidirectional: bool = False,
         attention: bool = False,
         conv_kernel: int = 0,
+        segment: int = 0,
         window_norm: str = "last",
         linear: bool = True,
         epochs: int = 100,
@@ -149,6 +151,7 @@ class Forecaster:
         self.bidirectional = bidirectional
         self.attention = attention
         self.conv_kernel = conv_kernel
+        self.segment = segment
         self.window_norm = window_norm
         self.linear = linear
         self.epochs = epochs
@@ -183,6 +186,12 @@ class Forecaster:
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
         if model.conv_kernel > window.lookback:
             raise ConfigError(f"conv_kernel ({model.conv_kernel}) must not exceed lookback ({window.lookback})")
+        if model.segment and window.lookback % model.segment:
+            fits = max(model.segment, window.lookback - window.lookback % model.segment)
+            raise ConfigError(
+                f"lookback ({window.lookback}) must be a whole number of segments of {model.segment} steps; "
+                f"try lookback {fits} or {fits + model.segment}"
+            )
         return data, window, model, train
 
     def _check_fitted(self) -> None:

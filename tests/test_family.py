@@ -33,6 +33,15 @@ VARIANTS: dict[str, dict[str, object]] = {
         "conv_kernel": 3,
     },
     "regularised": {"input_dropout": 0.2, "weight_decay": 0.01, "l1": 1e-4, "grad_clip": 0.5},
+    "segment-lstm": {"segment": 4},
+    "segment-gru-stacked": {"model": "gru", "segment": 3, "layers": 2},
+    "segment-conv-bidirectional-peephole-attention": {
+        "model": "peephole",
+        "segment": 6,
+        "bidirectional": True,
+        "attention": True,
+        "conv_kernel": 3,
+    },
 }
 
 
@@ -198,3 +207,50 @@ def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() 
         should_stop=lambda: calls.append(1) or len(calls) >= 2,
     )
     assert len(result.history) == 2 and result.stopped_by == "caller" and not result.stopped_early
+
+
+# -- segments ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("segment", [1, 3, 12])
+def test_with_segments_the_cell_runs_one_step_per_segment(model: str, segment: int) -> None:
+    config = ModelConfig(model=model, hidden=5, layers=1, segment=segment, attention=True)
+    network = build_model(config, n_inputs=2, lookback=12, horizon=4)
+    seen: list[tuple[int, ...]] = []
+    network.core.encoder.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape)))
+    forecast, weights = network.explain(torch.randn(3, 12, 2))
+    assert forecast.shape == (3, 4) and seen == [(3, 12 // segment, 5)]
+    assert weights is not None and weights.shape == (3, 12)
+    np.testing.assert_allclose(weights.sum(dim=1).detach(), 1.0, rtol=1e-6)
+    steps = weights.detach().reshape(3, 12 // segment, segment)
+    np.testing.assert_allclose(steps, steps[:, :, :1].expand_as(steps))  # one weight per segment, shared
+
+
+def test_a_segment_reads_consecutive_steps_of_every_column() -> None:
+    """Segment k holds steps kS..kS+S-1, all columns: changing step 5 changes only segment 1 of 3 (S = 4)."""
+    from lstmcast.models import SegmentEmbedding
+
+    embed = SegmentEmbedding(n_inputs=2, segment=4, hidden=8)
+    x = torch.randn(1, 12, 2)
+    changed = x.clone()
+    changed[0, 5, 1] += 1.0
+    moved = (embed(changed) - embed(x)).abs().sum(dim=2)[0]  # [3]
+    assert moved[0] == 0 and moved[1] > 0 and moved[2] == 0
+
+
+def test_a_lookback_that_is_not_a_whole_number_of_segments_is_a_usage_error(tmp_path: Path, csv_file: Path) -> None:
+    result = run("train", csv_file, "-o", tmp_path / "m", *TINY_FLAGS, "--segment", "5")
+    assert result.exit_code == 2
+    message = "lookback (12) must be a whole number of segments of 5 steps; try lookback 10 or 15"
+    assert result.stderr == f"Error: {message}\n"
+    assert not (tmp_path / "m").exists()
+    with pytest.raises(ConfigError, match="whole number of segments"):
+        Forecaster(**{**TINY, "segment": 24}).fit(pd.read_csv(csv_file))
+
+
+def test_a_segment_model_follows_a_shift_of_the_series(frame: pd.DataFrame) -> None:
+    fitted = Forecaster(**{**TINY, "segment": 4}).fit(frame)
+    base = fitted.predict(frame)["y"].to_numpy()
+    moved = fitted.predict(frame.assign(y=frame["y"] + 250.0))["y"].to_numpy()
+    np.testing.assert_allclose(moved, base + 250.0, atol=2e-3)

@@ -4,7 +4,7 @@ so the training loop, the artifact and the forecaster never need to know which o
 from __future__ import annotations
 
 from lstmcast.config import ModelConfig
-from lstmcast.models.heads import Attention, ConvFrontEnd
+from lstmcast.models.heads import Attention, ConvFrontEnd, SegmentEmbedding
 from lstmcast.models.recurrent import RecurrentForecaster
 from lstmcast.models.window_norm import NormalisedForecaster, WindowNorm
 
@@ -29,5 +29,6 @@ __all__ = [
     "build_model",
     "NormalisedForecaster",
     "RecurrentForecaster",
+    "SegmentEmbedding",
     "WindowNorm",
 ]

@@ -1,6 +1,7 @@
 """Recurrent encoder (torch's fused LSTM or GRU, or our peephole LSTM) with a direct multi-step head.
 
-The encoder reads the lookback window; a linear head maps its summary state (and, with attention,
+The encoder reads the lookback window, step by step or (with ``segment``) one embedded segment of
+steps at a time; a linear head maps its summary state (and, with attention,
 a weighted sum of all its states) to all horizon steps at once, so there is no error feedback
 between steps.
 """
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from lstmcast.config import ModelConfig
-from lstmcast.models.heads import Attention, ConvFrontEnd
+from lstmcast.models.heads import Attention, ConvFrontEnd, SegmentEmbedding
 from lstmcast.models.peephole import PeepholeLSTM
 
 _CELLS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": PeepholeLSTM}
@@ -23,8 +24,10 @@ class RecurrentForecaster(nn.Module):
         hidden, layers = config.hidden, config.layers
         self.front = ConvFrontEnd(n_inputs, hidden, config.conv_kernel) if config.conv_kernel else None
         self.input_dropout = nn.Dropout(config.input_dropout)
+        step_inputs = n_inputs + (hidden if self.front is not None else 0)
+        self.segments = SegmentEmbedding(step_inputs, config.segment, hidden) if config.segment else None
         self.encoder = _CELLS[config.model](
-            n_inputs + (hidden if self.front is not None else 0),
+            hidden if self.segments is not None else step_inputs,
             hidden,
             num_layers=layers,
             dropout=config.dropout if layers > 1 else 0.0,
@@ -48,12 +51,16 @@ class RecurrentForecaster(nn.Module):
         x = self.input_dropout(x)
         if self.front is not None:
             x = self.front(x)  # [B, L, F] -> [B, L, F + hidden]
-        states, _ = self.encoder(x)  # [B, L, D * hidden]
+        if self.segments is not None:
+            x = self.segments(x)  # [B, L, F'] -> [B, L/S, hidden]: the cell runs L/S steps
+        states, _ = self.encoder(x)  # [B, T, D * hidden], T = L or L/S
         summary = self._summary(states)  # [B, D * hidden]
         weights = None
         if self.attention is not None:
-            context, weights = self.attention(states, summary)  # [B, D * hidden], [B, L]
+            context, weights = self.attention(states, summary)  # [B, D * hidden], [B, T]
             summary = torch.cat([summary, context], dim=1)  # [B, 2 * D * hidden]
+            if self.segments is not None:
+                weights = self.segments.spread(weights)  # [B, L/S] -> [B, L]
         return self.head(self.dropout(summary)), weights  # [B, H]
 
     def _summary(self, states: torch.Tensor) -> torch.Tensor:
