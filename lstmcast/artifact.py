@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -70,8 +71,10 @@ class ModelFiles:
     metrics: dict[str, Any]
 
 
-def write_model_files(directory: Path, files: ModelFiles) -> None:
-    """Write the files of a model into ``directory`` (a staging directory, see ``lstmcast.outputs``)."""
+def write_model_files(directory: Path, files: ModelFiles, name: str | None = None) -> None:
+    """Write the files of a model into ``directory`` (a staging directory, see ``lstmcast.outputs``);
+    ``name`` is the model directory as the user named it, for messages."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     weights = directory / WEIGHTS
@@ -81,16 +84,28 @@ def write_model_files(directory: Path, files: ModelFiles) -> None:
         manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **files.manifest, "weights_sha256": checksum}
         _write_json(directory / MANIFEST, manifest)
         _write_json(directory / METRICS, files.metrics)
-    except OSError as exc:
-        raise OutputError(f"{directory}: the model could not be written ({exc.strerror or exc})") from None
+    except (OSError, SafetensorError) as exc:
+        raise OutputError(
+            f"{name or directory}: the model could not be written ({_write_failure(exc)}); it is unchanged"
+        ) from None
+
+
+def _write_failure(exc: Exception) -> str:
+    """The reason a write failed, in the OS's words: safetensors wraps them ('I/O error: No space left
+    on device (os error 28)')."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = " ".join(str(exc).split())
+    match = re.search(r"I/O error: (.+?) \(os error \d+\)", text)
+    return match.group(1) if match else text
 
 
 def save_model_dir(path: str | Path, files: ModelFiles) -> None:
     """Write a model directory atomically, replacing an earlier lstmcast model at ``path``."""
     with Outputs() as outputs:
-        output = outputs.directory(path, check=check_replaceable)
+        output = outputs.directory(path, check=check_replaceable, is_ours=is_model_dir)
         assert output.staging is not None
-        write_model_files(output.staging, files)
+        write_model_files(output.staging, files, name=str(path))
         outputs.commit()
 
 
@@ -116,6 +131,11 @@ def check_replaceable(dest: Path, given: str | None = None) -> None:
         raise OutputError(
             f"{name}: holds files that are not part of an lstmcast model ({listed}); refusing to replace it"
         )
+
+
+def is_model_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory whose manifest says it is an lstmcast model."""
+    return _is_model_manifest(Path(path) / MANIFEST)
 
 
 def _is_model_manifest(file: Path) -> bool:
@@ -168,7 +188,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     field lstmcast reads has the JSON type it expects, the settings are in range, and the arrays
     stored in it have the sizes the settings give them."""
     root = Path(path)
-    recover(root)  # a save killed between its two renames left the model moved aside: put it back
+    recover(root, is_model_dir)  # a save killed between its two renames left the model moved aside: put it back
     if not root.exists():
         raise ArtifactError(f"{root}: no such model directory")
     if not root.is_dir():
@@ -209,11 +229,22 @@ def _read_json(file: Path) -> Any:
     if len(data) > _MANIFEST_LIMIT:
         raise ArtifactError(f"{file}: not an lstmcast model manifest (over {_MANIFEST_LIMIT // 2**20} MB)")
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_refuse_constant)
+    except _NotJsonNumber as exc:
+        raise ArtifactError(f"{file}: corrupt ({exc} is not a JSON number; lstmcast never writes it)") from None
     except ValueError as exc:  # UnicodeDecodeError included
         raise ArtifactError(f"{file}: corrupt ({exc})") from None
     except RecursionError:
         raise ArtifactError(f"{file}: corrupt (nested too deeply to be a manifest)") from None
+
+
+class _NotJsonNumber(Exception):
+    pass
+
+
+def _refuse_constant(name: str) -> float:
+    """Python's JSON reader accepts NaN and Infinity, which JSON has not and lstmcast never writes."""
+    raise _NotJsonNumber(name)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import signal
 import sys
 import warnings
@@ -46,13 +47,16 @@ class _Group(click.Group):
             warnings.simplefilter("always", DataWarning)
             warnings.showwarning = functools.partial(_show_warning, console, debug)
             try:
-                return super().invoke(ctx)
+                result = super().invoke(ctx)
+                _ignore_signals_from_now_on()  # the outputs are written: a late Ctrl-C must not report 130
+                return result
             except LstmcastError as exc:
                 if debug:
                     raise
                 print_error(console, str(exc))
                 ctx.exit(exit_code_for(exc))
             except KeyboardInterrupt as exc:
+                _ignore_signals_from_now_on()  # a second Ctrl-C must not interrupt the clean exit
                 terminated = isinstance(exc, Terminated)
                 outputs = ctx.meta.get(_OUTPUTS)
                 what = "terminated" if terminated else "interrupted"
@@ -96,6 +100,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _ignore_signals_from_now_on() -> None:
+    """In the lstmcast process itself (not under a test runner): from here on SIGINT and SIGTERM are
+    ignored, so the exit status and message stay the ones decided above."""
+    if not _IN_OWN_PROCESS:
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signum, signal.SIG_IGN)
+
+
+_IN_OWN_PROCESS = False  # set by main(), the console script; a notebook or test runner keeps its handlers
 _OUTPUTS = "lstmcast.outputs"
 
 
@@ -488,7 +503,7 @@ def train(
       lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-level
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
-    from lstmcast.artifact import check_replaceable, write_model_files
+    from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
     from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table
     from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
@@ -505,14 +520,15 @@ def train(
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
     _one_stdout("-" if as_json else None, per_step_path)
     outputs = _outputs()  # every output checked and reserved before training, not after
-    model_output = outputs.directory(model_dir, check=check_replaceable)
+    outputs.inputs(data)  # no output may replace what the command reads
+    model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
         forecaster.fit(frame, on_epoch=on_epoch, **(vars(events) if events else {}))
     assert model_output.staging is not None
-    write_model_files(model_output.staging, forecaster.model_files())
+    write_model_files(model_output.staging, forecaster.model_files(), name=model_dir)
     _fill_per_step(per_step, per_step_format, forecaster.metrics_)
     if json_output is not None:
         json_output.set(json_bytes(forecaster.metrics_))
@@ -586,6 +602,7 @@ def predict(
     fmt = resolve_format(output, output_format, format_option="--format")
     explain_fmt = resolve_format(explain_path) if explain_path is not None else None
     outputs = _outputs()
+    outputs.inputs(data, model_dir)  # no output may replace what the command reads
     forecast_output = outputs.file(output)
     explain_output = outputs.file(explain_path) if explain_path is not None else None
     forecaster = Forecaster.load(model_dir, device=device)
@@ -647,6 +664,7 @@ def evaluate(
     use_threads(threads)
     _one_stdout(output, "-" if as_json else None, per_step_path)
     outputs = _outputs()
+    outputs.inputs(data, model_dir)  # no output may replace what the command reads
     json_file = outputs.file(output) if output is not None else None
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
     json_output = outputs.file("-") if as_json else None
@@ -744,6 +762,7 @@ def backtest(
         require_matplotlib()
     _one_stdout(output, "-" if as_json else None, per_step_path)
     outputs = _outputs()
+    outputs.inputs(data)  # no output may replace what the command reads
     json_file = outputs.file(output) if output is not None else None
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
     png = _png_output(outputs, plot_path) if plot_path is not None else None
@@ -892,6 +911,7 @@ def plot(
     if not show_history and data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
     outputs = _outputs()
+    outputs.inputs(data, model_dir)  # no output may replace what the command reads
     png = _png_output(outputs, output)
     if show_history:
         from lstmcast.artifact import read_manifest
@@ -936,7 +956,11 @@ def _start_val_loss(manifest: dict[str, Any]) -> float | None:
     scale = manifest.get("scaler", {}).get("scale")
     if start is None or not scale:
         return None
-    return float(start) / float(scale[0]) ** 2
+    try:
+        loss = float(start) / float(scale[0]) ** 2
+    except (OverflowError, ZeroDivisionError):  # a scale no training could have produced
+        return None
+    return loss if math.isfinite(loss) else None
 
 
 @cli.command("tune")
@@ -1015,7 +1039,7 @@ def tune_command(
           --random 20 --budget 10m --trials trials.csv -o best-model/
     """
     from lstmcast import tune as tuning
-    from lstmcast.artifact import check_replaceable, write_model_files
+    from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
     from lstmcast.read import read_table
     from lstmcast.train import use_threads
     from lstmcast.write import json_bytes, table_bytes
@@ -1028,7 +1052,8 @@ def tune_command(
     budget_seconds = tuning.parse_duration(budget) if budget is not None else None
     plan = tuning.plan_trials(space, params, n_random, seed)  # every value checked before any work
     outputs = _outputs()
-    model_output = outputs.directory(model_dir, check=check_replaceable)
+    outputs.inputs(data)  # no output may replace what the command reads
+    model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     trials_output, trials_format = _table_output(outputs, trials_path, "--trials")
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
@@ -1039,7 +1064,7 @@ def tune_command(
         frame, space, params, n_random=n_random, budget_seconds=budget_seconds, seed=seed, on_trial=on_trial
     )
     assert model_output.staging is not None
-    write_model_files(model_output.staging, result.forecaster.model_files())
+    write_model_files(model_output.staging, result.forecaster.model_files(), name=model_dir)
     if trials_output is not None and trials_format is not None:
         trials_output.set(table_bytes(result.trials, trials_format))
     if json_output is not None:
@@ -1047,14 +1072,14 @@ def tune_command(
     outputs.commit()
     if not quiet:
         _report_search(console, result, model_dir, budget)
-    if result.stopped == "interrupted":
+    if result.stopped in ("interrupted", "terminated"):
         done = f"{len(result.trial_list)} of {len(result.plan.settings)}"
         print_warning(
             console,
-            f"the search was interrupted at trial {done}; saved the best so far (trial {result.best_trial}) "
+            f"the search was {result.stopped} at trial {done}; saved the best so far (trial {result.best_trial}) "
             f"to {model_dir}",
         )
-        ctx.exit(ExitCode.INTERRUPTED)
+        ctx.exit(ExitCode.TERMINATED if result.stopped == "terminated" else ExitCode.INTERRUPTED)
 
 
 def _announce_search(console: Any, plan: Any, n_random: int | None, budget: str | None) -> None:
@@ -1089,4 +1114,6 @@ def _report_search(console: Any, result: Any, model_dir: str, budget: str | None
 
 
 def main() -> None:
+    global _IN_OWN_PROCESS
+    _IN_OWN_PROCESS = True
     cli(prog_name="lstmcast")

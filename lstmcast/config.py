@@ -51,7 +51,11 @@ def _check_number(name: str, value: Any, rule: str, within: Callable[[float], bo
     """A finite number for which ``within`` holds. NaN would pass a check such as ``not x < 0``, and
     infinity ``x >= 0``: neither is a setting, so both fail here."""
     _check(isinstance(value, numbers.Real) and not isinstance(value, bool), f"{name} must be a number; got {value!r}")
-    _check(math.isfinite(value) and within(value), f"{name} must be {rule}; got {value}")
+    try:
+        ok = math.isfinite(value) and within(value)
+    except OverflowError:  # an integer too large for a float (a crafted manifest's 10**400)
+        ok = False
+    _check(ok, f"{name} must be {rule}; got {value if ok or not isinstance(value, int) else 'a number too large'}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

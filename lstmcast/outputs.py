@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -48,7 +49,8 @@ except ImportError:  # pragma: no cover - Windows
 
 STDOUT = "-"
 # What a staging, moved-aside or lock file beside NAME is called; only names of this shape are swept.
-_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[A-Za-z0-9_]+\.(?P<kind>tmp|old)")
+_LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[a-z0-9_]{8}\.(?P<kind>tmp|old)")
+_LONG_NAME = 160  # bytes: longer names are hashed in staging and lock names, which must fit in 255
 
 
 def current_umask() -> int:
@@ -73,6 +75,7 @@ class Destination:
     given: str  # as the user wrote it, for messages
     path: Path
     stream: bool = False
+    fd: int | None = None  # a descriptor of this process to write through (/dev/stdout, /proc/self/fd/N)
 
     @property
     def is_stdout(self) -> bool:
@@ -93,6 +96,11 @@ def resolve(dest: str | Path, *, directory: bool = False) -> Destination:
     if not given.strip():
         raise OutputError("the output path is empty")
     path = Path(given)
+    fd = _own_descriptor(path)
+    if fd is not None:
+        if directory:
+            raise OutputError(f"{given}: is a file descriptor; a model directory cannot be written there")
+        return Destination(given, path, stream=True, fd=fd)
     mode = _mode(path, given)
     if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
         return _stream(given, path, mode, directory)
@@ -104,6 +112,28 @@ def resolve(dest: str | Path, *, directory: bool = False) -> Destination:
         folder = target.parent if path.is_symlink() else path.parent
         raise OutputError(f"{given}: the folder {folder} does not exist")
     return Destination(given, target)
+
+
+_DESCRIPTOR = re.compile(r"/(?:dev/fd|proc/self/fd|proc/(?P<pid>\d+)/fd)/(?P<fd>\d+)")
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _own_descriptor(path: Path) -> int | None:
+    """The descriptor number when ``path`` (or a symlink on the way to it) names one of this
+    process's open files: /dev/stdout, /dev/fd/N, /proc/self/fd/N. Such a path must be written
+    through the descriptor: resolving it would find the file the shell opened (``>> log``) and
+    replace it, losing what the shell was appending to."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on symlinks followed
+        if current in _STANDARD:
+            return _STANDARD[current]
+        match = _DESCRIPTOR.fullmatch(current)
+        if match and (match["pid"] is None or int(match["pid"]) == os.getpid()):
+            return int(match["fd"])
+        if not os.path.islink(current):
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return None
 
 
 def _mode(path: Path, given: str) -> int | None:
@@ -175,6 +205,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _stem(target: Path) -> str:
+    """What staging and lock names beside ``target`` are made from: its name, or a hash of a long one."""
+    if len(os.fsencode(target.name)) <= _LONG_NAME:
+        return target.name
+    return "long-name-" + hashlib.sha256(os.fsencode(target.name)).hexdigest()[:16]
+
+
 def leftovers(target: Path) -> list[tuple[Path, str]]:
     """Staging (``tmp``) and moved-aside (``old``) copies of ``target`` left by processes now gone."""
     try:
@@ -184,20 +221,23 @@ def leftovers(target: Path) -> list[tuple[Path, str]]:
     found = []
     for name in names:
         match = _LEFTOVER.fullmatch(name)
-        if match and match["name"] == target.name and not pid_alive(int(match["pid"])):
+        if match and match["name"] == _stem(target) and not pid_alive(int(match["pid"])):
             found.append((target.parent / name, match["kind"]))
     return found
 
 
-def recover(target: Path) -> None:
-    """Put back a model directory that a killed run had moved aside, if nothing took its place."""
+def recover(target: Path, is_ours: Callable[[Path], bool]) -> None:
+    """Put back a directory that a killed run had moved aside, if nothing took its place and
+    ``is_ours`` says it is what the run was replacing (a user's folder that merely has a similar
+    name is never moved)."""
     if os.path.lexists(target):
         return
     moved = sorted((path for path, kind in leftovers(target) if kind == "old"), key=_mtime, reverse=True)
     for path in moved:
-        with contextlib.suppress(OSError):
-            os.rename(path, target)
-            return
+        if is_ours(path):
+            with contextlib.suppress(OSError):
+                os.rename(path, target)
+                return
 
 
 def _mtime(path: Path) -> float:
@@ -207,20 +247,35 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def sweep(target: Path) -> None:
-    """Remove staging copies of ``target`` that dead processes left behind."""
-    recover(target)
+def sweep(target: Path, is_ours: Callable[[Path], bool] | None = None) -> None:
+    """Remove staging copies of ``target`` that dead processes left behind; with ``is_ours``, first
+    put back a moved-aside directory if ``target`` is missing, and remove stale moved-aside ones."""
+    if is_ours is not None:
+        recover(target, is_ours)
     for path, kind in leftovers(target):
-        if kind == "tmp":
+        if kind == "tmp" or (is_ours is not None and is_ours(path)):
             _remove(path)
 
 
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
+        _rmtree(path)
     else:
         with contextlib.suppress(OSError):
             path.unlink()
+
+
+def _rmtree(path: Path) -> None:
+    """Remove a directory tree we made or replaced, even one whose folders were made read-only."""
+
+    def writable_then_retry(function: Callable[..., object], name: str, _: object) -> None:
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(name), 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            function(name)
+
+    shutil.rmtree(path, onerror=writable_then_retry)  # noqa: B026 - onexc needs Python 3.12
 
 
 @dataclass
@@ -234,12 +289,9 @@ class _Lock:
     def acquire(cls, target: Path, given: str) -> _Lock | None:
         if fcntl is None:  # pragma: no cover - Windows
             return None
-        path = target.parent / f".{target.name}.lock"
+        path = target.parent / f".{_stem(target)}.lock"
         while True:
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~current_umask())
-            except OSError as exc:
-                raise OutputError(f"{given}: cannot write in {target.parent} ({_reason(exc)})") from None
+            fd, created = _open_lock_file(path, given)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -250,22 +302,57 @@ class _Lock:
                     "or choose another output"
                 ) from None
             # The previous holder may have removed the file between our open and our lock: retry then.
-            try:
-                same = os.fstat(fd).st_ino == os.stat(path).st_ino
-            except FileNotFoundError:
-                same = False
-            if same:
-                with contextlib.suppress(OSError):  # the pid is for the message only; a full disk may refuse it
-                    os.ftruncate(fd, 0)
-                    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            if _same_file(fd, path):
+                if created:  # the pid is for the message only, and only ever written into our own new file
+                    with contextlib.suppress(OSError):  # a full disk may refuse it
+                        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
                 return cls(path, fd)
             os.close(fd)
 
     def release(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.unlink()  # before closing, so a waiting run sees the file is gone and retries
+        # Removed before closing, so a run waiting on this file sees it is gone and retries; and only
+        # if the name still points at our file.
+        if _same_file(self.fd, self.path):
+            with contextlib.suppress(OSError):
+                self.path.unlink()
         with contextlib.suppress(OSError):
             os.close(self.fd)
+
+
+def _open_lock_file(path: Path, given: str) -> tuple[int, bool]:
+    """Open (or create) the lock file without following a symlink planted in its place, and refuse
+    anything but a plain file with one name: a lock must never truncate, write to or remove a file
+    that is not ours."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o666 & ~current_umask()), True
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise OutputError(f"{given}: cannot write in {path.parent} ({_reason(exc)})") from None
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(
+                f"{given}: its lock file {path} is a symlink; remove it if no lstmcast run is using it"
+            ) from None
+        raise OutputError(
+            f"{given}: its lock file {path} cannot be opened ({_reason(exc)}); remove it if no lstmcast run is using it"
+        ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        raise OutputError(f"{given}: {path} is not an lstmcast lock file; move it away")
+    return fd, False
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        held, named = os.fstat(fd), os.lstat(path)
+    except OSError:
+        return False
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
 
 
 class _CannotExchange(Exception):
@@ -308,7 +395,7 @@ def swap_directory(staging: Path, target: Path) -> None:
     except _CannotExchange:
         _swap_in_two_renames(staging, target)
         return
-    shutil.rmtree(staging, ignore_errors=True)  # it now holds the old directory
+    _rmtree(staging)  # it now holds the old directory
 
 
 def _swap_in_two_renames(staging: Path, target: Path) -> None:
@@ -320,7 +407,7 @@ def _swap_in_two_renames(staging: Path, target: Path) -> None:
     except BaseException:
         os.rename(moved, target)
         raise
-    shutil.rmtree(moved, ignore_errors=True)
+    _rmtree(moved)
 
 
 @contextlib.contextmanager
@@ -374,7 +461,15 @@ class Outputs:
 
     def __init__(self) -> None:
         self._outputs: list[Output] = []
+        self._inputs: list[tuple[Path, str]] = []
         self.committed = False
+
+    def inputs(self, *paths: str | Path | None) -> None:
+        """Name what the command reads (data files, the model it loads): no output may replace one of
+        them or anything inside one. Call before reserving the outputs."""
+        for path in paths:
+            if path is not None and str(path) != STDOUT and os.path.lexists(path):
+                self._inputs.append((Path(os.path.realpath(path)), str(path)))
 
     def __enter__(self) -> Outputs:
         return self
@@ -390,28 +485,64 @@ class Outputs:
             raise OutputError("only one output can go to standard output (-); send the others to files")
         return self._reserve(destination, directory=False)
 
-    def directory(self, dest: str | Path, check: Callable[[Path, str], None] | None = None) -> Output:
-        """Reserve a directory output; ``check(path, given)`` refuses a directory that is not ours to replace."""
+    def directory(
+        self,
+        dest: str | Path,
+        check: Callable[[Path, str], None] | None = None,
+        is_ours: Callable[[Path], bool] | None = None,
+    ) -> Output:
+        """Reserve a directory output; ``check(path, given)`` refuses a directory that is not ours to
+        replace, and ``is_ours(path)`` tells a moved-aside copy left by a killed run (to put back or sweep)."""
         destination = resolve(dest, directory=True)
-        return self._reserve(destination, directory=True, check=check)
+        if os.path.ismount(destination.path):
+            raise OutputError(
+                f"{destination.given}: is a mount point, which cannot be replaced by a rename; "
+                "write the model to a folder inside it"
+            )
+        return self._reserve(destination, directory=True, check=check, is_ours=is_ours)
 
     def _reserve(
-        self, destination: Destination, directory: bool, check: Callable[[Path, str], None] | None = None
+        self,
+        destination: Destination,
+        directory: bool,
+        check: Callable[[Path, str], None] | None = None,
+        is_ours: Callable[[Path], bool] | None = None,
     ) -> Output:
         output = Output(destination, directory=directory)
         if destination.stream:
             self._outputs.append(output)
             return output
+        self._check_overlap(destination, directory)
         target = destination.path
-        if any(o.destination.path == target for o in self._outputs):
-            raise OutputError(f"{destination.given}: named twice as an output of this command")
         output.lock = _Lock.acquire(target, destination.given)
         self._outputs.append(output)  # from here on, discard releases the lock
-        sweep(target)
+        sweep(target, is_ours)
         if check is not None:
             check(target, destination.given)
         output.staging = _make_staging(target, destination.given, directory)
         return output
+
+    def _check_overlap(self, destination: Destination, directory: bool) -> None:
+        """No output may replace an input, another output, or anything inside a directory output."""
+        target = destination.path
+        for path, given in self._inputs:
+            if target == path or path in target.parents or (directory and target in path.parents):
+                raise OutputError(
+                    f"{destination.given}: would replace {given}, which this command reads; choose another output"
+                )
+        for other in self._outputs:
+            if other.destination.stream:
+                continue
+            if other.destination.path == target:
+                raise OutputError(f"{destination.given}: named twice as an output of this command")
+            inside = (other.directory and other.destination.path in target.parents) or (
+                directory and target in other.destination.path.parents
+            )
+            if inside:
+                raise OutputError(
+                    f"{destination.given}: is inside the model directory {other.given} (or holds it), which "
+                    "this command replaces; write it elsewhere"
+                )
 
     def commit(self) -> None:
         """Write every output: staged files, then streams, then every rename, with signals held."""
@@ -434,12 +565,14 @@ class Outputs:
         self._release()
 
     def discard(self) -> None:
-        """Remove everything staged and release the locks; destinations are left as they were."""
-        for output in self._outputs:
-            if output.staging is not None:
-                _remove(output.staging)
-                output.staging = None
-        self._release()
+        """Remove everything staged and release the locks; destinations are left as they were.
+        A second Ctrl-C waits until this is done, so it cannot leave staging files behind."""
+        with signals_held():
+            for output in self._outputs:
+                if output.staging is not None:
+                    _remove(output.staging)
+                    output.staging = None
+            self._release()
 
     def _release(self) -> None:
         for output in self._outputs:
@@ -449,7 +582,7 @@ class Outputs:
 
 
 def _make_staging(target: Path, given: str, directory: bool) -> Path:
-    prefix, suffix = f".{target.name}.{os.getpid()}-", ".tmp"
+    prefix, suffix = f".{_stem(target)}.{os.getpid()}-", ".tmp"
     try:
         if directory:
             staging = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=target.parent))
@@ -465,7 +598,7 @@ def _make_staging(target: Path, given: str, directory: bool) -> Path:
 def _finish_staging(output: Output) -> None:
     assert output.staging is not None
     if output.directory:
-        _sync_directory(output.staging, output.given)
+        _sync_directory(output.staging, output.given, output.destination.path)
     else:
         _write_file(output.staging, output.payload or b"", output.given, output.destination.path)
 
@@ -503,12 +636,16 @@ def _copy_mode(staging: Path, target: Path) -> None:
         os.chown(staging, old.st_uid, old.st_gid)
 
 
-def _sync_directory(staging: Path, given: str) -> None:
+def _sync_directory(staging: Path, given: str, target: Path) -> None:
+    """Flush the staged files; they (and the folder) take the permissions of the directory they
+    replace and of its files of the same name, or follow the umask when new."""
     try:
         for file in staging.iterdir():
-            os.chmod(file, 0o666 & ~current_umask())
+            _copy_mode(file, target / file.name)
             with open(file, "rb") as handle:
                 os.fsync(handle.fileno())
+        if os.path.isdir(target):
+            _copy_mode(staging, target)
     except OSError as exc:
         raise OutputError(f"{given}: could not be written ({_reason(exc)}); it is unchanged") from None
 
@@ -519,7 +656,10 @@ def _write_stream(destination: Destination, payload: bytes) -> None:
         if destination.is_stdout:
             _write_stdout(payload)
             return
-        with open(destination.path, "wb") as handle:
+        if destination.fd is not None:
+            _write_all(destination.fd, payload)
+            return
+        with open(destination.path, "ab") as handle:  # never truncates: a device or pipe is written through
             handle.write(payload)
             handle.flush()
     except BrokenPipeError:
@@ -528,6 +668,12 @@ def _write_stream(destination: Destination, payload: bytes) -> None:
         where = "standard output" if destination.is_stdout else destination.given
         reason = _reason(exc) if isinstance(exc, OSError) else "it is closed"
         raise OutputError(f"{where}: could not be written ({reason}); no file was changed") from None
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _write_stdout(payload: bytes, out: IO[bytes] | None = None) -> None:

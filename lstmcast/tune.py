@@ -28,7 +28,7 @@ from scipy import stats  # type: ignore[import-untyped]
 from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ignore[import-untyped]
 
 from lstmcast.config import DataConfig
-from lstmcast.errors import ConfigError, DataError, DataWarning, TrainingError
+from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
 from lstmcast.forecast import Forecaster, fitted_season
 from lstmcast.train import resolve_device
 from lstmcast.validate import validate_frame
@@ -368,7 +368,8 @@ def tune(
     every epoch: the trial running when it is spent keeps its best epoch so far and counts. A failed
     trial (diverged, or a combination of settings that does not fit) is recorded and the search goes
     on; when every trial fails, ``TrainingError``. A KeyboardInterrupt ends the search with the best
-    trial so far (``stopped`` is "interrupted"), or is raised again when no trial has a model yet.
+    trial so far (``stopped`` is "interrupted", or "terminated" for SIGTERM), or is raised again when
+    no trial has a model yet.
     """
     base = _base_params(base_params, seed)
     plan = plan_trials(space, base, n_random, seed)
@@ -409,14 +410,15 @@ def _search(
                 on_trial(trial)
             if trial.status == "budget":
                 return trials, best, "budget"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
+        how = "terminated" if isinstance(stop, Terminated) else "interrupted"
         if len(trials) < number:  # the trial in flight when it came
-            trials.append(Trial(number, setting, None, None, None, time.perf_counter() - started, "interrupted"))
+            trials.append(Trial(number, setting, None, None, None, time.perf_counter() - started, how))
             if on_trial is not None:
                 on_trial(trials[-1])
         if best is None:
             raise
-        return trials, best, "interrupted"
+        return trials, best, how
     return trials, best, "completed"
 
 

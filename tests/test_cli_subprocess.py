@@ -184,3 +184,43 @@ def test_json_to_a_full_or_closed_stdout_keeps_the_old_model(with_model: Path, s
     assert done.stderr.decode().count("\n") == 1 and done.stderr.startswith(b"Error: standard output")
     assert (with_model / "model" / "manifest.json").read_bytes() == before
     assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
+
+
+def test_dev_stdout_appended_to_a_log_keeps_the_log(pipeline: Path, tmp_path: Path) -> None:
+    log = tmp_path / "forecasts.log"
+    log.write_text("yesterday\n")
+    inode = log.stat().st_ino
+    done = subprocess.run(
+        f"{sys.executable} -m lstmcast predict {pipeline / 'model'} {pipeline / 'series.csv'} --format csv "
+        f"-o /dev/stdout >> {log}",
+        shell=True,
+        capture_output=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    lines = log.read_text().splitlines()
+    assert lines[0] == "yesterday" and lines[1] == "time,step,y" and log.stat().st_ino == inode
+
+
+def test_sigterm_during_tune_keeps_the_best_trial_and_exits_143(with_model: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1"}
+    flags = [flag for flag in TINY_FLAGS if not flag.startswith("--epochs")]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmcast", "tune", "series.csv", "-o", "best", *flags, "--epochs", "3"]
+        + ["--grid", "hidden=2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "--grid", "lr=0.001,0.002,0.003,0.004"],
+        cwd=with_model,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # progress: one line per finished trial
+        if line.startswith(b"trial 2/"):
+            break
+    else:
+        raise AssertionError("the search ended before its second trial")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143
+    assert "the search was terminated at trial" in stderr.decode()
+    assert (with_model / "best" / "manifest.json").is_file()

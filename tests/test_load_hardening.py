@@ -85,9 +85,9 @@ MALFORMED = {  # what is wrong: (the change, what the message says inside "corru
         lambda m: m["metrics"]["baselines"]["naive"].update(mse="low"),
         "metrics.baselines.naive.mse should be a finite number or null; it is a string",
     ),
-    "a validation MSE is NaN": (
+    "a validation MSE is NaN (Python's JSON reader would accept it)": (
         lambda m: m["training"].update(val_mse=float("nan")),
-        "training.val_mse should be a finite number or null; it is nan",
+        "NaN is not a JSON number; lstmcast never writes it",
     ),
     "an event side is unknown": (
         lambda m: m.update(events={"threshold": 9.0, "event": "sideways", "alert_level": 9.0, "tolerance": 0}),
@@ -299,7 +299,7 @@ def test_weights_changed_in_place_are_still_corrupt_not_a_race(model: Path) -> N
 def test_a_model_moved_aside_by_a_killed_save_is_put_back_when_read(model: Path) -> None:
     child = subprocess.Popen(["true"])
     child.wait()  # its id is now that of no process, like the id in a killed save's leftovers
-    moved = model.parent / f".model.{child.pid}-abc123.old"
+    moved = model.parent / f".model.{child.pid}-abc123de.old"
     model.rename(moved)
     assert read_manifest(model)["format"] == "lstmcast-model"
     assert model.is_dir() and not moved.exists()

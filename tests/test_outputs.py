@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import TINY_FLAGS
 
 from lstmcast import outputs
-from lstmcast.artifact import check_replaceable
+from lstmcast.artifact import check_replaceable, is_model_dir
 from lstmcast.cli import cli
 from lstmcast.console import ExitCode
 from lstmcast.errors import OutputError
@@ -101,8 +101,10 @@ def test_a_manifest_that_does_not_prove_a_model_protects_the_folder(tmp_path: Pa
 
 
 def test_dot_in_a_folder_with_a_foreign_manifest_is_refused(tmp_path: Path, data: Path, monkeypatch) -> None:
-    (tmp_path / "manifest.json").write_text('{"name": "app"}')
-    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "manifest.json").write_text('{"name": "app"}')
+    monkeypatch.chdir(project)
     result = run("train", data, "-o", ".", *TINY_FLAGS)
     assert result.exit_code == ExitCode.OUTPUT and "refusing to replace it" in result.stderr
     assert "internal error" not in result.stderr
@@ -323,9 +325,9 @@ def test_ctrl_c_between_the_two_renames_waits_for_the_swap(
 
 def test_a_model_moved_aside_by_a_killed_save_is_put_back(tmp_path: Path, model: Path) -> None:
     dead = dead_pid()
-    moved = tmp_path / f".model.{dead}-abc123.old"
+    moved = tmp_path / f".model.{dead}-abc123de.old"
     model.rename(moved)
-    outputs.sweep(model)
+    outputs.sweep(model, is_model_dir)
     assert (model / "manifest.json").is_file() and not moved.exists()
 
 
@@ -351,17 +353,17 @@ def dead_pid() -> int:
 
 def test_leftovers_of_dead_processes_are_swept_and_others_kept(tmp_path: Path, model: Path, data: Path) -> None:
     dead = dead_pid()
-    (tmp_path / f".model.{dead}-x1y2z3.tmp").mkdir()
-    (tmp_path / f".forecast.csv.{dead}-abcdef.tmp").write_text("partial")
-    (tmp_path / f".model.{os.getpid()}-alive1.tmp").mkdir()  # a live process's staging
+    (tmp_path / f".model.{dead}-x1y2z3w4.tmp").mkdir()
+    (tmp_path / f".forecast.csv.{dead}-abcdefgh.tmp").write_text("partial")
+    (tmp_path / f".model.{os.getpid()}-alive123.tmp").mkdir()  # a live process's staging
     (tmp_path / ".model.notes").write_text("a user's file that looks similar")
     result = run("train", data, "-o", model, *TINY_FLAGS)
     assert result.exit_code == 0, result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    expected = [f".forecast.csv.{dead}-abcdef.tmp", f".model.{os.getpid()}-alive1.tmp", ".model.notes", "model"]
+    expected = [f".forecast.csv.{dead}-abcdefgh.tmp", f".model.{os.getpid()}-alive123.tmp", ".model.notes", "model"]
     assert names == [*expected, "series.csv"]
     assert run("predict", model, data, "-o", tmp_path / "forecast.csv").exit_code == 0
-    assert not (tmp_path / f".forecast.csv.{dead}-abcdef.tmp").exists()
+    assert not (tmp_path / f".forecast.csv.{dead}-abcdefgh.tmp").exists()
 
 
 # -- 6. two runs never write the same output at once ---------------------------------------------
@@ -377,3 +379,102 @@ def test_a_second_run_on_the_same_model_fails_clearly(model: Path, data: Path, n
         "wait for that run to finish or choose another output\n"
     )
     assert not (model.parent / ".model.lock").exists()  # released with the first run
+
+
+# -- found by an adversarial pass -----------------------------------------------------------------
+
+
+def test_a_symlink_planted_as_the_lock_file_is_refused_and_its_target_untouched(
+    tmp_path: Path, model: Path, data: Path, no_training
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / ".model.lock").symlink_to(victim)
+    result = run("train", data, "-o", model, *TINY_FLAGS)
+    assert result.exit_code == ExitCode.OUTPUT and "is a symlink" in result.stderr
+    assert victim.read_text() == "precious" and (tmp_path / ".model.lock").is_symlink()
+
+
+def test_a_hard_link_or_a_fifo_as_the_lock_file_is_refused_and_kept(tmp_path: Path, model: Path, data: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.link(victim, tmp_path / ".model.lock")
+    result = run("train", data, "-o", model, *TINY_FLAGS)
+    assert result.exit_code == ExitCode.OUTPUT and "is not an lstmcast lock file" in result.stderr
+    assert victim.read_text() == "precious" and (tmp_path / ".model.lock").exists()
+    os.mkfifo(tmp_path / ".forecast.csv.lock")
+    result = run("predict", model, data, "-o", tmp_path / "forecast.csv")
+    assert result.exit_code == ExitCode.OUTPUT and stat.S_ISFIFO((tmp_path / ".forecast.csv.lock").lstat().st_mode)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["predict", "{model}", "{data}", "-o", "{data}"], "would replace {data}, which this command reads"),
+        (["evaluate", "{model}", "{data}", "-q", "--per-step", "{model}/manifest.json"], "which this command reads"),
+        (["train", "{data}", "-o", "{model}", "--per-step", "{model}/steps.csv"], "is inside the model directory"),
+        (["train", "{data}", "-o", "{model}", "--per-step", "{data}"], "would replace {data}"),
+        (["backtest", "{data}", "--per-step", "{data}"], "would replace {data}"),
+    ],
+)
+def test_an_output_that_names_an_input_or_lies_in_the_model_is_refused_before_any_work(
+    model: Path, data: Path, args: list[str], message: str
+) -> None:
+    before = snapshot(model.parent)
+    filled = [arg.format(model=model, data=data) for arg in args]
+    result = run(*filled, *(TINY_FLAGS if args[0] in ("train", "backtest") else []))
+    assert result.exit_code == ExitCode.OUTPUT and message.format(data=data) in result.stderr
+    assert snapshot(model.parent) == before
+
+
+def test_a_mount_point_is_refused_as_a_model_directory_before_training(tmp_path: Path, data: Path, no_training) -> None:
+    mount_point = tmp_path / "volume"
+    mount_point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)]).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        result = run("train", data, "-o", mount_point, *TINY_FLAGS)
+        assert result.exit_code == ExitCode.OUTPUT and "is a mount point" in result.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def test_a_replaced_model_keeps_its_permissions(model: Path, data: Path) -> None:
+    model.chmod(0o700)
+    for file in model.iterdir():
+        file.chmod(0o600)
+    assert run("train", data, "-o", model, *TINY_FLAGS, "--seed", "4").exit_code == 0
+    assert stat.S_IMODE(model.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(f.stat().st_mode) for f in model.iterdir()} == {0o600}
+
+
+def test_a_full_disk_while_saving_the_weights_is_an_output_error_naming_the_model(tmp_path: Path, data: Path) -> None:
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(tiny)]).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        result = run("train", data, "-o", tiny / "model", *TINY_FLAGS)
+        assert result.exit_code == ExitCode.OUTPUT
+        expected = "the model could not be written (No space left on device); it is unchanged\n"
+        assert result.stderr.endswith(f"Error: {tiny / 'model'}: {expected}")
+        assert list(tiny.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(tiny)], check=True)
+
+
+def test_files_that_only_look_like_leftovers_are_never_touched(tmp_path: Path, model: Path, data: Path) -> None:
+    notes = tmp_path / ".model.999999-notes.tmp"
+    notes.write_text("mine")
+    backup = tmp_path / ".other.999998-backupxx.old"  # not a model, and 'other' does not exist
+    backup.mkdir()
+    assert run("train", data, "-o", model, *TINY_FLAGS).exit_code == 0
+    assert run("predict", tmp_path / "other", data).exit_code == ExitCode.MODEL
+    assert notes.read_text() == "mine" and backup.is_dir() and not (tmp_path / "other").exists()
+
+
+def test_a_name_too_long_for_a_staging_suffix_still_works(tmp_path: Path, model: Path, data: Path) -> None:
+    out = tmp_path / ("a" * 240 + ".csv")
+    assert run("predict", model, data, "-o", out).exit_code == 0
+    assert out.read_text().startswith("time,step,y")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model", "series.csv", out.name])
