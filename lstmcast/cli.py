@@ -97,7 +97,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not _IN_OWN_PROCESS:  # a test runner or notebook gets its handler back; lstmcast's own process exits
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _ignore_signals_from_now_on() -> None:
