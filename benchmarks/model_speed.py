@@ -11,6 +11,8 @@ Adam, clipping, one validation pass) on ``lstmcast.models.build_model`` with lst
 * **lstm-attention**: attention over the encoder states
 * **lstm-conv5**: the depthwise-separable convolutional front-end, kernel 5
 * **peephole-all**: bidirectional + attention + conv 5
+* **lstm-segment12** / **peephole-segment12**: segment recurrence (``--segment 12``): the cell runs
+  8 steps over the 96-step window instead of 96
 
 The arms alternate (every variant once per repeat, after an untimed warm-up epoch each) so drift in
 the machine's speed hits all alike; the table shows median wall and CPU seconds per epoch and the
@@ -48,6 +50,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "lstm-attention": {"attention": True},
     "lstm-conv5": {"conv_kernel": 5},
     "peephole-all": {"model": "peephole", "bidirectional": True, "attention": True, "conv_kernel": 5},
+    "lstm-segment12": {"segment": 12},
+    "peephole-segment12": {"model": "peephole", "segment": 12},
 }
 
 
