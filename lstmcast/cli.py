@@ -138,7 +138,10 @@ def _table_output(outputs: Outputs, path: str | None, option: str) -> tuple[Outp
 
     if path is None:
         return None, None
-    if option == "--per-step" and path != "-" and Path(path).suffix.lower() not in TABLE_SUFFIXES:
+    from lstmcast.outputs import resolve
+
+    named = path != "-" and not resolve(path).stream  # a device or pipe has no name to tell a format
+    if option == "--per-step" and named and Path(path).suffix.lower() not in TABLE_SUFFIXES:
         raise click.UsageError(f"{option} {path}: name the file .csv, .parquet or .json (or - for stdout)")
     fmt = output_format(path)
     return outputs.file(path), fmt

@@ -403,7 +403,11 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         (
             "epochs",
             f"best {training.get('best_epoch')} of {training.get('epochs_run')} run "
-            f"(max {train['epochs']}, patience {train['patience']})" + _validation_gain(training),
+            f"(max {train['epochs']}, patience {train['patience']})"
+            + _validation_gain(training)
+            + (
+                f"; {training['threads']} CPU thread{'s' * (training['threads'] != 1)}" if "threads" in training else ""
+            ),
         ),
         (
             "created",

@@ -19,19 +19,19 @@ _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "j
 
 
 def output_format(dest: str | Path, format: str | None = None, format_option: str | None = None) -> str:
-    """The explicit format, else the one the suffix names; standard output defaults to CSV.
+    """The explicit format, else the one the suffix names; standard output (or a device or pipe
+    written through) defaults to CSV.
 
     The destination is checked too (before any work): a folder, a missing parent folder or a
     device that cannot take a file is refused here. ``format_option`` names the command-line
     option that sets the format, for the message when the name tells none.
     """
-    if str(dest) != STDOUT:
-        resolve(dest)
+    streamed = str(dest) == STDOUT or resolve(dest).stream
     if format is not None:
         if format not in WRITE_FORMATS:
             raise OutputError(f"unknown output format {format!r}; use one of {', '.join(WRITE_FORMATS)}")
         return format
-    if str(dest) == STDOUT:
+    if streamed:  # stdout, a device or a pipe: no name to tell a format
         return "csv"
     suffix = Path(dest).suffix.lower()
     if suffix not in _SUFFIXES:

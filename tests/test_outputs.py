@@ -478,3 +478,11 @@ def test_a_name_too_long_for_a_staging_suffix_still_works(tmp_path: Path, model:
     assert run("predict", model, data, "-o", out).exit_code == 0
     assert out.read_text().startswith("time,step,y")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["model", "series.csv", out.name])
+
+
+def test_a_device_takes_any_table_output_as_csv(model: Path, data: Path) -> None:
+    commands = (["evaluate", model, data, "-q", "--per-step", "/dev/null"], ["predict", model, data, "-o", "/dev/null"])
+    for args in commands:
+        result = run(*args)
+        assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

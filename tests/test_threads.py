@@ -74,3 +74,8 @@ def test_use_threads_checks_its_argument_and_the_environment(monkeypatch: pytest
         use_threads()
     monkeypatch.setenv("LSTMCAST_THREADS", "2")
     assert use_threads() == 2
+
+
+def test_info_shows_the_threads_a_model_was_trained_with(tmp_path: Path, csv_file: Path) -> None:
+    assert run("train", csv_file, "-o", tmp_path / "m", *TINY_FLAGS, "--threads", "2").exit_code == 0
+    assert "; 2 CPU threads" in run("info", tmp_path / "m").stderr
