@@ -30,6 +30,8 @@ Arms a and b/c run in two worker processes side by side (one thread each), so ti
 
 Measured run (one seed, shared 2-core machine, load average about 2 while it ran):
 `python benchmarks/segment_study.py` took 677 s wall (11 min), arm a 672 s of training, arm b 338 s, arm c 141 s.
+A rerun took 621 s with every MSE, epoch count and best epoch identical (training is deterministic on CPU);
+train seconds of the segment arms varied up to 2x between the two runs (shared machine).
 The arm-a cap came out at 1 epoch for every hourly and half-hourly series (a step-by-step epoch took 61-87 s at
 lookback 168 and 280 s at 336), 2-17 epochs for the others (the rate overestimates short lookbacks, where an
 epoch took 0.2-1.5 s): so arm a scores little more than the untrained start.
