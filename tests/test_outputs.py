@@ -268,6 +268,12 @@ def save_copy(source: Path, dest: Path) -> None:
 
 
 def test_a_reader_never_sees_the_model_missing_during_saves(tmp_path: Path, model_dir: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        outputs._exchange(tmp_path / "a", tmp_path / "b")
+    except outputs._CannotExchange:
+        pytest.skip("this file system cannot exchange two paths in one step (the fallback is tested below)")
     dest = tmp_path / "model"
     save_copy(model_dir, dest)
     missing: list[int] = []
