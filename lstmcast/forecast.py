@@ -704,8 +704,6 @@ class Forecaster:
         forecaster.stopped_early_ = forecaster.training_["stopped_early"]
         forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
-        if len(forecaster.scaler_.center) != len(forecaster.columns_):
-            raise ValueError("scaler and columns disagree")
         try:
             if forecaster.frequency_ is not None:
                 pd.tseries.frequencies.to_offset(forecaster.frequency_)

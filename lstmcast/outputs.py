@@ -38,7 +38,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 from lstmcast.errors import OutputError
 
@@ -48,6 +47,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 STDOUT = "-"
+_STDOUT_CLOSED = "standard output is closed; redirect it or give a file with -o"
 # What a staging, moved-aside or lock file beside NAME is called; only names of this shape are swept.
 _LEFTOVER = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)-[a-z0-9_]{8}\.(?P<kind>tmp|old)")
 _LONG_NAME = 160  # bytes: longer names are hashed in staging and lock names, which must fit in 255
@@ -176,7 +176,7 @@ def _stream(given: str, path: Path, mode: int, directory: bool) -> Destination:
 
 def _check_stdout_open() -> None:
     if sys.stdout is None:
-        raise OutputError("standard output is closed; redirect it or give a file with -o")
+        raise OutputError(_STDOUT_CLOSED)
     try:
         fd = sys.stdout.fileno()
     except (AttributeError, ValueError, OSError):
@@ -184,7 +184,7 @@ def _check_stdout_open() -> None:
     try:
         os.fstat(fd)
     except OSError:
-        raise OutputError("standard output is closed; redirect it or give a file with -o") from None
+        raise OutputError(_STDOUT_CLOSED) from None
 
 
 # -- leftovers, locks and renames ---------------------------------------------------------------
@@ -676,9 +676,8 @@ def _write_all(fd: int, payload: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _write_stdout(payload: bytes, out: IO[bytes] | None = None) -> None:
+def _write_stdout(payload: bytes) -> None:
     if sys.stdout is None:
-        raise OutputError("standard output is closed; redirect it or give a file with -o")
-    stream = out or sys.stdout.buffer
-    stream.write(payload)
-    stream.flush()
+        raise OutputError(_STDOUT_CLOSED)
+    sys.stdout.buffer.write(payload)
+    sys.stdout.buffer.flush()

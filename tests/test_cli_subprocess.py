@@ -13,16 +13,32 @@ import pytest
 from conftest import TINY, TINY_FLAGS, sine_frame
 
 
-def lstmcast(*args: object, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def clean_env() -> dict[str, str]:
+    """The caller's environment without colour or --debug, as a cron job would run lstmcast."""
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("LSTMCAST_DEBUG", None)
+    return env
+
+
+def lstmcast(*args: object, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "lstmcast", *map(str, args)],
         input=stdin,
         capture_output=True,
-        env=env,
+        env=clean_env(),
         cwd=cwd,
         timeout=300,
+    )
+
+
+def start_lstmcast(*args: object, cwd: Path) -> subprocess.Popen:
+    """A `python -m lstmcast` left running, with its stdout and stderr piped back."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "lstmcast", *map(str, args)],
+        cwd=cwd,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -106,17 +122,9 @@ def test_a_backtest_in_a_pipeline_prints_only_json_on_stdout(pipeline: Path) -> 
 
 def start_long_training(root: Path) -> subprocess.Popen:
     """A `train -o model` that would run for minutes, once its outputs are reserved (the staging folder exists)."""
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("LSTMCAST_DEBUG", None)
     flags = [flag for flag in TINY_FLAGS if not flag.startswith(("--epochs", "--patience"))]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lstmcast", "train", "series.csv", "-o", "model", *flags, "--epochs", "100000"]
-        + ["--patience", "100000", "--seed", "5"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    long_run = ["--epochs", "100000", "--patience", "100000", "--seed", "5"]
+    process = start_lstmcast("train", "series.csv", "-o", "model", *flags, *long_run, cwd=root)
     deadline = time.monotonic() + 120
     while not list(root.glob(f".model.{process.pid}-*.tmp")):
         assert process.poll() is None, process.communicate()
@@ -203,16 +211,9 @@ def test_dev_stdout_appended_to_a_log_keeps_the_log(pipeline: Path, tmp_path: Pa
 
 
 def test_sigterm_during_tune_keeps_the_best_trial_and_exits_143(with_model: Path) -> None:
-    env = {**os.environ, "NO_COLOR": "1"}
     flags = [flag for flag in TINY_FLAGS if not flag.startswith("--epochs")]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lstmcast", "tune", "series.csv", "-o", "best", *flags, "--epochs", "3"]
-        + ["--grid", "hidden=2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "--grid", "lr=0.001,0.002,0.003,0.004"],
-        cwd=with_model,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    grid = ["--grid", "hidden=2,3,4,5,6,7,8,9,10,11,12,13,14,15,16", "--grid", "lr=0.001,0.002,0.003,0.004"]
+    process = start_lstmcast("tune", "series.csv", "-o", "best", *flags, "--epochs", "3", *grid, cwd=with_model)
     assert process.stderr is not None
     for line in process.stderr:  # progress: one line per finished trial
         if line.startswith(b"trial 2/"):
