@@ -36,7 +36,10 @@ SCHEMA_VERSION = 5
 #    part's quantiles at steps of 0.001, for --threshold qP) and events (threshold settings and a
 #    tuned alert level). Older models have none of them: their MASE is null and qP thresholds are
 #    refused with a message.
-# 5: model config gains segment (0, reading step by step, for older models); training gains threads.
+# 5: model config gains segment (0, reading step by step, for older models) and ensemble (1); train config gains
+#    loss ("mse" for older models); training gains threads. The defaults changed (segment auto, loss
+#    mae, lr 1e-3, batch 256, 1 layer, ensemble 3); every older manifest records its layers, lr and
+#    batch size, and is given the segment, loss and ensemble it was trained with.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
@@ -466,6 +469,10 @@ def _upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
         model = manifest["config"]["model"]
         model.setdefault("window_norm", "none")
         model.setdefault("linear", False)
+    if manifest["schema_version"] < 5:
+        manifest["config"]["model"].setdefault("segment", 0)
+        manifest["config"]["model"].setdefault("ensemble", 1)
+        manifest["config"]["train"].setdefault("loss", "mse")
     return manifest
 
 

@@ -21,6 +21,7 @@ from lstmcast import __version__
 from lstmcast.config import (
     EVENTS,
     FILL_METHODS,
+    LOSSES,
     MODELS,
     SCALERS,
     WINDOW_NORMS,
@@ -28,6 +29,7 @@ from lstmcast.config import (
     ModelConfig,
     TrainConfig,
     WindowConfig,
+    parse_segment,
 )
 from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
 from lstmcast.errors import DataWarning, LstmcastError, Terminated
@@ -36,6 +38,23 @@ if TYPE_CHECKING:
     from lstmcast.outputs import Output, Outputs
 
 _DATA, _WINDOW, _MODEL, _TRAIN = DataConfig(), WindowConfig(), ModelConfig(), TrainConfig()
+
+
+class _SegmentType(click.ParamType):
+    """``--segment``: ``auto`` or a whole number of steps."""
+
+    name = "segment"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return parse_segment(str(value))
+        except LstmcastError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+SEGMENT = _SegmentType()
 
 
 class _Group(click.Group):
@@ -318,12 +337,13 @@ model_options = _options(
     ),
     click.option(
         "--segment",
-        type=int,
+        type=SEGMENT,
         default=_MODEL.segment,
         show_default=True,
-        metavar="S",
+        metavar="S|auto",
         help="Embed the window in segments of S steps and run the recurrent cell over lookback/S segments "
-        "(SegRNN: fast for long lookbacks); the lookback must be a multiple of S. 0 reads step by step.",
+        "(SegRNN: many times faster than step by step); the lookback must be a multiple of S. auto: the "
+        "season if it cuts the lookback into 3-24 segments, else about 8 segments. 0 reads step by step.",
     ),
     click.option(
         "--window-norm",
@@ -338,6 +358,14 @@ model_options = _options(
         default=_MODEL.linear,
         show_default=True,
         help="Add a linear autoregression on the window beside the recurrent network.",
+    ),
+    click.option(
+        "--ensemble",
+        type=int,
+        default=_MODEL.ensemble,
+        show_default=True,
+        metavar="K",
+        help="Train K networks from different random starts and forecast their mean (K times the compute).",
     ),
 )
 train_options = _options(
@@ -358,6 +386,14 @@ train_options = _options(
     ),
     click.option("--batch-size", type=int, default=_TRAIN.batch_size, show_default=True, help="Windows per step."),
     click.option("--lr", type=float, default=_TRAIN.lr, show_default=True, help="Adam learning rate."),
+    click.option(
+        "--loss",
+        type=click.Choice(LOSSES),
+        default=_TRAIN.loss,
+        show_default=True,
+        help="What training minimises (mae, mse, or huber: quadratic within 1 scaled unit); early stopping "
+        "always watches the validation MSE.",
+    ),
     click.option(
         "--grad-clip",
         type=float,

@@ -20,6 +20,10 @@ SCALERS = ("standard", "minmax", "robust")
 MODELS = ("lstm", "gru", "peephole")
 WINDOW_NORMS = ("none", "last", "mean", "revin")
 EVENTS = ("above", "below")  # which side of a threshold is an event
+LOSSES = ("mse", "mae", "huber")
+AUTO = "auto"  # segment: chosen from the lookback and the season when training starts
+SEGMENTS_WANTED = (3, 24)  # auto segment: the season when it cuts the lookback into this many segments
+SEGMENTS_TARGET = 8  # ... else the divisor of the lookback giving closest to this many segments
 
 T = TypeVar("T", bound="_Config")
 
@@ -27,6 +31,7 @@ T = TypeVar("T", bound="_Config")
 MAX_STEPS = 10_000_000  # lookback, horizon, season, conv_kernel: rows of a series
 MAX_HIDDEN = 16_384
 MAX_LAYERS = 64
+MAX_ENSEMBLE = 1_000
 MAX_EPOCHS = 1_000_000  # epochs and patience
 MAX_BATCH_SIZE = 2**31 - 1  # torch indexes a batch with 32-bit sizes in places
 MAX_SEED = 2**32 - 1  # numpy's and scikit-learn's random_state (tune's ParameterSampler) take 32 bits
@@ -123,15 +128,16 @@ class ModelConfig(_Config):
 
     model: str = "lstm"
     hidden: int = 64
-    layers: int = 2
+    layers: int = 1
     dropout: float = 0.0
     input_dropout: float = 0.0
     bidirectional: bool = False
     attention: bool = False
     conv_kernel: int = 0
-    segment: int = 0  # steps per segment the recurrent cell reads at once (SegRNN); 0 reads step by step
+    segment: int | str = AUTO  # steps per segment the cell reads at once (SegRNN); 0 reads step by step
     window_norm: str = "last"
     linear: bool = True
+    ensemble: int = 3  # networks trained from different random starts and averaged
 
     def __post_init__(self) -> None:
         _check_choice("model", self.model, MODELS)
@@ -142,9 +148,11 @@ class ModelConfig(_Config):
         _check(isinstance(self.bidirectional, bool), f"bidirectional must be true or false; got {self.bidirectional!r}")
         _check(isinstance(self.attention, bool), f"attention must be true or false; got {self.attention!r}")
         _check_int("conv_kernel", self.conv_kernel, 0, MAX_STEPS, " (0 turns the convolution off)")
-        _check_int("segment", self.segment, 0, MAX_STEPS, " (0 reads the window step by step)")
+        if self.segment != AUTO:
+            _check_int("segment", self.segment, 0, MAX_STEPS, f" (0 reads the window step by step, or {AUTO})")
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
+        _check_int("ensemble", self.ensemble, 1, MAX_ENSEMBLE)
 
 
 @dataclass(frozen=True)
@@ -154,8 +162,9 @@ class TrainConfig(_Config):
     epochs: int = 100
     patience: int = 20
     min_delta: float = 0.0
-    batch_size: int = 64
-    lr: float = 3e-4
+    batch_size: int = 256
+    lr: float = 1e-3
+    loss: str = "mae"
     grad_clip: float = 1.0
     weight_decay: float = 0.0
     l1: float = 0.0
@@ -168,6 +177,7 @@ class TrainConfig(_Config):
         _check_number("min_delta", self.min_delta, "a finite number >= 0", lambda v: v >= 0)
         _check_int("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
         _check_number("lr", self.lr, "a finite number > 0", lambda v: v > 0)
+        _check_choice("loss", self.loss, LOSSES)
         _check_number("grad_clip", self.grad_clip, "a finite number >= 0 (0 turns clipping off)", lambda v: v >= 0)
         _check_number("weight_decay", self.weight_decay, "a finite number >= 0", lambda v: v >= 0)
         _check_number("l1", self.l1, "a finite number >= 0", lambda v: v >= 0)
@@ -176,3 +186,28 @@ class TrainConfig(_Config):
             isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
             f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}",
         )
+
+
+def parse_segment(text: str) -> int | str:
+    """``"auto"`` or a whole number of steps, as typed on the command line or in a tune grid."""
+    text = text.strip()
+    if text.lower() == AUTO:
+        return AUTO
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"segment must be {AUTO} or a whole number of steps; got {text!r}") from None
+
+
+def auto_segment(lookback: int, season: int) -> int:
+    """The segment length ``--segment auto`` uses: the season (a day of hourly steps, a week of days)
+    when it cuts the lookback into 3 to 24 segments, else the divisor of the lookback that gives
+    closest to 8 segments (the longer segment on a tie). On the development series of
+    docs/benchmarks.md this gives the segments they were studied with (168 hourly steps in 7 of 24,
+    104 weeks in 8 of 13, 36 months in 3 of 12)."""
+    low, high = SEGMENTS_WANTED
+    if season > 1 and lookback % season == 0 and low <= lookback // season <= high:
+        return season
+    small = [d for d in range(1, math.isqrt(lookback) + 1) if lookback % d == 0]
+    divisors = small + [lookback // d for d in small]
+    return min(divisors, key=lambda d: (abs(lookback / d - SEGMENTS_TARGET), -d))

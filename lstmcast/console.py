@@ -354,6 +354,8 @@ def _describe_model(model: dict[str, Any]) -> str:
         parts.append(f"segments of {model['segment']} steps")
     parts.append(f"window norm {model.get('window_norm', 'none')}")
     parts.append(f"linear path {'on' if model.get('linear') else 'off'}")
+    if model.get("ensemble", 1) > 1:
+        parts.append(f"mean of {model['ensemble']} networks")
     return ", ".join(parts)
 
 
@@ -403,7 +405,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         (
             "epochs",
             f"best {training.get('best_epoch')} of {training.get('epochs_run')} run "
-            f"(max {train['epochs']}, patience {train['patience']})"
+            f"(max {train['epochs']}, patience {train['patience']}; {train.get('loss', 'mse').upper()} loss, "
+            f"lr {train['lr']:g}, batch {train['batch_size']})"
             + _validation_gain(training)
             + (
                 f"; {training['threads']} CPU thread{'s' * (training['threads'] != 1)}" if "threads" in training else ""

@@ -8,6 +8,7 @@ through a model directory.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import warnings
@@ -21,12 +22,12 @@ import torch
 
 from lstmcast import __version__, artifact
 from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, season_length, seasonal_naive
-from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.config import AUTO, DataConfig, ModelConfig, TrainConfig, WindowConfig, auto_segment
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
 from lstmcast.metrics import mase_scale
-from lstmcast.models import NormalisedForecaster, build_model
+from lstmcast.models import ForecastNetwork, build_model, has_linear_path
 from lstmcast.scale import Scaler, fit_scaler
 from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_windows, resolve_device
 from lstmcast.validate import Series, validate_frame
@@ -47,6 +48,7 @@ _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
         "segment",
         "window_norm",
         "linear",
+        "ensemble",
     ),
     TrainConfig: (
         "epochs",
@@ -54,6 +56,7 @@ _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
         "min_delta",
         "batch_size",
         "lr",
+        "loss",
         "grad_clip",
         "weight_decay",
         "l1",
@@ -113,20 +116,22 @@ class Forecaster:
         season: int = 0,
         model: str = "lstm",
         hidden: int = 64,
-        layers: int = 2,
+        layers: int = 1,
         dropout: float = 0.0,
         input_dropout: float = 0.0,
         bidirectional: bool = False,
         attention: bool = False,
         conv_kernel: int = 0,
-        segment: int = 0,
+        segment: int | str = "auto",
         window_norm: str = "last",
         linear: bool = True,
+        ensemble: int = 3,
         epochs: int = 100,
         patience: int = 20,
         min_delta: float = 0.0,
-        batch_size: int = 64,
-        lr: float = 3e-4,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        loss: str = "mae",
         grad_clip: float = 1.0,
         weight_decay: float = 0.0,
         l1: float = 0.0,
@@ -154,11 +159,13 @@ class Forecaster:
         self.segment = segment
         self.window_norm = window_norm
         self.linear = linear
+        self.ensemble = ensemble
         self.epochs = epochs
         self.patience = patience
         self.min_delta = min_delta
         self.batch_size = batch_size
         self.lr = lr
+        self.loss = loss
         self.grad_clip = grad_clip
         self.weight_decay = weight_decay
         self.l1 = l1
@@ -186,7 +193,7 @@ class Forecaster:
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
         if model.conv_kernel > window.lookback:
             raise ConfigError(f"conv_kernel ({model.conv_kernel}) must not exceed lookback ({window.lookback})")
-        if model.segment and window.lookback % model.segment:
+        if model.segment != AUTO and model.segment and window.lookback % model.segment:
             fits = max(model.segment, window.lookback - window.lookback % model.segment)
             raise ConfigError(
                 f"lookback ({window.lookback}) must be a whole number of segments of {model.segment} steps; "
@@ -244,6 +251,7 @@ class Forecaster:
         split = chronological_split(len(series), window_cfg, series.source)
         season = fitted_season(self.season, series, split.train_end)  # a season that does not fit fails here
         device = resolve_device(train_cfg.device)
+        model_cfg = self._resolve_segment(model_cfg, season)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         torch.manual_seed(train_cfg.seed)
         self.model_ = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
@@ -252,7 +260,7 @@ class Forecaster:
         val_origins = split.origins("val", self.lookback, self.horizon)
         scaled_target = self.scaler_.transform_target(series.values[:, 0])
         self.ridge_: Ridge | None = fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon)
-        if isinstance(self.model_, NormalisedForecaster) and self.model_.linear is not None:
+        if has_linear_path(self.model_):
             self._start_from_ridge(self.model_, scaled_target, train_origins, val_origins, device)
         result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         self.history_ = result.history
@@ -275,9 +283,16 @@ class Forecaster:
         self._fitted_on = (series, split)
         return self
 
+    def _resolve_segment(self, model_cfg: ModelConfig, season: int) -> ModelConfig:
+        """``segment="auto"`` becomes a number of steps once the season is known (``segment_``)."""
+        if model_cfg.segment == AUTO:
+            model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(self.lookback, season))
+        self.segment_ = int(model_cfg.segment)
+        return model_cfg
+
     def _start_from_ridge(
         self,
-        model: NormalisedForecaster,
+        model: ForecastNetwork,
         scaled_target: np.ndarray,
         train_origins: np.ndarray,
         val_origins: np.ndarray,
@@ -631,6 +646,7 @@ class Forecaster:
 
     def _manifest(self) -> dict[str, Any]:
         data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
+        model_cfg = dataclasses.replace(model_cfg, segment=self.segment_)  # as trained, not "auto"
         return {
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "versions": {"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
@@ -703,6 +719,7 @@ class Forecaster:
         forecaster.best_epoch_ = forecaster.training_["best_epoch"]
         forecaster.stopped_early_ = forecaster.training_["stopped_early"]
         forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
+        forecaster.segment_ = forecaster.segment
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         try:
             if forecaster.frequency_ is not None:

@@ -27,7 +27,7 @@ import torch
 from scipy import stats  # type: ignore[import-untyped]
 from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ignore[import-untyped]
 
-from lstmcast.config import DataConfig
+from lstmcast.config import DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
 from lstmcast.forecast import Forecaster, fitted_season
 from lstmcast.train import resolve_device
@@ -195,6 +195,8 @@ def _parse_values(name: str, text: str) -> list[Any]:
 
 
 def _parse_value(name: str, text: str) -> Any:
+    if name == "segment":
+        return parse_segment(text)
     kind = type(_DEFAULTS[name])
     try:
         if kind is bool:

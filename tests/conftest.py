@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-# Small enough that a fit takes well under a second on one core.
+# Small enough that a fit takes well under a second on one core. One network, not the default seed
+# ensemble of three: tests/test_recipe.py covers ensembles.
 TINY = {
     "lookback": 12,
     "horizon": 4,
     "hidden": 4,
     "layers": 1,
+    "ensemble": 1,
     "epochs": 2,
     "patience": 2,
     "batch_size": 32,

@@ -100,7 +100,9 @@ def test_info_describes_the_variant_and_its_regularisation(tmp_path: Path, csv_f
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_every_encoder_maps_a_window_to_the_horizon(model: str, bidirectional: bool) -> None:
-    config = ModelConfig(model=model, hidden=5, layers=2, bidirectional=bidirectional, attention=True, conv_kernel=3)
+    config = ModelConfig(
+        ensemble=1, model=model, hidden=5, layers=2, bidirectional=bidirectional, attention=True, conv_kernel=3
+    )
     network = build_model(config, n_inputs=2, lookback=12, horizon=4)
     forecast, weights = network.explain(torch.randn(3, 12, 2))
     assert forecast.shape == (3, 4)
@@ -171,14 +173,14 @@ def _train_weights(**train: float) -> dict[str, torch.Tensor]:
     values = torch.from_numpy(np.sin(np.arange(300) / 4.0).astype(np.float32))[:, None]  # [n, 1]
     windows = TensorWindows(values, lookback=12, horizon=4)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=8, layers=1, window_norm="none", linear=False), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=8, layers=1, window_norm="none", linear=False), 1, 12, 4)
     config = TrainConfig(epochs=15, patience=15, lr=0.01, device="cpu", **train)  # type: ignore[arg-type]
     fit(model, windows, np.arange(12, 240), np.arange(240, 296), config)
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
 def test_weight_decay_shrinks_weight_matrices_but_not_biases() -> None:
-    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1), 1, 12, 4)
     groups = make_optimizer(model, TrainConfig(weight_decay=0.1)).param_groups
     decayed = {id(p) for g in groups if g["weight_decay"] == 0.1 for p in g["params"]}
     for name, parameter in model.named_parameters():
@@ -196,7 +198,7 @@ def test_l1_drives_weights_towards_zero() -> None:
 def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() -> None:
     values = torch.from_numpy(np.sin(np.arange(200) / 4.0).astype(np.float32))[:, None]
     windows = TensorWindows(values, lookback=12, horizon=4)
-    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1), 1, 12, 4)
     calls = []
     result = fit(
         model,
@@ -215,7 +217,7 @@ def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("segment", [1, 3, 12])
 def test_with_segments_the_cell_runs_one_step_per_segment(model: str, segment: int) -> None:
-    config = ModelConfig(model=model, hidden=5, layers=1, segment=segment, attention=True)
+    config = ModelConfig(ensemble=1, model=model, hidden=5, layers=1, segment=segment, attention=True)
     network = build_model(config, n_inputs=2, lookback=12, horizon=4)
     seen: list[tuple[int, ...]] = []
     network.core.encoder.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape)))

@@ -68,7 +68,9 @@ def test_the_scaler_is_fitted_on_the_training_rows_only(frame: pd.DataFrame) -> 
 def test_save_and_load_give_identical_forecasts_and_metrics(fitted: Forecaster, model_dir, frame) -> None:
     loaded = Forecaster.load(model_dir, device="cpu")
     pd.testing.assert_frame_equal(loaded.predict(frame), fitted.predict(frame))
-    assert loaded.get_params() == {**fitted.get_params(), "device": "cpu"}
+    # segment "auto" is saved as the segment length it chose: the loaded model says what it is
+    assert loaded.get_params() == {**fitted.get_params(), "device": "cpu", "segment": fitted.segment_}
+    assert loaded.segment_ == fitted.segment_
     assert loaded.metrics_ == fitted.metrics_
     assert loaded.evaluate(frame.tail(60)) == fitted.evaluate(frame.tail(60))
 
@@ -99,7 +101,9 @@ def test_predict_reads_only_the_last_lookback_rows(fitted: Forecaster, frame: pd
 def test_features_are_inputs_and_must_be_present_to_predict() -> None:
     frame = sine_frame(features=True)
     forecaster = Forecaster(target="y", features=["x"], **TINY).fit(frame)
-    assert forecaster.model_.core.encoder.input_size == 2
+    assert forecaster.model_.core.segments.embed.in_features == 2 * forecaster.segment_  # both columns
+    step_by_step = Forecaster(target="y", features=["x"], **{**TINY, "segment": 0}).fit(frame)
+    assert step_by_step.model_.core.encoder.input_size == 2
     assert len(forecaster.predict(frame)) == TINY["horizon"]
     with pytest.raises(DataError, match=r"feature column 'x' not found"):
         forecaster.predict(frame.drop(columns="x"))

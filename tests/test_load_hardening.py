@@ -202,7 +202,7 @@ def test_the_quantile_count_is_the_one_events_stores() -> None:
     [
         (
             lambda m: m["config"]["model"].update(hidden=8000),
-            "the settings in manifest.json make core.encoder.weight_ih_l0 32000 x 1; weights.safetensors holds 16 x 1",
+            "the settings in manifest.json make core.segments.embed.weight 8000 x 2; weights.safetensors holds 4 x 2",
         ),
         (
             lambda m: (m["config"]["window"].update(lookback=5_000_000), m.update(baselines={})),

@@ -71,16 +71,18 @@ def test_after_a_level_jump_the_default_beats_naive_and_the_plain_recipe_does_no
 
 
 def test_the_plain_recipe_is_the_bare_recurrent_network() -> None:
-    plain = build_model(ModelConfig(window_norm="none", linear=False, hidden=4, layers=1), 1, 12, 4)
+    plain = build_model(
+        ModelConfig(ensemble=1, window_norm="none", linear=False, segment=0, hidden=4, layers=1), 1, 12, 4
+    )
     assert {name.split(".")[0] for name, _ in plain.named_parameters()} == {"encoder", "head"}
-    default = build_model(ModelConfig(hidden=4, layers=1, window_norm="revin"), 1, 12, 4)
+    default = build_model(ModelConfig(ensemble=1, hidden=4, layers=1, window_norm="revin"), 1, 12, 4)
     assert {"norm.gamma", "norm.beta", "linear.weight", "core.encoder.weight_ih_l0"} <= dict(
         default.named_parameters()
     ).keys()
 
 
 def test_the_linear_path_starts_at_zero_so_training_begins_from_the_window_level() -> None:
-    model = build_model(ModelConfig(hidden=4, layers=1, window_norm="last", linear=True), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1, window_norm="last", linear=True), 1, 12, 4)
     torch.nn.init.zeros_(model.core.head.weight)
     torch.nn.init.zeros_(model.core.head.bias)
     x = torch.randn(3, 12, 1)

@@ -3,19 +3,43 @@ so the training loop, the artifact and the forecaster never need to know which o
 
 from __future__ import annotations
 
-from lstmcast.config import ModelConfig
+import dataclasses
+
+from lstmcast.config import AUTO, ModelConfig, auto_segment
+from lstmcast.models.ensemble import Ensemble
 from lstmcast.models.heads import Attention, ConvFrontEnd, SegmentEmbedding
 from lstmcast.models.recurrent import RecurrentForecaster
 from lstmcast.models.window_norm import NormalisedForecaster, WindowNorm
 
-ForecastNetwork = RecurrentForecaster | NormalisedForecaster
+ForecastNetwork = RecurrentForecaster | NormalisedForecaster | Ensemble
 
 
 def build_model(config: ModelConfig, n_inputs: int, lookback: int, horizon: int) -> ForecastNetwork:
     """The network ``config`` describes, sized for the data, with window normalisation and the linear
-    path when they are on. With both off it is the bare core network (the plain recipe).
+    path when they are on. With both off it is the bare core network (the plain recipe). With
+    ``ensemble`` K above 1 it is K such networks, each with its own random start, averaged.
+
+    ``segment="auto"`` is resolved here without a season (``auto_segment(lookback, 0)``); a Forecaster
+    resolves it with the data's season before building.
 
     Every model also has ``explain(x)``, returning the forecast and the attention weights (or None)."""
+    if config.segment == AUTO:
+        config = dataclasses.replace(config, segment=auto_segment(lookback, 0))
+    if config.ensemble > 1:
+        return Ensemble([_network(config, n_inputs, lookback, horizon) for _ in range(config.ensemble)])
+    return _network(config, n_inputs, lookback, horizon)
+
+
+def has_linear_path(model: ForecastNetwork) -> bool:
+    """Whether the model forecasts through a linear path that training can start from a ridge fit."""
+    if isinstance(model, Ensemble):
+        return has_linear_path(model.members[0])
+    return isinstance(model, NormalisedForecaster) and model.linear is not None
+
+
+def _network(
+    config: ModelConfig, n_inputs: int, lookback: int, horizon: int
+) -> RecurrentForecaster | NormalisedForecaster:
     core = RecurrentForecaster(n_inputs, horizon, config)
     if config.window_norm == "none" and not config.linear:
         return core
@@ -25,8 +49,10 @@ def build_model(config: ModelConfig, n_inputs: int, lookback: int, horizon: int)
 __all__ = [
     "Attention",
     "ConvFrontEnd",
+    "Ensemble",
     "ForecastNetwork",
     "build_model",
+    "has_linear_path",
     "NormalisedForecaster",
     "RecurrentForecaster",
     "SegmentEmbedding",
