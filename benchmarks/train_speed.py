@@ -15,6 +15,14 @@ Adam, MSE loss and one validation pass per epoch under ``no_grad``.
   state, trained over ``X [N, lookback, 1]`` and ``Y [N, horizon]`` materialised once (not timed);
   no clipping, no early-stopping bookkeeping.
 * with ``--also-no-clip``, **lstmcast, grad_clip=0** (defaults otherwise) shows what clipping costs.
+* with ``--recipes``, the default TRAINING RECIPES of two releases on the same data, each with its own
+  batch size, so their epochs compare by throughput (training windows per second), not per step:
+  **0.4.0 defaults** (step by step, 2 x 64 LSTM, batch 64, lr 3e-4, MSE) and **0.5 defaults**
+  (``--segment auto``, which is 24 for this hourly series at lookback 96; 1 x 64 LSTM; a seed ensemble
+  of 3; batch 256; MAE). Issue 13's target: 0.5's throughput at least 5x 0.4.0's.
+
+The three loop arms use the network of lstmcast 0.4.0's defaults (``--segment 0 --ensemble 1``), whatever
+the current defaults are, so that the loop comparison stays the same measurement across releases.
 
 Arms alternate (lstmcast, plain, minimal, lstmcast, ...) after one untimed warm-up epoch each, so
 drift in the machine's speed hits all alike. The table shows the median wall-clock and CPU seconds
@@ -48,7 +56,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmcast.config import ModelConfig, TrainConfig, WindowConfig
+from lstmcast.config import ModelConfig, TrainConfig, WindowConfig, auto_segment
 from lstmcast.models import build_model
 from lstmcast.scale import fit_scaler
 from lstmcast.train import EVAL_BATCH, EpochReport, TensorWindows, fit, resolve_device
@@ -182,6 +190,28 @@ def machine(device: torch.device) -> dict[str, Any]:
     return info
 
 
+def recipe_arms(window: WindowConfig, train_cfg: TrainConfig) -> list[tuple[str, Any, ModelConfig, TrainConfig]]:
+    """The default networks and training settings of 0.4.0 and of 0.5 (see the module docstring)."""
+    old_model = ModelConfig(hidden=64, layers=2, segment=0, ensemble=1)
+    old_train = dataclasses.replace(train_cfg, batch_size=64, lr=3e-4, loss="mse")
+    new_model = ModelConfig(segment=auto_segment(window.lookback, 24))  # as a Forecaster resolves it, hourly
+    default = TrainConfig()
+    new_train = dataclasses.replace(train_cfg, batch_size=default.batch_size, lr=default.lr, loss=default.loss)
+    return [
+        ("0.4.0 defaults", run_lstmcast, old_model, old_train),
+        ("0.5 defaults", run_lstmcast, new_model, new_train),
+    ]
+
+
+def print_throughput(windows: int, wall: dict[str, float]) -> None:
+    old, new = windows / wall["0.4.0 defaults"], windows / wall["0.5 defaults"]
+    verdict = "met" if new >= 5 * old else "MISSED"
+    print(
+        f"\nthroughput (training windows per wall second, an epoch's validation pass included): "
+        f"0.4.0 defaults {old:,.0f}, 0.5 defaults {new:,.0f}: **{new / old:.1f}x** (target >= 5x: {verdict})"
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20_000, help="series length (default: 20000)")
@@ -204,6 +234,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="add a third arm: lstmcast with grad_clip=0, to show what clipping costs",
     )
     parser.add_argument(
+        "--recipes",
+        action="store_true",
+        help="add the default recipes of 0.4.0 and 0.5 as arms, compared by training windows per second",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -222,7 +257,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 (one straight run of arms, table, JSON)
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.malloc_top_pad:
@@ -231,13 +266,15 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit("mallopt(M_TOP_PAD) failed (is this glibc?)")
     device = resolve_device(args.device)
     window = WindowConfig(lookback=args.lookback, horizon=args.horizon)
-    model_cfg = ModelConfig(hidden=args.hidden, layers=args.layers)  # lstmcast's defaults otherwise
+    # one network read step by step (0.4.0's defaults otherwise): the loop comparison's fixed subject
+    model_cfg = ModelConfig(hidden=args.hidden, layers=args.layers, segment=0, ensemble=1)
     plain_cfg = dataclasses.replace(model_cfg, window_norm="none", linear=False)
     train_cfg = TrainConfig(
         epochs=args.epochs,
         patience=args.epochs + 1,  # never stops early
         batch_size=args.batch_size,
         grad_clip=args.grad_clip,
+        loss="mse",  # as the minimal loop
         seed=args.seed,
         device=str(device),
     )
@@ -258,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.also_no_clip:
         arms.append(("lstmcast, grad_clip=0", run_lstmcast, model_cfg, dataclasses.replace(train_cfg, grad_clip=0.0)))
+    if args.recipes:
+        arms += recipe_arms(window, train_cfg)
     warm_up = Data(window.lookback + window.horizon + 2_000, window, device, args.seed)
     for _, runner, model, cfg in arms:  # untimed: first-call costs (kernel selection, allocator growth)
         runner(warm_up, model, dataclasses.replace(cfg, epochs=1, patience=2), device)
@@ -290,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         f"\nratio lstmcast / minimal: **{ratio:.3f}** wall (target <= {TARGET_RATIO}: {verdict}), {cpu_ratio:.3f} CPU"
     )
     print(f"per-repeat wall ratios (total time of each pair): {', '.join(f'{r:.3f}' for r in paired)}")
+    if args.recipes:
+        print_throughput(len(data.train_origins), wall)
     print(f"load average before / after: {load_before[0]:.2f} / {load_after[0]:.2f} on {os.cpu_count()} CPUs")
     if args.json is not None:
         result = {
