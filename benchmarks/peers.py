@@ -28,9 +28,10 @@ own test MSE, naive MSE, ridge MSE and origin count (metrics_) equal the ones co
 How each model is configured (state of lstmcast's checkout, neuralforecast 3.3.0, darts 0.48.1):
 
 lstmcast: Forecaster(target="y", time_col="time", lookback, horizon, season, segment=24) with every other setting
-  its default (LSTM, hidden 64, 2 layers, window norm "last", linear path started from ridge, Adam lr 3e-4, batch
-  64, MSE loss, grad clip 1, up to 100 epochs, patience 20, best epoch restored, seed 0). segment is a day of steps
-  (half-hourly 48, 5-minute 169; daily 7, trading days 5, weekly 13, monthly 12: as segment_study.py). One thread
+  its default (0.5: a seed ensemble of 3 LSTMs, hidden 64, 1 layer, window norm "last", linear path started from
+  ridge, Adam lr 1e-3, batch 256, MAE loss, grad clip 1, up to 100 epochs, patience 20 on validation MSE, best epoch
+  restored, seed 0). segment is a day of steps (half-hourly 48, 5-minute 169; daily 7, trading days 5, weekly 13,
+  monthly 12: as segment_study.py); for the hourly series it is what the default --segment auto picks. One thread
   with lstmcast.train.use_threads(1), what the CLI does.
 
 NeuralForecast LSTM: neuralforecast.models.LSTM(h=horizon, input_size=lookback, early_stop_patience_steps=5);

@@ -133,3 +133,12 @@ def test_ensemble_from_the_cli_shows_in_info(tmp_path) -> None:
     refused = runner.invoke(cli, ["train", str(frame), "-o", str(tmp_path / "n"), *TINY_FLAGS, "--ensemble=0"])
     assert refused.exit_code == 2
     assert "ensemble must be at least 1; got 0" in refused.output
+
+
+def test_tune_searches_over_segments_losses_and_ensembles() -> None:
+    from lstmcast.tune import parse_grid
+
+    space = parse_grid(["segment=auto,24,0", "loss=mae,mse", "ensemble=1,3"])
+    assert space == {"segment": ["auto", 24, 0], "loss": ["mae", "mse"], "ensemble": [1, 3]}
+    with pytest.raises(ConfigError, match="segment must be auto or a whole number of steps; got 'day'"):
+        parse_grid(["segment=day"])
