@@ -28,8 +28,9 @@ class OutputError(LstmcastError, OSError):
     """An output cannot be written (or would overwrite something that is not ours)."""
 
 
-class NotFittedError(LstmcastError, AttributeError):
-    """A Forecaster was used before ``fit`` or ``load``."""
+class NotFittedError(LstmcastError, ValueError, AttributeError):
+    """A Forecaster was used before ``fit`` or ``load`` (a ValueError and an AttributeError, as
+    scikit-learn's own)."""
 
 
 class DataWarning(UserWarning):

@@ -33,36 +33,11 @@ from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split, rolling_origins
 
+# The Forecaster's parameters, grouped by the settings class they build: derived from the dataclasses,
+# so a new setting is a new field there (and an argument of Forecaster.__init__, which a test checks).
 _PARAM_GROUPS: dict[type[Any], tuple[str, ...]] = {
-    DataConfig: ("target", "time_col", "features", "fill"),
-    WindowConfig: ("lookback", "horizon", "val_frac", "test_frac", "scaler", "season"),
-    ModelConfig: (
-        "model",
-        "hidden",
-        "layers",
-        "dropout",
-        "input_dropout",
-        "bidirectional",
-        "attention",
-        "conv_kernel",
-        "segment",
-        "window_norm",
-        "linear",
-        "ensemble",
-    ),
-    TrainConfig: (
-        "epochs",
-        "patience",
-        "min_delta",
-        "batch_size",
-        "lr",
-        "loss",
-        "grad_clip",
-        "weight_decay",
-        "l1",
-        "seed",
-        "device",
-    ),
+    cls: tuple(field.name for field in dataclasses.fields(cls))
+    for cls in (DataConfig, WindowConfig, ModelConfig, TrainConfig)
 }
 
 
@@ -174,7 +149,9 @@ class Forecaster:
 
     # -- parameters ---------------------------------------------------------------------------
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments by name (scikit-learn's contract; none is an estimator, so
+        ``deep`` changes nothing)."""
         return {name: getattr(self, name) for names in _PARAM_GROUPS.values() for name in names}
 
     def set_params(self, **params: Any) -> Forecaster:
@@ -187,6 +164,12 @@ class Forecaster:
         for fitted in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
             delattr(self, fitted)
         return self
+
+    def __repr__(self) -> str:
+        """``Forecaster(target='load', lookback=168)``: the arguments that differ from the defaults."""
+        defaults = _DEFAULT_PARAMS
+        changed = {k: v for k, v in self.get_params().items() if k not in defaults or v != defaults[k]}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
     def _configs(self) -> tuple[DataConfig, WindowConfig, ModelConfig, TrainConfig]:
         params = self.get_params()
@@ -734,3 +717,6 @@ class Forecaster:
         forecaster.model_ = build_model(*sizes)
         forecaster.model_.load_state_dict(weights)
         return forecaster
+
+
+_DEFAULT_PARAMS = Forecaster().get_params()

@@ -225,3 +225,35 @@ def test_predicting_from_a_flat_stretch_does_not_warn(fitted) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fitted.predict(flat)
+
+
+def test_scikit_learn_can_clone_a_forecaster_and_its_repr_shows_what_differs() -> None:
+    from sklearn.base import clone
+
+    original = Forecaster(target="load", features=["temperature"], lookback=168, ensemble=1)
+    copy = clone(original)
+    assert copy is not original and copy.get_params(deep=True) == original.get_params(deep=False)
+    assert repr(copy) == "Forecaster(target='load', features=('temperature',), lookback=168, ensemble=1)"
+    assert repr(Forecaster()) == "Forecaster()"
+
+
+def test_every_setting_is_a_constructor_argument_in_the_settings_order() -> None:
+    import dataclasses
+    import inspect
+
+    from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+
+    settings = [f.name for cls in (DataConfig, WindowConfig, ModelConfig, TrainConfig) for f in dataclasses.fields(cls)]
+    assert list(inspect.signature(Forecaster).parameters) == settings
+    defaults = {name: p.default for name, p in inspect.signature(Forecaster).parameters.items()}
+    configs = {
+        f.name: f.default
+        for cls in (DataConfig, WindowConfig, ModelConfig, TrainConfig)
+        for f in dataclasses.fields(cls)
+    }
+    assert defaults == configs  # one default per setting, stated twice only because the signature must be explicit
+
+
+def test_not_fitted_is_also_a_value_error_as_in_scikit_learn() -> None:
+    with pytest.raises(ValueError, match="not fitted yet"):
+        Forecaster().predict(sine_frame())
