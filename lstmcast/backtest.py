@@ -187,6 +187,8 @@ def _fold_record(
         index=series.index,
     )
     metrics["baselines"]["seasonal_naive"]["season"] = model.season_
+    if model.ridge_ is not None:  # each fold fits its own ridge, so its penalty is reported per fold
+        metrics["baselines"]["ridge"]["alpha"] = model.ridge_.alpha
     return {
         "fold": fold.number,
         "trained": trained,

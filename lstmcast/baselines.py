@@ -48,7 +48,16 @@ def naive(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
-    """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase."""
+    """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase.
+
+    Every origin needs a whole season before it; an earlier one would index from the end of the
+    series (numpy wraps negative indices) and score the baseline on rows it cannot have seen."""
+    origins = np.asarray(origins)
+    if origins.size and int(origins.min()) < season:
+        raise ValueError(
+            f"seasonal naive needs a whole season ({season} rows) before every origin; origin {int(origins.min())} "
+            "has fewer"
+        )
     steps = np.arange(horizon)
     offsets = steps - season * (steps // season + 1)  # [H], all negative
     return values[origins[:, None] + offsets]  # [N, H]

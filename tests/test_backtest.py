@@ -70,6 +70,11 @@ def test_later_rows_cannot_change_an_earlier_folds_scores() -> None:
     assert first["metrics"]["mse"] == second["metrics"]["mse"]
 
 
+def test_each_fold_reports_the_penalty_of_its_own_ridge(report: dict) -> None:
+    alphas = [record["metrics"]["baselines"]["ridge"]["alpha"] for record in report["folds"]]
+    assert all(isinstance(alpha, float) and alpha > 0 for alpha in alphas)
+
+
 def test_no_retrain_rolls_the_first_folds_model_over_every_block(report: dict) -> None:
     rolled = backtest(Forecaster(**TINY, test_frac=0.3), sine_frame(n=400), folds=3, retrain=False)
     assert [record["trained"] for record in rolled["folds"]] == [True, False, False]

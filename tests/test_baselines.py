@@ -22,6 +22,13 @@ def test_seasonal_naive_repeats_the_last_season() -> None:
     assert seasonal_naive(values, np.array([6]), horizon=5, season=3).tolist() == [[3, 4, 5, 3, 4]]
 
 
+def test_seasonal_naive_refuses_an_origin_with_less_than_a_season_before_it() -> None:
+    # numpy would read rows 260-263 from the end of the series for origin 210 and season 250
+    with pytest.raises(ValueError, match=r"a whole season \(250 rows\) before every origin; origin 210 has fewer"):
+        seasonal_naive(np.arange(300.0), np.array([210, 260]), horizon=4, season=250)
+    assert seasonal_naive(np.arange(300.0), np.array([250]), horizon=2, season=250).tolist() == [[0, 1]]
+
+
 SHORT = np.array([1.0, 3.0, 2.0, 6.0, 4.0])
 
 
