@@ -565,7 +565,8 @@ def train(
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
-    with epoch_progress(console, live_display_allowed(console, quiet), forecaster.epochs) as on_epoch:
+    progress = live_display_allowed(console, quiet)
+    with epoch_progress(console, progress, forecaster.epochs, forecaster.loss) as on_epoch:
         forecaster.fit(frame, on_epoch=on_epoch, **(vars(events) if events else {}))
     assert model_output.staging is not None
     write_model_files(model_output.staging, forecaster.model_files(), name=model_dir)

@@ -128,8 +128,11 @@ def live_display_allowed(console: Console, quiet: bool) -> bool:
 
 
 @contextlib.contextmanager
-def epoch_progress(console: Console, enabled: bool, epochs: int) -> Iterator[Callable[[EpochReport], None]]:
-    """A per-epoch progress display (loss, best, patience left); a no-op callback when disabled."""
+def epoch_progress(
+    console: Console, enabled: bool, epochs: int, loss: str = "mse"
+) -> Iterator[Callable[[EpochReport], None]]:
+    """A per-epoch progress display (the training ``loss``, validation MSE, best, patience left); a
+    no-op callback when disabled."""
     if not enabled:
         yield lambda report: None
         return
@@ -140,7 +143,7 @@ def epoch_progress(console: Console, enabled: bool, epochs: int) -> Iterator[Cal
         MofNCompleteColumn(),
         BarColumn(bar_width=24),
         TextColumn(
-            "train [cyan]{task.fields[train]}[/]  val [cyan]{task.fields[val]}[/]  "
+            f"train {loss.upper()} [cyan]{{task.fields[train]}}[/]  val MSE [cyan]{{task.fields[val]}}[/]  "
             "best [green]{task.fields[best]}[/]  patience {task.fields[patience]}"
         ),
         TimeElapsedColumn(),
