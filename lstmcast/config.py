@@ -18,7 +18,8 @@ from lstmcast.errors import ConfigError
 FILL_METHODS = ("none", "interpolate", "ffill", "drop")
 SCALERS = ("standard", "minmax", "robust")
 MODELS = ("lstm", "gru", "peephole")
-WINDOW_NORMS = ("none", "last", "mean", "revin")
+WINDOW_NORMS = ("none", "last", "mean", "revin", "auto")
+AUTO_WINDOW_NORMS = ("last", "none")  # window_norm auto: the one whose ridge start forecasts validation best
 EVENTS = ("above", "below")  # which side of a threshold is an event
 LOSSES = ("mse", "mae", "huber")
 AUTO = "auto"  # segment: chosen from the lookback and the season when training starts

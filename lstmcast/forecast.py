@@ -22,12 +22,12 @@ import torch
 
 from lstmcast import __version__, artifact
 from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, season_length, seasonal_naive
-from lstmcast.config import AUTO, DataConfig, ModelConfig, TrainConfig, WindowConfig, auto_segment
+from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, DataConfig, ModelConfig, TrainConfig, WindowConfig, auto_segment
 from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
 from lstmcast.metrics import mase_scale
-from lstmcast.models import ForecastNetwork, build_model, has_linear_path
+from lstmcast.models import build_model
 from lstmcast.scale import Scaler, fit_scaler
 from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_windows, resolve_device
 from lstmcast.validate import Series, validate_frame
@@ -236,15 +236,19 @@ class Forecaster:
         device = resolve_device(train_cfg.device)
         model_cfg = self._resolve_segment(model_cfg, season)
         self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
-        torch.manual_seed(train_cfg.seed)
-        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
-        windows = self._windows(series, device)
         train_origins = split.origins("train", self.lookback, self.horizon)
         val_origins = split.origins("val", self.lookback, self.horizon)
         scaled_target = self.scaler_.transform_target(series.values[:, 0])
         self.ridge_: Ridge | None = fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon)
-        if has_linear_path(self.model_):
-            self._start_from_ridge(self.model_, scaled_target, train_origins, val_origins, device)
+        model_cfg, start = self._choose_start(model_cfg, scaled_target, train_origins, val_origins)
+        torch.manual_seed(train_cfg.seed)
+        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
+        windows = self._windows(series, device)
+        if start is not None:
+            # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
+            # beats it on validation, so it can only improve on it.
+            weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
+            self.model_.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
         result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -273,25 +277,27 @@ class Forecaster:
         self.segment_ = int(model_cfg.segment)
         return model_cfg
 
-    def _start_from_ridge(
-        self,
-        model: ForecastNetwork,
-        scaled_target: np.ndarray,
-        train_origins: np.ndarray,
-        val_origins: np.ndarray,
-        device: torch.device,
-    ) -> None:
-        """Start the linear path as a ridge regression fitted in its own coordinates (the normalised
-        window), with the recurrent head at zero: the untrained model's forecast is that ridge's, and
-        training (which keeps epoch 0 unless an epoch beats it on validation) can only improve on it."""
-        if self.window_norm == "none" and self.ridge_ is not None:
-            ridge = self.ridge_  # the baseline already works in these coordinates
-        else:
-            ridge = fit_ridge(
-                scaled_target, train_origins, val_origins, self.lookback, self.horizon, window_norm=self.window_norm
-            )
-        weight = torch.as_tensor(ridge.weight.T, dtype=torch.float32, device=device)  # [H, L]
-        model.start_from_linear(weight, torch.as_tensor(ridge.bias, dtype=torch.float32, device=device))
+    def _choose_start(
+        self, model_cfg: ModelConfig, scaled_target: np.ndarray, train_origins: np.ndarray, val_origins: np.ndarray
+    ) -> tuple[ModelConfig, Ridge | None]:
+        """The window normalisation (``window_norm_``) and the ridge the linear path starts from: a
+        ridge fitted in the model's own coordinates (the normalised window), or None without a linear
+        path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge
+        forecasts the validation part best (the first on a tie)."""
+        candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
+        if not model_cfg.linear and model_cfg.window_norm != AUTO:
+            self.window_norm_ = model_cfg.window_norm
+            return model_cfg, None
+        ridges = [self._ridge_in(norm, scaled_target, train_origins, val_origins) for norm in candidates]
+        best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
+        self.window_norm_ = candidates[best]
+        model_cfg = dataclasses.replace(model_cfg, window_norm=self.window_norm_)
+        return model_cfg, ridges[best] if model_cfg.linear else None
+
+    def _ridge_in(self, norm: str, scaled_target: np.ndarray, train: np.ndarray, val: np.ndarray) -> Ridge:
+        if norm == "none" and self.ridge_ is not None:
+            return self.ridge_  # the baseline already works in these coordinates
+        return fit_ridge(scaled_target, train, val, self.lookback, self.horizon, window_norm=norm)
 
     def _score_test(self) -> dict[str, Any]:
         """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one).
@@ -629,7 +635,8 @@ class Forecaster:
 
     def _manifest(self) -> dict[str, Any]:
         data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
-        model_cfg = dataclasses.replace(model_cfg, segment=self.segment_)  # as trained, not "auto"
+        # as trained, not "auto"
+        model_cfg = dataclasses.replace(model_cfg, segment=self.segment_, window_norm=self.window_norm_)
         return {
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "versions": {"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
@@ -703,6 +710,7 @@ class Forecaster:
         forecaster.stopped_early_ = forecaster.training_["stopped_early"]
         forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
         forecaster.segment_ = forecaster.segment
+        forecaster.window_norm_ = forecaster.window_norm
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         try:
             if forecaster.frequency_ is not None:

@@ -142,3 +142,28 @@ def test_tune_searches_over_segments_losses_and_ensembles() -> None:
     assert space == {"segment": ["auto", 24, 0], "loss": ["mae", "mse"], "ensemble": [1, 3]}
     with pytest.raises(ConfigError, match="segment must be auto or a whole number of steps; got 'day'"):
         parse_grid(["segment=day"])
+
+
+def test_window_norm_auto_takes_the_coordinates_whose_ridge_start_validates_best(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    # Noise around a fixed level: the best linear forecast is the level itself, which a ridge on the
+    # raw window can give and one on the window relative to its last value cannot (its weights sum to 1).
+    level = pd.DataFrame({"y": 5 + rng.normal(size=600)})
+    chosen = Forecaster(target="y", **{**TINY, "lookback": 4, "window_norm": "auto"}).fit(level)
+    assert chosen.window_norm == "auto" and chosen.window_norm_ == "none"
+    # A random walk: relative to the last value wins
+    walk = pd.DataFrame({"y": np.cumsum(rng.normal(size=600))})
+    assert Forecaster(target="y", **{**TINY, "window_norm": "auto"}).fit(walk).window_norm_ == "last"
+    chosen.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["config"]["model"]["window_norm"] == "none"
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.window_norm_ == "none"
+    assert (loaded.predict(level)["y"] == chosen.predict(level)["y"]).all()
+
+
+def test_window_norm_auto_needs_training_data_to_be_chosen() -> None:
+    with pytest.raises(ConfigError, match="window_norm auto is chosen on the validation part"):
+        build_model(ModelConfig(window_norm="auto"), 1, 12, 4)

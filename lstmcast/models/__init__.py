@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from lstmcast.config import AUTO, ModelConfig, auto_segment
+from lstmcast.errors import ConfigError
 from lstmcast.models.ensemble import Ensemble
 from lstmcast.models.heads import Attention, ConvFrontEnd, SegmentEmbedding
 from lstmcast.models.recurrent import RecurrentForecaster
@@ -23,18 +24,13 @@ def build_model(config: ModelConfig, n_inputs: int, lookback: int, horizon: int)
     resolves it with the data's season before building.
 
     Every model also has ``explain(x)``, returning the forecast and the attention weights (or None)."""
+    if config.window_norm == AUTO:
+        raise ConfigError("window_norm auto is chosen on the validation part when a Forecaster trains; name one")
     if config.segment == AUTO:
         config = dataclasses.replace(config, segment=auto_segment(lookback, 0))
     if config.ensemble > 1:
         return Ensemble([_network(config, n_inputs, lookback, horizon) for _ in range(config.ensemble)])
     return _network(config, n_inputs, lookback, horizon)
-
-
-def has_linear_path(model: ForecastNetwork) -> bool:
-    """Whether the model forecasts through a linear path that training can start from a ridge fit."""
-    if isinstance(model, Ensemble):
-        return has_linear_path(model.members[0])
-    return isinstance(model, NormalisedForecaster) and model.linear is not None
 
 
 def _network(
@@ -52,7 +48,6 @@ __all__ = [
     "Ensemble",
     "ForecastNetwork",
     "build_model",
-    "has_linear_path",
     "NormalisedForecaster",
     "RecurrentForecaster",
     "SegmentEmbedding",
