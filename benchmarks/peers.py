@@ -591,6 +591,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = [name for name in args.series or () if name not in REGISTRY]
     if unknown:
         parser.error(f"unknown series {', '.join(unknown)}; choose from {', '.join(REGISTRY)}")
+    unseen = [name for name in args.series or () if REGISTRY[name].role == "holdout"]
+    if unseen:  # series.py, rule 3: holdout series report one change of defaults, through recipe_study.py
+        parser.error(f"{', '.join(unseen)}: holdout series are not run here (benchmarks/series.py, rule 3)")
     if args.max_epochs is not None and args.max_epochs < 1:
         parser.error("--max-epochs must be at least 1")
     return args

@@ -12,7 +12,8 @@ network improved on the linear model it starts from.
 
 Roles: defaults are CHOSEN with `--role dev` only. `--role report` is for the published figures, run once
 with the defaults as released; a report run must never feed back into a default (docs/benchmarks.md says
-which run is which).
+which run is which). `--role holdout` (series.py, rule 3): unseen series, run ONCE to report a later change
+of the defaults; the commit that publishes it moves them to HOLDOUT_USED.
 
     python benchmarks/recipe_study.py --role dev                        # out/recipe_dev.json
     python benchmarks/recipe_study.py --role dev --set ensemble=1 --tag single
@@ -149,7 +150,7 @@ def main() -> None:
     from series import by_role
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=("dev", "report"), required=True)
+    parser.add_argument("--role", choices=("dev", "report", "holdout"), required=True)
     parser.add_argument("--series", action="append", help="a series of that role; repeat for several (default all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a Forecaster setting")
