@@ -86,7 +86,17 @@ SERIES: dict[str, Callable[[], pd.DataFrame]] = {
     "co2 (weekly)": co2,
     "sunspots (monthly)": sunspots,
 }
-PLAIN = {"window_norm": "none", "linear": False}
+# lstmcast 0.1's recipe: the bare network read step by step, trained as 0.1-0.4 did
+PLAIN = {
+    "window_norm": "none",
+    "linear": False,
+    "segment": 0,
+    "ensemble": 1,
+    "layers": 2,
+    "loss": "mse",
+    "lr": 3e-4,
+    "batch_size": 64,
+}
 
 
 def run_one(frame: pd.DataFrame, settings: dict) -> dict:
