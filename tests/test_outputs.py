@@ -318,8 +318,17 @@ def test_a_fault_between_the_two_renames_puts_the_old_model_back(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
+@pytest.fixture
+def sigint_raises():
+    """Ctrl-C raises KeyboardInterrupt here even when the test run started with SIGINT ignored (a
+    shell starts background jobs so: ``nohup pytest &``)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_ctrl_c_between_the_two_renames_waits_for_the_swap(
-    tmp_path: Path, model: Path, data: Path, monkeypatch, no_exchange
+    tmp_path: Path, model: Path, data: Path, monkeypatch, no_exchange, sigint_raises
 ) -> None:
     monkeypatch.setattr(outputs, "_between_renames", lambda: os.kill(os.getpid(), signal.SIGINT))
     result = run("train", data, "-o", model, *TINY_FLAGS, "--seed", "3")
@@ -337,7 +346,7 @@ def test_a_model_moved_aside_by_a_killed_save_is_put_back(tmp_path: Path, model:
     assert (model / "manifest.json").is_file() and not moved.exists()
 
 
-def test_signals_wait_for_the_end_of_a_commit() -> None:
+def test_signals_wait_for_the_end_of_a_commit(sigint_raises) -> None:
     order: list[str] = []
     with pytest.raises(KeyboardInterrupt):
         with outputs.signals_held():
