@@ -39,8 +39,7 @@ SCHEMA_VERSION = 5
 # 5: model config gains segment (0, reading step by step, for older models) and ensemble (1); train config gains
 #    loss ("mse" for older models); training gains threads. The defaults changed (segment auto, loss
 #    mae, lr 1e-3, batch 256, 1 layer, ensemble 3); every older manifest records its layers, lr and
-#    batch size, and is given the segment, loss and ensemble it was trained with. The model config also
-#    gains level (false before) and training gains linear_start (the ridge's coordinates).
+#    batch size, and is given the segment, loss and ensemble it was trained with.
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
@@ -367,7 +366,6 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("training.val_mse?", _NUMBER.or_null()),
     ("training.start_val_mse?", _NUMBER.or_null()),
     ("training.threads?", _WHOLE),
-    ("training.linear_start?", _STRING.or_null()),
     ("training.tuning?", _OBJECT),
     ("history", _LIST),
     ("history.*", _OBJECT),

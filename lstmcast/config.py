@@ -138,7 +138,6 @@ class ModelConfig(_Config):
     segment: int | str = AUTO  # steps per segment the cell reads at once (SegRNN); 0 reads step by step
     window_norm: str = "last"
     linear: bool = True
-    level: bool = False  # the linear path also weighs the window's level (window norm last only)
     ensemble: int = 3  # networks trained from different random starts and averaged
 
     def __post_init__(self) -> None:
@@ -154,12 +153,6 @@ class ModelConfig(_Config):
             _check_int("segment", self.segment, 0, MAX_STEPS, f" (0 reads the window step by step, or {AUTO})")
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
-        _check(isinstance(self.level, bool), f"level must be true or false; got {self.level!r}")
-        _check(
-            not self.level or (self.linear and self.window_norm == "last"),
-            "level needs the linear path and window norm last (it is what lets a last-relative linear path "
-            "forecast a level)",
-        )
         _check_int("ensemble", self.ensemble, 1, MAX_ENSEMBLE)
 
 

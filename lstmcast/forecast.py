@@ -100,7 +100,6 @@ class Forecaster:
         segment: int | str = "auto",
         window_norm: str = "last",
         linear: bool = True,
-        level: bool = False,
         ensemble: int = 3,
         epochs: int = 100,
         patience: int = 20,
@@ -135,7 +134,6 @@ class Forecaster:
         self.segment = segment
         self.window_norm = window_norm
         self.linear = linear
-        self.level = level
         self.ensemble = ensemble
         self.epochs = epochs
         self.patience = patience
@@ -249,7 +247,8 @@ class Forecaster:
         if start is not None:
             # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
             # beats it on validation, so it can only improve on it.
-            self.model_.start_from_linear(*(torch.as_tensor(a, dtype=torch.float32, device=device) for a in start))
+            weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
+            self.model_.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
         result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
@@ -280,32 +279,20 @@ class Forecaster:
 
     def _choose_start(
         self, model_cfg: ModelConfig, scaled_target: np.ndarray, train_origins: np.ndarray, val_origins: np.ndarray
-    ) -> tuple[ModelConfig, tuple[np.ndarray, ...] | None]:
-        """The window normalisation (``window_norm_``) and the linear path's start: the weight
-        ``[H, L]``, bias ``[H]`` (and with ``level`` the level weights ``[H]``) of a ridge fitted in the
-        model's own coordinates, or None without a linear path.
-
-        ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge forecasts
-        the validation part best (the first on a tie), for the start and the network. With ``level``
-        the network reads the window relative to its last value whatever happens, and the start is the
-        better on validation of the ridge in those coordinates and the ridge on the raw window
-        (``linear_start_`` says which)."""
-        if not model_cfg.linear:
-            self.window_norm_ = AUTO_WINDOW_NORMS[0] if model_cfg.window_norm == AUTO else model_cfg.window_norm
-            self.linear_start_ = None
-            return dataclasses.replace(model_cfg, window_norm=self.window_norm_), None
-        candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO or model_cfg.level else (model_cfg.window_norm,)
+    ) -> tuple[ModelConfig, Ridge | None]:
+        """The window normalisation (``window_norm_``) and the ridge the linear path starts from: a
+        ridge fitted in the model's own coordinates (the normalised window), or None without a linear
+        path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge
+        forecasts the validation part best (the first on a tie)."""
+        candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
+        if not model_cfg.linear and model_cfg.window_norm != AUTO:
+            self.window_norm_ = model_cfg.window_norm
+            return model_cfg, None
         ridges = [self._ridge_in(norm, scaled_target, train_origins, val_origins) for norm in candidates]
         best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
-        self.linear_start_ = candidates[best]
-        self.window_norm_ = "last" if model_cfg.level else self.linear_start_
-        ridge = ridges[best]
-        start: tuple[np.ndarray, ...] = (ridge.weight.T, ridge.bias)  # [H, L], [H]
-        if model_cfg.level:
-            # a ridge on the raw window, W x + b, is W x' + b + (sum(W) - 1) x_L + x_L in last coordinates
-            level = ridge.weight.sum(axis=0) - 1 if self.linear_start_ == "none" else np.zeros_like(ridge.bias)
-            start = (*start, level)
-        return dataclasses.replace(model_cfg, window_norm=self.window_norm_), start
+        self.window_norm_ = candidates[best]
+        model_cfg = dataclasses.replace(model_cfg, window_norm=self.window_norm_)
+        return model_cfg, ridges[best] if model_cfg.linear else None
 
     def _ridge_in(self, norm: str, scaled_target: np.ndarray, train: np.ndarray, val: np.ndarray) -> Ridge:
         if norm == "none" and self.ridge_ is not None:
@@ -348,7 +335,6 @@ class Forecaster:
             "epochs_run": len(self.history_),
             "stopped_early": self.stopped_early_,
             "threads": torch.get_num_threads(),
-            "linear_start": self.linear_start_,  # the coordinates of the ridge the linear path started from
         }
 
     def _windows(self, series: Series, device: torch.device | None = None) -> TensorWindows:
@@ -725,7 +711,6 @@ class Forecaster:
         forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
         forecaster.segment_ = forecaster.segment
         forecaster.window_norm_ = forecaster.window_norm
-        forecaster.linear_start_ = forecaster.training_.get("linear_start")
         data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
         try:
             if forecaster.frequency_ is not None:

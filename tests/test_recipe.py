@@ -167,31 +167,3 @@ def test_window_norm_auto_takes_the_coordinates_whose_ridge_start_validates_best
 def test_window_norm_auto_needs_training_data_to_be_chosen() -> None:
     with pytest.raises(ConfigError, match="window_norm auto is chosen on the validation part"):
         build_model(ModelConfig(window_norm="auto"), 1, 12, 4)
-
-
-def test_with_a_level_term_the_linear_path_can_start_from_the_ridge_on_the_raw_window(tmp_path) -> None:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    level = pd.DataFrame({"y": 5 + rng.normal(size=800)})  # reverts to its level: the raw ridge validates better
-    fitted = Forecaster(target="y", **{**TINY, "epochs": 1, "level": True}).fit(level)
-    assert fitted.linear_start_ == "none" and fitted.window_norm_ == "last"  # the network still reads x - x_L
-    assert fitted.model_.level.abs().sum() > 0
-    if fitted.best_epoch_ == 0:  # the untrained model is exactly the raw ridge
-        assert fitted.metrics_["mse"] == pytest.approx(fitted.metrics_["baselines"]["ridge"]["mse"], rel=1e-5)
-    fitted.save(tmp_path / "m")
-    loaded = Forecaster.load(tmp_path / "m")
-    assert loaded.level is True and loaded.linear_start_ == "none"
-    assert (loaded.predict(level)["y"] == fitted.predict(level)["y"]).all()
-    walk = pd.DataFrame({"y": np.cumsum(rng.normal(size=800))})  # relative to the last value wins
-    on_walk = Forecaster(target="y", **{**TINY, "epochs": 1, "level": True}).fit(walk)
-    assert on_walk.linear_start_ == "last"
-    assert on_walk.model_.level.abs().sum() == 0 or on_walk.best_epoch_ > 0
-
-
-def test_the_level_term_needs_the_linear_path_relative_to_the_last_value() -> None:
-    for settings in ({"linear": False}, {"window_norm": "mean"}, {"window_norm": "none"}):
-        with pytest.raises(ConfigError, match="level needs the linear path and window norm last"):
-            ModelConfig(level=True, **settings)
-    assert "level" not in dict(build_model(ModelConfig(ensemble=1), 1, 12, 4).named_parameters())

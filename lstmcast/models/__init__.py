@@ -39,7 +39,7 @@ def _network(
     core = RecurrentForecaster(n_inputs, horizon, config)
     if config.window_norm == "none" and not config.linear:
         return core
-    return NormalisedForecaster(core, config.window_norm, n_inputs, lookback, horizon, config.linear, config.level)
+    return NormalisedForecaster(core, config.window_norm, n_inputs, lookback, horizon, config.linear)
 
 
 __all__ = [

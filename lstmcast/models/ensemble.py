@@ -33,7 +33,7 @@ class Ensemble(nn.Module):
         return torch.stack(forecasts).mean(dim=0), mean_weights
 
     @torch.no_grad()
-    def start_from_linear(self, weight: torch.Tensor, bias: torch.Tensor, level: torch.Tensor | None = None) -> None:
+    def start_from_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
         """Every member starts from the same linear forecast (see NormalisedForecaster.start_from_linear)."""
         for member in self.members:
-            member.start_from_linear(weight, bias, level)
+            member.start_from_linear(weight, bias)

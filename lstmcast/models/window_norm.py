@@ -16,14 +16,6 @@ and the forecast is y = y' * sigma + mu (for revin, y' is first mapped back thro
 The linear path adds ``W x'_target + b`` (a linear autoregression on the normalised target window)
 to the recurrent forecast, as LSTNet's highway (Lai et al. 2018) and the linear models of Zeng et
 al. (2023): the network only has to learn a correction to a linear forecast.
-
-With ``level`` (window norm ``last`` only) the linear path also reads the window's level: it adds
-``c * x_L`` (``c`` one weight per horizon step). In ``last`` coordinates a linear map's weights on the
-raw window must sum to one (it can only forecast relative to the last value); with the level term any
-linear map on the raw window is one of the model's, ``W x + b = W x' + b + (sum(W) - 1) x_L + x_L``,
-so the linear path can start from a ridge on the raw window where that forecasts the validation part
-better (a series that reverts to a level), while the network keeps reading the window relative to its
-last value.
 """
 
 from __future__ import annotations
@@ -67,41 +59,26 @@ class NormalisedForecaster(nn.Module):
     """Window normalisation around a core network, with an optional linear path beside it."""
 
     def __init__(
-        self,
-        core: RecurrentForecaster,
-        mode: str,
-        n_inputs: int,
-        lookback: int,
-        horizon: int,
-        linear: bool,
-        level: bool = False,
+        self, core: RecurrentForecaster, mode: str, n_inputs: int, lookback: int, horizon: int, linear: bool
     ) -> None:
         super().__init__()
         self.norm = WindowNorm(mode, n_inputs)
         self.core = core
         self.linear = nn.Linear(lookback, horizon) if linear else None
-        # c: the linear path's weight on the window's level, per horizon step (zero: the forecast is
-        # relative to the last value, as without it)
-        self.level = nn.Parameter(torch.zeros(horizon)) if level else None
         if self.linear is not None:
             # Start from "the window's level" (zero in normalised units); training moves it from there.
             nn.init.zeros_(self.linear.weight)
             nn.init.zeros_(self.linear.bias)
 
     @torch.no_grad()
-    def start_from_linear(self, weight: torch.Tensor, bias: torch.Tensor, level: torch.Tensor | None = None) -> None:
+    def start_from_linear(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
         """Start training from a linear forecast: the linear path takes ``weight [H, L]`` and
-        ``bias [H]`` (a linear autoregression on the normalised target window) and, with a level
-        term, ``level [H]`` (zero if not given); the recurrent head is zeroed, so the untrained
-        model's forecast is exactly that linear one."""
+        ``bias [H]`` (a linear autoregression on the normalised target window) and the recurrent
+        head is zeroed, so the untrained model's forecast is exactly that linear one."""
         if self.linear is None:
             raise ValueError("this model has no linear path")
         self.linear.weight.copy_(weight)
         self.linear.bias.copy_(bias)
-        if self.level is not None:
-            self.level.copy_(level if level is not None else torch.zeros_like(self.level))
-        elif level is not None:
-            raise ValueError("this model has no level term")
         nn.init.zeros_(self.core.head.weight)
         nn.init.zeros_(self.core.head.bias)
 
@@ -114,7 +91,4 @@ class NormalisedForecaster(nn.Module):
         y, weights = self.core.explain(normalised)  # [B, H], [B, L] | None
         if self.linear is not None:
             y = y + self.linear(normalised[:, :, 0])  # [B, L] -> [B, H]
-        forecast = self.norm.restore_target(y, loc, scale)
-        if self.level is not None:
-            forecast = forecast + self.level * loc[:, :, 0]  # [B, H] + [H] * [B, 1]
-        return forecast, weights
+        return self.norm.restore_target(y, loc, scale), weights
