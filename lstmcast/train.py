@@ -71,6 +71,17 @@ def _pad_heap_top() -> None:
         ctypes.CDLL(None).mallopt(_M_TOP_PAD, HEAP_TOP_PAD)
 
 
+def flush_subnormals() -> bool:
+    """Have the CPU treat subnormal floats (below 1.2e-38 in float32) as zero. Adam's moment
+    estimates of a weight whose gradient has gone to zero (a dead ReLU unit of the segment
+    embedding, a weight held at zero by --weight-decay) decay geometrically into that range, and x86
+    CPUs compute on subnormals many times slower: with --weight-decay 0.001 epochs grew from 1 s to
+    10 s within 20 epochs (docs/benchmarks.md). Numerically nothing of the model lives there. The
+    setting is process-wide and stays on (torch offers no way to read the previous one). Returns
+    whether the CPU supports it."""
+    return bool(torch.set_flush_denormal(True))
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` picks CUDA when available; asking for CUDA without it is a clear error."""
     if name == "auto":
@@ -229,6 +240,7 @@ def fit(
     best weights so far (``stopped_by`` is then "caller": how ``tune --budget`` ends a trial in time).
     """
     device = windows.values.device
+    flush_subnormals()
     train_idx = torch.as_tensor(train_origins, device=device)
     val_idx = torch.as_tensor(val_origins, device=device)
     generator = torch.Generator().manual_seed(config.seed)

@@ -108,3 +108,16 @@ def test_training_and_forecasting_on_cuda_match_the_cpu_closely() -> None:
     assert next(on_gpu.model_.parameters()).device.type == "cuda"
     forecast = on_gpu.predict(frame)
     assert forecast["y"].notna().all() and len(forecast) == TINY["horizon"]
+
+
+def test_training_flushes_subnormal_floats_to_zero() -> None:
+    """Adam's moments of weights with no gradient left decay into subnormal floats, on which x86
+    CPUs are many times slower; training turns the CPU's flush-to-zero on."""
+    from lstmcast.train import flush_subnormals
+
+    if not flush_subnormals():
+        pytest.skip("this CPU cannot flush subnormal floats")
+    torch.set_flush_denormal(False)
+    assert torch.tensor([1e-39], dtype=torch.float32).item() != 0.0
+    Forecaster(target="y", **TINY).fit(sine_frame())
+    assert torch.tensor([1e-39], dtype=torch.float32).item() == 0.0
