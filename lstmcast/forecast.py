@@ -284,10 +284,10 @@ class Forecaster:
         ridge fitted in the model's own coordinates (the normalised window), or None without a linear
         path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge
         forecasts the validation part best (the first on a tie)."""
-        candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
         if not model_cfg.linear and model_cfg.window_norm != AUTO:
             self.window_norm_ = model_cfg.window_norm
             return model_cfg, None
+        candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
         ridges = [self._ridge_in(norm, scaled_target, train_origins, val_origins) for norm in candidates]
         best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
         self.window_norm_ = candidates[best]

@@ -5,7 +5,8 @@ Lakshminarayanan et al. 2017).
 Where the data do not pin the network down, members settle on different answers; averaging cancels
 that part of their error, so the mean is better than the typical member and the result depends far
 less on the seed. Members share the epochs and the early stopping, which watches the mean's
-validation error. Cost: K times the training and forecasting compute of one network.
+validation error, and --grad-clip, which bounds one norm over all members' gradients. Cost: K
+times the training and forecasting compute of one network.
 """
 
 from __future__ import annotations
