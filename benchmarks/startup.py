@@ -1,4 +1,5 @@
-"""Startup: wall time of ``lstmcast --help`` and ``lstmcast info MODEL_DIR`` as real subprocesses.
+"""Startup: wall time of ``lstmcast --help``, ``lstmcast info MODEL_DIR`` and ``lstmcast predict`` as real
+subprocesses, beside ``python -c "import torch"`` in the same run.
 
 A tiny model is trained into a temporary directory first, through the CLI:
 
@@ -9,8 +10,16 @@ Then each command is run once untimed (to warm the file cache) and ``--runs`` ti
 median is compared with the target (0.5 s). ``python -c pass`` is timed the same way, for the floor
 set by the interpreter itself.
 
-Finally ``python -X importtime`` lists what ``import lstmcast.cli``, ``lstmcast --help`` and
-``lstmcast info`` import: none of them should load torch or pandas (or other heavy packages).
+Then ``lstmcast predict`` is timed on three models trained for one epoch on sample_data/load.csv
+(the defaults: a seed ensemble of 3 segment LSTMs; a 2-layer bidirectional LSTM with attention reading
+all 96 steps; a peephole LSTM with the conv front-end and revin), each on the sample CSV (8,760 rows)
+and on a 1,000,000-row CSV continuing it, and ``python -c "import torch"`` the same way. Targets
+(issue #14): predict at most 0.15x of ``import torch`` and under 0.3 s on two idle cores.
+
+Finally ``python -X importtime`` lists what ``import lstmcast.cli``, ``lstmcast --help``,
+``lstmcast info`` and ``lstmcast predict`` import: none of the first three should load torch or
+pandas (or other heavy packages); predict needs numpy, pandas and safetensors, and never torch,
+scikit-learn or scipy.
 
     python benchmarks/startup.py
     python benchmarks/startup.py --runs 20 --json benchmarks/out/startup.json
@@ -34,6 +43,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data" / "load.csv"
 TARGET_SECONDS = 0.5
+PREDICT_SECONDS = 0.3
+PREDICT_TORCH_RATIO = 0.15
+NEVER_IN_PREDICT = ("torch", "sklearn", "scipy")
+PREDICT_MODELS = {
+    "defaults": [],
+    "bi-LSTM 2x64 + attention, 96 steps": ["--segment", "0", "--layers", "2", "--bidirectional", "--attention"],
+    "peephole + conv + revin": ["--model", "peephole", "--conv-kernel", "3", "--window-norm", "revin"],
+}
+BIG_ROWS = 1_000_000
 # Packages that must not be imported just to print help or describe a model.
 HEAVY = ("torch", "pandas", "numpy", "sklearn", "scipy", "pyarrow", "safetensors")
 
@@ -116,6 +134,38 @@ def train_tiny_model(lstmcast: list[str], model_dir: Path) -> None:
     subprocess.run(command, check=True, capture_output=True, env=environment())
 
 
+def train_model(lstmcast: list[str], model_dir: Path, flags: list[str]) -> None:
+    command = [*lstmcast, "train", str(SAMPLE), "--target", "load", "-o", str(model_dir), "--epochs", "1", *flags]
+    subprocess.run([*command, "--quiet"], check=True, capture_output=True, env=environment())
+
+
+def write_big_csv(path: Path, rows: int) -> None:
+    """The sample series repeated to ``rows`` rows on a continuing hourly index, in one write."""
+    import pandas as pd
+
+    sample = pd.read_csv(SAMPLE)
+    repeats = -(-rows // len(sample))
+    big = pd.concat([sample] * repeats, ignore_index=True).head(rows)
+    big["time"] = pd.date_range(sample["time"].iloc[0], periods=rows, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    big.to_csv(path, index=False)
+
+
+def predict_section(lstmcast: list[str], tmp: Path, runs: int) -> dict[str, Any]:
+    """Times of predict per model and input, and of ``import torch``, in one run."""
+    big = tmp / "big.csv"
+    write_big_csv(big, BIG_ROWS)
+    commands = {'python -c "import torch"': [sys.executable, "-c", "import torch"]}
+    for name, flags in PREDICT_MODELS.items():
+        model = tmp / name.replace(" ", "_").replace("+", "").replace(",", "")
+        train_model(lstmcast, model, flags)
+        for data, label in ((SAMPLE, "sample CSV"), (big, f"{BIG_ROWS:,}-row CSV")):
+            output = ["-o", str(tmp / "f.csv")]
+            commands[f"predict, {name}, {label}"] = [*lstmcast, "predict", str(model), str(data), *output]
+    timings = {name: time_command(command, runs) for name, command in commands.items()}
+    imports = imported_modules(["-m", "lstmcast", *commands["predict, defaults, sample CSV"][len(lstmcast) :]])
+    return {"seconds": timings, "predict_imports_ms": imports}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10, help="timed runs per command (default: 10)")
@@ -137,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             "lstmcast info MODEL_DIR": [*lstmcast, "info", str(model_dir)],
         }
         timings = {name: time_command(command, args.runs) for name, command in commands.items()}
+        predict = predict_section(lstmcast, Path(tmp), args.runs)
         results["loadavg_after"] = os.getloadavg()
         imports = {
             "import lstmcast.cli": imported_modules(["-c", "import lstmcast.cli"]),
@@ -167,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         total = sum(packages.values())
         print(f"| `{name}` | {', '.join(heavy) or 'none'} | {total:.0f} | {slow_text} |")
     no_heavy = not any(heavy_loaded.values())
+    predict_met = print_predict(predict)
     print(f"\nstartup target (< {TARGET_SECONDS} s each): {'met' if met else 'MISSED'}; ", end="")
     print(f"no heavy imports ({', '.join(HEAVY)}): {'yes' if no_heavy else 'NO'}")
     print(f"load average before / after: {results['loadavg_before'][0]:.2f} / {results['loadavg_after'][0]:.2f}")
@@ -181,11 +233,39 @@ def main(argv: list[str] | None = None) -> int:
                 "target_seconds": TARGET_SECONDS,
                 "target_met": met,
                 "no_heavy_imports": no_heavy,
+                "predict": predict,
+                "predict_targets": {"seconds": PREDICT_SECONDS, "torch_ratio": PREDICT_TORCH_RATIO},
+                "predict_targets_met": predict_met,
             }
         )
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def print_predict(predict: dict[str, Any]) -> bool:
+    """The predict table (median, ratio to ``import torch``) and its imports; whether every target was met."""
+    timings = predict["seconds"]
+    torch_median = statistics.median(timings['python -c "import torch"'])
+    print()
+    print("| command | median s | min s | max s | / import torch | target |")
+    print("|---|---:|---:|---:|---:|---|")
+    met = True
+    for name, seconds in timings.items():
+        median = statistics.median(seconds)
+        ratio = median / torch_median
+        verdict = "-"
+        if name.startswith("predict"):
+            ok = median < PREDICT_SECONDS and ratio <= PREDICT_TORCH_RATIO
+            met = met and ok
+            verdict = f"< {PREDICT_SECONDS} s and <= {PREDICT_TORCH_RATIO}x: {'met' if ok else 'MISSED'}"
+        print(f"| `{name}` | {median:.3f} | {min(seconds):.3f} | {max(seconds):.3f} | {ratio:.2f} | {verdict} |")
+    packages = predict["predict_imports_ms"]
+    never = sorted(p for p in packages if p in NEVER_IN_PREDICT)
+    slowest = ", ".join(f"{p} {ms:.0f}" for p, ms in sorted(packages.items(), key=lambda item: -item[1])[:6])
+    print(f"\npredict imports {sum(packages.values()):.0f} ms in all; slowest: {slowest}")
+    print(f"torch, scikit-learn or scipy imported by predict: {', '.join(never) or 'none'}")
+    return met and not never
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ from lstmcast.errors import ArtifactError, ConfigError, OutputError
 from lstmcast.outputs import Outputs, recover
 
 if TYPE_CHECKING:
-    import torch
+    import numpy as np
+
+    from lstmcast.state import FittedState
 
 FORMAT = "lstmcast-model"
 SCHEMA_VERSION = 5
@@ -70,19 +72,24 @@ class ModelFiles:
     on writing), the weights and the held-out metrics."""
 
     manifest: dict[str, Any]
-    weights: dict[str, torch.Tensor]
+    weights: dict[str, np.ndarray]
     metrics: dict[str, Any]
+
+    @classmethod
+    def of(cls, state: FittedState) -> ModelFiles:
+        return cls(state.to_manifest(), state.weights, state.metrics)
 
 
 def write_model_files(directory: Path, files: ModelFiles, name: str | None = None) -> None:
     """Write the files of a model into ``directory`` (a staging directory, see ``lstmcast.outputs``);
     ``name`` is the model directory as the user named it, for messages."""
+    import numpy as np
     from safetensors import SafetensorError
-    from safetensors.torch import save_file
+    from safetensors.numpy import save_file
 
     weights = directory / WEIGHTS
     try:
-        save_file({k: v.detach().cpu().contiguous() for k, v in files.weights.items()}, str(weights))
+        save_file({k: np.ascontiguousarray(v) for k, v in files.weights.items()}, str(weights))
         checksum = _sha256(weights)
         manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **files.manifest, "weights_sha256": checksum}
         _write_json(directory / MANIFEST, manifest)
@@ -154,7 +161,36 @@ def _is_model_manifest(file: Path) -> bool:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def read_state(path: str | Path) -> FittedState:
+    """The fitted state a model directory holds, checked whole before anything runs on it: the
+    manifest's structure and settings, the weights' checksum, and that the settings give exactly the
+    weights' names and shapes (so a crafted manifest cannot make a forecast read past an array).
+    Never unpickles anything, and imports no torch."""
+    from lstmcast.state import FittedState
+
+    manifest, weights = read_model_dir(path)
+    try:
+        state = FittedState.from_manifest(manifest, weights)
+        _check_frequency(state.frequency)
+        mismatch = weights_mismatch(state.expected_shapes(), weights)
+    except (ConfigError, KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ArtifactError(f"{path}: incompatible or corrupt model ({' '.join(str(exc).split())})") from None
+    if mismatch:
+        raise ArtifactError(f"{path}: incompatible or corrupt model ({mismatch})")
+    return state
+
+
+def _check_frequency(frequency: str | None) -> None:
+    import pandas as pd
+
+    try:
+        if frequency is not None:
+            pd.tseries.frequencies.to_offset(frequency)
+    except ValueError:
+        raise ValueError(f"frequency {frequency!r} is not one pandas knows") from None
+
+
+def read_model_dir(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The manifest and the weights of a model directory, read as one consistent pair.
 
     A save swaps a whole new directory into place (see ``lstmcast.outputs``), possibly while this
@@ -224,9 +260,14 @@ def _read_json(file: Path) -> Any:
     """The parsed file, refusing one too large to be a manifest before reading it."""
     try:
         with open(file, "rb") as stream:
-            if os.fstat(stream.fileno()).st_size > _MANIFEST_LIMIT:
+            size = os.fstat(stream.fileno()).st_size
+            if size > _MANIFEST_LIMIT:
                 raise ArtifactError(f"{file}: not an lstmcast model manifest (over {_MANIFEST_LIMIT // 2**20} MB)")
-            data = stream.read(_MANIFEST_LIMIT + 1)  # the file may have grown since
+            # read(n) allocates n bytes before reading: ask for the size (plus what the file may have grown
+            # since, up to the limit), not for the limit itself, which cost 256 MB on every load.
+            data = stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(_MANIFEST_LIMIT + 1 - len(data))
     except OSError as exc:
         raise ArtifactError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > _MANIFEST_LIMIT:
@@ -476,9 +517,9 @@ def _upgrade(manifest: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def read_weights(path: str | Path, manifest: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The weights as CPU tensors, after checking they are the ones the manifest was written with."""
-    from safetensors.torch import load_file
+def read_weights(path: str | Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The weights as numpy arrays, after checking they are the ones the manifest was written with."""
+    from safetensors.numpy import load_file
 
     file = Path(path) / WEIGHTS
     if not file.is_file():
@@ -490,14 +531,14 @@ def read_weights(path: str | Path, manifest: dict[str, Any]) -> dict[str, torch.
     except OSError as exc:
         raise ArtifactError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     try:
-        return load_file(str(file), device="cpu")
+        return load_file(str(file))
     except Exception as exc:  # safetensors raises its own error types for every kind of damage
         raise ArtifactError(f"{file}: corrupt ({exc})") from None
 
 
-def weights_mismatch(expected: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]) -> str | None:
-    """Why ``weights`` do not fit a network whose state is ``expected`` (a state dict, best built on
-    torch's "meta" device, which holds shapes and no memory), or None when they fit."""
+def weights_mismatch(expected: Mapping[str, tuple[int, ...]], weights: Mapping[str, np.ndarray]) -> str | None:
+    """Why ``weights`` do not fit a network whose weights have the ``expected`` names and shapes
+    (``FittedState.expected_shapes``), or None when they fit."""
     for names, problem in (
         (expected.keys() - weights.keys(), f"{WEIGHTS} lacks {{}}, which the settings in {MANIFEST} need"),
         (weights.keys() - expected.keys(), f"{WEIGHTS} holds {{}}, which the settings in {MANIFEST} do not have"),
@@ -505,13 +546,14 @@ def weights_mismatch(expected: Mapping[str, torch.Tensor], weights: Mapping[str,
         if names:
             listed = sorted(names)
             return problem.format(", ".join(listed[:3]) + (f" and {len(listed) - 3} more" if len(listed) > 3 else ""))
-    for name, tensor in expected.items():
-        if tuple(tensor.shape) != tuple(weights[name].shape):
-            return (
-                f"the settings in {MANIFEST} make {name} {_size_of(tensor)}; {WEIGHTS} holds {_size_of(weights[name])}"
-            )
+    for name, shape in expected.items():
+        if tuple(weights[name].shape) != tuple(shape):
+            held = _size_of(weights[name].shape)
+            return f"the settings in {MANIFEST} make {name} {_size_of(shape)}; {WEIGHTS} holds {held}"
+        if weights[name].dtype.kind != "f":
+            return f"{WEIGHTS} holds {name} as {weights[name].dtype}, not floating point"
     return None
 
 
-def _size_of(tensor: torch.Tensor) -> str:
-    return " x ".join(str(length) for length in tensor.shape) or "a scalar"
+def _size_of(shape: tuple[int, ...]) -> str:
+    return " x ".join(str(length) for length in shape) or "a scalar"

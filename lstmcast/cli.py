@@ -35,6 +35,7 @@ from lstmcast.console import ExitCode, exit_code_for, make_console, print_error,
 from lstmcast.errors import DataWarning, LstmcastError, Terminated
 
 if TYPE_CHECKING:
+    from lstmcast.forecast import Forecaster
     from lstmcast.outputs import Output, Outputs
 
 _DATA, _WINDOW, _MODEL, _TRAIN = DataConfig(), WindowConfig(), ModelConfig(), TrainConfig()
@@ -174,6 +175,52 @@ def _png_output(outputs: Outputs, path: str) -> Output:
     return outputs.file(path)
 
 
+def _forecast_in_numpy(threads: int | None, device: str | None) -> None:
+    """Set up a command that forecasts in numpy (predict, plot): its BLAS computes with the --threads
+    budget (default 1), which can only be set before numpy is first imported, as a CLI run has not yet
+    done; --device is deprecated and says so."""
+    import os
+
+    from lstmcast.config import resolve_threads
+
+    count = str(resolve_threads(threads))
+    if "numpy" not in sys.modules:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = count
+    if device is not None:
+        print_warning(
+            make_console(),
+            "--device is deprecated and has no effect here: the forecast runs in numpy on the CPU",
+        )
+
+
+def _predict_recent(forecaster: Forecaster, data: str, input_format: str | None) -> tuple[Any, Any]:
+    """The frame predict read and the forecast from it. Only the end of DATA that the lookback needs is
+    parsed; if that part fails a check, the whole of DATA is read and checked instead, so the error names
+    rows as the file numbers them (and warnings from the first try are not shown twice)."""
+    from lstmcast.errors import DataError
+    from lstmcast.read import read_recent
+
+    columns = forecaster.columns_
+    frame, read_whole = read_recent(
+        data, forecaster.lookback, input_format, complete=columns, time_col=forecaster.time_col_
+    )
+    if frame.attrs["whole"]:
+        return frame, forecaster.predict(frame)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            forecast = forecaster.predict(frame)
+        except DataError:
+            forecast = None
+    if forecast is None:  # the end of DATA failed a check: the whole table decides, and only its warnings show
+        frame = read_whole()
+        return frame, forecaster.predict(frame)
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return frame, forecast
+
+
 def _one_stdout(*paths: str | None) -> None:
     if sum(path == "-" for path in paths) > 1:
         raise click.UsageError("only one output can go to stdout (-); send the others to files")
@@ -219,6 +266,13 @@ device_option = click.option(
     show_default=True,
     metavar="auto|cpu|cuda|cuda:N",
     help="Where to run; auto picks CUDA when available.",
+)
+# predict and plot forecast in numpy on the CPU: --device is kept so scripts that pass it keep working.
+legacy_device_option = click.option(
+    "--device",
+    default=None,
+    hidden=True,
+    help="Deprecated, without effect: the forecast runs in numpy on the CPU.",
 )
 threads_option = click.option(
     "--threads",
@@ -607,7 +661,7 @@ def train(
     "format from the name, - for stdout.",
 )
 @input_format_option
-@device_option
+@legacy_device_option
 @threads_option
 def predict(
     model_dir: str,
@@ -617,7 +671,7 @@ def predict(
     output_format: str | None,
     explain_path: str | None,
     input_format: str | None,
-    device: str,
+    device: str | None,
 ) -> None:
     """Forecast the HORIZON steps after the last row of DATA.
 
@@ -631,13 +685,11 @@ def predict(
       (head -n 1 new.csv; tail -n 200 new.csv) | lstmcast predict model/ - -o forecast.csv
       lstmcast predict model/ sample_data/load.csv -o forecast.csv --explain attention.csv
     """
+    _forecast_in_numpy(threads, device)
     from lstmcast.forecast import Forecaster
-    from lstmcast.read import read_table
-    from lstmcast.train import use_threads
     from lstmcast.write import output_format as resolve_format
     from lstmcast.write import table_bytes
 
-    use_threads(threads)
     if explain_path == "-" and output == "-":
         raise click.UsageError("--explain and --output cannot both be stdout; send one of them to a file")
     fmt = resolve_format(output, output_format, format_option="--format")
@@ -646,9 +698,9 @@ def predict(
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
     forecast_output = outputs.file(output)
     explain_output = outputs.file(explain_path) if explain_path is not None else None
-    forecaster = Forecaster.load(model_dir, device=device)
-    frame = read_table(data, input_format)
-    forecast_output.set(table_bytes(forecaster.predict(frame), fmt))
+    forecaster = Forecaster.load(model_dir)
+    frame, forecast = _predict_recent(forecaster, data, input_format)
+    forecast_output.set(table_bytes(forecast, fmt))
     if explain_output is not None and explain_fmt is not None:
         explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))
     outputs.commit()
@@ -698,11 +750,12 @@ def evaluate(
     from lstmcast.console import metrics_table
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.train import use_threads
+    from lstmcast.train import resolve_device, use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
     use_threads(threads)
+    resolve_device(device)  # a device that is not here fails before anything is read
     _one_stdout(output, "-" if as_json else None, per_step_path)
     outputs = _outputs()
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
@@ -915,7 +968,7 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
     "--size", default="1200x600", show_default=True, callback=_parse_size, metavar="WxH", help="Image size in pixels."
 )
 @input_format_option
-@device_option
+@legacy_device_option
 @threads_option
 def plot(
     model_dir: str,
@@ -930,7 +983,7 @@ def plot(
     alert_level: float | None,
     size: tuple[int, int],
     input_format: str | None,
-    device: str,
+    device: str | None,
 ) -> None:
     """Draw a forecast of DATA (or, with --history, the model's loss curves) as a PNG.
 
@@ -944,6 +997,7 @@ def plot(
       lstmcast plot model/ sample_data/load.csv --origin "2024-03-01 00:00" --threshold 80 -o check.png
       lstmcast plot --history model/ -o loss.png
     """
+    _forecast_in_numpy(threads, device)
     from lstmcast import plot as plotting
 
     plotting.require_matplotlib()
@@ -971,10 +1025,8 @@ def plot(
         return
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
-    from lstmcast.train import use_threads
 
-    use_threads(threads)
-    forecaster = Forecaster.load(model_dir, device=device)
+    forecaster = Forecaster.load(model_dir)
     settings = forecaster.event_settings(threshold, event, alert_level)
     history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
     plotting.plot_forecast(

@@ -212,3 +212,23 @@ def auto_segment(lookback: int, season: int) -> int:
     small = [d for d in range(1, math.isqrt(lookback) + 1) if lookback % d == 0]
     divisors = small + [lookback // d for d in small]
     return min(divisors, key=lambda d: (abs(lookback / d - SEGMENTS_TARGET), -d))
+
+
+DEFAULT_THREADS = 1  # see docs/benchmarks.md#threads: two threads collapse on a shared machine
+MAX_THREADS = 1024
+THREADS_ENV = "LSTMCAST_THREADS"
+
+
+def resolve_threads(threads: int | None = None) -> int:
+    """The CPU threads to compute with: ``threads``, else ``$LSTMCAST_THREADS``, else 1 (checked)."""
+    import os
+
+    if threads is None:
+        value = os.environ.get(THREADS_ENV, "").strip()
+        try:
+            threads = int(value) if value else DEFAULT_THREADS
+        except ValueError:
+            raise ConfigError(f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}; got {value!r}") from None
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"threads must be a whole number from 1 to {MAX_THREADS}; got {threads!r}")
+    return threads

@@ -9,29 +9,32 @@ through a model directory.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from lstmcast import __version__, artifact
 from lstmcast.baselines import Ridge, drift, fit_ridge, mean_forecast, naive, season_length, seasonal_naive
 from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, DataConfig, ModelConfig, TrainConfig, WindowConfig, auto_segment
-from lstmcast.errors import ArtifactError, ConfigError, DataError, DataWarning, NotFittedError
+from lstmcast.errors import ConfigError, DataError, DataWarning, NotFittedError
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
 from lstmcast.metrics import mase_scale
-from lstmcast.models import build_model
-from lstmcast.scale import Scaler, fit_scaler
-from lstmcast.train import EpochReport, TensorWindows, evaluating, fit, predict_windows, resolve_device
+from lstmcast.scale import fit_scaler
+from lstmcast.state import FittedState
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split, rolling_origins
+
+if TYPE_CHECKING:  # torch is imported only to train and to score many origins: predict runs in numpy
+    import torch
+
+    from lstmcast.models import ForecastNetwork
+    from lstmcast.train import EpochReport, TensorWindows
 
 # The Forecaster's parameters, grouped by the settings class they build: derived from the dataclasses,
 # so a new setting is a new field there (and an argument of Forecaster.__init__, which a test checks).
@@ -70,11 +73,49 @@ def fitted_season(season: int, series: Series, train_rows: int) -> int:
     return inferred
 
 
+class _Learned:
+    """A learned attribute, read from the fitted state (``scaler_`` is ``state_.scaler``)."""
+
+    def __init__(self, read: Callable[[FittedState], Any]) -> None:
+        self.read = read
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, forecaster: Forecaster | None, owner: type | None = None) -> Any:
+        if forecaster is None:
+            return self
+        state = forecaster.__dict__.get("state_")
+        if state is None:
+            raise AttributeError(f"{self.name} is learned: call fit() or Forecaster.load() first")
+        return self.read(state)
+
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
-    Parameters are stored as given and checked by ``fit``. Learned state ends in ``_``.
+    Parameters are stored as given and checked by ``fit``. What fitting learns is ``state_`` (a
+    ``FittedState``: plain data and numpy weights); ``scaler_``, ``season_``, ``metrics_`` and the
+    other names ending in ``_`` read from it, and ``model_`` is the torch network it holds.
     """
+
+    columns_ = _Learned(lambda state: state.columns)
+    time_col_ = _Learned(lambda state: state.time_col)
+    frequency_ = _Learned(lambda state: state.frequency)
+    season_ = _Learned(lambda state: state.season)
+    scaler_ = _Learned(lambda state: state.scaler)
+    ridge_ = _Learned(lambda state: state.ridge)
+    mase_scale_ = _Learned(lambda state: state.mase_scale)
+    target_quantiles_ = _Learned(lambda state: state.target_quantiles)
+    events_ = _Learned(lambda state: state.events)
+    training_ = _Learned(lambda state: state.training)
+    history_ = _Learned(lambda state: state.history)
+    metrics_ = _Learned(lambda state: state.metrics)
+    best_epoch_ = _Learned(lambda state: state.training["best_epoch"])
+    stopped_early_ = _Learned(lambda state: state.training["stopped_early"])
+    val_mse_ = _Learned(lambda state: state.training.get("val_mse"))  # not recorded before 0.3
+    segment_ = _Learned(lambda state: state.model.segment)
+    window_norm_ = _Learned(lambda state: state.model.window_norm)
 
     def __init__(
         self,
@@ -163,6 +204,7 @@ class Forecaster:
         # New settings make a fitted model stale: forget it rather than mix the two (as sklearn's clone does).
         for fitted in [key for key in vars(self) if key.endswith("_") and not key.startswith("_")]:
             delattr(self, fitted)
+        self.__dict__.pop("_network", None)
         return self
 
     def __repr__(self) -> str:
@@ -184,9 +226,22 @@ class Forecaster:
             )
         return data, window, model, train
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
+    def _check_fitted(self) -> FittedState:
+        state: FittedState | None = self.__dict__.get("state_")
+        if state is None:
             raise NotFittedError("this Forecaster is not fitted yet; call fit() or Forecaster.load() first")
+        return state
+
+    @property
+    def model_(self) -> ForecastNetwork:
+        """The fitted network as a torch module (built from the state's weights on first use after a
+        load; ``predict`` does not need it)."""
+        state = self._check_fitted()
+        network = self.__dict__.get("_network")
+        if network is None:
+            network = _torch_network(state, self.device)
+            self._network = network
+        return network
 
     # -- fit ----------------------------------------------------------------------------------
 
@@ -230,74 +285,94 @@ class Forecaster:
         on_epoch: Callable[[EpochReport], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Forecaster:
-        _, window_cfg, model_cfg, train_cfg = self._configs()
+        import torch
+
+        from lstmcast.models import build_model
+        from lstmcast.train import fit, resolve_device
+
+        data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
         split = chronological_split(len(series), window_cfg, series.source)
         season = fitted_season(self.season, series, split.train_end)  # a season that does not fit fails here
         device = resolve_device(train_cfg.device)
-        model_cfg = self._resolve_segment(model_cfg, season)
-        self.scaler_ = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
+        if model_cfg.segment == AUTO:  # a number of steps once the season is known
+            model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(self.lookback, season))
+        scaler = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
         train_origins = split.origins("train", self.lookback, self.horizon)
         val_origins = split.origins("val", self.lookback, self.horizon)
-        scaled_target = self.scaler_.transform_target(series.values[:, 0])
-        self.ridge_: Ridge | None = fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon)
-        model_cfg, start = self._choose_start(model_cfg, scaled_target, train_origins, val_origins)
+        scaled_target = scaler.transform_target(series.values[:, 0])
+        ridge = fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon)
+        model_cfg, start = self._choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins)
         torch.manual_seed(train_cfg.seed)
-        self.model_ = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
-        windows = self._windows(series, device)
+        network = build_model(model_cfg, len(series.columns), window_cfg.lookback, window_cfg.horizon).to(device)
+        windows = _tensor_windows(scaler.transform(series.values), self.lookback, self.horizon, device)
         if start is not None:
             # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
             # beats it on validation, so it can only improve on it.
             weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
-            self.model_.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
-        result = fit(self.model_, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.stopped_early_ = result.stopped_early
+            network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
+        result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
         # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
-        unit = float(self.scaler_.scale[0]) ** 2
-        self.val_mse_: float | None = result.best_val_loss * unit
-        self._start_val_mse = result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None
-        self.columns_ = series.columns
-        self.time_col_ = series.time_col
-        self.frequency_ = series.frequency
-        self.season_ = season
+        unit = float(scaler.scale[0]) ** 2
         train_target = series.values[: split.train_end, 0].astype(np.float64)
-        self.mase_scale_ = mase_scale(train_target, self.season_)
-        self.target_quantiles_: list[float] | None = training_quantiles(train_target)
-        self.events_: dict[str, Any] | None = None
-        self.training_ = self._describe_training(series, split)
-        self.metrics_: dict[str, Any] = {}
+        training = _describe_training(series, split)
+        training.update(
+            {
+                "best_epoch": result.best_epoch,
+                "val_mse": result.best_val_loss * unit,
+                "start_val_mse": result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None,
+                "epochs_run": len(result.history),
+                "stopped_early": result.stopped_early,
+                "threads": torch.get_num_threads(),
+            }
+        )
+        self._network = network
+        self.state_ = FittedState(
+            data=data_cfg,
+            window=window_cfg,
+            model=model_cfg,
+            train=train_cfg,
+            columns=series.columns,
+            time_col=series.time_col,
+            frequency=series.frequency,
+            season=season,
+            scaler=scaler,
+            ridge=ridge,
+            mase_scale=mase_scale(train_target, season),
+            target_quantiles=training_quantiles(train_target),
+            events=None,
+            training=training,
+            history=result.history,
+            metrics={},
+            weights={name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()},
+            versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
+        )
         self._fitted_on = (series, split)
         return self
 
-    def _resolve_segment(self, model_cfg: ModelConfig, season: int) -> ModelConfig:
-        """``segment="auto"`` becomes a number of steps once the season is known (``segment_``)."""
-        if model_cfg.segment == AUTO:
-            model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(self.lookback, season))
-        self.segment_ = int(model_cfg.segment)
-        return model_cfg
-
     def _choose_start(
-        self, model_cfg: ModelConfig, scaled_target: np.ndarray, train_origins: np.ndarray, val_origins: np.ndarray
+        self,
+        model_cfg: ModelConfig,
+        ridge: Ridge,
+        scaled_target: np.ndarray,
+        train_origins: np.ndarray,
+        val_origins: np.ndarray,
     ) -> tuple[ModelConfig, Ridge | None]:
-        """The window normalisation (``window_norm_``) and the ridge the linear path starts from: a
-        ridge fitted in the model's own coordinates (the normalised window), or None without a linear
-        path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge
-        forecasts the validation part best (the first on a tie)."""
+        """The window normalisation and the ridge the linear path starts from: a ridge fitted in the
+        model's own coordinates (the normalised window), or None without a linear path.
+        ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``, whose ridge forecasts
+        the validation part best (the first on a tie). ``ridge`` is the baseline, on the raw window."""
         if not model_cfg.linear and model_cfg.window_norm != AUTO:
-            self.window_norm_ = model_cfg.window_norm
             return model_cfg, None
         candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
-        ridges = [self._ridge_in(norm, scaled_target, train_origins, val_origins) for norm in candidates]
+        ridges = [
+            ridge
+            if norm == "none"  # the baseline already works in these coordinates
+            else fit_ridge(scaled_target, train_origins, val_origins, self.lookback, self.horizon, window_norm=norm)
+            for norm in candidates
+        ]
         best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
-        self.window_norm_ = candidates[best]
-        model_cfg = dataclasses.replace(model_cfg, window_norm=self.window_norm_)
+        model_cfg = dataclasses.replace(model_cfg, window_norm=candidates[best])
         return model_cfg, ridges[best] if model_cfg.linear else None
-
-    def _ridge_in(self, norm: str, scaled_target: np.ndarray, train: np.ndarray, val: np.ndarray) -> Ridge:
-        if norm == "none" and self.ridge_ is not None:
-            return self.ridge_  # the baseline already works in these coordinates
-        return fit_ridge(scaled_target, train, val, self.lookback, self.horizon, window_norm=norm)
 
     def _score_test(self) -> dict[str, Any]:
         """Score the held-out test part of the data ``_train`` saw, into ``metrics_`` (empty without one).
@@ -307,45 +382,24 @@ class Forecaster:
         test_origins = split.origins("test", self.lookback, self.horizon)
         test_origins = test_origins[test_origins >= self.season_]
         events = self._event_settings()
-        self.metrics_ = self._score(series, self._windows(series), test_origins, events) if len(test_origins) else {}
-        if self.metrics_:
-            self.metrics_["part"] = "test"
-        return self.metrics_
-
-    def _describe_training(self, series: Series, split: Any) -> dict[str, Any]:
-        def stamp(row: int) -> str | int:
-            return str(series.index[row]) if series.index is not None else row
-
-        parts = {
-            "train": (0, split.train_end),
-            "val": (split.train_end, split.val_end),
-            "test": (split.val_end, split.n),
-        }
-        return {
-            "source": series.source,
-            "rows": len(series),
-            "parts": {
-                name: {"rows": stop - start, "start": stamp(start), "end": stamp(stop - 1)}
-                for name, (start, stop) in parts.items()
-                if stop > start
-            },
-            "best_epoch": self.best_epoch_,
-            "val_mse": self.val_mse_,
-            "start_val_mse": self._start_val_mse,
-            "epochs_run": len(self.history_),
-            "stopped_early": self.stopped_early_,
-            "threads": torch.get_num_threads(),
-        }
+        metrics = self._score(series, self._windows(series), test_origins, events) if len(test_origins) else {}
+        if metrics:
+            metrics["part"] = "test"
+        self.state_ = self.state_.replace(metrics=metrics)
+        return metrics
 
     def _windows(self, series: Series, device: torch.device | None = None) -> TensorWindows:
         device = device or next(self.model_.parameters()).device
-        scaled = torch.from_numpy(self.scaler_.transform(series.values)).to(device)  # [n, F]
-        return TensorWindows(scaled, self.lookback, self.horizon)
+        return _tensor_windows(self.scaler_.transform(series.values), self.lookback, self.horizon, device)
 
     # -- scoring ------------------------------------------------------------------------------
 
     def _forecast_origins(self, windows: TensorWindows, origins: np.ndarray) -> np.ndarray:
-        """Forecasts in original units, ``[n_origins, horizon]``."""
+        """Forecasts in original units, ``[n_origins, horizon]``, by the torch network (fast for many)."""
+        import torch
+
+        from lstmcast.train import predict_windows
+
         index = torch.as_tensor(origins, device=windows.values.device)
         scaled = predict_windows(self.model_, windows, index).cpu().numpy()
         return self.scaler_.inverse_target(scaled)
@@ -392,7 +446,7 @@ class Forecaster:
         """Resolve the event settings on the training part (and tune the alert level on the
         validation part when asked) and keep them as ``events_``."""
         if events is None:
-            self.events_ = None
+            self.state_ = self.state_.replace(events=None)
             return
         given = events.threshold
         events = events.resolve(self.target_quantiles_)
@@ -409,7 +463,7 @@ class Forecaster:
             record["alert_level_tuning"] = tuned
             if tuned is not None:
                 record["alert_level"] = tuned["alert_level"]
-        self.events_ = record
+        self.state_ = self.state_.replace(events=record)
 
     def _tune_alert_level(self, events: EventSettings) -> dict[str, Any] | None:
         series, split = self._fitted_on
@@ -515,7 +569,7 @@ class Forecaster:
         # A flat stretch to forecast from is no reason to warn; a constant series to train on is.
         return validate_frame(frame, config, warn_constant=False)
 
-    def _last_window(self, frame: pd.DataFrame) -> tuple[Series, TensorWindows]:
+    def _forecastable(self, frame: pd.DataFrame) -> Series:
         self._check_fitted()
         series = self._validate(frame)
         if len(series) < self.lookback:
@@ -523,13 +577,20 @@ class Forecaster:
                 f"{series.source}: {len(series)} rows are too few to forecast; the model reads the last "
                 f"{self.lookback} rows (lookback)"
             )
-        return series, self._windows(series)
+        return series
+
+    def _forecast_from(self, series: Series, origin: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The forecast ``[H]`` (original units) from the window before row ``origin``, and the
+        attention weights ``[L]`` behind it (None without attention): one window, in numpy."""
+        window = self.scaler_.transform(series.values[origin - self.lookback : origin])  # [L, F]
+        scaled, attention = self.state_.forecast_scaled(window[None])  # [1, H], [1, L] | None
+        return self.scaler_.inverse_target(scaled[0]), None if attention is None else attention[0]
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
         for a model trained with a threshold, ``alert``: whether the step is beyond the alert level."""
-        series, windows = self._last_window(frame)
-        forecast = self._forecast_origins(windows, np.array([len(series)]))[0]  # [H]
+        series = self._forecastable(frame)
+        forecast, _ = self._forecast_from(series, len(series))  # [H]
         out: dict[str, Any] = {"step": np.arange(1, self.horizon + 1), self.columns_[0]: forecast}
         events = self._event_settings()
         if events is not None:
@@ -548,10 +609,10 @@ class Forecaster:
         the lookback), the forecast from it and, when ``frame`` goes on past the origin, the actual
         values over the forecast steps. ``origin`` is the first forecast row: a time of the time
         column, or a row number counted from 1; default: after the last row."""
-        series, windows = self._last_window(frame)
+        series = self._forecastable(frame)
         position = self._origin_position(series, origin)
         context = self.lookback if context is None else context
-        forecast = self._forecast_origins(windows, np.array([position]))[0]  # [H]
+        forecast, _ = self._forecast_from(series, position)  # [H]
         target = series.values[:, 0].astype(np.float64)
         if series.index is not None:
             frequency = series.frequency or self.frequency_
@@ -604,17 +665,14 @@ class Forecaster:
                 "this model was trained without attention, so it has no attention weights to show; "
                 "train with --attention"
             )
-        series, windows = self._last_window(frame)
-        origin = torch.tensor([len(series)], device=windows.values.device)
-        with evaluating(self.model_):
-            _, weights = self.model_.explain(windows.inputs(origin))  # [1, L]
-        if weights is None:  # attention is recorded in the manifest, so only a tampered model gets here
-            raise ArtifactError("the model's settings say attention, but its network has none")
+        series = self._forecastable(frame)
+        _, weights = self._forecast_from(series, len(series))
+        assert weights is not None  # a model with attention; the weights file was checked against it
         rows = np.arange(len(series) - self.lookback, len(series))
         out: dict[str, Any] = {
             "lag": np.arange(-self.lookback, 0),
             self.columns_[0]: series.values[rows, 0].astype(np.float64),
-            "weight": weights[0].double().cpu().numpy(),
+            "weight": weights.astype(np.float64),
         }
         if series.index is not None:
             out = {series.time_col or "time": series.index[rows], **out}
@@ -633,98 +691,68 @@ class Forecaster:
 
     # -- save / load --------------------------------------------------------------------------
 
-    def _manifest(self) -> dict[str, Any]:
-        data_cfg, window_cfg, model_cfg, train_cfg = self._configs()
-        # as trained, not "auto"
-        model_cfg = dataclasses.replace(model_cfg, segment=self.segment_, window_norm=self.window_norm_)
-        return {
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "versions": {"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
-            "config": {
-                "data": data_cfg.to_dict(),
-                "window": window_cfg.to_dict(),
-                "model": model_cfg.to_dict(),
-                "train": train_cfg.to_dict(),
-            },
-            "columns": {"time": self.time_col_, "target": self.columns_[0], "features": list(self.columns_[1:])},
-            "frequency": self.frequency_,
-            "season": self.season_,
-            "mase_scale": self.mase_scale_,
-            "target_quantiles": self.target_quantiles_,
-            "events": self.events_,
-            "scaler": self.scaler_.to_dict(),
-            "baselines": {"ridge": self.ridge_.to_dict()} if self.ridge_ is not None else {},
-            "training": self.training_,
-            "history": self.history_,
-            "metrics": self.metrics_,
-        }
-
     def save(self, path: str | Path) -> None:
         """Write the model directory atomically (an earlier model there is replaced only on success)."""
         artifact.save_model_dir(path, self.model_files())
 
     def model_files(self) -> artifact.ModelFiles:
         """What ``save`` writes: manifest, weights and metrics (for committing with other outputs)."""
-        self._check_fitted()
-        return artifact.ModelFiles(self._manifest(), self.model_.state_dict(), self.metrics_)
+        return artifact.ModelFiles.of(self._check_fitted())
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Forecaster:
-        """Rebuild a fitted Forecaster from a model directory; never unpickles anything. The network is
-        built only once the manifest's settings are found to give the weights' shapes, so a crafted
-        manifest cannot make loading allocate more than the weights file holds."""
-        manifest, weights = artifact.read_model_dir(path)
-        try:
-            forecaster = cls._from_manifest(manifest, device, weights)
-        except (ConfigError, KeyError, TypeError, ValueError, RuntimeError, OverflowError) as exc:
-            if isinstance(exc, ConfigError) and "device" in str(exc):
-                raise
-            detail = " ".join(str(exc).split())  # torch's size-mismatch report spans many lines
-            raise ArtifactError(f"{path}: incompatible or corrupt model ({detail})") from None
-        forecaster.model_.to(resolve_device(device)).eval()
-        return forecaster
+        """Rebuild a fitted Forecaster from a model directory; never unpickles anything and imports no
+        torch (the network runs in numpy to predict; ``device`` is where ``evaluate`` runs it in torch).
+        The weights are checked against the manifest's settings before anything runs on them."""
+        return cls.from_state(artifact.read_state(path), device)
 
     @classmethod
-    def _from_manifest(cls, manifest: dict[str, Any], device: str, weights: dict[str, torch.Tensor]) -> Forecaster:
-        config = manifest["config"]
+    def from_state(cls, state: FittedState, device: str = "auto") -> Forecaster:
+        """A fitted Forecaster holding ``state``, its parameters the settings it was trained with."""
         params: dict[str, Any] = {}
-        for section, config_cls in zip(("data", "window", "model", "train"), _PARAM_GROUPS, strict=True):
-            params.update(config_cls.from_dict(config[section]).to_dict())
-        params["device"] = device
-        forecaster = cls(**params)
-        columns = manifest["columns"]
-        forecaster.columns_ = (columns["target"], *columns["features"])
-        forecaster.time_col_ = columns["time"]
-        forecaster.frequency_ = manifest["frequency"]
-        forecaster.season_ = int(manifest["season"])
-        forecaster.mase_scale_ = manifest.get("mase_scale")  # these three are not recorded before 0.4
-        forecaster.target_quantiles_ = manifest.get("target_quantiles")
-        forecaster.events_ = manifest.get("events")
-        forecaster.scaler_ = Scaler.from_dict(manifest["scaler"])
-        ridge = manifest.get("baselines", {}).get("ridge")
-        forecaster.ridge_ = Ridge.from_dict(ridge) if ridge is not None else None
-        forecaster.history_ = manifest["history"]
-        forecaster.metrics_ = manifest["metrics"]
-        forecaster.training_ = manifest["training"]
-        forecaster.best_epoch_ = forecaster.training_["best_epoch"]
-        forecaster.stopped_early_ = forecaster.training_["stopped_early"]
-        forecaster.val_mse_ = forecaster.training_.get("val_mse")  # not recorded before 0.3
-        forecaster.segment_ = forecaster.segment
-        forecaster.window_norm_ = forecaster.window_norm
-        data_cfg, window_cfg, model_cfg, _ = forecaster._configs()
-        try:
-            if forecaster.frequency_ is not None:
-                pd.tseries.frequencies.to_offset(forecaster.frequency_)
-        except ValueError:
-            raise ValueError(f"frequency {forecaster.frequency_!r} is not one pandas knows") from None
-        sizes = (model_cfg, len(forecaster.columns_), window_cfg.lookback, window_cfg.horizon)
-        with torch.device("meta"):  # shapes without memory: the settings are checked against the weights first
-            mismatch = artifact.weights_mismatch(build_model(*sizes).state_dict(), weights)
-        if mismatch:
-            raise ValueError(mismatch)
-        forecaster.model_ = build_model(*sizes)
-        forecaster.model_.load_state_dict(weights)
+        for config in (state.data, state.window, state.model, state.train):
+            params.update(config.to_dict())
+        forecaster = cls(**{**params, "device": device})
+        forecaster.state_ = state
         return forecaster
+
+
+def _tensor_windows(scaled: np.ndarray, lookback: int, horizon: int, device: torch.device) -> TensorWindows:
+    import torch
+
+    from lstmcast.train import TensorWindows
+
+    return TensorWindows(torch.from_numpy(scaled).to(device), lookback, horizon)  # [n, F]
+
+
+def _torch_network(state: FittedState, device: str) -> ForecastNetwork:
+    """The state's network as a torch module on ``device``, in eval mode."""
+    import torch
+
+    from lstmcast.models import build_model
+    from lstmcast.train import resolve_device
+
+    network = build_model(state.model, len(state.columns), state.lookback, state.horizon)
+    network.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in state.weights.items()})
+    return network.to(resolve_device(device)).eval()
+
+
+def _describe_training(series: Series, split: Any) -> dict[str, Any]:
+    """The training record's data part: source, rows and each part's extent."""
+
+    def stamp(row: int) -> str | int:
+        return str(series.index[row]) if series.index is not None else row
+
+    parts = {"train": (0, split.train_end), "val": (split.train_end, split.val_end), "test": (split.val_end, split.n)}
+    return {
+        "source": series.source,
+        "rows": len(series),
+        "parts": {
+            name: {"rows": stop - start, "start": stamp(start), "end": stamp(stop - 1)}
+            for name, (start, stop) in parts.items()
+            if stop > start
+        },
+    }
 
 
 _DEFAULT_PARAMS = Forecaster().get_params()

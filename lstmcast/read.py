@@ -6,7 +6,9 @@ import io
 import lzma
 import re
 import sys
+import warnings
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -43,15 +45,25 @@ def infer_format(source: str | Path, format: str | None = None) -> str:
     )
 
 
-def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] | None = None) -> pd.DataFrame:
+def read_table(
+    source: str | Path, format: str | None = None, stdin: IO[bytes] | None = None, *, last_rows: int | None = None
+) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet file (or "-" for standard input) into a DataFrame.
 
-    The frame's ``attrs["source"]`` names where it came from, for error messages downstream.
+    With ``last_rows``, only the header and the last ``last_rows`` lines of a CSV/TSV (the last row
+    groups of a Parquet file) are parsed, when that is safe: see ``_csv_tail``. ``attrs["whole"]``
+    then says whether the frame is the whole table. ``attrs["source"]`` names where it came from,
+    for error messages downstream.
     """
     name = source_name(source)
     handle: str | IO[bytes]
+    whole = True
     if str(source) == "-":
-        handle = io.BytesIO(_read_stdin(stdin))
+        fmt = infer_format(source, format)
+        data = _read_stdin(stdin)
+        tail = _csv_tail(io.BytesIO(data), last_rows) if last_rows is not None and fmt != "parquet" else None
+        whole = tail is None
+        handle = io.BytesIO(data if tail is None else tail)
     else:
         path = Path(source)
         if not path.exists():
@@ -59,13 +71,126 @@ def read_table(source: str | Path, format: str | None = None, stdin: IO[bytes] |
         if path.is_dir():
             raise DataError(f"{name}: is a directory, not a data file")
         handle = str(path)
-    fmt = infer_format(source, format)
+        fmt = infer_format(source, format)
+        if last_rows is not None:
+            handle, whole = _recent_part(path, fmt, last_rows, name)
     frame = _read(handle, fmt, name)
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DataError(f"{name}: the file has no data rows")
     _reject_duplicate_names(frame, handle, fmt, name)
     frame.attrs["source"] = name
+    frame.attrs["whole"] = whole
     return frame
+
+
+def read_recent(
+    source: str | Path,
+    rows: int,
+    format: str | None = None,
+    stdin: IO[bytes] | None = None,
+    *,
+    complete: Sequence[str] = (),
+    time_col: str | None = None,
+) -> tuple[pd.DataFrame, Callable[[], pd.DataFrame]]:
+    """The recent end of a table, for a forecast from its last ``rows`` rows, and a function that reads
+    the whole table (to report a problem with the row numbers of the file, or when the end was not enough).
+
+    Parses no more than it must: the last rows, growing fourfold until at least ``rows`` of them have
+    every ``complete`` column filled, the first of them too (filling a gap looks back to the value
+    before it), and the ``time_col`` values are in order (else the last rows need not be the latest).
+    A table that is not longer, is compressed, or has a quoted line break is read whole.
+    """
+    data = _read_stdin(stdin) if str(source) == "-" else None
+
+    def read(last_rows: int | None) -> pd.DataFrame:
+        return read_table(source, format, io.BytesIO(data) if data is not None else None, last_rows=last_rows)
+
+    asked = rows
+    frame = read(asked)
+    while not (frame.attrs["whole"] or _recent_enough(frame, rows, complete, time_col)):
+        asked *= 4
+        frame = read(asked)
+    recent = frame
+    return recent, lambda: recent if recent.attrs["whole"] else read(None)
+
+
+def _recent_enough(frame: pd.DataFrame, rows: int, complete: Sequence[str], time_col: str | None) -> bool:
+    columns = [column for column in complete if column in frame.columns]
+    filled = frame[columns].notna().all(axis=1).to_numpy()
+    if len(filled) and (not filled[0] or filled.sum() < rows):
+        return False
+    if time_col is None or time_col not in frame.columns:
+        return True
+    with warnings.catch_warnings():  # a format pandas has to guess: validation decides what the times are
+        warnings.simplefilter("ignore")
+        times = pd.to_datetime(frame[time_col], errors="coerce", utc=True)
+    return bool(times.notna().all() and times.is_monotonic_increasing)
+
+
+_TAIL_BLOCK = 1 << 16
+
+
+def _recent_part(path: Path, fmt: str, rows: int, name: str) -> tuple[str | IO[bytes], bool]:
+    """What to parse of a file for its last ``rows`` rows, and whether that is the whole file."""
+    compressed = path.suffix.lower() in _COMPRESSION
+    if fmt == "parquet":
+        part = _parquet_tail(path, rows)
+        return (str(path), True) if part is None else (part, False)
+    if compressed:
+        return str(path), True
+    try:
+        with open(path, "rb") as stream:
+            tail = _csv_tail(stream, rows)
+    except OSError:
+        return str(path), True  # the whole read names the problem
+    return (str(path), True) if tail is None else (io.BytesIO(tail), False)
+
+
+def _csv_tail(stream: IO[bytes], rows: int) -> bytes | None:
+    """The header line and the last ``rows`` lines of a CSV, or None when they would be the whole file
+    or cannot be cut out safely: a quoted field may hold a line break, so every line cut out must have
+    an even number of quote characters (a field spanning lines would leave one odd)."""
+    header = stream.readline()
+    start = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    position, chunk = end, b""
+    while position > start and chunk.count(b"\n") <= rows + 1:  # +1: the line cut in two at the front
+        step = min(_TAIL_BLOCK, position - start)
+        position -= step
+        stream.seek(position)
+        chunk = stream.read(step) + chunk
+    if position <= start:
+        return None  # the file is not longer than what was asked for
+    lines = chunk.split(b"\n")[1:]  # the first piece is the end of a line that began before the chunk
+    if chunk.endswith(b"\n"):
+        lines = lines[:-1]
+    lines = lines[-rows:]
+    if header.count(b'"') % 2 or any(line.count(b'"') % 2 for line in lines):
+        return None
+    return header + b"\n".join(lines) + b"\n"
+
+
+def _parquet_tail(path: Path, rows: int) -> IO[bytes] | None:
+    """The last row groups of a Parquet file holding at least ``rows`` rows, as a Parquet file in
+    memory; None when that is every row group (or the footer cannot be read: the whole read says why)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(path)
+        counts = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+        first, held = len(counts), 0
+        while first > 0 and held < rows:
+            first -= 1
+            held += counts[first]
+        if first == 0:
+            return None
+        table = parquet.read_row_groups(list(range(first, len(counts))))
+        buffer = pa.BufferOutputStream()
+        pq.write_table(table, buffer)
+        return io.BytesIO(buffer.getvalue().to_pybytes())
+    except Exception:  # noqa: BLE001 (pyarrow's many error types): read it whole, which reports the damage
+        return None
 
 
 def _read_stdin(stdin: IO[bytes] | None) -> bytes:

@@ -16,14 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from lstmcast.config import TrainConfig
+from lstmcast.config import TrainConfig, resolve_threads
 from lstmcast.errors import ConfigError, TrainingError
 from lstmcast.models import Ensemble
 
 EVAL_BATCH = 2048
-DEFAULT_THREADS = 1  # see docs/benchmarks.md#threads: two threads collapse on a shared machine
-MAX_THREADS = 1024
-THREADS_ENV = "LSTMCAST_THREADS"
 HEAP_TOP_PAD = 256 << 20  # bytes glibc keeps at the top of the heap instead of trimming after every step
 _M_TOP_PAD = -2  # glibc's mallopt parameter number
 
@@ -36,25 +33,10 @@ def use_threads(threads: int | None = None) -> int:
     (OpenMP threads wait on each other). Also keeps glibc from trimming the heap after every step.
     Returns the number set.
     """
-    if threads is None:
-        threads = _threads_from_env()
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
-        raise ConfigError(f"threads must be a whole number from 1 to {MAX_THREADS}; got {threads!r}")
+    threads = resolve_threads(threads)
     torch.set_num_threads(threads)
     _pad_heap_top()
     return threads
-
-
-def _threads_from_env() -> int:
-    import os
-
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if not value:
-        return DEFAULT_THREADS
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"{THREADS_ENV} must be a whole number from 1 to {MAX_THREADS}; got {value!r}") from None
 
 
 def _pad_heap_top() -> None:

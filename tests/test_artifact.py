@@ -104,7 +104,7 @@ def test_a_failed_save_leaves_the_previous_model_intact(
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("safetensors.torch.save_file", crash)
+    monkeypatch.setattr("safetensors.numpy.save_file", crash)
     with pytest.raises(KeyboardInterrupt):
         fitted.save(copy)
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before

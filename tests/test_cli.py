@@ -64,6 +64,18 @@ def test_predict_writes_clean_csv_to_stdout(trained: tuple[Path, Path]) -> None:
     assert lines[1].startswith("2024-01-13 12:00:00,1,")
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_predict_device_is_deprecated_and_says_so(trained: tuple[Path, Path], device: str) -> None:
+    """predict forecasts in numpy on the CPU; --device is still accepted so scripts keep working."""
+    model, data = trained
+    result = run("predict", model, data, "--device", device)
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "Warning: --device is deprecated and has no effect here: the forecast runs in numpy on the CPU\n"
+    )
+    assert result.stdout == run("predict", model, data).stdout
+
+
 def test_stdin_and_a_file_give_the_same_forecast(trained: tuple[Path, Path]) -> None:
     model, data = trained
     from_file = run("predict", model, data, "-o", "-")
@@ -306,3 +318,38 @@ def test_a_column_and_a_folder_named_like_markup_are_printed_literally(tmp_path:
     assert result.exit_code == 0, result.stderr
     assert "target              [/bold]" in result.stderr
     assert f"trained on          {data}: 300 rows" in result.stderr
+
+
+# -- predict reads the end of DATA that the lookback needs ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def long_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The training series continued to 5,000 rows."""
+    path = tmp_path_factory.mktemp("long") / "long.csv"
+    sine_frame(n=5000).to_csv(path, index=False)
+    return path
+
+
+def test_predict_on_the_end_of_a_long_file_equals_the_forecast_from_all_of_it(trained, long_csv: Path) -> None:
+    from lstmcast import Forecaster, read_table
+
+    model, _ = trained
+    result = run("predict", model, long_csv)
+    assert result.exit_code == 0 and result.stderr == ""
+    expected = Forecaster.load(model).predict(read_table(long_csv))
+    assert result.stdout == expected.to_csv(index=False)
+
+
+def test_predict_checks_the_rows_it_reads_and_names_them_as_the_file_does(trained, long_csv, tmp_path) -> None:
+    model, _ = trained
+    lines = long_csv.read_text().splitlines()
+    early, late = list(lines), list(lines)
+    early[10] = early[10].rsplit(",", 1)[0] + ",oops"  # data row 10, long before the lookback
+    late[-3] = late[-3].rsplit(",", 1)[0] + ",oops"  # data row 4998, inside it
+    (tmp_path / "early.csv").write_text("\n".join(early) + "\n")
+    (tmp_path / "late.csv").write_text("\n".join(late) + "\n")
+    assert run("predict", model, tmp_path / "early.csv").exit_code == 0
+    result = run("predict", model, tmp_path / "late.csv")
+    assert result.exit_code == ExitCode.DATA
+    assert result.stderr == f"Error: {tmp_path / 'late.csv'}: column 'y', row 4998: not a number (e.g. 'oops')\n"

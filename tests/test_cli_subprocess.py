@@ -225,3 +225,42 @@ def test_sigterm_during_tune_keeps_the_best_trial_and_exits_143(with_model: Path
     assert process.returncode == 143
     assert "the search was terminated at trial" in stderr.decode()
     assert (with_model / "best" / "manifest.json").is_file()
+
+
+# What a command leaves imported: predict and info run a fitted model without torch or scikit-learn,
+# which are what made every cron forecast pay seconds of imports.
+IMPORTS_AFTER = """
+import sys
+from lstmcast.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="lstmcast")
+except SystemExit as exit:
+    assert exit.code in (0, None), exit.code
+sys.stderr.write("\\nimported:" + " ".join(sorted(n for n in ("torch", "sklearn", "scipy") if n in sys.modules)))
+"""
+
+
+def heavy_imports(*args: object, cwd: Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, *map(str, args)], capture_output=True, env=clean_env(), cwd=cwd
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stderr.decode().rpartition("imported:")[2]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("predict", "model", "series.csv", "-o", "forecast.csv"),
+        ("predict", "model", "series.csv", "-o", "forecast.parquet"),
+        ("info", "model"),
+        ("info", "model", "--json"),
+    ],
+    ids=" ".join,
+)
+def test_predict_and_info_import_neither_torch_nor_scikit_learn(pipeline: Path, args: tuple[str, ...]) -> None:
+    assert heavy_imports(*args, cwd=pipeline) == ""
+
+
+def test_evaluate_does_import_torch_so_the_check_can_fail(pipeline: Path) -> None:
+    assert "torch" in heavy_imports("evaluate", "model", "series.csv", "-q", cwd=pipeline).split()

@@ -60,7 +60,7 @@ def test_every_variant_trains_from_the_cli_and_forecasts_the_same_after_reload(
 ) -> None:
     result = run("train", csv_file, "-o", tmp_path / "m", "--quiet", *TINY_FLAGS, *as_flags(settings))
     assert result.exit_code == 0, result.stderr
-    forecast = run("predict", tmp_path / "m", csv_file, "--device", "cpu")
+    forecast = run("predict", tmp_path / "m", csv_file)
     assert forecast.exit_code == 0, forecast.stderr
     in_memory = Forecaster(**{**TINY, **settings}).fit(pd.read_csv(csv_file)).predict(pd.read_csv(csv_file))
     reloaded = pd.read_csv(pd.io.common.StringIO(forecast.stdout))

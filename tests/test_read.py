@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from lstmcast import DataError, read_table
-from lstmcast.read import infer_format
+from lstmcast.read import infer_format, read_recent
 
 
 @pytest.mark.parametrize(
@@ -152,3 +152,65 @@ def test_a_parquet_file_with_a_repeated_column_name_is_named_as_such(tmp_path: P
         read_table(path)
     with pytest.raises(DataError, match=r"^<stdin>: column name 'y' appears 2 times"):
         read_table("-", format="parquet", stdin=io.BytesIO(path.read_bytes()))
+
+
+# -- reading only the recent end of a table (what predict needs) -----------------------------------
+
+
+def long_frame(rows: int = 5000) -> pd.DataFrame:
+    times = pd.date_range("2020-01-01", periods=rows, freq="h")
+    return pd.DataFrame({"time": times.astype(str), "y": (pd.Series(range(rows)) % 24).astype(float)})
+
+
+def test_the_last_rows_of_a_csv_are_read_without_the_rest(tmp_path: Path) -> None:
+    long_frame().to_csv(tmp_path / "s.csv", index=False)
+    recent = read_table(tmp_path / "s.csv", last_rows=50)
+    assert recent.attrs["whole"] is False and len(recent) == 50
+    whole = read_table(tmp_path / "s.csv")
+    pd.testing.assert_frame_equal(recent, whole.tail(50).reset_index(drop=True))
+
+
+def test_stdin_gives_the_same_last_rows_as_the_file(tmp_path: Path) -> None:
+    long_frame().to_csv(tmp_path / "s.csv", index=False)
+    from_stdin = read_table("-", stdin=io.BytesIO((tmp_path / "s.csv").read_bytes()), last_rows=50)
+    pd.testing.assert_frame_equal(from_stdin, read_table(tmp_path / "s.csv", last_rows=50))
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [
+        ("short.csv", lambda frame, path: frame.head(40).to_csv(path, index=False)),
+        ("packed.csv.gz", lambda frame, path: frame.to_csv(path, index=False)),
+        ("quoted.csv", lambda frame, path: frame.assign(note="a\nb").to_csv(path, index=False)),
+        ("one-group.parquet", lambda frame, path: frame.to_parquet(path, index=False)),
+    ],
+    ids=["not longer", "compressed", "a quoted line break", "one row group"],
+)
+def test_a_table_that_cannot_be_cut_safely_is_read_whole(tmp_path: Path, name: str, write) -> None:
+    write(long_frame(), tmp_path / name)
+    recent = read_table(tmp_path / name, last_rows=50)
+    assert recent.attrs["whole"] is True
+    pd.testing.assert_frame_equal(recent, read_table(tmp_path / name))
+
+
+def test_the_last_row_groups_of_a_parquet_file_are_read(tmp_path: Path) -> None:
+    long_frame().to_parquet(tmp_path / "s.parquet", index=False, row_group_size=1000)
+    recent = read_table(tmp_path / "s.parquet", last_rows=1500)
+    assert recent.attrs["whole"] is False and len(recent) == 2000  # the last two groups of 1000
+    whole = read_table(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(recent, whole.tail(2000).reset_index(drop=True))
+
+
+def test_the_recent_part_grows_until_gaps_can_be_filled_from_before_them(tmp_path: Path) -> None:
+    frame = long_frame()
+    frame.loc[4940:4960, "y"] = None  # a gap across the 50th row from the end
+    frame.to_csv(tmp_path / "s.csv", index=False)
+    recent, _ = read_recent(tmp_path / "s.csv", 50, complete=["y"], time_col="time")
+    assert not recent.attrs["whole"] and len(recent) == 200  # 50, then 4 x 50: its first row is complete
+    assert recent["y"].notna().iloc[0]
+
+
+def test_timestamps_out_of_order_make_the_whole_table_the_recent_part(tmp_path: Path) -> None:
+    long_frame().iloc[::-1].to_csv(tmp_path / "s.csv", index=False)  # newest first: the end is the oldest
+    recent, _ = read_recent(tmp_path / "s.csv", 50, complete=["y"], time_col="time")
+    assert recent.attrs["whole"] and len(recent) == 5000

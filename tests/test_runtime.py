@@ -6,8 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from conftest import TINY, sine_frame
 
-from lstmcast import ModelConfig
+from lstmcast import Forecaster, ModelConfig
 from lstmcast.models import build_model
 from lstmcast.runtime import forecast, parameter_shapes
 
@@ -89,3 +90,23 @@ def test_large_activations_neither_overflow_nor_warn() -> None:
 def test_unresolved_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="resolved"):
         parameter_shapes(ModelConfig(), 1, LOOKBACK, HORIZON)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"attention": True, "ensemble": 2}, {"model": "peephole", "segment": 0, "window_norm": "revin"}],
+    ids=["tiny", "attention ensemble", "peephole revin"],
+)
+def test_predict_runs_the_trained_network_in_numpy(tmp_path, settings: dict) -> None:
+    """What predict writes is the torch network's forecast, and a saved and loaded model's is the same."""
+    frame = sine_frame()
+    fitted = Forecaster(**{**TINY, **settings}).fit(frame)
+    window = fitted.scaler_.transform(frame[["y"]].to_numpy()[-fitted.lookback :])  # [L, 1]
+    with torch.no_grad():
+        scaled = fitted.model_(torch.from_numpy(window)[None]).numpy()[0]  # [H]
+    forecast = fitted.predict(frame)["y"].to_numpy()
+    np.testing.assert_allclose(
+        forecast, fitted.scaler_.inverse_target(scaled), rtol=0, atol=1e-5 * fitted.scaler_.scale[0]
+    )
+    fitted.save(tmp_path / "m")
+    np.testing.assert_array_equal(Forecaster.load(tmp_path / "m").predict(frame)["y"].to_numpy(), forecast)

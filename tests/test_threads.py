@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from conftest import TINY_FLAGS
 
 from lstmcast.cli import cli
+from lstmcast.config import DEFAULT_THREADS
 from lstmcast.errors import ConfigError
-from lstmcast.train import DEFAULT_THREADS, use_threads
+from lstmcast.train import use_threads
 
 
 @pytest.fixture(autouse=True)

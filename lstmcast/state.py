@@ -1,0 +1,121 @@
+"""The fitted state: everything a trained model is, as plain data and numpy arrays, with no torch.
+
+A ``FittedState`` holds the settings as trained (``segment`` and ``window_norm`` resolved from
+"auto"), the columns and frequency of the training data, the scaler, the seasonal period, the
+ridge baseline, the event settings, the training record, the held-out metrics and the network's
+weights as float32 arrays under their torch state-dict names. ``lstmcast.artifact`` writes and
+reads it as a model directory; ``lstmcast.runtime`` forecasts from it in numpy; ``Forecaster`` trains
+one with torch and keeps it as ``state_``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lstmcast import __version__
+from lstmcast.baselines import Ridge
+from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.runtime import forecast, parameter_shapes
+from lstmcast.scale import Scaler
+
+CONFIG_SECTIONS: dict[str, type[Any]] = {
+    "data": DataConfig,
+    "window": WindowConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+}
+
+
+@dataclass(frozen=True)
+class FittedState:
+    data: DataConfig
+    window: WindowConfig
+    model: ModelConfig  # as trained: segment a number of steps, window_norm a named one
+    train: TrainConfig
+    columns: tuple[str, ...]  # the target first, then the features
+    time_col: str | None
+    frequency: str | None
+    season: int
+    scaler: Scaler
+    ridge: Ridge | None  # None for models saved before 0.2
+    mase_scale: float | None  # None before 0.4
+    target_quantiles: list[float] | None  # the training part's quantiles at steps of 0.001 (None before 0.4)
+    events: dict[str, Any] | None  # threshold, quantile, event, alert_level, tolerance, alert_level_tuning
+    training: dict[str, Any]  # parts, best epoch, validation MSEs, epochs run, threads, ...
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]  # the held-out test scores, empty without a test part
+    weights: dict[str, np.ndarray] = field(repr=False)  # float32, torch state-dict names
+    versions: dict[str, str] = field(default_factory=lambda: {"lstmcast": __version__})
+
+    @property
+    def target(self) -> str:
+        return self.columns[0]
+
+    @property
+    def lookback(self) -> int:
+        return self.window.lookback
+
+    @property
+    def horizon(self) -> int:
+        return self.window.horizon
+
+    def forecast_scaled(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scaled input windows ``[B, L, F]`` -> scaled forecasts ``[B, H]`` and attention ``[B, L]`` or None."""
+        return forecast(self.model, self.weights, windows)
+
+    def replace(self, **changes: Any) -> FittedState:
+        return dataclasses.replace(self, **changes)
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The manifest's content (``lstmcast.artifact`` adds the format fields and the checksum)."""
+        return {
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "versions": dict(self.versions),
+            "config": {name: getattr(self, name).to_dict() for name in CONFIG_SECTIONS},
+            "columns": {"time": self.time_col, "target": self.columns[0], "features": list(self.columns[1:])},
+            "frequency": self.frequency,
+            "season": self.season,
+            "mase_scale": self.mase_scale,
+            "target_quantiles": self.target_quantiles,
+            "events": self.events,
+            "scaler": self.scaler.to_dict(),
+            "baselines": {"ridge": self.ridge.to_dict()} if self.ridge is not None else {},
+            "training": self.training,
+            "history": self.history,
+            "metrics": self.metrics,
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any], weights: dict[str, np.ndarray]) -> FittedState:
+        """The state a (checked, upgraded) manifest and its weights describe; ``lstmcast.artifact.read_state``
+        checks the weights against ``expected_shapes`` before anything runs on them."""
+        configs = {name: kind.from_dict(manifest["config"][name]) for name, kind in CONFIG_SECTIONS.items()}
+        columns = manifest["columns"]
+        ridge = manifest.get("baselines", {}).get("ridge")
+        state = cls(
+            **configs,
+            columns=(columns["target"], *columns["features"]),
+            time_col=columns["time"],
+            frequency=manifest["frequency"],
+            season=int(manifest["season"]),
+            scaler=Scaler.from_dict(manifest["scaler"]),
+            ridge=Ridge.from_dict(ridge) if ridge is not None else None,
+            mase_scale=manifest.get("mase_scale"),
+            target_quantiles=manifest.get("target_quantiles"),
+            events=manifest.get("events"),
+            training=manifest["training"],
+            history=manifest["history"],
+            metrics=manifest["metrics"],
+            weights=weights,
+            versions=dict(manifest.get("versions") or {}),
+        )
+        return state
+
+    def expected_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The weights' names and shapes that these settings need."""
+        return parameter_shapes(self.model, len(self.columns), self.lookback, self.horizon)
