@@ -12,11 +12,11 @@ the same training work), one run measures:
 * **backtest() (API)**: ``lstmcast.backtest.backtest(Forecaster(...), frame, folds=K)``, split into
   training (the time inside ``_train_fold``) and scoring (the rest: model forecasts from every origin
   of every block, the baselines and the metrics), and the model forecasts alone
-  (``Forecaster._forecast_origins``).
+  (``Forecaster.forecast_origins``).
 * **K x Forecaster.fit (API)**: ``Forecaster(..., test_frac=0).fit(frame[:start_k])`` for each fold.
 * **backtest(retrain=False) (API)**: one training, then the same K blocks scored.
 * **scoring, batched vs one origin at a time**: each fold's fitted model forecasts its block's origins
-  with one ``_forecast_origins(windows, origins)`` call (batched passes, as the backtest does) and
+  with one ``predict_windows(network, windows, origins)`` call (batched passes, as the backtest does) and
   with one call per origin; the same model and origins, so the ratio is what batching buys.
 
 Each repeat runs every arm once, in that order (every other repeat in reverse), after an untimed
@@ -54,8 +54,9 @@ from train_speed import machine, make_series  # benchmarks/ is on sys.path when 
 
 import lstmcast.backtest as backtesting
 from lstmcast.config import WindowConfig
+from lstmcast.fitting import tensor_windows
 from lstmcast.forecast import Forecaster
-from lstmcast.train import resolve_device
+from lstmcast.train import TensorWindows, predict_windows, resolve_device
 from lstmcast.validate import validate_frame
 
 Timing = dict[str, float]
@@ -112,7 +113,7 @@ def run_backtest_api(params: dict[str, Any], frame: pd.DataFrame, folds: int, re
     training: list[float] = []
     forecasts: list[float] = []
     timing: Timing = {}
-    with timed(backtesting, "_train_fold", training), timed(Forecaster, "_forecast_origins", forecasts):
+    with timed(backtesting, "_train_fold", training), timed(Forecaster, "forecast_origins", forecasts):
         with clock(timing):
             report = backtesting.backtest(Forecaster(**params), frame, folds, retrain=retrain, stride=1)
     timing["train"] = sum(training)
@@ -153,15 +154,24 @@ def score_batched_vs_loop(
     models: list[Forecaster], frame: pd.DataFrame, origins_per_fold: list[np.ndarray], repeats: int = 3
 ) -> dict[str, Any]:
     """Wall seconds for each fold's model to forecast its block's origins: in one call, and one call per origin."""
-    series = validate_frame(frame, models[0]._configs()[0])
-    windows = [model._windows(series) for model in models]
+    series = validate_frame(frame, models[0].settings().data)
+    # The scaled series on the device once per model, as forecast_origins builds it once per call.
+    devices = [next(m.model_.parameters()).device for m in models]
+    windows = [
+        tensor_windows(m.scaler_.transform(series.values), m.lookback, m.horizon, d)
+        for m, d in zip(models, devices, strict=True)
+    ]
+
+    def forecast(model: Forecaster, windows: TensorWindows, origins: np.ndarray) -> np.ndarray:
+        scaled = predict_windows(model.model_, windows, torch.as_tensor(origins, device=windows.values.device))
+        return model.scaler_.inverse_target(scaled.cpu().numpy())
 
     def batched() -> list[np.ndarray]:
-        return [m._forecast_origins(w, o) for m, w, o in zip(models, windows, origins_per_fold, strict=True)]
+        return [forecast(m, w, o) for m, w, o in zip(models, windows, origins_per_fold, strict=True)]
 
     def loop() -> list[np.ndarray]:
         return [
-            np.concatenate([m._forecast_origins(w, o[i : i + 1]) for i in range(len(o))])
+            np.concatenate([forecast(m, w, o[i : i + 1]) for i in range(len(o))])
             for m, w, o in zip(models, windows, origins_per_fold, strict=True)
         ]
 
@@ -257,7 +267,7 @@ def print_tables(
     loop = statistics.median(s["loop"] for s in scoring)
     print(f"\n| {n_origins} origins, each fold's model on its block | wall s | ms per origin | vs batched |")
     print("|---|---:|---:|---:|")
-    print(f"| batched (one `_forecast_origins` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1 |")
+    print(f"| batched (one `predict_windows` call per fold) | {batched:.3f} | {1e3 * batched / n_origins:.3f} | 1 |")
     print(f"| one origin at a time | {loop:.3f} | {1e3 * loop / n_origins:.3f} | {loop / batched:.1f} |")
     max_diff = max(s["max_abs_difference"] for s in scoring)
     print(f"(medians of 3 passes per repeat; largest difference between the two forecasts: {max_diff:.2e})")

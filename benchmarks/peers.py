@@ -7,7 +7,7 @@ dropped), its last --max-rows rows (default 20,000), with the registry's lookbac
 
 * split: lstmcast's chronological 70/10/20 (lstmcast.window.chronological_split); every model trains on the first
   part only, early-stops on the second and is scored on the third;
-* test origins: every origin whose whole horizon lies in the test part, origins >= season (as Forecaster._score_test
+* test origins: every origin whose whole horizon lies in the test part, origins >= season (as Forecaster.score_test
   and benchmarks/segment_study.py); each model forecasts all of them in one batched call;
 * MSE and MAE: computed here in numpy, in the series' units, from each model's forecasts at those origins;
 * train s: wall seconds of the fit alone: lstmcast from Forecaster.fit's start to the end of its last epoch (the
@@ -174,7 +174,7 @@ def prepare(name: str, max_rows: int) -> dict[str, Any]:
     lookback, horizon, season = spec.lookback, spec.horizon, spec.season
     split = chronological_split(len(frame), WindowConfig(lookback=lookback, horizon=horizon), name)
     origins = split.origins("test", lookback, horizon)
-    origins = origins[origins >= season]  # as Forecaster._score_test and benchmarks/segment_study.py
+    origins = origins[origins >= season]  # as Forecaster.score_test and benchmarks/segment_study.py
     return dict(
         name=name,
         role=spec.role,
@@ -274,6 +274,7 @@ def _frame(job: dict[str, Any]):
 def fit_lstmcast(job: dict[str, Any]) -> dict[str, Any]:
     from lstmcast import Forecaster
     from lstmcast.train import use_threads
+    from lstmcast.validate import validate_frame
 
     use_threads(1)  # what the CLI does with its default --threads 1
     frame = _frame(job)
@@ -293,7 +294,8 @@ def fit_lstmcast(job: dict[str, Any]) -> dict[str, Any]:
     forecaster = Forecaster(**kwargs).fit(frame, on_epoch=lambda report: stamps.append(time.perf_counter()))
     fit_s = time.perf_counter() - started
     # The model's forecasts from the same origins (the batched pass Forecaster uses to score its test part).
-    forecasts = forecaster._forecast_origins(forecaster._windows(forecaster._validate(frame)), job["origins"])
+    series = validate_frame(frame, forecaster.settings().data)
+    forecasts = forecaster.forecast_origins(series, job["origins"])
     metrics = forecaster.metrics_
     return dict(
         forecasts=forecasts,

@@ -19,7 +19,7 @@ traffic_volume). Arms:
 
 Besides the model: ridge, seasonal naive and naive from metrics_["baselines"], and the untrained start,
 the ridge fitted in window-normalised ("last") coordinates that the linear path starts from, scored on the
-same test origins as the model (test origins >= season, as Forecaster._score_test), the way
+same test origins as the model (test origins >= season, as Forecaster.score_test), the way
 benchmarks/linear_start.py scores it. Where best_epoch_ is 0 the model IS its start, and the script checks
 that the two test MSEs agree (the "start check" column).
 

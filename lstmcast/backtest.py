@@ -15,7 +15,7 @@ backtest span, so nothing from a test block leaks into them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,8 +23,9 @@ import pandas as pd
 
 from lstmcast.config import WindowConfig
 from lstmcast.errors import ConfigError, DataError
-from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.evaluation import EventSettings
 from lstmcast.forecast import Forecaster
+from lstmcast.report import build_report
 from lstmcast.train import EpochReport
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import rolling_origins, rows_needed
@@ -102,9 +103,9 @@ def backtest(
     if stride < 1:
         raise ConfigError(f"--stride must be at least 1; got {stride}")
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
-    data_cfg, window_cfg, _, _ = template._configs()
-    series = validate_frame(frame, data_cfg)
-    plan = plan_folds(len(series), folds, window_cfg, series.source)
+    settings = template.settings()
+    series = validate_frame(frame, settings.data)
+    plan = plan_folds(len(series), folds, settings.window, series.source)
     origins = rolling_origins(len(series), template.lookback, template.horizon, stride, first=plan[0].start)
     _check_every_fold_has_an_origin(plan, origins, stride, series.source)
     target = series.values[:, 0].astype(np.float64)
@@ -120,8 +121,8 @@ def backtest(
             first = first or model
         assert model is not None and first is not None
         fold_origins = origins[(origins >= fold.start) & (origins < fold.stop)]
-        forecasts = {"model": model._forecast_origins(model._windows(series), fold_origins)}
-        forecasts.update(model._baselines(target, fold_origins))
+        forecasts = {"model": model.forecast_origins(series, fold_origins)}
+        forecasts.update(model.baseline_forecasts(series, fold_origins))
         alert = model.events_["alert_level"] if model.events_ else np.nan
         parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
         record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained)
@@ -153,13 +154,10 @@ def _train_fold(
     """A fresh model with ``template``'s settings, trained on the rows before ``fold``'s block.
     A quantile threshold is taken from the first fold's training part, so every fold judges
     events against the same value."""
-    model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
-    model._train_series(series.head(fold.start), on_epoch)
     if events is not None and first is not None:
         events = events.resolve(first.target_quantiles_)
-    model._set_events(events)
-    del model._fitted_on  # the fold's data is not needed any more
-    return model
+    model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
+    return model.fit_series(series.head(fold.start), on_epoch, events=events, score=False)
 
 
 def _stamp(series: Series, row: int) -> str | int:
@@ -176,19 +174,8 @@ def _fold_record(
     trained: bool,
 ) -> dict[str, Any]:
     baselines = {name: forecast for name, forecast in forecasts.items() if name != "model"}
-    metrics = score_report(
-        target,
-        origins,
-        forecasts["model"],
-        baselines,
-        float(model.scaler_.scale[0]),
-        model.mase_scale_,
-        model._event_settings(),
-        index=series.index,
-    )
-    metrics["baselines"]["seasonal_naive"]["season"] = model.season_
-    if model.ridge_ is not None:  # each fold fits its own ridge, so its penalty is reported per fold
-        metrics["baselines"]["ridge"]["alpha"] = model.ridge_.alpha
+    # Each fold fits its own ridge, so its penalty is reported per fold.
+    metrics = build_report(target, origins, forecasts["model"], baselines, model.scoring(), index=series.index)
     return {
         "fold": fold.number,
         "trained": trained,
@@ -209,18 +196,6 @@ def _pooled_report(
     """One report over every fold's origins, scaled by the first fold's training part."""
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
-    events = first._event_settings()
-    alert_levels = alerts if events is not None and np.unique(alerts).size > 1 else None
-    report = score_report(
-        target,
-        origins,
-        forecast,
-        pooled,
-        float(first.scaler_.scale[0]),
-        first.mase_scale_,
-        events,
-        alert_levels,
-        index=series.index,
-    )
-    report["baselines"]["seasonal_naive"]["season"] = first.season_
-    return report
+    scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
+    alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
+    return build_report(target, origins, forecast, pooled, scoring, alert_levels=alert_levels, index=series.index)

@@ -8,12 +8,18 @@ in window-normalised coordinates (``window_norm``) is where the model's linear p
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+
+from lstmcast.errors import ConfigError, DataWarning
+
+if TYPE_CHECKING:
+    from lstmcast.validate import Series
 
 CHUNK = 20_000  # origins per chunk when gathering windows
 ALPHA_GRID = np.logspace(-6, 2, 17)  # times the mean eigenvalue of the window covariance
@@ -172,3 +178,23 @@ def fit_ridge(
         weight = vectors @ (projected / (np.clip(eigenvalues, 0, None) + alpha)[:, None])  # [L, H]
         candidates.append(Ridge(weight, mean_y - mean_x @ weight, float(alpha), window_norm))
     return min(candidates, key=lambda model: model.mse(values, val))
+
+
+def fitted_season(season: int, series: Series, train_rows: int) -> int:
+    """The seasonal-naive period: the one given, or inferred from the frequency. It must fit in the
+    training part (MASE divides by its error there), or the test part has no origins to score from."""
+    if season >= train_rows:
+        raise ConfigError(
+            f"season {season} does not fit in the training part ({train_rows} of {len(series)} rows); "
+            f"pass a --season below {train_rows}, or 0 to infer it"
+        )
+    inferred = season or season_length(series.frequency)
+    if inferred >= train_rows:
+        warnings.warn(
+            f"{series.source}: the season inferred from the frequency ({inferred} steps) does not fit in the "
+            f"training part ({train_rows} rows); the seasonal-naive baseline repeats the last value instead",
+            DataWarning,
+            stacklevel=5,
+        )
+        return 1
+    return inferred

@@ -608,7 +608,7 @@ def train(
     console = make_console()
     use_threads(threads)
     forecaster = Forecaster(**params)
-    forecaster._configs()  # settings errors before reading anything
+    forecaster.settings()  # settings errors before reading anything
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
@@ -849,7 +849,7 @@ def backtest(
     console = make_console()
     use_threads(threads)
     template = Forecaster(**params)
-    template._configs()
+    template.settings()
     if plot_path is not None:
         from lstmcast.plot import require_matplotlib
 

@@ -11,7 +11,7 @@ import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from lstmcast.errors import ConfigError
 
@@ -212,6 +212,15 @@ def auto_segment(lookback: int, season: int) -> int:
     small = [d for d in range(1, math.isqrt(lookback) + 1) if lookback % d == 0]
     divisors = small + [lookback // d for d in small]
     return min(divisors, key=lambda d: (abs(lookback / d - SEGMENTS_TARGET), -d))
+
+
+class Settings(NamedTuple):
+    """Every setting of a forecaster, in its four groups."""
+
+    data: DataConfig
+    window: WindowConfig
+    model: ModelConfig
+    train: TrainConfig
 
 
 DEFAULT_THREADS = 1  # see docs/benchmarks.md#threads: two threads collapse on a shared machine

@@ -20,7 +20,7 @@ import numpy as np
 from lstmcast import __version__
 from lstmcast.baselines import Ridge
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
-from lstmcast.runtime import forecast, parameter_shapes
+from lstmcast.runtime.network import forecast, parameter_shapes
 from lstmcast.scale import Scaler
 
 CONFIG_SECTIONS: dict[str, type[Any]] = {

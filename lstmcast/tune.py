@@ -1,9 +1,10 @@
 """Search over ``Forecaster`` settings: every combination of a grid, or N random samples of it.
 
-Every trial trains with early stopping (``Forecaster._train``) and is ranked by its validation MSE in
-the target's units, so trials with different scalers compare. The test part plays no part in the
-choice: it is scored once, for the winner only, after the search, so its metrics stay an honest
-estimate. The winner is kept as it was trained, not refitted.
+Every trial trains with early stopping (``Forecaster.fit_series`` on the series validated once, the
+test part not looked at) and is ranked by its validation MSE in the target's units, so trials with
+different scalers compare. The test part plays no part in the choice: it is scored once, for the
+winner only, after the search, so its metrics stay an honest estimate.
+The winner is kept as it was trained, not refitted.
 
     space = parse_grid(["hidden=16,32", "lr=log:1e-4..1e-2"])
     result = tune(frame, space, {"target": "load", "epochs": 50}, n_random=10, budget_seconds=600)
@@ -27,11 +28,12 @@ import torch
 from scipy import stats  # type: ignore[import-untyped]
 from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ignore[import-untyped]
 
+from lstmcast.baselines import fitted_season
 from lstmcast.config import DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
-from lstmcast.forecast import Forecaster, fitted_season
+from lstmcast.forecast import Forecaster
 from lstmcast.train import resolve_device
-from lstmcast.validate import validate_frame
+from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split
 
 # Not tunable: which data and which split (trials on different rows would not compare), where to run,
@@ -323,7 +325,7 @@ def _base_params(base_params: Mapping[str, Any] | None, seed: int) -> dict[str, 
 
 def _config_error(params: Mapping[str, Any]) -> str | None:
     try:
-        Forecaster(**params)._configs()
+        Forecaster(**params).settings()
     except (ConfigError, TypeError) as exc:
         return str(exc)
     return None
@@ -375,21 +377,21 @@ def tune(
     """
     base = _base_params(base_params, seed)
     plan = plan_trials(space, base, n_random, seed)
-    _check_data(frame, base, plan)
+    series = _check_data(frame, base, plan)  # validated once, for every trial
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
 
     def out_of_time() -> bool:
         return deadline is not None and time.monotonic() >= deadline
 
-    trials, best, stopped = _search(frame, base, plan, out_of_time, on_trial)
+    trials, best, stopped = _search(series, base, plan, out_of_time, on_trial)
     if best is None:
         first = next(trial for trial in trials if trial.status.startswith("failed"))
         raise TrainingError(f"all {len(trials)} trials failed; trial {first.number} {first.status}")
-    return _finish(best, trials, plan, stopped, seed, budget_seconds)
+    return _finish(best, trials, plan, stopped, seed, budget_seconds, series)
 
 
 def _search(
-    frame: pd.DataFrame,
+    series: Series,
     base: dict[str, Any],
     plan: Plan,
     out_of_time: Callable[[], bool],
@@ -404,7 +406,7 @@ def _search(
             if number > 1 and out_of_time():  # the first trial always runs, so there is a result
                 return trials, best, "budget"
             started = time.perf_counter()
-            trial, forecaster = _run_trial(frame, {**base, **setting}, number, setting, out_of_time)
+            trial, forecaster = _run_trial(series, {**base, **setting}, number, setting, out_of_time)
             trials.append(trial)
             if forecaster is not None and (best is None or _better(trial, best[0])):
                 best = (trial, forecaster)  # only the best model so far is kept in memory
@@ -428,35 +430,37 @@ def _better(trial: Trial, than: Trial) -> bool:
     return trial.val_mse is not None and (than.val_mse is None or trial.val_mse < than.val_mse)
 
 
-def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> None:
-    """Data and device problems every trial would share fail once, before any training."""
+def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series:
+    """The validated series every trial trains on (the data settings are not tunable); data and device
+    problems every trial would share fail once, before any training."""
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
-    series = validate_frame(frame, data_config)  # the data settings are not tunable: one check for all
+    series = validate_frame(frame, data_config)
     resolve_device(base["device"])
     problems: list[DataError | ConfigError] = []
     for setting in plan.settings:
         if _config_error({**base, **setting}) is None:
-            window = Forecaster(**{**base, **setting})._configs()[1]
+            window = Forecaster(**{**base, **setting}).settings().window
             try:
                 split = chronological_split(len(series), window, series.source)
                 fitted_season(window.season, series, split.train_end)
             except (DataError, ConfigError) as exc:
                 problems.append(exc)
             else:
-                return
+                return series
     if problems:
         raise problems[0]
+    return series
 
 
 def _run_trial(
-    frame: pd.DataFrame, params: dict[str, Any], number: int, setting: dict[str, Any], should_stop: Callable[[], bool]
+    series: Series, params: dict[str, Any], number: int, setting: dict[str, Any], should_stop: Callable[[], bool]
 ) -> tuple[Trial, Forecaster | None]:
     forecaster = Forecaster(**params)
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # shown once, by _check_data, not once per trial
-            forecaster._train(frame, should_stop=should_stop)
+            forecaster.fit_series(series, should_stop=should_stop, score=False)
     except (ConfigError, DataError, TrainingError, torch.cuda.OutOfMemoryError) as exc:
         reason = " ".join(str(exc).split())
         return Trial(number, setting, None, None, None, time.perf_counter() - started, f"failed: {reason}"), None
@@ -475,9 +479,10 @@ def _finish(
     stopped: str,
     seed: int,
     budget_seconds: float | None,
+    series: Series,
 ) -> TuneResult:
     trial, forecaster = best
-    forecaster.training_["tuning"] = {
+    tuning = {
         "strategy": plan.strategy,
         "space": plan.describe_space(),
         "planned": len(plan.settings),
@@ -488,7 +493,8 @@ def _finish(
         "seed": seed,
         "budget_seconds": budget_seconds,
     }
-    forecaster._score_test()
+    forecaster.state_ = forecaster.state_.replace(training={**forecaster.training_, "tuning": tuning})
+    forecaster.score_test(series)
     table = pd.DataFrame([t.to_dict() for t in trials])
     table = table.astype({"val_mse": "float64", "best_epoch": "Int64", "epochs_run": "Int64"})
     return TuneResult(forecaster, table, trial.number, stopped, plan, trials)

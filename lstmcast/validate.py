@@ -273,3 +273,12 @@ def infer_frequency(index: pd.DatetimeIndex, source: str = "<frame>") -> str | N
             stacklevel=3,
         )
     return pd.tseries.frequencies.to_offset(step).freqstr
+
+
+def same_step(a: str, b: str) -> bool:
+    """Whether two offset aliases step alike ('D' and '24h' do; 'ME' and '30D' do not)."""
+    first, second = pd.tseries.frequencies.to_offset(a), pd.tseries.frequencies.to_offset(b)
+    try:
+        return bool(first.nanos == second.nanos)
+    except ValueError:  # a calendar offset (months, years) has no fixed length
+        return bool(first == second)

@@ -179,7 +179,7 @@ def test_predict_keeps_the_data_time_column_name_when_the_model_had_none() -> No
 
 
 def test_a_daily_model_does_not_warn_about_24h_data(tmp_path) -> None:
-    from lstmcast.forecast import same_step
+    from lstmcast.validate import same_step
 
     assert same_step("D", "24h") and not same_step("D", "h") and not same_step("ME", "30D")
 

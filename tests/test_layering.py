@@ -39,3 +39,37 @@ def test_nothing_imports_the_cli() -> None:
 def test_the_cli_imports_torch_heavy_modules_only_inside_commands() -> None:
     top = imports(PACKAGE / "cli.py", top_level_only=True)
     assert not top & {"torch", "pandas", "lstmcast.forecast", "lstmcast.train", "lstmcast.read", "lstmcast.models"}
+
+
+def forecaster_private_members() -> set[str]:
+    tree = ast.parse((PACKAGE / "forecast.py").read_text())
+    forecaster = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "Forecaster")
+    names = {node.name for node in forecaster.body if isinstance(node, ast.FunctionDef)}
+    names |= {node.attr for node in ast.walk(forecaster) if isinstance(node, ast.Attribute)}
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
+def test_no_module_outside_forecast_py_touches_a_private_member_of_the_forecaster() -> None:
+    """backtest, tune and the CLI compose public functions (fit a state, forecast origins, build a
+    report); Forecaster's private members are its own."""
+    private = forecaster_private_members()
+    assert {"_check_fitted", "_count_in_sample"} <= private  # the check sees what it should
+    for name, path in modules().items():
+        if name == "lstmcast.forecast":
+            continue
+        touched = {
+            node.attr for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Attribute)
+        } & private
+        assert not touched, f"{name} uses Forecaster's {', '.join(sorted(touched))}"
+
+
+def test_the_fitted_state_and_the_runtime_import_no_torch() -> None:
+    for name in (
+        "lstmcast.state",
+        "lstmcast.artifact",
+        "lstmcast.report",
+        "lstmcast.runtime.network",
+        "lstmcast.runtime.frames",
+    ):
+        found = {m.split(".")[0] for m in imports(modules()[name])}
+        assert not found & {"torch", "sklearn", "scipy"}, name

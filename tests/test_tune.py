@@ -134,7 +134,7 @@ def interrupt_trial(monkeypatch: pytest.MonkeyPatch):
     """Make trial ``n`` raise KeyboardInterrupt from inside training, as Ctrl-C would."""
 
     def arm(n: int) -> None:
-        original, calls = Forecaster._train, []
+        original, calls = Forecaster.fit_series, []
 
         def train(self, *args, **kwargs):
             calls.append(1)
@@ -142,7 +142,7 @@ def interrupt_trial(monkeypatch: pytest.MonkeyPatch):
                 raise KeyboardInterrupt
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Forecaster, "_train", train)
+        monkeypatch.setattr(Forecaster, "fit_series", train)
 
     return arm
 
@@ -207,7 +207,7 @@ def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     def train(*args, **kwargs):
         raise AssertionError("trained despite a usage error")
 
-    monkeypatch.setattr(Forecaster, "_train", train)
+    monkeypatch.setattr(Forecaster, "fit_series", train)
 
 
 @pytest.mark.parametrize(

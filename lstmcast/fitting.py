@@ -1,0 +1,220 @@
+"""Fitting a state: from a validated series and settings to a ``FittedState`` and its torch network.
+
+``fit_state`` is what ``Forecaster.fit``, every backtest fold and every tune trial run: split in
+time order, choose the season, fit the scaler and the ridge baseline on the training part, choose
+the start's coordinates, build the network from its ridge start, train it with early stopping,
+and resolve the threshold events (tuning the alert level on the validation part when asked).
+``forecast_origins`` runs the network over many origins at once in torch, for scoring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from lstmcast import __version__
+from lstmcast.baselines import Ridge, fit_ridge, fitted_season
+from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, auto_segment
+from lstmcast.errors import DataWarning
+from lstmcast.evaluation import EventSettings
+from lstmcast.events import Quantile, training_quantiles, tune_alert_level
+from lstmcast.metrics import mase_scale
+from lstmcast.models import ForecastNetwork, build_model
+from lstmcast.scale import fit_scaler
+from lstmcast.state import FittedState
+from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
+from lstmcast.validate import Series
+from lstmcast.window import Split, chronological_split
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted state with the torch network it holds the weights of, and the split it was fitted on."""
+
+    state: FittedState
+    network: ForecastNetwork
+    split: Split
+
+
+def fit_state(
+    series: Series,
+    settings: Settings,
+    *,
+    events: EventSettings | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Fitted:
+    """Fit ``settings`` to ``series``; the state's ``metrics`` are empty (the test part is not
+    looked at: see ``Forecaster.score_test``)."""
+    window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
+    lookback, horizon = window_cfg.lookback, window_cfg.horizon
+    split = chronological_split(len(series), window_cfg, series.source)
+    season = fitted_season(window_cfg.season, series, split.train_end)  # a season that does not fit fails here
+    device = resolve_device(train_cfg.device)
+    if model_cfg.segment == AUTO:  # a number of steps once the season is known
+        model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
+    scaler = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
+    train_origins = split.origins("train", lookback, horizon)
+    val_origins = split.origins("val", lookback, horizon)
+    scaled_target = scaler.transform_target(series.values[:, 0])
+    ridge = fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon)
+    model_cfg, start = choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins, lookback, horizon)
+    torch.manual_seed(train_cfg.seed)
+    network = build_model(model_cfg, len(series.columns), lookback, horizon).to(device)
+    windows = tensor_windows(scaler.transform(series.values), lookback, horizon, device)
+    if start is not None:
+        # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
+        # beats it on validation, so it can only improve on it.
+        weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
+        network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
+    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
+    unit = float(scaler.scale[0]) ** 2
+    train_target = series.values[: split.train_end, 0].astype(np.float64)
+    training = describe_training(series, split)
+    training.update(
+        {
+            "best_epoch": result.best_epoch,
+            "val_mse": result.best_val_loss * unit,
+            "start_val_mse": result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None,
+            "epochs_run": len(result.history),
+            "stopped_early": result.stopped_early,
+            "threads": torch.get_num_threads(),
+        }
+    )
+    state = FittedState(
+        data=settings.data,
+        window=window_cfg,
+        model=model_cfg,
+        train=train_cfg,
+        columns=series.columns,
+        time_col=series.time_col,
+        frequency=series.frequency,
+        season=season,
+        scaler=scaler,
+        ridge=ridge,
+        mase_scale=mase_scale(train_target, season),
+        target_quantiles=training_quantiles(train_target),
+        events=None,
+        training=training,
+        history=result.history,
+        metrics={},
+        weights={name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()},
+        versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
+    )
+    fitted = Fitted(state, network, split)
+    if events is not None:
+        fitted = dataclasses.replace(fitted, state=state.replace(events=event_record(fitted, series, events)))
+    return fitted
+
+
+def choose_start(
+    model_cfg: ModelConfig,
+    ridge: Ridge,
+    scaled_target: np.ndarray,
+    train_origins: np.ndarray,
+    val_origins: np.ndarray,
+    lookback: int,
+    horizon: int,
+) -> tuple[ModelConfig, Ridge | None]:
+    """The window normalisation (resolved in the returned settings) and the ridge the linear path
+    starts from: a ridge fitted in the model's own coordinates (the normalised window), or None
+    without a linear path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``,
+    whose ridge forecasts the validation part best (the first on a tie). ``ridge`` is the baseline,
+    on the raw window."""
+    if not model_cfg.linear and model_cfg.window_norm != AUTO:
+        return model_cfg, None
+    candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
+    ridges = [
+        ridge
+        if norm == "none"  # the baseline already works in these coordinates
+        else fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon, window_norm=norm)
+        for norm in candidates
+    ]
+    best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
+    model_cfg = dataclasses.replace(model_cfg, window_norm=candidates[best])
+    return model_cfg, ridges[best] if model_cfg.linear else None
+
+
+def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, Any]:
+    """The event settings resolved on the training part (a quantile becomes a value), with the alert
+    level tuned on the validation part when asked: what the model keeps as ``events``."""
+    given = events.threshold
+    resolved = events.resolve(fitted.state.target_quantiles)
+    record: dict[str, Any] = {
+        "threshold": resolved.level,
+        "quantile": given.q if isinstance(given, Quantile) else None,
+        "event": resolved.event,
+        "alert_level": resolved.alert(),
+        "tolerance": resolved.tolerance,
+        "alert_level_tuning": None,
+    }
+    if resolved.tune_alert_level:
+        tuned = _tune_alert_level(fitted, series, resolved)
+        record["alert_level_tuning"] = tuned
+        if tuned is not None:
+            record["alert_level"] = tuned["alert_level"]
+    return record
+
+
+def _tune_alert_level(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, Any] | None:
+    state = fitted.state
+    origins = fitted.split.origins("val", state.lookback, state.horizon)
+    target = series.values[:, 0].astype(np.float64)
+    forecast = forecast_origins(fitted.network, state, series, origins)
+    tuned = tune_alert_level(target, forecast, origins, events.level, events.event, events.tolerance)
+    if tuned is None:
+        warnings.warn(
+            f"{series.source}: the validation part has no {events.event}-threshold event to tune the "
+            f"alert level on; alerts use the threshold {events.level:g}",
+            DataWarning,
+            stacklevel=5,
+        )
+        return None
+    return {"part": "val", "n_origins": int(len(origins)), **tuned}
+
+
+def forecast_origins(network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray) -> np.ndarray:
+    """Forecasts from every origin in original units, ``[n_origins, horizon]``: batched passes of the
+    torch network (fast for thousands of origins)."""
+    device = next(network.parameters()).device
+    windows = tensor_windows(state.scaler.transform(series.values), state.lookback, state.horizon, device)
+    index = torch.as_tensor(origins, device=device)
+    scaled = predict_windows(network, windows, index).cpu().numpy()
+    return state.scaler.inverse_target(scaled)
+
+
+def torch_network(state: FittedState, device: str) -> ForecastNetwork:
+    """The state's network as a torch module on ``device``, in eval mode."""
+    network = build_model(state.model, len(state.columns), state.lookback, state.horizon)
+    network.load_state_dict({name: torch.from_numpy(np.array(value)) for name, value in state.weights.items()})
+    return network.to(resolve_device(device)).eval()
+
+
+def tensor_windows(scaled: np.ndarray, lookback: int, horizon: int, device: torch.device) -> TensorWindows:
+    return TensorWindows(torch.from_numpy(scaled).to(device), lookback, horizon)  # [n, F]
+
+
+def describe_training(series: Series, split: Split) -> dict[str, Any]:
+    """The training record's data part: source, rows and each part's extent."""
+
+    def stamp(row: int) -> str | int:
+        return str(series.index[row]) if series.index is not None else row
+
+    parts = {"train": (0, split.train_end), "val": (split.train_end, split.val_end), "test": (split.val_end, split.n)}
+    return {
+        "source": series.source,
+        "rows": len(series),
+        "parts": {
+            name: {"rows": stop - start, "start": stamp(start), "end": stamp(stop - 1)}
+            for name, (start, stop) in parts.items()
+            if stop > start
+        },
+    }

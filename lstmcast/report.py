@@ -1,0 +1,98 @@
+"""The one report builder: train's held-out test part, evaluate's table and every backtest fold (and
+the pooled backtest) are scored here, from a fitted state's forecasts and baselines.
+
+What a report needs from the fitted model beyond the forecasts is a ``Scoring``: the target's scale
+(for the scaled errors), the MASE denominator, the seasonal period, the ridge penalty and the
+threshold events. It is built from a ``FittedState`` in one place, so the three callers cannot
+drift apart (they had: backtest once lacked the ridge penalty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
+from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.state import FittedState
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring a fitted model's forecasts needs besides the forecasts."""
+
+    target_scale: float  # the scaler's scale of the target: errors divided by it are the scaled errors
+    mase_scale: float | None  # None for models saved before format 4
+    season: int  # the seasonal-naive baseline's period
+    ridge_alpha: float | None  # None without a ridge baseline, or when ridges of several folds are pooled
+    events: EventSettings | None  # resolved (a value threshold), or None
+
+    @classmethod
+    def of(cls, state: FittedState, events: EventSettings | None = None) -> Scoring:
+        """The state's scoring, with its own event settings unless ``events`` are given."""
+        return cls(
+            target_scale=float(state.scaler.scale[0]),
+            mase_scale=state.mase_scale,
+            season=state.season,
+            ridge_alpha=state.ridge.alpha if state.ridge is not None else None,
+            events=events if events is not None else stored_events(state),
+        )
+
+
+def stored_events(state: FittedState) -> EventSettings | None:
+    """The event settings a model keeps (trained with a threshold), resolved, or None."""
+    record = state.events
+    if not record:
+        return None
+    return EventSettings(
+        float(record["threshold"]), record["event"], float(record["alert_level"]), int(record["tolerance"])
+    )
+
+
+def baseline_forecasts(state: FittedState, target: np.ndarray, origins: np.ndarray) -> dict[str, np.ndarray]:
+    """Every baseline's forecasts from ``origins`` of ``target`` in original units, ``[n_origins, horizon]``."""
+    horizon = state.horizon
+    out = {
+        "naive": naive(target, origins, horizon),
+        "seasonal_naive": seasonal_naive(target, origins, horizon, state.season),
+        "drift": drift(target, origins, horizon),
+        "mean": mean_forecast(target, origins, horizon),
+    }
+    if state.ridge is not None:  # models saved before 0.2 have no ridge baseline
+        scaled_target = state.scaler.transform_target(target)
+        out["ridge"] = state.scaler.inverse_target(state.ridge.predict(scaled_target, origins))
+    return out
+
+
+def build_report(
+    target: np.ndarray,
+    origins: np.ndarray,
+    forecast: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    scoring: Scoring,
+    *,
+    alert_levels: np.ndarray | None = None,
+    index: pd.DatetimeIndex | None = None,
+) -> dict[str, Any]:
+    """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
+    of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
+    level per origin where they differ (pooled backtest folds that each tuned their own)."""
+    report = score_report(
+        target,
+        origins,
+        forecast,
+        baselines,
+        scoring.target_scale,
+        scoring.mase_scale,
+        scoring.events,
+        alert_levels,
+        index=index,
+    )
+    report["baselines"]["seasonal_naive"]["season"] = scoring.season
+    if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:
+        report["baselines"]["ridge"]["alpha"] = scoring.ridge_alpha
+    return report

@@ -1,0 +1,149 @@
+"""Forecasts as tables, from a fitted state and a validated series, in numpy: what ``predict``,
+``predict --explain`` and ``plot`` write. No torch."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.config import DataConfig
+from lstmcast.errors import ConfigError, DataError, DataWarning
+from lstmcast.events import comparison
+from lstmcast.report import stored_events
+from lstmcast.state import FittedState
+from lstmcast.validate import Series, same_step, validate_frame
+
+
+def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
+    """``frame`` validated as the model reads it: its columns, by name, repaired with its ``fill``."""
+    config = DataConfig(target=state.target, time_col=state.time_col, features=state.columns[1:], fill=state.data.fill)
+    # A flat stretch to forecast from is no reason to warn; a constant series to train on is.
+    return validate_frame(frame, config, warn_constant=False)
+
+
+def forecastable(state: FittedState, frame: pd.DataFrame) -> Series:
+    """``frame`` validated, with at least the ``lookback`` rows a forecast reads."""
+    series = validate_for(state, frame)
+    if len(series) < state.lookback:
+        raise DataError(
+            f"{series.source}: {len(series)} rows are too few to forecast; the model reads the last "
+            f"{state.lookback} rows (lookback)"
+        )
+    return series
+
+
+def forecast_from(state: FittedState, series: Series, origin: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The forecast ``[H]`` (original units) from the window before row ``origin``, and the attention
+    weights ``[L]`` behind it (None without attention)."""
+    window = state.scaler.transform(series.values[origin - state.lookback : origin])  # [L, F]
+    scaled, attention = state.forecast_scaled(window[None])  # [1, H], [1, L] | None
+    return state.scaler.inverse_target(scaled[0]), None if attention is None else attention[0]
+
+
+def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
+    """The ``horizon`` steps after the last row: time (if any), step, forecast, and for a model
+    trained with a threshold, ``alert``: whether the step is beyond the alert level."""
+    forecast, _ = forecast_from(state, series, len(series))  # [H]
+    out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
+    events = stored_events(state)
+    if events is not None:
+        out["alert"] = comparison(events.event)(forecast, events.alert())
+    if series.index is not None:
+        frequency = series.frequency or state.frequency
+        _warn_if_frequency_differs(state, series)
+        future = pd.date_range(series.index[-1], periods=state.horizon + 1, freq=frequency)[1:]
+        out = {series.time_col or "time": future, **out}
+    return pd.DataFrame(out)
+
+
+def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
+    """The attention weights behind the forecast after the last row: one row per input step, oldest
+    first, with its time (if any), lag, the target's value and the weight."""
+    require_attention(state)
+    _, weights = forecast_from(state, series, len(series))
+    assert weights is not None  # a model with attention; the weights file was checked against it
+    rows = np.arange(len(series) - state.lookback, len(series))
+    out: dict[str, Any] = {
+        "lag": np.arange(-state.lookback, 0),
+        state.target: series.values[rows, 0].astype(np.float64),
+        "weight": weights.astype(np.float64),
+    }
+    if series.index is not None:
+        out = {series.time_col or "time": series.index[rows], **out}
+    return pd.DataFrame(out)
+
+
+def require_attention(state: FittedState) -> None:
+    """A ConfigError for a model without attention weights to show."""
+    if not state.model.attention:
+        raise ConfigError(
+            "this model was trained without attention, so it has no attention weights to show; train with --attention"
+        )
+
+
+def forecast_context(
+    state: FittedState, series: Series, origin: str | int | None = None, context: int | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """The observed values before ``origin``, the forecast from it and the actual values after it
+    (None when the series ends there): what a forecast plot shows."""
+    position = origin_position(state, series, origin)
+    context = state.lookback if context is None else context
+    forecast, _ = forecast_from(state, series, position)  # [H]
+    target = series.values[:, 0].astype(np.float64)
+    if series.index is not None:
+        frequency = series.frequency or state.frequency
+        steps: pd.Index = pd.date_range(series.index[position - 1], periods=state.horizon + 1, freq=frequency)[1:]
+        rows: pd.Index = series.index
+    else:
+        steps = pd.RangeIndex(position + 1, position + state.horizon + 1)  # row numbers from 1
+        rows = pd.RangeIndex(1, len(series) + 1)
+    name = state.target
+    start = max(position - context, 0)
+    history = pd.Series(target[start:position], index=rows[start:position], name=name)
+    known = target[position : position + state.horizon]
+    actual = pd.Series(known, index=rows[position : position + len(known)], name=name) if len(known) else None
+    return history, pd.Series(forecast, index=steps, name=name), actual
+
+
+def origin_position(state: FittedState, series: Series, origin: str | int | None) -> int:
+    """The 0-based position of the first forecast row: after the last row, a time of the time
+    column, or a row number counted from 1."""
+    if origin is None:
+        return len(series)
+    if isinstance(origin, str) and series.index is not None and not origin.lstrip("-").isdigit():
+        try:
+            stamp = pd.Timestamp(origin)
+        except ValueError:
+            raise ConfigError(f"--origin {origin!r} is not a time") from None
+        if series.index.tz is not None and stamp.tz is None:
+            stamp = stamp.tz_localize(series.index.tz)
+        found = series.index.get_indexer(pd.DatetimeIndex([stamp]))[0]
+        if found < 0:
+            raise DataError(f"{series.source}: no row at --origin {origin} in column {series.time_col!r}")
+        position = int(found)
+    else:
+        try:
+            position = int(origin) - 1
+        except ValueError:
+            raise ConfigError(f"--origin must be a time or a row number; got {origin!r}") from None
+    if not state.lookback <= position <= len(series):
+        raise DataError(
+            f"{series.source}: --origin {origin} leaves {max(position, 0)} rows before it; the model reads "
+            f"{state.lookback} (lookback), and the origin must be a row of the data or just after its last"
+        )
+    return position
+
+
+def _warn_if_frequency_differs(state: FittedState, series: Series) -> None:
+    if series.frequency is None or state.frequency is None:
+        return
+    if not same_step(series.frequency, state.frequency):
+        warnings.warn(
+            f"{series.source}: rows are {series.frequency!r} apart but the model was trained on "
+            f"{state.frequency!r} data; the forecast steps by {series.frequency!r}",
+            DataWarning,
+            stacklevel=4,
+        )
