@@ -557,3 +557,17 @@ def weights_mismatch(expected: Mapping[str, tuple[int, ...]], weights: Mapping[s
 
 def _size_of(shape: tuple[int, ...]) -> str:
     return " x ".join(str(length) for length in shape) or "a scalar"
+
+
+def start_val_loss(manifest: dict[str, Any]) -> float | None:
+    """The scaled validation loss at the starting point (epoch 0, what a loss plot draws beside the
+    history), from the MSE a manifest records in the target's units; None when it has none."""
+    start = manifest.get("training", {}).get("start_val_mse")
+    scale = manifest.get("scaler", {}).get("scale")
+    if start is None or not scale:
+        return None
+    try:
+        loss = float(start) / float(scale[0]) ** 2
+    except (OverflowError, ZeroDivisionError):  # a scale no training could have produced
+        return None
+    return loss if math.isfinite(loss) else None

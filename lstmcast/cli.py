@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import signal
 import sys
 import warnings
@@ -1009,7 +1008,7 @@ def plot(
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
     png = _png_output(outputs, output)
     if show_history:
-        from lstmcast.artifact import read_manifest
+        from lstmcast.artifact import read_manifest, start_val_loss
 
         manifest = read_manifest(model_dir)
         training = manifest.get("training", {})
@@ -1017,7 +1016,7 @@ def plot(
             png,
             manifest["history"],
             int(training.get("best_epoch", 0)),
-            start_val_loss=_start_val_loss(manifest),
+            start_val_loss=start_val_loss(manifest),
             title=f"Training of {model_dir}",
             size=size,
         )
@@ -1041,19 +1040,6 @@ def plot(
         size=size,
     )
     outputs.commit()
-
-
-def _start_val_loss(manifest: dict[str, Any]) -> float | None:
-    """The scaled validation loss at the starting point, from the MSE recorded in target units."""
-    start = manifest.get("training", {}).get("start_val_mse")
-    scale = manifest.get("scaler", {}).get("scale")
-    if start is None or not scale:
-        return None
-    try:
-        loss = float(start) / float(scale[0]) ** 2
-    except (OverflowError, ZeroDivisionError):  # a scale no training could have produced
-        return None
-    return loss if math.isfinite(loss) else None
 
 
 @cli.command("tune")
@@ -1133,6 +1119,7 @@ def tune_command(
     """
     from lstmcast import tune as tuning
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
+    from lstmcast.console import announce_search, print_trial, search_report
     from lstmcast.read import read_table
     from lstmcast.train import use_threads
     from lstmcast.write import json_bytes, table_bytes
@@ -1151,8 +1138,8 @@ def tune_command(
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     if not quiet:
-        _announce_search(console, plan, n_random, budget)
-    on_trial = None if quiet else functools.partial(_print_trial, console, list(space), len(plan.settings))
+        announce_search(console, plan, n_random, budget)
+    on_trial = None if quiet else functools.partial(print_trial, console, list(space), len(plan.settings))
     result = tuning.tune(
         frame, space, params, n_random=n_random, budget_seconds=budget_seconds, seed=seed, on_trial=on_trial
     )
@@ -1164,7 +1151,7 @@ def tune_command(
         json_output.set(json_bytes(result.to_dict()))
     outputs.commit()
     if not quiet:
-        _report_search(console, result, model_dir, budget)
+        search_report(console, result, model_dir, budget)
     if result.stopped in ("interrupted", "terminated"):
         done = f"{len(result.trial_list)} of {len(result.plan.settings)}"
         print_warning(
@@ -1173,37 +1160,6 @@ def tune_command(
             f"to {model_dir}",
         )
         ctx.exit(ExitCode.TERMINATED if result.stopped == "terminated" else ExitCode.INTERRUPTED)
-
-
-def _announce_search(console: Any, plan: Any, n_random: int | None, budget: str | None) -> None:
-    if n_random is not None and plan.strategy == "grid":
-        console.print(
-            f"--random {n_random} covers the whole grid ({plan.grid_size} settings): running each once instead."
-        )
-    count = len(plan.settings)
-    plural = "" if count == 1 else "s"
-    what = f"combination{plural} of the grid" if plan.strategy == "grid" else f"random setting{plural}"
-    console.print(f"Tuning: {count} {what}" + (f", budget {budget}." if budget else "."))
-
-
-def _print_trial(console: Any, tuned: list[str], total: int, trial: Any) -> None:
-    from lstmcast.console import trial_line
-
-    console.print(trial_line(trial.to_dict(), tuned, total), markup=False)
-
-
-def _report_search(console: Any, result: Any, model_dir: str, budget: str | None) -> None:
-    from lstmcast.console import metrics_table, trials_table
-
-    records = result.to_dict()["trials"]
-    trials_table(console, records, list(result.plan.space), result.best_trial)
-    if result.stopped == "budget":
-        cut = " (the last cut short)" if records[-1]["status"] == "budget" else ""
-        console.print(f"The budget ({budget}) ran out after {len(records)} of {len(result.plan.settings)} trials{cut}.")
-    console.print(
-        f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
-    )
-    metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
 
 
 def main() -> None:

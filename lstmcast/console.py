@@ -461,3 +461,36 @@ def trials_table(console: Console, trials: list[dict[str, Any]], tuned: list[str
             style="bold" if marked else None,
         )
     console.print(table)
+
+
+# -- tune ------------------------------------------------------------------------------------------
+
+
+def announce_search(console: Console, plan: Any, n_random: int | None, budget: str | None) -> None:
+    """The line before a search: how many settings it will try, and its budget."""
+    if n_random is not None and plan.strategy == "grid":
+        console.print(
+            f"--random {n_random} covers the whole grid ({plan.grid_size} settings): running each once instead."
+        )
+    count = len(plan.settings)
+    plural = "" if count == 1 else "s"
+    what = f"combination{plural} of the grid" if plan.strategy == "grid" else f"random setting{plural}"
+    console.print(f"Tuning: {count} {what}" + (f", budget {budget}." if budget else "."))
+
+
+def print_trial(console: Console, tuned: list[str], total: int, trial: Any) -> None:
+    """One finished trial, as a line."""
+    console.print(trial_line(trial.to_dict(), tuned, total), markup=False)
+
+
+def search_report(console: Console, result: Any, model_dir: str, budget: str | None) -> None:
+    """After a search: the trials table, why it stopped, where the best went and its test metrics."""
+    records = result.to_dict()["trials"]
+    trials_table(console, records, list(result.plan.space), result.best_trial)
+    if result.stopped == "budget":
+        cut = " (the last cut short)" if records[-1]["status"] == "budget" else ""
+        console.print(f"The budget ({budget}) ran out after {len(records)} of {len(result.plan.settings)} trials{cut}.")
+    console.print(
+        f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
+    )
+    metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
