@@ -104,6 +104,7 @@ def backtest(
         raise ConfigError(f"--stride must be at least 1; got {stride}")
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     settings = template.settings()
+    events = events if events is not None else template.events
     series = validate_frame(frame, settings.data)
     plan = plan_folds(len(series), folds, settings.window, series.source)
     origins = rolling_origins(len(series), template.lookback, template.horizon, stride, first=plan[0].start)

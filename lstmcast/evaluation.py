@@ -77,6 +77,47 @@ class EventSettings:
             raise ConfigError(f"--threshold must be a finite number; got {threshold}")
         return cls(value, event or "above", alert_level, 0 if tolerance is None else tolerance, tune_alert_level)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values: the threshold as a number, or ``"q0.95"`` for a quantile."""
+        threshold = str(self.threshold) if isinstance(self.threshold, Quantile) else self.threshold
+        return {
+            "threshold": threshold,
+            "event": self.event,
+            "alert_level": self.alert_level,
+            "tolerance": self.tolerance,
+            "tune_alert_level": self.tune_alert_level,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EventSettings:
+        """The settings ``to_dict`` gave (missing keys take their defaults); checked as the options are."""
+        unknown = sorted(set(data) - {"threshold", "event", "alert_level", "tolerance", "tune_alert_level"})
+        if unknown or "threshold" not in data:
+            problem = f"unknown keys {', '.join(unknown)}" if unknown else "no threshold"
+            raise ConfigError(f"event settings need a threshold and nothing else they do not know; {problem}")
+        settings = cls.from_options(
+            data["threshold"],
+            data.get("event"),
+            data.get("alert_level"),
+            data.get("tolerance"),
+            bool(data.get("tune_alert_level", False)),
+        )
+        assert settings is not None
+        return settings
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | None) -> EventSettings | None:
+        """The settings a fitted model's ``events`` record was made from (its quantile, if one was
+        given; a tuned alert level as ``tune_alert_level``)."""
+        if not record:
+            return None
+        tuned = record.get("alert_level_tuning") is not None
+        quantile = record.get("quantile")
+        threshold: float | Quantile = Quantile(float(quantile)) if quantile is not None else float(record["threshold"])
+        alert = record.get("alert_level")
+        given_alert = None if tuned or alert is None or alert == record["threshold"] else float(alert)
+        return cls(threshold, record["event"], given_alert, int(record["tolerance"]), tuned)
+
     def overridden(self, alert_level: float | None, tolerance: int | None) -> EventSettings:
         """These (stored) settings with an alert level or tolerance given on the command line."""
         return replace(

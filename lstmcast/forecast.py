@@ -120,6 +120,7 @@ class Forecaster:
         l1: float = 0.0,
         seed: int = 0,
         device: str = "auto",
+        events: EventSettings | None = None,
     ) -> None:
         self.target = target
         self.time_col = time_col
@@ -154,13 +155,15 @@ class Forecaster:
         self.l1 = l1
         self.seed = seed
         self.device = device
+        self.events = events
 
     # -- parameters ----------------------------------------------------------------------------
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's arguments by name (scikit-learn's contract; none is an estimator, so
         ``deep`` changes nothing)."""
-        return {name: getattr(self, name) for names in _PARAM_GROUPS.values() for name in names}
+        params = {name: getattr(self, name) for names in _PARAM_GROUPS.values() for name in names}
+        return {**params, "events": self.events}
 
     def set_params(self, **params: Any) -> Forecaster:
         valid = self.get_params()
@@ -183,6 +186,8 @@ class Forecaster:
     def settings(self) -> Settings:
         """The parameters as the four settings groups, checked (a ConfigError names the first problem)."""
         params = self.get_params()
+        if self.events is not None and not isinstance(self.events, EventSettings):
+            raise ConfigError("events must be EventSettings (EventSettings.from_options('q0.95')) or None")
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
         if model.conv_kernel > window.lookback:
             raise ConfigError(f"conv_kernel ({model.conv_kernel}) must not exceed lookback ({window.lookback})")
@@ -226,10 +231,11 @@ class Forecaster:
     ) -> Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0).
 
-        With ``threshold`` (a number, or ``"q0.95"`` for a quantile of the training part) the scores
-        include threshold events, judged with ``event``, ``alert_level`` and ``tolerance``; with
-        ``tune_alert_level`` the alert level is the one with the best event F1 on the validation part.
-        The event settings are kept with the model (``events_``) as the defaults of ``evaluate``.
+        With threshold events (the ``events`` parameter, or for this fit ``threshold``: a number, or
+        ``"q0.95"`` for a quantile of the training part) the scores include them, judged with
+        ``event``, ``alert_level`` and ``tolerance``; with ``tune_alert_level`` the alert level is the
+        one with the best event F1 on the validation part. The resolved settings are kept with the
+        model (``events_``) as the defaults of ``evaluate``.
         """
         events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
         series = validate_frame(frame, self.settings().data)
@@ -244,12 +250,14 @@ class Forecaster:
         events: EventSettings | None = None,
         score: bool = True,
     ) -> Forecaster:
-        """``fit`` on a validated series (``lstmcast.validate.validate_frame``); with ``score=False``
-        the test part is not looked at (``tune`` ranks trials on validation only; ``score_test`` later).
-        ``should_stop`` ends training early when it returns True (tune's budget)."""
+        """``fit`` on a validated series (``lstmcast.validate.validate_frame``), with ``events`` instead of
+        the ``events`` parameter when given; with ``score=False`` the test part is not looked at (``tune``
+        ranks trials on validation only; ``score_test`` later). ``should_stop`` ends training early when
+        it returns True (tune's budget)."""
         from lstmcast.fitting import fit_state
 
-        fitted = fit_state(series, self.settings(), events=events, on_epoch=on_epoch, should_stop=should_stop)
+        settings, events = self.settings(), events if events is not None else self.events
+        fitted = fit_state(series, settings, events=events, on_epoch=on_epoch, should_stop=should_stop)
         self.state_, self._network = fitted.state, fitted.network
         if score:
             self.score_test(series)
@@ -412,7 +420,7 @@ class Forecaster:
         params: dict[str, Any] = {}
         for config in (state.data, state.window, state.model, state.train):
             params.update(config.to_dict())
-        forecaster = cls(**{**params, "device": device})
+        forecaster = cls(**{**params, "device": device, "events": EventSettings.from_record(state.events)})
         forecaster.state_ = state
         return forecaster
 

@@ -38,7 +38,19 @@ from lstmcast.window import chronological_split
 
 # Not tunable: which data and which split (trials on different rows would not compare), where to run,
 # and the seed (every trial gets the same one, so trials differ only by their settings).
-FIXED = ("target", "time_col", "features", "fill", "horizon", "val_frac", "test_frac", "season", "device", "seed")
+FIXED = (
+    "target",
+    "time_col",
+    "features",
+    "fill",
+    "horizon",
+    "val_frac",
+    "test_frac",
+    "season",
+    "device",
+    "seed",
+    "events",
+)
 _DEFAULTS = Forecaster().get_params()
 TUNABLE = tuple(name for name in _DEFAULTS if name not in FIXED)
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")

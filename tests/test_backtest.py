@@ -139,3 +139,12 @@ def test_pooled_skill_matches_the_pooled_mses(report: dict) -> None:
     best = min(mses, key=mses.__getitem__)
     assert report["best"] == best
     assert np.isfinite(report["mase"])
+
+
+def test_the_templates_event_settings_are_scored_in_every_fold() -> None:
+    from lstmcast.evaluation import EventSettings
+
+    template = Forecaster(**TINY, test_frac=0.3, events=EventSettings.from_options(11.0, tolerance=1))
+    result = backtest(template, sine_frame(n=400), folds=2)
+    assert "event_f1" in result and all("event_f1" in fold["metrics"] for fold in result["folds"])
+    assert all(fold["events"]["threshold"] == 11.0 for fold in result["folds"])

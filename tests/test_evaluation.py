@@ -225,3 +225,45 @@ def test_an_error_message_with_brackets_is_shown_as_written(monkeypatch: pytest.
     assert result.stderr.strip() == (
         "Error: plotting needs matplotlib, which is not installed: pip install 'lstmcast[plot]'"
     )
+
+
+# -- the event settings as an estimator parameter -------------------------------------------------
+
+
+def test_event_settings_round_trip_through_plain_values() -> None:
+    settings = EventSettings.from_options("q0.95", "below", None, 2, True)
+    assert settings.to_dict() == {
+        "threshold": "q0.95",
+        "event": "below",
+        "alert_level": None,
+        "tolerance": 2,
+        "tune_alert_level": True,
+    }
+    assert EventSettings.from_dict(settings.to_dict()) == settings
+    with pytest.raises(ConfigError, match="unknown keys level"):
+        EventSettings.from_dict({"threshold": 3.0, "level": 2})
+
+
+def test_events_given_to_the_constructor_are_scored_kept_and_cloned() -> None:
+    from sklearn.base import clone
+
+    events = EventSettings.from_options("q0.9", tolerance=1)
+    forecaster = Forecaster(**TINY, events=events)
+    assert clone(forecaster).get_params()["events"] == events
+    fitted = forecaster.fit(sine_frame())
+    assert fitted.events_["quantile"] == 0.9 and fitted.events_["tolerance"] == 1
+    assert "event_f1" in fitted.metrics_
+    # fit's own threshold is for that fit only: the parameter stays as given
+    once = Forecaster(**TINY, events=events).fit(sine_frame(), threshold=11.0)
+    assert once.events_["threshold"] == 11.0 and once.events == events
+
+
+def test_a_loaded_model_gives_back_the_event_settings_it_was_fitted_with(tmp_path) -> None:
+    events = EventSettings.from_options("q0.9", "above", None, 1, True)
+    Forecaster(**TINY, events=events).fit(sine_frame()).save(tmp_path / "m")
+    assert Forecaster.load(tmp_path / "m").events == events
+
+
+def test_events_must_be_event_settings() -> None:
+    with pytest.raises(ConfigError, match="events must be EventSettings"):
+        Forecaster(**TINY, events={"threshold": 3}).fit(sine_frame())
