@@ -161,17 +161,19 @@ def _is_model_manifest(file: Path) -> bool:
 # -- reading ------------------------------------------------------------------------------------
 
 
-def read_state(path: str | Path) -> FittedState:
+def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState:
     """The fitted state a model directory holds, checked whole before anything runs on it: the
     manifest's structure and settings, the weights' checksum, and that the settings give exactly the
     weights' names and shapes (so a crafted manifest cannot make a forecast read past an array).
-    Never unpickles anything, and imports no torch."""
+    Never unpickles anything, and imports no torch. ``check_frequency=False`` leaves the frequency
+    unchecked, which needs pandas, for a caller that only uses frequencies it knows itself."""
     from lstmcast.state import FittedState
 
     manifest, weights = read_model_dir(path)
     try:
         state = FittedState.from_manifest(manifest, weights)
-        _check_frequency(state.frequency)
+        if check_frequency:
+            _check_frequency(state.frequency)
         mismatch = weights_mismatch(state.expected_shapes(), weights)
     except (ConfigError, KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ArtifactError(f"{path}: incompatible or corrupt model ({' '.join(str(exc).split())})") from None

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from lstmcast.errors import ConfigError, DataWarning
@@ -31,6 +30,8 @@ def season_length(frequency: str | None) -> int:
     a year of weeks, months or quarters; 1 (no season) when nothing fits."""
     if frequency is None:
         return 1
+    import pandas as pd  # only to fit: the fitted state and predict do without it
+
     offset = pd.tseries.frequencies.to_offset(frequency)
     prefix = offset.rule_code.split("-")[0]
     per_year = {"W": 52, "ME": 12, "MS": 12, "BME": 12, "BMS": 12, "QE": 4, "QS": 4, "BQE": 4, "BQS": 4}

@@ -12,7 +12,7 @@ import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
@@ -193,7 +193,9 @@ def _forecast_in_numpy(threads: int | None, device: str | None) -> None:
         )
 
 
-def _predict_recent(forecaster: Forecaster, data: str, input_format: str | None) -> tuple[Any, Any]:
+def _predict_recent(
+    forecaster: Forecaster, data: str, input_format: str | None, stdin: IO[bytes] | None = None
+) -> tuple[Any, Any]:
     """The frame predict read and the forecast from it. Only the end of DATA that the lookback needs is
     parsed; if that part fails a check, the whole of DATA is read and checked instead, so the error names
     rows as the file numbers them (and warnings from the first try are not shown twice)."""
@@ -202,7 +204,7 @@ def _predict_recent(forecaster: Forecaster, data: str, input_format: str | None)
 
     columns = forecaster.columns_
     frame, read_whole = read_recent(
-        data, forecaster.lookback, input_format, complete=columns, time_col=forecaster.time_col_
+        data, forecaster.lookback, input_format, stdin, complete=columns, time_col=forecaster.time_col_
     )
     if frame.attrs["whole"]:
         return frame, forecaster.predict(frame)
@@ -685,9 +687,7 @@ def predict(
       lstmcast predict model/ sample_data/load.csv -o forecast.csv --explain attention.csv
     """
     _forecast_in_numpy(threads, device)
-    from lstmcast.forecast import Forecaster
     from lstmcast.write import output_format as resolve_format
-    from lstmcast.write import table_bytes
 
     if explain_path == "-" and output == "-":
         raise click.UsageError("--explain and --output cannot both be stdout; send one of them to a file")
@@ -697,11 +697,25 @@ def predict(
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
     forecast_output = outputs.file(output)
     explain_output = outputs.file(explain_path) if explain_path is not None else None
-    forecaster = Forecaster.load(model_dir)
-    frame, forecast = _predict_recent(forecaster, data, input_format)
-    forecast_output.set(table_bytes(forecast, fmt))
-    if explain_output is not None and explain_fmt is not None:
-        explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))
+    payload, stdin_data = None, None
+    if fmt == "csv" and explain_output is None:  # the fast path: a clean CSV, no pandas
+        from lstmcast import quick
+        from lstmcast.artifact import read_state
+
+        payload, stdin_data = quick.predict_source(read_state(model_dir, check_frequency=False), data, input_format)
+    if payload is None:
+        import io
+
+        from lstmcast.forecast import Forecaster
+        from lstmcast.write import table_bytes
+
+        forecaster = Forecaster.load(model_dir)
+        stdin = io.BytesIO(stdin_data) if stdin_data is not None else None
+        frame, forecast = _predict_recent(forecaster, data, input_format, stdin)
+        payload = table_bytes(forecast, fmt)
+        if explain_output is not None and explain_fmt is not None:
+            explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))
+    forecast_output.set(payload)
     outputs.commit()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import lzma
 import re
-import sys
 import warnings
 import zipfile
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from typing import IO
 import pandas as pd
 
 from lstmcast.errors import DataError
+from lstmcast.tail import csv_tail, read_stdin
 
 READ_FORMATS = ("csv", "tsv", "parquet")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -60,8 +60,8 @@ def read_table(
     whole = True
     if str(source) == "-":
         fmt = infer_format(source, format)
-        data = _read_stdin(stdin)
-        tail = _csv_tail(io.BytesIO(data), last_rows) if last_rows is not None and fmt != "parquet" else None
+        data = read_stdin(stdin)
+        tail = csv_tail(io.BytesIO(data), last_rows) if last_rows is not None and fmt != "parquet" else None
         whole = tail is None
         handle = io.BytesIO(data if tail is None else tail)
     else:
@@ -100,7 +100,7 @@ def read_recent(
     before it), and the ``time_col`` values are in order (else the last rows need not be the latest).
     A table that is not longer, is compressed, or has a quoted line break is read whole.
     """
-    data = _read_stdin(stdin) if str(source) == "-" else None
+    data = read_stdin(stdin) if str(source) == "-" else None
 
     def read(last_rows: int | None) -> pd.DataFrame:
         return read_table(source, format, io.BytesIO(data) if data is not None else None, last_rows=last_rows)
@@ -127,9 +127,6 @@ def _recent_enough(frame: pd.DataFrame, rows: int, complete: Sequence[str], time
     return bool(times.notna().all() and times.is_monotonic_increasing)
 
 
-_TAIL_BLOCK = 1 << 16
-
-
 def _recent_part(path: Path, fmt: str, rows: int, name: str) -> tuple[str | IO[bytes], bool]:
     """What to parse of a file for its last ``rows`` rows, and whether that is the whole file."""
     compressed = path.suffix.lower() in _COMPRESSION
@@ -140,34 +137,10 @@ def _recent_part(path: Path, fmt: str, rows: int, name: str) -> tuple[str | IO[b
         return str(path), True
     try:
         with open(path, "rb") as stream:
-            tail = _csv_tail(stream, rows)
+            tail = csv_tail(stream, rows)
     except OSError:
         return str(path), True  # the whole read names the problem
     return (str(path), True) if tail is None else (io.BytesIO(tail), False)
-
-
-def _csv_tail(stream: IO[bytes], rows: int) -> bytes | None:
-    """The header line and the last ``rows`` lines of a CSV, or None when they would be the whole file
-    or cannot be cut out safely: a quoted field may hold a line break, so every line cut out must have
-    an even number of quote characters (a field spanning lines would leave one odd)."""
-    header = stream.readline()
-    start = stream.tell()
-    end = stream.seek(0, io.SEEK_END)
-    position, chunk = end, b""
-    while position > start and chunk.count(b"\n") <= rows + 1:  # +1: the line cut in two at the front
-        step = min(_TAIL_BLOCK, position - start)
-        position -= step
-        stream.seek(position)
-        chunk = stream.read(step) + chunk
-    if position <= start:
-        return None  # the file is not longer than what was asked for
-    lines = chunk.split(b"\n")[1:]  # the first piece is the end of a line that began before the chunk
-    if chunk.endswith(b"\n"):
-        lines = lines[:-1]
-    lines = lines[-rows:]
-    if header.count(b'"') % 2 or any(line.count(b'"') % 2 for line in lines):
-        return None
-    return header + b"\n".join(lines) + b"\n"
 
 
 def _parquet_tail(path: Path, rows: int) -> IO[bytes] | None:
@@ -191,24 +164,6 @@ def _parquet_tail(path: Path, rows: int) -> IO[bytes] | None:
         return io.BytesIO(buffer.getvalue().to_pybytes())
     except Exception:  # noqa: BLE001 (pyarrow's many error types): read it whole, which reports the damage
         return None
-
-
-def _read_stdin(stdin: IO[bytes] | None) -> bytes:
-    """All of standard input; a closed or unreadable stdin is a DataError, not a crash."""
-    if stdin is None:
-        # Python sets sys.stdin to None when file descriptor 0 is closed (`lstmcast train - <&-`).
-        stream = getattr(sys.stdin, "buffer", sys.stdin)
-        if stream is None:
-            raise DataError("<stdin>: standard input is closed; pipe the data in or give a file")
-        stdin = stream
-    try:
-        data = stdin.read()
-    except OSError as exc:  # EBADF for a closed descriptor, EISDIR for `< /`, EIO for a lost terminal
-        detail = exc.strerror or type(exc).__name__
-        raise DataError(f"<stdin>: cannot read standard input ({detail}); pipe the data in or give a file") from None
-    except ValueError:  # "I/O operation on closed file"
-        raise DataError("<stdin>: standard input is closed; pipe the data in or give a file") from None
-    return data if isinstance(data, bytes) else data.encode()
 
 
 def _csv_options(fmt: str) -> dict[str, object]:

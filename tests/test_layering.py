@@ -73,3 +73,10 @@ def test_the_fitted_state_and_the_runtime_import_no_torch() -> None:
     ):
         found = {m.split(".")[0] for m in imports(modules()[name])}
         assert not found & {"torch", "sklearn", "scipy"}, name
+
+
+def test_predicts_fast_path_imports_no_pandas_at_module_level() -> None:
+    """lstmcast.quick and what it imports load without pandas: a clean CSV forecast never loads it."""
+    for name in ("lstmcast.quick", "lstmcast.tail", "lstmcast.state", "lstmcast.artifact", "lstmcast.baselines"):
+        top = {m.split(".")[0] for m in imports(modules()[name], top_level_only=True)}
+        assert not top & {"pandas", "torch", "sklearn", "scipy", "pyarrow"}, name

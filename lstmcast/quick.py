@@ -1,0 +1,161 @@
+"""predict's fast path: the forecast from a clean CSV, without importing pandas.
+
+A cron job that forecasts every few minutes pays for its imports each time, and pandas (with the
+numpy and pyarrow it loads) is most of what predict imports. So ``predict`` first tries this path:
+the header and the last ``lookback`` lines of a CSV/TSV file or of stdin, parsed with the standard
+library, and the CSV it writes built the same way. It only takes the ordinary case, and declines
+(returns None) on anything else, for the pandas path to handle exactly as before, messages and
+warnings included: a column missing, a value that is not a plain finite number, a timestamp that is
+not ISO ``YYYY-MM-DD[ HH:MM[:SS]]`` without a time zone or fraction, rows out of order or not evenly
+spaced, a step that differs from the model's, a frequency that is not a fixed step (months,
+business days), a model without a time column, compressed or quoted-multi-line input, and every
+output but CSV. ``tests/test_quick.py`` holds its output byte for byte to the pandas path's.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+
+from lstmcast.state import FittedState
+from lstmcast.tail import csv_tail, read_stdin
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+_FIXED_STEP = re.compile(r"(\d*)(D|h|min|s|W-(?:MON|TUE|WED|THU|FRI|SAT|SUN))")
+_SECONDS = {"D": 86_400, "h": 3_600, "min": 60, "s": 1}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_SUFFIXES = {".csv": ",", ".txt": ",", ".tsv": "\t"}
+
+
+def predict_source(state: FittedState, source: str, input_format: str | None) -> tuple[bytes | None, bytes | None]:
+    """The forecast CSV for DATA at ``source`` (a path, or "-" for stdin), or None to leave it to the
+    pandas path; and stdin's bytes when they were read (the pandas path needs them then)."""
+    delimiter = _delimiter(source, input_format)
+    if delimiter is None:
+        return None, None
+    if source == "-":
+        data = read_stdin(None)
+        tail = csv_tail(io.BytesIO(data), state.lookback)
+        return (None if tail is None else predict_csv(state, tail, delimiter)), data
+    path = Path(source)
+    try:
+        if not path.is_file():
+            return None, None  # the pandas path says what is wrong
+        with open(path, "rb") as stream:
+            tail = csv_tail(stream, state.lookback)
+    except (OSError, ValueError):  # unreadable, or a NUL in the name: the pandas path says so
+        return None, None
+    return (None if tail is None else predict_csv(state, tail, delimiter)), None
+
+
+def _delimiter(source: str, input_format: str | None) -> str | None:
+    if input_format is not None:
+        return {"csv": ",", "tsv": "\t"}.get(input_format)
+    if source == "-":
+        return ","
+    return _SUFFIXES.get(Path(source).suffix.lower())  # compressed, Parquet or unknown: not here
+
+
+def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes | None:
+    """The CSV ``predict`` writes from ``text`` (a header and the rows to forecast from), or None."""
+    step = fixed_step(state.frequency)
+    if state.time_col is None or step is None:
+        return None
+    table = _parse(text, delimiter, (state.time_col, *state.columns))
+    if table is None or len(table) < state.lookback:
+        return None
+    table = table[-state.lookback :]
+    times = [_timestamp(row[0]) for row in table]
+    if any(time is None for time in times) or any(b - a != step for a, b in zip(times, times[1:], strict=False)):
+        return None
+    values = _numbers([row[1:] for row in table])
+    if values is None:
+        return None
+    scaled = state.scaler.transform(values)  # [L, F]
+    forecast = state.scaler.inverse_target(state.forecast_scaled(scaled[None])[0][0])  # [H]
+    last = times[-1]
+    assert last is not None
+    future = [last + step * k for k in range(1, state.horizon + 1)]
+    return _csv(state, future, forecast)
+
+
+def fixed_step(frequency: str | None) -> dt.timedelta | None:
+    """The step of a fixed-length frequency alias ('h', '15min', 'D', 'W-SUN'), else None."""
+    match = _FIXED_STEP.fullmatch(frequency or "")
+    if match is None:
+        return None
+    count = int(match.group(1) or 1)
+    unit = match.group(2)
+    seconds = 7 * _SECONDS["D"] if unit.startswith("W-") else _SECONDS[unit]
+    return dt.timedelta(seconds=count * seconds) if count > 0 else None
+
+
+def _parse(text: bytes, delimiter: str, columns: tuple[str, ...]) -> list[list[str]] | None:
+    """The given columns of every row, as text; None when the table is not plainly a table of them."""
+    try:
+        decoded = text.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    rows = [row for row in csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter, skipinitialspace=True)]
+    rows = [row for row in rows if row]  # pandas skips blank lines too
+    if not rows:
+        return None
+    header, body = rows[0], rows[1:]
+    if len(set(header)) != len(header) or not all(header) or not set(columns) <= set(header):
+        return None
+    if any(len(row) != len(header) for row in body):
+        return None
+    positions = [header.index(name) for name in columns]
+    return [[row[i] for i in positions] for row in body]
+
+
+def _timestamp(text: str) -> dt.datetime | None:
+    if _TIME.fullmatch(text) is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _numbers(cells: list[list[str]]) -> np.ndarray | None:
+    """The cells as float32 ``[rows, columns]``: plain finite numbers that fit, or None."""
+    if not all(_NUMBER.fullmatch(cell) for row in cells for cell in row):
+        return None
+    values = np.array([[float(cell) for cell in row] for row in cells], dtype=np.float64)
+    if not np.all(np.abs(values) <= _FLOAT32_MAX):  # also refuses inf, which the pattern cannot give
+        return None
+    return values.astype(np.float32)
+
+
+def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray) -> bytes:
+    """The table as pandas' ``to_csv`` writes it: dates alone when every time is midnight, floats by
+    ``repr``, booleans as True/False."""
+    assert state.time_col is not None
+    midnight = all(time.time() == dt.time(0) for time in future)
+    stamp = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
+    header = [state.time_col, "step", state.target]
+    alerts = _alerts(state, forecast)
+    if alerts is not None:
+        header.append("alert")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for k, (time, value) in enumerate(zip(future, forecast, strict=True)):
+        row = [time.strftime(stamp), k + 1, repr(float(value))]
+        writer.writerow(row if alerts is None else [*row, bool(alerts[k])])
+    return out.getvalue().encode()
+
+
+def _alerts(state: FittedState, forecast: np.ndarray) -> np.ndarray | None:
+    """Whether each step is beyond the alert level, for a model trained with a threshold."""
+    if not state.events:
+        return None
+    level = float(state.events["alert_level"])
+    return forecast > level if state.events["event"] == "above" else forecast < level

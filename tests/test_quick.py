@@ -1,0 +1,124 @@
+"""predict's fast path writes, byte for byte, what the pandas path writes, and declines everything
+out of the ordinary so that the pandas path handles it as before."""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, sine_frame
+
+from lstmcast import Forecaster, read_table
+from lstmcast.evaluation import EventSettings
+from lstmcast.quick import fixed_step, predict_csv, predict_source
+from lstmcast.write import table_bytes
+
+FREQUENCIES = {"hourly": "h", "every 15 minutes": "15min", "daily": "D", "weekly": "W-MON"}
+
+
+def fitted_on(frame: pd.DataFrame, **settings) -> Forecaster:
+    return Forecaster(**{**TINY, "time_col": "time", **settings}).fit(frame)
+
+
+def pandas_csv(forecaster: Forecaster, path: Path) -> bytes:
+    """What predict wrote before the fast path: the whole table through pandas."""
+    return table_bytes(forecaster.predict(read_table(path)), "csv")
+
+
+@pytest.fixture(scope="module", params=list(FREQUENCIES))
+def case(request, tmp_path_factory) -> tuple[Forecaster, Path]:
+    """A model trained on a series of that frequency, and 400 rows of the series continued."""
+    frequency = FREQUENCIES[request.param]
+    frame = sine_frame(n=300, freq=frequency)
+    forecaster = fitted_on(frame)
+    longer = sine_frame(n=400, freq=frequency, seed=1)
+    path = tmp_path_factory.mktemp("quick") / "recent.csv"
+    longer.to_csv(path, index=False)
+    return forecaster, path
+
+
+def test_the_fast_path_writes_what_the_pandas_path_writes(case) -> None:
+    forecaster, path = case
+    fast, _ = predict_source(forecaster.state_, str(path), None)
+    assert fast is not None
+    assert fast == pandas_csv(forecaster, path)
+
+
+def test_stdin_and_tsv_take_the_fast_path_too(case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    forecaster, path = case
+    expected = pandas_csv(forecaster, path)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    from_stdin, data = predict_source(forecaster.state_, "-", None)
+    assert from_stdin == expected and data == path.read_bytes()
+    tsv = tmp_path / "recent.tsv"
+    read_table(path).to_csv(tsv, sep="\t", index=False)
+    assert predict_source(forecaster.state_, str(tsv), None)[0] == expected
+
+
+def test_features_alerts_and_names_that_need_quoting(tmp_path: Path) -> None:
+    frame = sine_frame(features=True).rename(columns={"y": "load, MW"})
+    feature = next(column for column in frame.columns if column not in ("time", "load, MW"))
+    forecaster = fitted_on(frame, target="load, MW", features=[feature], events=EventSettings.from_options(10.0))
+    frame.to_csv(tmp_path / "recent.csv", index=False)
+    fast = predict_csv(forecaster.state_, (tmp_path / "recent.csv").read_bytes())
+    assert fast is not None and fast.splitlines()[0] == b'time,step,"load, MW",alert'
+    assert fast == pandas_csv(forecaster, tmp_path / "recent.csv")
+
+
+@pytest.fixture(scope="module")
+def hourly() -> Forecaster:
+    return fitted_on(sine_frame())
+
+
+def lines(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, "")),
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, "1_000")),
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, "nan")),
+        lambda f: f.assign(time=f["time"] + "+00:00"),
+        lambda f: f.assign(time=pd.to_datetime(f["time"]).dt.strftime("%d/%m/%Y %H:%M")),
+        lambda f: f.iloc[::-1],
+        lambda f: f.drop(index=295),
+        lambda f: f.assign(time=pd.date_range("2024-01-01", periods=len(f), freq="2h").astype(str)),
+        lambda f: f.drop(columns="time"),
+        lambda f: f.rename(columns={"y": "Y"}),
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, 1e39)),
+    ],
+    ids=[
+        "a missing value",
+        "a number Python reads but pandas does not",
+        "nan",
+        "a time zone",
+        "day-first times",
+        "rows out of order",
+        "a gap",
+        "another step than the model's",
+        "no time column",
+        "the target renamed",
+        "too large for float32",
+    ],
+)
+def test_anything_out_of_the_ordinary_is_left_to_the_pandas_path(hourly: Forecaster, change) -> None:
+    assert predict_csv(hourly.state_, lines(change(sine_frame()))) is None
+
+
+def test_compressed_or_parquet_input_and_calendar_frequencies_are_left_to_pandas(hourly, tmp_path) -> None:
+    sine_frame().to_csv(tmp_path / "s.csv.gz", index=False)
+    sine_frame().to_parquet(tmp_path / "s.parquet", index=False)
+    assert predict_source(hourly.state_, str(tmp_path / "s.csv.gz"), None) == (None, None)
+    assert predict_source(hourly.state_, str(tmp_path / "s.parquet"), None) == (None, None)
+    assert [fixed_step(alias) for alias in ("MS", "B", "QS-OCT", None)] == [None] * 4
+    assert fixed_step("15min").total_seconds() == 900 and fixed_step("W-SUN").days == 7
+
+
+def test_the_forecast_is_the_networks(hourly: Forecaster) -> None:
+    fast = predict_csv(hourly.state_, lines(sine_frame()))
+    assert fast is not None
+    values = [float(line.split(b",")[2]) for line in fast.splitlines()[1:]]
+    np.testing.assert_array_equal(values, hourly.predict(sine_frame())["y"].to_numpy())
