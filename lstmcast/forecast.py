@@ -10,7 +10,6 @@ through a model directory (``lstmcast.artifact``). What fitting learns is one ``
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +19,9 @@ import pandas as pd
 
 from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
-from lstmcast.errors import ConfigError, DataError, DataWarning, NotFittedError
+from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
-from lstmcast.report import Scoring, baseline_forecasts, build_report, stored_events
+from lstmcast.report import Scoring, baseline_forecasts, build_report, in_sample_origins, stored_events
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
 from lstmcast.validate import Series, validate_frame
@@ -348,27 +347,8 @@ class Forecaster:
                 f"{first + self.horizon} (lookback or season {first} + horizon {self.horizon})"
             )
         metrics = self.report(series, origins, events)
-        metrics["in_sample_origins"] = self._count_in_sample(series, origins)
+        metrics["in_sample_origins"] = in_sample_origins(self._check_fitted(), series, origins)
         return metrics
-
-    def _count_in_sample(self, series: Series, origins: np.ndarray) -> int | None:
-        """How many origins forecast rows that training or early stopping saw; warns when any do."""
-        seen = self.training_.get("parts", {}).get("val", {}).get("end")
-        if series.index is None or seen is None:
-            return None
-        try:
-            seen_until = pd.Timestamp(seen)
-            count = int(np.sum(series.index[origins] <= seen_until))
-        except (ValueError, TypeError):  # e.g. time zones that do not compare; nothing to report
-            return None
-        if count:
-            warnings.warn(
-                f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
-                f"early-stopped on (up to {seen}); those scores are optimistic",
-                DataWarning,
-                stacklevel=3,
-            )
-        return count
 
     # -- predict, in numpy ----------------------------------------------------------------------
 

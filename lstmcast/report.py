@@ -9,6 +9,7 @@ drift apart (they had: backtest once lacked the ridge penalty).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
+from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.state import FittedState
+from lstmcast.validate import Series
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,24 @@ def build_report(
     if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:
         report["baselines"]["ridge"]["alpha"] = scoring.ridge_alpha
     return report
+
+
+def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -> int | None:
+    """How many origins forecast rows that training or early stopping saw (None when the series has
+    no times to tell); warns when any do, since their scores are optimistic."""
+    seen = state.training.get("parts", {}).get("val", {}).get("end")
+    if series.index is None or seen is None:
+        return None
+    try:
+        seen_until = pd.Timestamp(seen)
+        count = int(np.sum(series.index[origins] <= seen_until))
+    except (ValueError, TypeError):  # e.g. time zones that do not compare; nothing to report
+        return None
+    if count:
+        warnings.warn(
+            f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
+            f"early-stopped on (up to {seen}); those scores are optimistic",
+            DataWarning,
+            stacklevel=3,
+        )
+    return count
