@@ -7,9 +7,11 @@ library, and the CSV it writes built the same way. It only takes the ordinary ca
 (returns None) on anything else, for the pandas path to handle exactly as before, messages and
 warnings included: a column missing, a value that is not a plain finite number, a timestamp that is
 not ISO ``YYYY-MM-DD[ HH:MM[:SS]]`` without a time zone or fraction, rows out of order or not evenly
-spaced, a step that differs from the model's, a frequency that is not a fixed step (months,
-business days), a model without a time column, compressed or quoted-multi-line input, and every
-output but CSV. ``tests/test_quick.py`` holds its output byte for byte to the pandas path's.
+spaced, a step that differs from the model's or that pandas would name otherwise (a weekday other
+than the model's, four weeks or more), a frequency that is not a fixed step (months, business
+days), a model without a time column, output columns whose names collide, a forecast that is not
+finite or runs past the year 9999, compressed or quoted-multi-line input, and every output but CSV.
+``tests/test_quick.py`` holds its output byte for byte to the pandas path's.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ import numpy as np
 from lstmcast.state import FittedState
 from lstmcast.tail import csv_tail, read_stdin
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?")
+# ASCII digits only: Python's float() reads '١٢' as 12, pandas reads it as text.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?", re.ASCII)
 _FIXED_STEP = re.compile(r"(\d*)(D|h|min|s|W-(?:MON|TUE|WED|THU|FRI|SAT|SUN))")
 _SECONDS = {"D": 86_400, "h": 3_600, "min": 60, "s": 1}
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+_DAY = dt.timedelta(days=1)
+_MONTHLIKE = dt.timedelta(days=28)  # pandas may infer a whole-day step this long as months or years
+_FLOAT32_MAX = float(np.finfo(np.float32).max) / 1e3  # validate.py's bound: larger values are a DataError there
 _SUFFIXES = {".csv": ",", ".txt": ",", ".tsv": "\t"}
 
 
@@ -65,23 +71,27 @@ def _delimiter(source: str, input_format: str | None) -> str | None:
 def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes | None:
     """The CSV ``predict`` writes from ``text`` (a header and the rows to forecast from), or None."""
     step = fixed_step(state.frequency)
-    if state.time_col is None or step is None:
+    if state.time_col is None or step is None or not _distinct_names(state):
         return None
     table = _parse(text, delimiter, (state.time_col, *state.columns))
     if table is None or len(table) < state.lookback:
         return None
-    table = table[-state.lookback :]
+    # Every row parsed, not only the last ``lookback``: the pandas path checks all the rows it reads, and
+    # a bare carriage return splits a line into two rows for either parser.
     times = [_timestamp(row[0]) for row in table]
     if any(time is None for time in times) or any(b - a != step for a, b in zip(times, times[1:], strict=False)):
+        return None
+    first, last = times[0], times[-1]
+    assert first is not None and last is not None
+    if state.frequency is None or not _inferred_as_trained(state.frequency, first, len(times), step):
         return None
     values = _numbers([row[1:] for row in table])
     if values is None:
         return None
-    scaled = state.scaler.transform(values)  # [L, F]
-    forecast = state.scaler.inverse_target(state.forecast_scaled(scaled[None])[0][0])  # [H]
-    last = times[-1]
-    assert last is not None
-    future = [last + step * k for k in range(1, state.horizon + 1)]
+    forecast = _forecast(state, values[-state.lookback :])
+    future = _future(last, step, state.horizon)
+    if forecast is None or future is None:
+        return None
     return _csv(state, future, forecast)
 
 
@@ -93,16 +103,42 @@ def fixed_step(frequency: str | None) -> dt.timedelta | None:
     count = int(match.group(1) or 1)
     unit = match.group(2)
     seconds = 7 * _SECONDS["D"] if unit.startswith("W-") else _SECONDS[unit]
-    return dt.timedelta(seconds=count * seconds) if count > 0 else None
+    try:
+        return dt.timedelta(seconds=count * seconds) if count > 0 else None
+    except OverflowError:  # more than a timedelta holds: the pandas path says what is wrong
+        return None
+
+
+def _distinct_names(state: FittedState) -> bool:
+    """Whether the output's columns have distinct names: pandas builds the table from a dict, so a
+    target named 'step' (or 'alert') or a time column named 'step' would replace a column there."""
+    names = [state.time_col, "step", state.target, *(["alert"] if state.events else [])]
+    return len(set(names)) == len(names)
+
+
+def _inferred_as_trained(frequency: str, first: dt.datetime, rows: int, step: dt.timedelta) -> bool:
+    """Whether pandas, inferring the frequency of ``rows`` rows ``step`` apart from ``first``, finds the
+    model's, so that it neither warns that they differ nor steps otherwise. It names a step of whole
+    weeks by the first row's weekday ('W-SUN'), and only from three rows on (two are '168h' apart); a
+    step of four weeks or more can read as months or years ('BMS', 'YS-JAN')."""
+    if step % _DAY:
+        return True  # hours, minutes or seconds: pandas compares them by length
+    if step >= _MONTHLIKE:
+        return False
+    if step.days % 7:
+        return True  # days: compared by length too
+    weeks = step.days // 7
+    return rows >= 3 and frequency == f"{weeks if weeks > 1 else ''}W-{_WEEKDAYS[first.weekday()]}"
 
 
 def _parse(text: bytes, delimiter: str, columns: tuple[str, ...]) -> list[list[str]] | None:
     """The given columns of every row, as text; None when the table is not plainly a table of them."""
     try:
         decoded = text.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter, skipinitialspace=True)
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error):  # csv.Error: e.g. a field over csv's 128 KiB limit, which pandas reads
         return None
-    rows = [row for row in csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter, skipinitialspace=True)]
     rows = [row for row in rows if row]  # pandas skips blank lines too
     if not rows:
         return None
@@ -134,12 +170,33 @@ def _numbers(cells: list[list[str]]) -> np.ndarray | None:
     return values.astype(np.float32)
 
 
+def _forecast(state: FittedState, window: np.ndarray) -> np.ndarray | None:
+    """The forecast ``[H]`` from the last ``lookback`` rows, or None when numpy overflowed on the way
+    (values far outside the training range): the pandas path then shows numpy's warnings once, and
+    writes a NaN forecast as an empty field."""
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            scaled = state.scaler.transform(window)  # [L, F]
+            forecast = state.scaler.inverse_target(state.forecast_scaled(scaled[None])[0][0])  # [H]
+    except FloatingPointError:
+        return None
+    return forecast if np.all(np.isfinite(forecast)) else None
+
+
+def _future(last: dt.datetime, step: dt.timedelta, horizon: int) -> list[dt.datetime] | None:
+    """The ``horizon`` times after ``last``; None past the year 9999, which pandas writes and Python cannot."""
+    try:
+        return [last + step * k for k in range(1, horizon + 1)]
+    except OverflowError:
+        return None
+
+
 def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray) -> bytes:
     """The table as pandas' ``to_csv`` writes it: dates alone when every time is midnight, floats by
-    ``repr``, booleans as True/False."""
+    ``repr``, booleans as True/False. Times by ``isoformat``, which pads years before 1000 to four
+    digits as pandas does (``strftime`` does not)."""
     assert state.time_col is not None
     midnight = all(time.time() == dt.time(0) for time in future)
-    stamp = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
     header = [state.time_col, "step", state.target]
     alerts = _alerts(state, forecast)
     if alerts is not None:
@@ -148,7 +205,7 @@ def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray) ->
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for k, (time, value) in enumerate(zip(future, forecast, strict=True)):
-        row = [time.strftime(stamp), k + 1, repr(float(value))]
+        row = [time.date().isoformat() if midnight else time.isoformat(sep=" "), k + 1, repr(float(value))]
         writer.writerow(row if alerts is None else [*row, bool(alerts[k])])
     return out.getvalue().encode()
 

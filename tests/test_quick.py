@@ -1,6 +1,7 @@
 """predict's fast path writes, byte for byte, what the pandas path writes, and declines everything
 out of the ordinary so that the pandas path handles it as before."""
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import TINY, sine_frame
 
-from lstmcast import Forecaster, read_table
+from lstmcast import DataWarning, Forecaster, read_table
 from lstmcast.evaluation import EventSettings
 from lstmcast.quick import fixed_step, predict_csv, predict_source
 from lstmcast.write import table_bytes
@@ -89,6 +90,11 @@ def lines(frame: pd.DataFrame) -> bytes:
         lambda f: f.drop(columns="time"),
         lambda f: f.rename(columns={"y": "Y"}),
         lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, 1e39)),
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, 1e36)),
+        lambda f: f.assign(y=f["y"].astype(object).where(f.index != 290, "١٢")),
+        lambda f: f.assign(note=np.where(f.index == 290, "x" * 200_000, "")),
+        lambda f: f.drop(index=100),
+        lambda f: f.assign(time=hours_until(dt.datetime(9999, 12, 31, 22), len(f))),
     ],
     ids=[
         "a missing value",
@@ -102,10 +108,81 @@ def lines(frame: pd.DataFrame) -> bytes:
         "no time column",
         "the target renamed",
         "too large for float32",
+        "too large for validate's float32 bound (max / 1e3)",
+        "digits other than ASCII, which float() reads",
+        "a field longer than the csv module reads",
+        "a gap before the last lookback rows",
+        "a forecast past the year 9999",
     ],
 )
 def test_anything_out_of_the_ordinary_is_left_to_the_pandas_path(hourly: Forecaster, change) -> None:
     assert predict_csv(hourly.state_, lines(change(sine_frame()))) is None
+
+
+def hours_until(last: dt.datetime, rows: int) -> list[str]:
+    """``rows`` hourly times ending at ``last``, written by Python (pandas' nanoseconds end in 2262)."""
+    return [str(last - dt.timedelta(hours=rows - 1 - k)) for k in range(rows)]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "settings", "recent"),
+    [
+        ("W-MON", {}, sine_frame(n=40, freq="W-SUN")),
+        ("W-MON", {"lookback": 2}, sine_frame(n=2, freq="W-MON")),
+        ("W-MON", {"lookback": 1}, sine_frame(n=1, freq="W-TUE")),
+        ("30D", {"lookback": 3}, sine_frame(n=3, freq="30D").assign(time=["2000-10-02", "2000-11-01", "2000-12-01"])),
+    ],
+    ids=[
+        "weekly on another weekday: pandas warns W-SUN is not W-MON",
+        "two weekly rows: pandas warns 168h is not W-MON",
+        "one row on another weekday: pandas steps to the next Monday",
+        "thirty days from a month's first business day: pandas infers BMS",
+    ],
+)
+def test_a_step_pandas_names_otherwise_is_left_to_it(frequency, settings, recent) -> None:
+    forecaster = fitted_on(sine_frame(freq=frequency), **settings)
+    assert forecaster.state_.frequency == frequency
+    assert predict_csv(forecaster.state_, lines(recent)) is None
+
+
+def test_a_model_fitted_with_a_weekly_step_in_hours_is_left_to_pandas() -> None:
+    with pytest.warns(DataWarning):  # a gap: the step is the most common one, 168h
+        forecaster = fitted_on(sine_frame(freq="W-MON").drop(index=100))
+    assert forecaster.state_.frequency == "168h"  # so pandas warns that W-MON rows differ
+    assert predict_csv(forecaster.state_, lines(sine_frame(n=40, freq="W-MON"))) is None
+
+
+@pytest.mark.parametrize(
+    ("names", "settings"),
+    [
+        ({"y": "step"}, {"target": "step"}),
+        ({"time": "step"}, {"time_col": "step", "target": "y"}),
+        ({"y": "alert"}, {"target": "alert", "events": EventSettings.from_options(10.0)}),
+    ],
+    ids=["target named step", "time column named step", "target named alert, with a threshold"],
+)
+def test_output_names_that_collide_are_left_to_pandas(names, settings) -> None:
+    """pandas builds the forecast table from a dict, where such a name replaces a column."""
+    frame = sine_frame().rename(columns=names)
+    forecaster = fitted_on(frame, **settings)
+    assert predict_csv(forecaster.state_, lines(frame)) is None
+
+
+def test_a_forecast_that_overflows_is_left_to_pandas() -> None:
+    """Values far outside a narrow training range overflow float32 once scaled; the pandas path warns
+    and writes the NaN forecast as empty fields."""
+    frame = sine_frame().assign(y=lambda f: 10 + f["y"] * 1e-5)
+    forecaster = fitted_on(frame)
+    recent = frame.assign(y=frame["y"].where(frame.index != 290, 3e35))
+    assert predict_csv(forecaster.state_, lines(recent)) is None
+
+
+def test_years_before_1000_are_written_with_four_digits(hourly: Forecaster, tmp_path: Path) -> None:
+    path = tmp_path / "old.csv"
+    sine_frame().assign(time=hours_until(dt.datetime(999, 12, 31, 12), 300)).to_csv(path, index=False)
+    fast = predict_csv(hourly.state_, path.read_bytes())
+    assert fast is not None and fast.splitlines()[1].startswith(b"0999-12-31 13:00:00,1,")
+    assert fast == pandas_csv(hourly, path)
 
 
 def test_compressed_or_parquet_input_and_calendar_frequencies_are_left_to_pandas(hourly, tmp_path) -> None:
@@ -115,6 +192,7 @@ def test_compressed_or_parquet_input_and_calendar_frequencies_are_left_to_pandas
     assert predict_source(hourly.state_, str(tmp_path / "s.parquet"), None) == (None, None)
     assert [fixed_step(alias) for alias in ("MS", "B", "QS-OCT", None)] == [None] * 4
     assert fixed_step("15min").total_seconds() == 900 and fixed_step("W-SUN").days == 7
+    assert fixed_step("99999999999999999999h") is None  # more than a timedelta holds
 
 
 def test_the_forecast_is_the_networks(hourly: Forecaster) -> None:
