@@ -353,3 +353,20 @@ def test_predict_checks_the_rows_it_reads_and_names_them_as_the_file_does(traine
     result = run("predict", model, tmp_path / "late.csv")
     assert result.exit_code == ExitCode.DATA
     assert result.stderr == f"Error: {tmp_path / 'late.csv'}: column 'y', row 4998: not a number (e.g. 'oops')\n"
+
+
+@pytest.mark.parametrize(
+    ("rename", "flags"), [({"y": "step"}, []), ({"time": "step"}, []), ({"y": "alert"}, ["--threshold", "10"])]
+)
+def test_a_column_named_like_a_column_of_the_forecast_is_refused_before_training(
+    tmp_path: Path, rename: dict, flags: list[str]
+) -> None:
+    """The forecast table has step (and alert) columns: a target or time column of that name would
+    be replaced there, so training refuses it, before any work, naming the column."""
+    sine_frame().rename(columns=rename).to_csv(tmp_path / "s.csv", index=False)
+    target = "--target=" + rename.get("y", "y")
+    result = run("train", tmp_path / "s.csv", target, "-o", tmp_path / "m", *TINY_FLAGS, *flags)
+    assert result.exit_code == ExitCode.DATA
+    name = next(iter(rename.values()))
+    assert f"is named {name!r}, as a column of the forecast table is" in result.stderr
+    assert not (tmp_path / "m").exists()

@@ -46,6 +46,8 @@ def forecast_from(state: FittedState, series: Series, origin: int) -> tuple[np.n
 def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
     """The ``horizon`` steps after the last row: time (if any), step, forecast, and for a model
     trained with a threshold, ``alert``: whether the step is beyond the alert level."""
+    time_col = series.time_col if series.index is not None else None
+    check_output_names(state.target, time_col, bool(state.events), series.source)
     forecast, _ = forecast_from(state, series, len(series))  # [H]
     out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
     events = stored_events(state)
@@ -57,6 +59,19 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         future = pd.date_range(series.index[-1], periods=state.horizon + 1, freq=frequency)[1:]
         out = {series.time_col or "time": future, **out}
     return pd.DataFrame(out)
+
+
+def check_output_names(target: str, time_col: str | None, alerts: bool, source: str) -> None:
+    """A DataError when a column of the data has the name of another column of the forecast table
+    (``step``, or ``alert`` for a model with a threshold), which would replace it there."""
+    names = [*([time_col or "time"] if time_col is not None else []), "step", target, *(["alert"] if alerts else [])]
+    for name in names:
+        if names.count(name) > 1:
+            role = "target" if name == target else "time column"
+            raise DataError(
+                f"{source}: the {role} is named {name!r}, as a column of the forecast table is; rename it in "
+                "the data and train again"
+            )
 
 
 def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
