@@ -153,19 +153,30 @@ def test_a_model_fitted_with_a_weekly_step_in_hours_is_left_to_pandas() -> None:
 
 
 @pytest.mark.parametrize(
-    ("names", "settings"),
+    ("names", "state_changes"),
     [
-        ({"y": "step"}, {"target": "step"}),
-        ({"time": "step"}, {"time_col": "step", "target": "y"}),
-        ({"y": "alert"}, {"target": "alert", "events": EventSettings.from_options(10.0)}),
+        ({"y": "step"}, {"columns": ("step",)}),
+        ({"time": "step"}, {"time_col": "step"}),
+        (
+            {"y": "alert"},
+            {
+                "columns": ("alert",),
+                "events": {"threshold": 10.0, "event": "above", "alert_level": 10.0, "tolerance": 0},
+            },
+        ),
     ],
     ids=["target named step", "time column named step", "target named alert, with a threshold"],
 )
-def test_output_names_that_collide_are_left_to_pandas(names, settings) -> None:
-    """pandas builds the forecast table from a dict, where such a name replaces a column."""
+def test_output_names_that_collide_are_left_to_pandas_which_refuses_them(hourly, names, state_changes) -> None:
+    """Such a model can no longer be trained (a column of the forecast table would replace it), but
+    an older release could save one: the fast path declines, and the pandas path says what is wrong."""
+    from lstmcast.errors import DataError
+
+    state = hourly.state_.replace(**state_changes)
     frame = sine_frame().rename(columns=names)
-    forecaster = fitted_on(frame, **settings)
-    assert predict_csv(forecaster.state_, lines(frame)) is None
+    assert predict_csv(state, lines(frame)) is None
+    with pytest.raises(DataError, match="as a column of the forecast table is"):
+        Forecaster.from_state(state).predict(frame)
 
 
 def test_a_forecast_that_overflows_is_left_to_pandas() -> None:
