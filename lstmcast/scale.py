@@ -68,3 +68,44 @@ def fit_scaler(kind: str, train_values: np.ndarray) -> Scaler:
         raise ValueError(f"unknown scaler {kind!r}")
     scale = np.where(scale == 0, 1.0, scale)  # a constant column is shifted, not divided by zero
     return Scaler(kind, np.asarray(center, dtype=np.float64), np.asarray(scale, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class PanelScaler:
+    """A scaler per series of a panel: ``scaled = (value - center[k]) / scale[k]`` for the rows of
+    series ``k``; statistics ``[S, F]`` (column 0 the target), fitted on each series' training part."""
+
+    kind: str
+    center: np.ndarray  # [S, F] float64
+    scale: np.ndarray  # [S, F] float64, never zero
+
+    def transform(self, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Every row scaled by its own series' statistics, ``[rows, F]`` float32."""
+        series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # [rows]
+        return ((values - self.center[series]) / self.scale[series]).astype(np.float32)
+
+
+def fit_panel_scaler(kind: str, values: np.ndarray, offsets: np.ndarray, train_end: np.ndarray) -> PanelScaler:
+    """Per-series statistics of the rows ``[offsets[k], train_end[k])`` only, as ``fit_scaler``'s
+    for one series: standard (mean, population standard deviation), minmax or robust (median, IQR)."""
+    import pandas as pd
+
+    count = len(offsets) - 1
+    series = np.repeat(np.arange(count), np.diff(offsets))  # [rows]
+    rows = np.arange(len(values))
+    train = rows < train_end[series]  # [rows]: the training part of its own series
+    groups = pd.DataFrame(np.asarray(values, dtype=np.float64)[train]).groupby(series[train])
+    if kind == "standard":
+        center, scale = groups.mean(), groups.std(ddof=0)
+    elif kind == "minmax":
+        low, high = groups.min(), groups.max()
+        center, scale = low, high - low
+    elif kind == "robust":
+        center, scale = groups.median(), groups.quantile(0.75) - groups.quantile(0.25)
+    else:
+        raise ValueError(f"unknown scaler {kind!r}")
+    # Series with no training row keep 0 and 1 (they give no origins either); a constant column is shifted.
+    center = center.reindex(range(count)).fillna(0.0).to_numpy()
+    scale = scale.reindex(range(count)).fillna(1.0).to_numpy()
+    scale = np.where(scale == 0, 1.0, scale)
+    return PanelScaler(kind, center, scale)

@@ -77,17 +77,8 @@ def validate_frame(
     False, as for the recent rows a fitted model forecasts from, which may well be flat.
     """
     source = source or frame.attrs.get("source", "<frame>")
-    # A time index (the usual shape in a notebook) becomes a column, so it is found like any other.
-    if isinstance(frame.index, pd.DatetimeIndex) and config.time_col not in frame.columns:
-        frame = frame.rename_axis(str(config.time_col or frame.index.name or "time")).reset_index()
-    else:
-        frame = frame.reset_index(drop=True)
-    time_col = _resolve_time_col(frame, config.time_col, source)
-    target = _resolve_target(frame, config, time_col, source)
-    columns = (target, *config.features)
-    for col in config.features:
-        _require_column(frame, col, source, "feature")
-    values = np.column_stack([_numeric(frame[col], col, source) for col in columns])
+    frame = _with_time_column(frame, config)
+    time_col, columns, values = _columns(frame, config, source)
     index = _timestamps(frame[time_col], time_col, source) if time_col else None
     if config.fill == "none":
         _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
@@ -95,9 +86,27 @@ def validate_frame(
         values, index = _sorted(values, index, source)
     values, index = _repair_missing(values, index, columns, config.fill, source)
     if warn_constant:
-        _warn_if_constant(values[:, 0], target, source)
+        _warn_if_constant(values[:, 0], columns[0], source)
     frequency = infer_frequency(index, source) if index is not None else None
     return Series(values.astype(np.float32), columns, index, time_col, frequency, source)
+
+
+def _with_time_column(frame: pd.DataFrame, config: DataConfig) -> pd.DataFrame:
+    """A time index (the usual shape in a notebook) becomes a column, so it is found like any other."""
+    if isinstance(frame.index, pd.DatetimeIndex) and config.time_col not in frame.columns:
+        return frame.rename_axis(str(config.time_col or frame.index.name or "time")).reset_index()
+    return frame.reset_index(drop=True)
+
+
+def _columns(frame: pd.DataFrame, config: DataConfig, source: str) -> tuple[str | None, tuple[str, ...], np.ndarray]:
+    """The time column (or None), the target and feature names, and their values ``[n, F]`` in file order."""
+    time_col = _resolve_time_col(frame, config.time_col, source)
+    target = _resolve_target(frame, config, time_col, source)
+    columns = (target, *config.features)
+    for col in config.features:
+        _require_column(frame, col, source, "feature")
+    values = np.column_stack([_numeric(frame[col], col, source) for col in columns])
+    return time_col, columns, values
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
@@ -186,6 +195,16 @@ def _numeric(column: pd.Series, col: str, source: str) -> np.ndarray:
 
 
 def _timestamps(column: pd.Series, col: str, source: str) -> pd.DatetimeIndex:
+    index = _parsed_times(column, col, source)
+    duplicated = np.flatnonzero(index.duplicated(keep=False))
+    if len(duplicated):
+        raise DataError(
+            f"{source}: column {col!r}, {format_rows(duplicated)}: duplicate timestamp {index[duplicated[0]]}"
+        )
+    return index
+
+
+def _parsed_times(column: pd.Series, col: str, source: str) -> pd.DatetimeIndex:
     parsed = _parses_as_time(column)
     if parsed is None:
         raise DataError(f"{source}: time column {col!r} holds numbers, not timestamps")
@@ -193,13 +212,7 @@ def _timestamps(column: pd.Series, col: str, source: str) -> pd.DatetimeIndex:
     if len(bad):
         example = column.iloc[bad[0]]
         raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a timestamp (e.g. {example!r})")
-    index = pd.DatetimeIndex(parsed)
-    duplicated = np.flatnonzero(index.duplicated(keep=False))
-    if len(duplicated):
-        raise DataError(
-            f"{source}: column {col!r}, {format_rows(duplicated)}: duplicate timestamp {index[duplicated[0]]}"
-        )
-    return index
+    return pd.DatetimeIndex(parsed)
 
 
 def _sorted(values: np.ndarray, index: pd.DatetimeIndex, source: str) -> tuple[np.ndarray, pd.DatetimeIndex]:
@@ -282,3 +295,203 @@ def same_step(a: str, b: str) -> bool:
         return bool(first.nanos == second.nanos)
     except ValueError:  # a calendar offset (months, years) has no fixed length
         return bool(first == second)
+
+
+# -- many series: a panel ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Many series in one array, one block of rows each: series ``k`` (named ``ids[k]``) is rows
+    ``offsets[k]:offsets[k + 1]`` of ``values``, in time order. Series keep the order in which their
+    ids first appear in the table. One series is a panel of one."""
+
+    ids: tuple[str, ...]  # [S], as text
+    offsets: np.ndarray  # [S + 1] int64, from 0 to the number of rows
+    values: np.ndarray  # [rows, 1 + n_features] float32: column 0 the target
+    columns: tuple[str, ...]  # target first, then features
+    index: pd.DatetimeIndex | None  # [rows]: each row's time; None without a time column
+    time_col: str | None
+    frequency: str | None  # the step every series shares, as a pandas offset alias
+    id_col: str
+    source: str
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Rows per series, ``[S]``."""
+        return np.diff(self.offsets)
+
+    def series(self, k: int) -> Series:
+        """Series ``k`` alone."""
+        rows = slice(int(self.offsets[k]), int(self.offsets[k + 1]))
+        index = self.index[rows] if self.index is not None else None
+        source = f"{self.source} ({self.id_col} {self.ids[k]})"
+        return Series(self.values[rows], self.columns, index, self.time_col, self.frequency, source)
+
+
+def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source: str | None = None) -> Panel:
+    """Check and convert a long table (an id column, time, target, features) into a ``Panel``.
+
+    Every check of ``validate_frame`` applies, with rows named in file order; besides, an id column
+    that does not exist, a missing id, the same (id, time) twice and series whose steps differ are
+    errors. Gaps are repaired within each series only (``fill``), never across two.
+    """
+    source = source or frame.attrs.get("source", "<frame>")
+    frame = _with_time_column(frame, config)
+    _require_column(frame, id_col, source, "id")
+    ids = _ids(frame[id_col], id_col, source)
+    rest = frame.drop(columns=[id_col])
+    time_col, columns, values = _columns(rest, config, source)
+    codes, names = pd.factorize(ids)  # [n]: each row's series, numbered in order of first appearance
+    index = _parsed_times(rest[time_col], time_col, source) if time_col else None
+    if config.fill == "none":
+        _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
+    order = _panel_order(codes, index, id_col, names, source)
+    values, codes = values[order], codes[order]
+    index = index[order] if index is not None else None
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))]).astype(np.int64)
+    values, index, offsets = _repair_panel(values, index, offsets, columns, config.fill, source)
+    frequency = _panel_frequency(index, offsets, names, id_col, source) if index is not None else None
+    return Panel(
+        tuple(str(name) for name in names),
+        offsets,
+        values.astype(np.float32),
+        columns,
+        index,
+        time_col,
+        frequency,
+        id_col,
+        source,
+    )
+
+
+def _ids(column: pd.Series, col: str, source: str) -> np.ndarray:
+    """The ids as text; a missing (or blank) id is an error naming its rows."""
+    text = column.astype("string")
+    missing = np.flatnonzero((column.isna() | (text.str.strip() == "")).to_numpy(dtype=bool, na_value=True))
+    if len(missing):
+        raise DataError(f"{source}: column {col!r}, {format_rows(missing)}: missing id")
+    return text.to_numpy(dtype=object)
+
+
+def _panel_order(
+    codes: np.ndarray, index: pd.DatetimeIndex | None, id_col: str, names: pd.Index, source: str
+) -> np.ndarray:
+    """Rows grouped by series (in order of first appearance), each series in time order (file order
+    without times). The same time twice within a series is an error naming the id and the rows."""
+    if index is None:
+        return np.argsort(codes, kind="stable")
+    times = index.asi8
+    order = np.lexsort((times, codes))  # by series, then time; stable, so ties keep file order
+    same = np.flatnonzero((codes[order][1:] == codes[order][:-1]) & (times[order][1:] == times[order][:-1]))
+    if len(same):
+        first = same[0]
+        rows = np.sort(order[[first, first + 1]])
+        raise DataError(
+            f"{source}: {id_col} {names[codes[order][first]]!r}, {format_rows(rows)}: duplicate timestamp "
+            f"{index[order[first]]}"
+        )
+    within = np.argsort(codes, kind="stable")
+    if not np.array_equal(order, within):
+        warnings.warn(f"{source}: timestamps were not in order within each id; sorted them", DataWarning, stacklevel=3)
+    return order
+
+
+def _repair_panel(
+    values: np.ndarray,
+    index: pd.DatetimeIndex | None,
+    offsets: np.ndarray,
+    columns: tuple[str, ...],
+    fill: str,
+    source: str,
+) -> tuple[np.ndarray, pd.DatetimeIndex | None, np.ndarray]:
+    """``fill`` within each series: gaps are never filled from another series."""
+    missing = ~np.isfinite(values)  # [n, F]
+    if not missing.any():
+        return values, index, offsets
+    count = int(missing.any(axis=1).sum())
+    if fill == "drop":
+        keep = ~missing.any(axis=1)
+        series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        kept = np.bincount(series[keep], minlength=len(offsets) - 1)
+        offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+        warnings.warn(f"{source}: dropped {count} rows with missing values", DataWarning, stacklevel=3)
+        return values[keep], index[keep] if index is not None else None, offsets
+    x = (
+        index.asi8.astype(np.float64)
+        if index is not None and fill == "interpolate"
+        else np.arange(len(values), dtype=np.float64)
+    )
+    filled = np.column_stack([_fill_column(values[:, j], x, offsets, fill) for j in range(values.shape[1])])
+    empty = ~np.isfinite(filled)
+    if empty.any():
+        col = int(np.flatnonzero(empty.any(axis=0))[0])
+        raise DataError(f"{source}: column {columns[col]!r} has no values at all in some series")
+    warnings.warn(f"{source}: filled {count} rows with missing values ({fill})", DataWarning, stacklevel=3)
+    return filled, index, offsets
+
+
+def _fill_column(values: np.ndarray, x: np.ndarray, offsets: np.ndarray, fill: str) -> np.ndarray:
+    """One column's gaps filled within each series: linearly in ``x`` between the values on either
+    side (``interpolate``) or with the last value before (``ffill``); gaps at a series' start or end
+    take its nearest value, as pandas' ``limit_direction="both"`` and ``bfill`` do."""
+    n = len(values)
+    rows = np.arange(n)
+    valid = np.isfinite(values)
+    series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # [n]
+    start, stop = offsets[series], offsets[series + 1]  # [n] each row's series' first row and end
+    before = np.maximum.accumulate(np.where(valid, rows, -1))  # the last valid row at or before, anywhere
+    after = np.minimum.accumulate(np.where(valid, rows, n)[::-1])[::-1]  # the first at or after
+    has_before, has_after = before >= start, after < stop  # only rows of the same series count
+    out = values.copy()
+    gap = ~valid
+    both = gap & has_before & has_after
+    if fill == "interpolate":
+        lo, hi = before[both], after[both]
+        weight = (x[both] - x[lo]) / (x[hi] - x[lo])
+        out[both] = values[lo] + weight * (values[hi] - values[lo])
+    else:
+        out[both] = values[before[both]]
+    only_after = gap & ~has_before & has_after
+    out[only_after] = values[after[only_after]]
+    only_before = gap & has_before & ~has_after
+    out[only_before] = values[before[only_before]]
+    return out
+
+
+def _panel_frequency(
+    index: pd.DatetimeIndex, offsets: np.ndarray, names: pd.Index, id_col: str, source: str
+) -> str | None:
+    """The step every series shares: inferred on the longest series, then checked on all. Series
+    stepping otherwise are an error naming them; gaps within a series warn, as for one series."""
+    lengths = np.diff(offsets)
+    longest = int(np.argmax(lengths))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # its gaps are counted with the others' below
+        frequency = infer_frequency(index[offsets[longest] : offsets[longest + 1]], source)
+    if frequency is None:
+        return None
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    series = np.repeat(np.arange(len(lengths)), lengths)
+    inside = series[1:] == series[:-1]  # [n - 1]: consecutive rows of the same series
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)  # calendar offsets add row by row
+        expected = index[:-1] + offset
+    off_step = inside & (index[1:] != expected)  # a gap, or another step
+    if not off_step.any():
+        return frequency
+    # A series whose steps mostly differ has another frequency; a few gaps are gaps.
+    share = np.bincount(series[1:][off_step], minlength=len(lengths)) / np.maximum(lengths - 1, 1)
+    other = np.flatnonzero(share > 0.5)
+    if len(other):
+        listed = format_names([str(names[k]) for k in other], limit=3)
+        raise DataError(
+            f"{source}: {id_col} {listed}: rows step otherwise than {frequency!r} (the step of the others); "
+            "every series of one table must share its frequency"
+        )
+    warnings.warn(
+        f"{source}: irregular spacing: {int(off_step.sum())} gaps within series differ from the step {frequency!r}",
+        DataWarning,
+        stacklevel=3,
+    )
+    return frequency

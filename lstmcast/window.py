@@ -80,3 +80,49 @@ def rolling_origins(n_rows: int, lookback: int, horizon: int, stride: int = 1, f
     """Origins over a whole table: every ``stride``-th one with full inputs and a full horizon."""
     start = max(lookback, first)
     return np.arange(start, n_rows - horizon + 1, stride, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class PanelSplit:
+    """Every series of a panel split in time order as one series would be (``chronological_split``),
+    in global rows: series ``k`` trains on ``[offsets[k], train_end[k])``, validates on
+    ``[train_end[k], val_end[k])`` and tests on ``[val_end[k], offsets[k + 1])``. ``fits[k]`` says
+    whether series ``k`` is long enough for every part to hold a window; the others give no origins."""
+
+    offsets: np.ndarray  # [S + 1]
+    train_end: np.ndarray  # [S]
+    val_end: np.ndarray  # [S]
+    fits: np.ndarray  # [S] bool
+
+    def origins(self, part: str, lookback: int, horizon: int) -> np.ndarray:
+        """Every origin, as a global row, whose inputs lie in its own series and whose targets lie
+        wholly inside ``part`` of it: no window crosses from one series into the next."""
+        first = self.offsets[:-1]
+        start, stop = {
+            "train": (first, self.train_end),
+            "val": (self.train_end, self.val_end),
+            "test": (self.val_end, self.offsets[1:]),
+        }[part]
+        low = np.maximum(start, first + lookback)  # [S]
+        counts = np.where(self.fits, np.clip(stop - horizon + 1 - low, 0, None), 0)  # [S]
+        return ranges(low, counts)
+
+
+def ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + c) for s, c in zip(starts, counts)])`` without a loop per range."""
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    shift = np.repeat(starts - (ends - counts), counts)  # [total]: each range's start minus its place
+    return (np.arange(total, dtype=np.int64) + shift).astype(np.int64)
+
+
+def panel_split(offsets: np.ndarray, window: WindowConfig) -> PanelSplit:
+    """Each series' parts by the fractions of ``window``, rounded as for one series."""
+    n = np.diff(offsets).astype(np.int64)
+    n_test = np.rint(n * window.test_frac).astype(np.int64)  # round half to even, as Python's round
+    n_val = np.rint(n * window.val_frac).astype(np.int64)
+    n_train = n - n_val - n_test
+    test_ok = n_test >= window.horizon if window.test_frac > 0 else np.ones_like(n, dtype=bool)
+    fits = (n_train >= window.lookback + window.horizon) & (n_val >= window.horizon) & test_ok
+    train_end = offsets[:-1] + n_train
+    return PanelSplit(offsets.astype(np.int64), train_end, train_end + n_val, fits)

@@ -1,0 +1,144 @@
+"""Many series in one long table: a panel. Series never mix: not in their order, their windows,
+their repaired gaps or their scaling statistics."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import sine_frame
+
+from lstmcast import DataConfig, WindowConfig
+from lstmcast.errors import DataError, DataWarning
+from lstmcast.scale import fit_panel_scaler, fit_scaler
+from lstmcast.validate import validate_frame, validate_panel
+from lstmcast.window import chronological_split, panel_split, ranges
+
+CONFIG = DataConfig(target="y", time_col="time")
+
+
+def long_table(lengths=(300, 200, 250), seed: int = 0) -> pd.DataFrame:
+    """Stores a, b, c: hourly sines of their own level and length, rows interleaved as a database
+    export might give them."""
+    parts = []
+    for k, (name, n) in enumerate(zip("abc", lengths, strict=False)):
+        part = sine_frame(n=n, seed=seed + k).assign(y=lambda f, k=k: f["y"] + 100 * k, store=name)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    return table.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # shuffled rows
+
+
+def test_a_long_table_becomes_one_block_per_series_in_time_order() -> None:
+    table = long_table()
+    with pytest.warns(DataWarning, match="not in order within each id"):
+        panel = validate_panel(table, CONFIG, "store")
+    first_seen = tuple(dict.fromkeys(table["store"]))
+    assert panel.ids == first_seen and panel.lengths.tolist() == [
+        {"a": 300, "b": 200, "c": 250}[name] for name in first_seen
+    ]
+    assert panel.frequency == "h"
+    for k, name in enumerate(panel.ids):
+        alone = validate_frame(table[table["store"] == name].drop(columns="store").sort_values("time"), CONFIG)
+        np.testing.assert_array_equal(panel.series(k).values, alone.values)
+        assert panel.series(k).index.equals(alone.index)
+
+
+def test_the_order_of_the_rows_changes_nothing_but_the_order_of_the_series() -> None:
+    table = long_table()
+    with pytest.warns(DataWarning):
+        one = validate_panel(table, CONFIG, "store")
+        other = validate_panel(table.iloc[::-1], CONFIG, "store")
+    for k, name in enumerate(one.ids):
+        np.testing.assert_array_equal(one.series(k).values, other.series(other.ids.index(name)).values)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.assign(store=t["store"].where(t.index != 7)), r"column 'store', row 8: missing id"),
+        (lambda t: t.assign(store=t["store"].where(t.index != 7, " ")), r"column 'store', row 8: missing id"),
+        (lambda t: t.rename(columns={"store": "shop"}), r"id column 'store' not found"),
+        (lambda t: pd.concat([t, t.iloc[[5]]], ignore_index=True), r"store '.', rows 6 and 751|rows 6, 751"),
+    ],
+    ids=["a missing id", "a blank id", "no such column", "the same time twice for one id"],
+)
+def test_bad_ids_are_one_clear_error(change, message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        validate_panel(change(long_table()), CONFIG, "store")
+
+
+def test_the_same_time_in_different_series_is_fine_and_series_must_share_a_step() -> None:
+    table = long_table().sort_values(["store", "time"])
+    daily = sine_frame(n=60, freq="D").assign(store="d")
+    with pytest.raises(DataError, match=r"store d: rows step otherwise than 'h'"):
+        validate_panel(pd.concat([table, daily], ignore_index=True), CONFIG, "store")
+
+
+def test_a_gap_within_a_series_warns_and_is_kept() -> None:
+    table = long_table().sort_values(["store", "time"])
+    table = table.drop(index=table.index[(table["store"] == "b")][50])
+    with pytest.warns(DataWarning, match="irregular spacing: 1 gaps"):
+        panel = validate_panel(table, CONFIG, "store")
+    assert panel.frequency == "h"
+
+
+@pytest.mark.parametrize("fill", ["interpolate", "ffill"])
+def test_gaps_are_filled_within_their_own_series(fill: str) -> None:
+    table = long_table(seed=1).sort_values(["store", "time"], kind="stable").reset_index(drop=True)
+    first_b = int(np.flatnonzero(table["store"] == "b")[0])
+    table.loc[[first_b, first_b + 1, first_b + 40], "y"] = np.nan  # b's first rows, and one inside it
+    config = DataConfig(target="y", time_col="time", fill=fill)
+    with pytest.warns(DataWarning, match="filled 3 rows"):
+        panel = validate_panel(table, config, "store")
+    b = panel.ids.index("b")
+    with pytest.warns(DataWarning):
+        alone = validate_frame(table[table["store"] == "b"].drop(columns="store"), config)
+    np.testing.assert_allclose(panel.series(b).values, alone.values, rtol=1e-6)
+
+
+def test_windows_never_cross_from_one_series_into_the_next() -> None:
+    with pytest.warns(DataWarning):
+        panel = validate_panel(long_table(), CONFIG, "store")
+    window = WindowConfig(lookback=24, horizon=6)
+    split = panel_split(panel.offsets, window)
+    series = np.repeat(np.arange(len(panel.ids)), panel.lengths)
+    for part in ("train", "val", "test"):
+        origins = split.origins(part, 24, 6)
+        first, last = origins - 24, origins + 6 - 1  # the window's first input and last target rows
+        assert np.array_equal(series[first], series[last])
+        # the same origins as each series split alone, shifted to its block
+        expected = [
+            panel.offsets[k] + chronological_split(n, window).origins(part, 24, 6) for k, n in enumerate(panel.lengths)
+        ]
+        np.testing.assert_array_equal(origins, np.concatenate(expected))
+
+
+def test_a_series_too_short_to_split_gives_no_origins() -> None:
+    offsets = np.array([0, 300, 320, 600])  # the middle one has 20 rows
+    split = panel_split(offsets, WindowConfig(lookback=24, horizon=6))
+    assert split.fits.tolist() == [True, False, True]
+    origins = np.concatenate([split.origins(part, 24, 6) for part in ("train", "val", "test")])
+    assert not np.any((origins >= 300) & (origins < 320))
+
+
+def test_each_series_is_scaled_by_its_own_training_rows_only() -> None:
+    with pytest.warns(DataWarning):
+        panel = validate_panel(long_table(), CONFIG, "store")
+    split = panel_split(panel.offsets, WindowConfig())
+    for kind in ("standard", "minmax", "robust"):
+        scaler = fit_panel_scaler(kind, panel.values, panel.offsets, split.train_end)
+        for k in range(len(panel.ids)):
+            alone = fit_scaler(kind, panel.values[panel.offsets[k] : split.train_end[k]])
+            np.testing.assert_allclose(scaler.center[k], alone.center, rtol=1e-6)
+            np.testing.assert_allclose(scaler.scale[k], alone.scale, rtol=1e-6)
+    changed = panel.values.copy()
+    changed[split.train_end[0] : panel.offsets[1]] += 1e3  # series 0's validation and test rows
+    before = fit_panel_scaler("standard", panel.values, panel.offsets, split.train_end)
+    after = fit_panel_scaler("standard", changed, panel.offsets, split.train_end)
+    np.testing.assert_array_equal(before.center, after.center)
+    scaled = after.transform(changed, panel.offsets)
+    assert abs(scaled[panel.offsets[1] : panel.offsets[2], 0].mean()) < 0.5  # series 1 near 0 in its own units
+
+
+def test_ranges_concatenates_aranges() -> None:
+    starts, counts = np.array([5, 0, 40, 7]), np.array([3, 0, 2, 1])
+    expected = np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts, strict=True)])
+    np.testing.assert_array_equal(ranges(starts, counts), expected)
