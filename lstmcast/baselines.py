@@ -54,13 +54,17 @@ def naive(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
     return np.repeat(values[origins - 1, None], horizon, axis=1)
 
 
-def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+def seasonal_naive(
+    values: np.ndarray, origins: np.ndarray, horizon: int, season: int, starts: np.ndarray | None = None
+) -> np.ndarray:
     """``y[t + h - season * (h // season + 1)]``: the last observed value at the same phase.
 
-    Every origin needs a whole season before it; an earlier one would index from the end of the
-    series (numpy wraps negative indices) and score the baseline on rows it cannot have seen."""
+    Every origin needs a whole season of its own series before it (``starts``: each origin's series'
+    first row, 0 for one series); an earlier one would read another series, or index from the end of
+    the array (numpy wraps negative indices), and score the baseline on rows it cannot have seen."""
     origins = np.asarray(origins)
-    if origins.size and int(origins.min()) < season:
+    known = origins - (0 if starts is None else np.asarray(starts))
+    if known.size and int(known.min()) < season:
         raise ValueError(
             f"seasonal naive needs a whole season ({season} rows) before every origin; origin {int(origins.min())} "
             "has fewer"
@@ -70,19 +74,25 @@ def seasonal_naive(values: np.ndarray, origins: np.ndarray, horizon: int, season
     return values[origins[:, None] + offsets]  # [N, H]
 
 
-def drift(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """The last value plus ``h`` times the average change over all history before the origin:
-    ``y[o-1] + h * (y[o-1] - y[0]) / (o - 1)``; flat (the naive forecast) when only one value is known."""
+def drift(values: np.ndarray, origins: np.ndarray, horizon: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """The last value plus ``h`` times the average change over all history of its series before the
+    origin: ``y[o-1] + h * (y[o-1] - y[s]) / (o - 1 - s)``, ``s`` the series' first row (``starts``, 0
+    for one series); flat (the naive forecast) when only one value is known."""
+    first = np.zeros_like(origins) if starts is None else np.asarray(starts)
     last = values[origins - 1].astype(np.float64)  # [N]
-    # With o == 1 the change y[o-1] - y[0] is 0, so any non-zero denominator gives slope 0.
-    slope = (last - values[0]) / np.maximum(origins - 1, 1)  # [N]
+    # With one value known the change is 0, so any non-zero denominator gives slope 0.
+    slope = (last - values[first]) / np.maximum(origins - 1 - first, 1)  # [N]
     return last[:, None] + slope[:, None] * np.arange(1, horizon + 1)  # [N, H]
 
 
-def mean_forecast(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
-    """The mean of every value before the origin, ``y[0 .. o-1]``, repeated over the horizon."""
-    totals = np.cumsum(values, dtype=np.float64)  # one pass serves every origin
-    return np.repeat((totals[origins - 1] / origins)[:, None], horizon, axis=1)  # [N, H]
+def mean_forecast(
+    values: np.ndarray, origins: np.ndarray, horizon: int, starts: np.ndarray | None = None
+) -> np.ndarray:
+    """The mean of every value of its series before the origin, ``y[s .. o-1]`` (``starts`` as for
+    ``drift``), repeated over the horizon."""
+    first = np.zeros_like(origins) if starts is None else np.asarray(starts)
+    totals = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])  # one pass serves every origin
+    return np.repeat(((totals[origins] - totals[first]) / (origins - first))[:, None], horizon, axis=1)  # [N, H]
 
 
 def _input_chunks(values: np.ndarray, origins: np.ndarray, lookback: int):

@@ -142,3 +142,27 @@ def test_ranges_concatenates_aranges() -> None:
     starts, counts = np.array([5, 0, 40, 7]), np.array([3, 0, 2, 1])
     expected = np.concatenate([np.arange(s, s + c) for s, c in zip(starts, counts, strict=True)])
     np.testing.assert_array_equal(ranges(starts, counts), expected)
+
+
+def test_baselines_read_only_the_history_of_their_own_series() -> None:
+    from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=100), 50 + rng.normal(size=80)
+    values = np.concatenate([a, b])
+    origins = np.array([30, 99, 100 + 30, 100 + 79])
+    starts = np.array([0, 0, 100, 100])
+    alone = [(a, 30), (a, 99), (b, 30), (b, 79)]
+    for name, together, single in [
+        ("naive", naive(values, origins, 4), [naive(v, np.array([o]), 4)[0] for v, o in alone]),
+        ("drift", drift(values, origins, 4, starts), [drift(v, np.array([o]), 4)[0] for v, o in alone]),
+        ("mean", mean_forecast(values, origins, 4, starts), [mean_forecast(v, np.array([o]), 4)[0] for v, o in alone]),
+        (
+            "seasonal naive",
+            seasonal_naive(values, origins, 4, 24, starts),
+            [seasonal_naive(v, np.array([o]), 4, 24)[0] for v, o in alone],
+        ),
+    ]:
+        np.testing.assert_allclose(together, np.array(single), err_msg=name)
+    with pytest.raises(ValueError, match="a whole season"):
+        seasonal_naive(values, np.array([110]), 4, 24, np.array([100]))  # 10 rows of its own series
