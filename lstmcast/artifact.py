@@ -25,10 +25,10 @@ from lstmcast.outputs import Outputs, recover
 if TYPE_CHECKING:
     import numpy as np
 
-    from lstmcast.state import FittedState
+    from lstmcast.state import FittedState, PanelState
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
@@ -42,7 +42,10 @@ SCHEMA_VERSION = 5
 #    loss ("mse" for older models); training gains threads. The defaults changed (segment auto, loss
 #    mae, lr 1e-3, batch 256, 1 layer, ensemble 3); every older manifest records its layers, lr and
 #    batch size, and is given the segment, loss and ensemble it was trained with.
+# 6: data config gains id_col (null: one series); a model of many series has a "panel" object (its
+#    number of series) and keeps their ids and statistics in weights.safetensors.
 MANIFEST = "manifest.json"
+PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
 MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
@@ -74,10 +77,18 @@ class ModelFiles:
     manifest: dict[str, Any]
     weights: dict[str, np.ndarray]
     metrics: dict[str, Any]
+    metadata: dict[str, str] | None = None  # the weights file's header text: a panel's ids
 
     @classmethod
     def of(cls, state: FittedState) -> ModelFiles:
-        return cls(state.to_manifest(), state.weights, state.metrics)
+        """A model's files. A panel's per-series statistics go into the weights file beside the
+        network (``panel.center``, ``panel.scale``, ``[S, F]``) and its ids into that file's header,
+        so a million series do not bloat the manifest."""
+        if state.panel is None:
+            return cls(state.to_manifest(), state.weights, state.metrics)
+        arrays = {PANEL_CENTER: state.panel.scaler.center, PANEL_SCALE: state.panel.scaler.scale}
+        metadata = {PANEL_IDS: json.dumps(list(state.panel.ids))}
+        return cls(state.to_manifest(), {**state.weights, **arrays}, state.metrics, metadata)
 
 
 def write_model_files(directory: Path, files: ModelFiles, name: str | None = None) -> None:
@@ -89,7 +100,7 @@ def write_model_files(directory: Path, files: ModelFiles, name: str | None = Non
 
     weights = directory / WEIGHTS
     try:
-        save_file({k: np.ascontiguousarray(v) for k, v in files.weights.items()}, str(weights))
+        save_file({k: np.ascontiguousarray(v) for k, v in files.weights.items()}, str(weights), files.metadata)
         checksum = _sha256(weights)
         manifest = {"format": FORMAT, "schema_version": SCHEMA_VERSION, **files.manifest, "weights_sha256": checksum}
         _write_json(directory / MANIFEST, manifest)
@@ -171,7 +182,8 @@ def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState
 
     manifest, weights = read_model_dir(path)
     try:
-        state = FittedState.from_manifest(manifest, weights)
+        panel = _panel(manifest, weights, path)
+        state = FittedState.from_manifest(manifest, weights, panel)
         if check_frequency:
             _check_frequency(state.frequency)
         mismatch = weights_mismatch(state.expected_shapes(), weights)
@@ -180,6 +192,36 @@ def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState
     if mismatch:
         raise ArtifactError(f"{path}: incompatible or corrupt model ({mismatch})")
     return state
+
+
+def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str | Path) -> PanelState | None:
+    """A panel model's ids and per-series statistics, taken out of ``weights`` and checked against the
+    manifest; None for a model of one series."""
+    import numpy as np
+    from safetensors import safe_open
+
+    from lstmcast.scale import PanelScaler
+    from lstmcast.state import PanelState
+
+    if "panel" not in manifest:
+        return None
+    count, columns = int(manifest["panel"]["series"]), 1 + len(manifest["columns"]["features"])
+    center, scale = weights.pop(PANEL_CENTER, None), weights.pop(PANEL_SCALE, None)
+    with safe_open(str(Path(path) / WEIGHTS), framework="np") as stream:
+        ids = json.loads((stream.metadata() or {}).get(PANEL_IDS, "null"))
+    if (
+        not isinstance(ids, list)
+        or len(ids) != count
+        or len(set(ids)) != count
+        or not all(isinstance(i, str) for i in ids)
+    ):
+        raise ValueError(f"{WEIGHTS} does not hold the ids of the {count} series {MANIFEST} names")
+    for name, array in ((PANEL_CENTER, center), (PANEL_SCALE, scale)):
+        if array is None or array.shape != (count, columns) or not np.all(np.isfinite(array)):
+            raise ValueError(f"{WEIGHTS}: {name} should be {count} x {columns} finite numbers")
+    if np.any(scale == 0):
+        raise ValueError(f"{WEIGHTS}: {PANEL_SCALE} holds a zero")
+    return PanelState(tuple(ids), PanelScaler(str(manifest["scaler"]["kind"]), center, scale))
 
 
 def _check_frequency(frequency: str | None) -> None:
@@ -416,6 +458,8 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("history.*.train_loss?", _NUMBER.or_null()),
     ("history.*.val_loss?", _NUMBER.or_null()),
     ("metrics", _OBJECT),
+    ("panel?", _OBJECT),
+    ("panel.series", _Kind("a whole number from 1", (int,), lambda value: 1 <= value < 2**63)),
     ("metrics.period?", _OBJECT.or_null()),
     ("metrics.baselines?", _OBJECT),
     ("metrics.baselines.*", _OBJECT),

@@ -104,6 +104,8 @@ def backtest(
         raise ConfigError(f"--stride must be at least 1; got {stride}")
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     settings = template.settings()
+    if settings.data.id_col is not None:
+        raise ConfigError("backtest takes one series; a model of many series (--id-col) is not backtested yet")
     events = events if events is not None else template.events
     series = validate_frame(frame, settings.data)
     plan = plan_folds(len(series), folds, settings.window, series.source)

@@ -202,6 +202,11 @@ def _predict_recent(
     from lstmcast.errors import DataError
     from lstmcast.read import read_recent
 
+    if forecaster.state_.panel is not None:  # every series' last rows: the whole table
+        from lstmcast.read import read_table
+
+        frame = read_table(data, input_format, stdin)
+        return frame, forecaster.predict(frame)
     columns = forecaster.columns_
     frame, read_whole = read_recent(
         data, forecaster.lookback, input_format, stdin, complete=columns, time_col=forecaster.time_col_
@@ -561,6 +566,13 @@ def cli(debug: bool) -> None:
     help="Model directory to write (replaced atomically if it holds an earlier model).",
 )
 @data_options
+@click.option(
+    "--id-col",
+    default=None,
+    metavar="COL",
+    help="DATA is a long table of many series told apart by COL: one model for all, each series scaled by its own "
+    "training rows; predict then forecasts every series.",
+)
 @window_options
 @model_options
 @train_options
@@ -599,7 +611,7 @@ def train(
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
-    from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table
+    from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table, panel_note
     from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
@@ -640,6 +652,8 @@ def train(
         if forecaster.events_:
             alert_level_note(console, forecaster.events_)
         metrics_table(console, forecaster.metrics_, "Held-out test metrics")
+        if forecaster.state_.panel is not None:
+            panel_note(console, forecaster.metrics_, forecaster.training_)
 
 
 @cli.command()

@@ -90,11 +90,17 @@ class DataConfig(_Config):
     time_col: str | None = None
     features: tuple[str, ...] = ()
     fill: str = "none"
+    id_col: str | None = None  # a long table of many series, one model for all (lstmcast.validate.Panel)
 
     def __post_init__(self) -> None:
         _check_choice("fill", self.fill, FILL_METHODS)
         _check(self.target not in self.features, f"target {self.target!r} is also listed in features")
         _check(len(set(self.features)) == len(self.features), "features lists a column twice")
+        if self.id_col is not None:
+            _check(
+                self.id_col not in (self.target, self.time_col, *self.features),
+                f"id_col {self.id_col!r} is also the target, the time column or a feature",
+            )
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,11 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         ("frequency", manifest.get("frequency") or "-"),
         ("lookback / horizon", f"{window['lookback']} / {window['horizon']}"),
         ("season", manifest.get("season", "-")),
+        *(
+            [("series", f"{manifest['panel']['series']} (id column {config['data'].get('id_col')})")]
+            if manifest.get("panel")
+            else []
+        ),
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
         ("scaler", window["scaler"]),
         (
@@ -494,3 +499,24 @@ def search_report(console: Console, result: Any, model_dir: str, budget: str | N
         f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
     )
     metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
+
+
+def _panel_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """The info row of a model of many series (none for one series)."""
+    if not manifest.get("panel"):
+        return []
+    return [("series", f"{manifest['panel']['series']} (id column {manifest['config']['data'].get('id_col')})")]
+
+
+def panel_note(console: Console, metrics: dict[str, Any], training: dict[str, Any]) -> None:
+    """After training on many series: what the pooled table means, and the series that fares worst."""
+    fitted, total = training.get("series_fitted"), training.get("series")
+    left_out = f"; {total - fitted} too short were left out" if fitted != total else ""
+    console.print(
+        f"Pooled over the test parts of {fitted} series{left_out}, each in its own scaled units.", markup=False
+    )
+    worst = next((row for row in metrics.get("series", []) if row["id"] == metrics.get("worst_series")), None)
+    if worst is not None and worst.get("skill") is not None:
+        console.print(
+            f"Worst against ridge: {worst['id']} (skill {worst['skill']:.3f}, MSE {worst['mse']:.4g}).", markup=False
+        )

@@ -20,19 +20,19 @@ import numpy as np
 import torch
 
 from lstmcast import __version__
-from lstmcast.baselines import Ridge, fit_ridge, fitted_season
-from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, auto_segment
-from lstmcast.errors import DataWarning
+from lstmcast.baselines import Ridge, fit_ridge, fitted_season, season_length
+from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
+from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import Quantile, training_quantiles, tune_alert_level
 from lstmcast.metrics import mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.runtime.frames import check_output_names
-from lstmcast.scale import fit_scaler
-from lstmcast.state import FittedState
+from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
+from lstmcast.state import FittedState, PanelState
 from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
-from lstmcast.validate import Series
-from lstmcast.window import Split, chronological_split
+from lstmcast.validate import Panel, Series, format_names
+from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
 
 @dataclass(frozen=True)
@@ -220,3 +220,118 @@ def describe_training(series: Series, split: Split) -> dict[str, Any]:
             if stop > start
         },
     }
+
+
+# -- many series, one network ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FittedPanel:
+    """A state fitted on a panel, its network, and each series' split."""
+
+    state: FittedState
+    network: ForecastNetwork
+    split: PanelSplit
+
+
+def fit_panel_state(
+    panel: Panel,
+    settings: Settings,
+    *,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FittedPanel:
+    """One network for every series of ``panel``: each series split in time order and scaled by its
+    own training rows, the windows of all series together (none crosses a series) for the ridge
+    start, training and early stopping. Series too short for every part to hold a window are left
+    out with one warning naming the first few; none long enough is a DataError."""
+    window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
+    lookback, horizon = window_cfg.lookback, window_cfg.horizon
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source)
+    split = panel_split(panel.offsets, window_cfg)
+    _warn_short_series(panel, split, window_cfg)
+    season = window_cfg.season or season_length(panel.frequency)
+    shortest = int(np.min((split.train_end - panel.offsets[:-1])[split.fits]))
+    if season >= shortest:
+        season = fitted_season(window_cfg.season, panel.series(int(np.flatnonzero(split.fits)[0])), shortest)
+    device = resolve_device(train_cfg.device)
+    if model_cfg.segment == AUTO:
+        model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
+    scaler = fit_panel_scaler(window_cfg.scaler, panel.values, panel.offsets, split.train_end)
+    scaled = scaler.transform(panel.values, panel.offsets)  # [rows, F], each series in its own units
+    train_origins, val_origins = split.origins("train", lookback, horizon), split.origins("val", lookback, horizon)
+    scaled_target = scaled[:, 0].astype(np.float64)
+    ridge = fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon)  # one, over all series
+    model_cfg, start = choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins, lookback, horizon)
+    torch.manual_seed(train_cfg.seed)
+    network = build_model(model_cfg, len(panel.columns), lookback, horizon).to(device)
+    windows = tensor_windows(scaled, lookback, horizon, device)
+    if start is not None:
+        weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
+        network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
+    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    columns = len(panel.columns)
+    state = FittedState(
+        data=settings.data,
+        window=window_cfg,
+        model=model_cfg,
+        train=train_cfg,
+        columns=panel.columns,
+        time_col=panel.time_col,
+        frequency=panel.frequency,
+        season=season,
+        # The per-series statistics are the panel's; ridge and the scaled errors work in those units.
+        scaler=Scaler(window_cfg.scaler, np.zeros(columns), np.ones(columns)),
+        ridge=ridge,
+        mase_scale=None,
+        target_quantiles=None,
+        events=None,
+        training={
+            "source": panel.source,
+            "rows": int(panel.offsets[-1]),
+            "series": len(panel.ids),
+            "series_fitted": int(split.fits.sum()),
+            "train_windows": len(train_origins),
+            "val_windows": len(val_origins),
+            "best_epoch": result.best_epoch,
+            "val_mse": result.best_val_loss,  # in each series' own scaled units
+            "start_val_mse": result.start_val_loss if math.isfinite(result.start_val_loss) else None,
+            "epochs_run": len(result.history),
+            "stopped_early": result.stopped_early,
+            "threads": torch.get_num_threads(),
+        },
+        history=result.history,
+        metrics={},
+        weights={name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()},
+        versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
+        panel=PanelState(panel.ids, scaler),
+    )
+    return FittedPanel(state, network, split)
+
+
+def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig) -> None:
+    short = np.flatnonzero(~split.fits)
+    if len(short) == len(panel.ids):
+        raise DataError(
+            f"{panel.source}: no series is long enough for lookback {window.lookback} + horizon {window.horizon} "
+            f"with val_frac {window.val_frac:g} and test_frac {window.test_frac:g}; the longest has "
+            f"{int(panel.lengths.max())} rows"
+        )
+    if len(short):
+        names = format_names([panel.ids[k] for k in short], limit=3)
+        warnings.warn(
+            f"{panel.source}: left out {len(short)} of {len(panel.ids)} series too short to split "
+            f"({panel.id_col} {names})",
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:
+    """Forecasts from global origins of ``panel`` in each series' scaled units, ``[n, horizon]``, in
+    batched torch passes; the series must be the ones the state was fitted on, in its order."""
+    assert state.panel is not None
+    device = next(network.parameters()).device
+    scaled = state.panel.scaler.transform(panel.values, panel.offsets)
+    windows = tensor_windows(scaled, state.lookback, state.horizon, device)
+    return predict_windows(network, windows, torch.as_tensor(origins, device=device)).cpu().numpy().astype(np.float64)

@@ -21,10 +21,10 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
-from lstmcast.report import Scoring, baseline_forecasts, build_report, in_sample_origins, stored_events
+from lstmcast.report import Scoring, baseline_forecasts, build_report, in_sample_origins, panel_report, stored_events
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
-from lstmcast.validate import Series, validate_frame
+from lstmcast.validate import Panel, Series, validate_frame, validate_panel
 from lstmcast.window import chronological_split, rolling_origins
 
 if TYPE_CHECKING:  # torch is imported only to train and to score many origins: predict runs in numpy
@@ -90,6 +90,7 @@ class Forecaster:
         time_col: str | None = None,
         features: tuple[str, ...] | list[str] = (),
         fill: str = "none",
+        id_col: str | None = None,
         lookback: int = 96,
         horizon: int = 24,
         val_frac: float = 0.1,
@@ -125,6 +126,7 @@ class Forecaster:
         self.time_col = time_col
         self.features = tuple(features)
         self.fill = fill
+        self.id_col = id_col
         self.lookback = lookback
         self.horizon = horizon
         self.val_frac = val_frac
@@ -204,6 +206,16 @@ class Forecaster:
             raise NotFittedError("this Forecaster is not fitted yet; call fit() or Forecaster.load() first")
         return state
 
+    def _one_series(self, what: str) -> FittedState:
+        """The fitted state of a model of one series; a ConfigError for a model of many."""
+        state = self._check_fitted()
+        if state.panel is not None:
+            raise ConfigError(
+                f"{what} takes a model of one series; this one was trained on {len(state.panel.ids)} series "
+                f"(id column {state.data.id_col!r}), which only train and predict handle yet"
+            )
+        return state
+
     @property
     def model_(self) -> ForecastNetwork:
         """The fitted network as a torch module (built from the state's weights on first use after a
@@ -237,8 +249,33 @@ class Forecaster:
         model (``events_``) as the defaults of ``evaluate``.
         """
         events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
-        series = validate_frame(frame, self.settings().data)
-        return self.fit_series(series, on_epoch, events=events)
+        data = self.settings().data
+        if data.id_col is not None:
+            if events is not None or self.events is not None:
+                raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+            return self.fit_panel(validate_panel(frame, data, data.id_col), on_epoch)
+        return self.fit_series(validate_frame(frame, data), on_epoch, events=events)
+
+    def fit_panel(self, panel: Panel, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
+        """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,
+        each series scaled by its own training rows; ``metrics_`` pools the test parts of all series
+        (in each one's scaled units) and lists each series' own scores."""
+        from lstmcast.fitting import fit_panel_state, panel_forecasts
+
+        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch)
+        self.state_, self._network = fitted.state, fitted.network
+        origins = fitted.split.origins("test", self.lookback, self.horizon)
+        starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
+        origins, starts = (
+            origins[origins - starts >= fitted.state.season],
+            starts[origins - starts >= fitted.state.season],
+        )
+        metrics: dict[str, Any] = {}
+        if len(origins):
+            forecast = panel_forecasts(fitted.network, fitted.state, panel, origins)
+            metrics = {**panel_report(fitted.state, panel, origins, forecast, starts), "part": "test"}
+        self.state_ = fitted.state.replace(metrics=metrics)
+        return self
 
     def fit_series(
         self,
@@ -334,7 +371,7 @@ class Forecaster:
         part) adds threshold events (``event`` "above" unless given). Without one, a model trained
         with a threshold is scored with its own event settings, ``alert_level`` and ``tolerance``
         replacing the stored ones when given."""
-        self._check_fitted()
+        self._one_series("evaluate")
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
         events = self.event_settings(threshold, event, alert_level, tolerance)
@@ -354,8 +391,12 @@ class Forecaster:
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
-        for a model trained with a threshold, ``alert``: whether the step is beyond the alert level."""
+        for a model trained with a threshold, ``alert``: whether the step is beyond the alert level.
+        For a model of many series: those of every series of ``frame``, one after the other, with the
+        id first."""
         state = self._check_fitted()
+        if state.panel is not None:
+            return frames.predict_panel(state, frames.validate_panel_for(state, frame))
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(
@@ -365,7 +406,7 @@ class Forecaster:
         the lookback), the forecast from it and, when ``frame`` goes on past the origin, the actual
         values over the forecast steps. ``origin`` is the first forecast row: a time of the time
         column, or a row number counted from 1; default: after the last row."""
-        state = self._check_fitted()
+        state = self._one_series("plot")
         return frames.forecast_context(state, frames.forecastable(state, frame), origin, context)
 
     def explain(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -373,7 +414,7 @@ class Forecaster:
         oldest first, with its time (if any), its lag (-lookback .. -1 steps before the first forecast
         step), the target's value and the weight (the weights sum to 1). Needs a model trained with
         ``attention=True``."""
-        state = self._check_fitted()
+        state = self._one_series("--explain")
         frames.require_attention(state)  # before reading the data
         return frames.explain_frame(state, frames.forecastable(state, frame))
 

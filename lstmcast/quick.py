@@ -71,7 +71,7 @@ def _delimiter(source: str, input_format: str | None) -> str | None:
 def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes | None:
     """The CSV ``predict`` writes from ``text`` (a header and the rows to forecast from), or None."""
     step = fixed_step(state.frequency)
-    if state.time_col is None or step is None or not _distinct_names(state):
+    if state.panel is not None or state.time_col is None or step is None or not _distinct_names(state):
         return None
     table = _parse(text, delimiter, (state.time_col, *state.columns))
     if table is None or len(table) < state.lookback:

@@ -20,8 +20,10 @@ import pandas as pd
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.metrics import skill
+from lstmcast.scale import PanelScaler
 from lstmcast.state import FittedState
-from lstmcast.validate import Series
+from lstmcast.validate import Panel, Series
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,80 @@ def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -
             stacklevel=3,
         )
     return count
+
+
+def panel_report(
+    state: FittedState, panel: Panel, origins: np.ndarray, forecast: np.ndarray, starts: np.ndarray
+) -> dict[str, Any]:
+    """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
+    series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
+
+    Pooled over every series, errors are in each series' own scaled units (the scaler's, fitted on
+    its training rows), so a large series does not drown the rest; the baselines are each series'
+    own (naive, seasonal naive, drift, mean) and the one ridge fitted over all series. ``series``
+    lists every series' MSE in its own units against that ridge's, and ``worst_series`` names the one
+    the model does worst on relative to ridge."""
+    assert state.panel is not None
+    positions = state.panel.positions(panel.ids)
+    scaler = state.panel.scaler
+    target = (
+        PanelScaler(scaler.kind, scaler.center[positions], scaler.scale[positions])
+        .transform(panel.values, panel.offsets)[:, 0]
+        .astype(np.float64)
+    )
+    horizon = state.horizon
+    baselines = {
+        "naive": naive(target, origins, horizon),
+        "seasonal_naive": seasonal_naive(target, origins, horizon, state.season, starts),
+        "drift": drift(target, origins, horizon, starts),
+        "mean": mean_forecast(target, origins, horizon, starts),
+    }
+    if state.ridge is not None:
+        baselines["ridge"] = state.ridge.predict(target, origins)
+    scoring = Scoring(1.0, None, state.season, state.ridge.alpha if state.ridge else None, None)
+    report = build_report(target, origins, forecast, baselines, scoring)
+    _drop_percentages(report)
+    report["units"] = "each series scaled by its own training rows"
+    report["series"] = _per_series(panel, positions, scaler, target, origins, forecast, baselines.get("ridge"))
+    ratios = [(row["mse"] / row["ridge_mse"], row["id"]) for row in report["series"] if row.get("ridge_mse")]
+    report["worst_series"] = max(ratios)[1] if ratios else None
+    return report
+
+
+def _drop_percentages(report: dict[str, Any]) -> None:
+    """Percentage errors of values scaled around zero say nothing: null them, as for a zero actual."""
+    for scores in (report, *report["baselines"].values()):
+        for entry in (scores, *scores.get("per_step", [])):
+            entry.update({"mape": None, "smape": None, "mape_skipped": None})
+
+
+def _per_series(
+    panel: Panel,
+    positions: np.ndarray,
+    scaler: PanelScaler,
+    target: np.ndarray,
+    origins: np.ndarray,
+    forecast: np.ndarray,
+    ridge: np.ndarray | None,
+) -> list[dict[str, Any]]:
+    """Each series' test MSE in its own units (model, and ridge when there is one)."""
+    count = len(panel.ids)
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1  # [n] each origin's series
+    actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
+    unit = scaler.scale[positions, 0] ** 2  # [S] back to each series' units
+
+    def mse(prediction: np.ndarray) -> np.ndarray:
+        totals = np.bincount(owner, weights=((prediction - actual) ** 2).mean(axis=1), minlength=count)
+        return totals / np.maximum(np.bincount(owner, minlength=count), 1) * unit
+
+    counts = np.bincount(owner, minlength=count)
+    model = mse(forecast)
+    baseline = mse(ridge) if ridge is not None else None
+    rows = []
+    for k in np.flatnonzero(counts):
+        row: dict[str, Any] = {"id": panel.ids[k], "n_origins": int(counts[k]), "mse": float(model[k])}
+        if baseline is not None:
+            row["ridge_mse"] = float(baseline[k])
+            row["skill"] = skill(float(model[k]), float(baseline[k]))
+        rows.append(row)
+    return rows

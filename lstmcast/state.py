@@ -21,7 +21,7 @@ from lstmcast import __version__
 from lstmcast.baselines import Ridge
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.runtime.network import forecast, parameter_shapes
-from lstmcast.scale import Scaler
+from lstmcast.scale import PanelScaler, Scaler
 
 CONFIG_SECTIONS: dict[str, type[Any]] = {
     "data": DataConfig,
@@ -29,6 +29,20 @@ CONFIG_SECTIONS: dict[str, type[Any]] = {
     "model": ModelConfig,
     "train": TrainConfig,
 }
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """What a model fitted on many series keeps of them: their ids, in the order fitted, and each one's
+    scaler statistics (``scaler.center[k]``, ``scaler.scale[k]`` for ``ids[k]``)."""
+
+    ids: tuple[str, ...]
+    scaler: PanelScaler
+
+    def positions(self, ids: tuple[str, ...]) -> np.ndarray:
+        """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""
+        known = {name: k for k, name in enumerate(self.ids)}
+        return np.array([known.get(name, -1) for name in ids], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class FittedState:
     metrics: dict[str, Any]  # the held-out test scores, empty without a test part
     weights: dict[str, np.ndarray] = field(repr=False)  # float32, torch state-dict names
     versions: dict[str, str] = field(default_factory=lambda: {"lstmcast": __version__})
+    panel: PanelState | None = None  # fitted on many series (data.id_col); scaler is then the identity
 
     @property
     def target(self) -> str:
@@ -88,10 +103,13 @@ class FittedState:
             "training": self.training,
             "history": self.history,
             "metrics": self.metrics,
+            **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
         }
 
     @classmethod
-    def from_manifest(cls, manifest: dict[str, Any], weights: dict[str, np.ndarray]) -> FittedState:
+    def from_manifest(
+        cls, manifest: dict[str, Any], weights: dict[str, np.ndarray], panel: PanelState | None = None
+    ) -> FittedState:
         """The state a (checked, upgraded) manifest and its weights describe; ``lstmcast.artifact.read_state``
         checks the weights against ``expected_shapes`` before anything runs on them."""
         configs = {name: kind.from_dict(manifest["config"][name]) for name, kind in CONFIG_SECTIONS.items()}
@@ -113,6 +131,7 @@ class FittedState:
             metrics=manifest["metrics"],
             weights=weights,
             versions=dict(manifest.get("versions") or {}),
+            panel=panel,
         )
         return state
 

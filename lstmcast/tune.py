@@ -37,12 +37,14 @@ from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split
 
 # Not tunable: which data and which split (trials on different rows would not compare), where to run,
-# and the seed (every trial gets the same one, so trials differ only by their settings).
+# the seed (every trial gets the same one, so trials differ only by their settings) and the threshold
+# events (what is scored, not how the model is trained).
 FIXED = (
     "target",
     "time_col",
     "features",
     "fill",
+    "id_col",
     "horizon",
     "val_frac",
     "test_frac",
@@ -445,6 +447,8 @@ def _better(trial: Trial, than: Trial) -> bool:
 def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series:
     """The validated series every trial trains on (the data settings are not tunable); data and device
     problems every trial would share fail once, before any training."""
+    if base.get("id_col") is not None:
+        raise ConfigError("tune takes one series; a model of many series (--id-col) is not tuned yet")
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)
     resolve_device(base["device"])

@@ -303,10 +303,11 @@ def same_step(a: str, b: str) -> bool:
 @dataclass(frozen=True)
 class Panel:
     """Many series in one array, one block of rows each: series ``k`` (named ``ids[k]``) is rows
-    ``offsets[k]:offsets[k + 1]`` of ``values``, in time order. Series keep the order in which their
-    ids first appear in the table. One series is a panel of one."""
+    ``offsets[k]:offsets[k + 1]`` of ``values``, in time order. Series are in the order of their ids
+    (as text), so the order of the table's rows changes nothing; ``input_order`` lists them in the
+    order their ids first appear in the table, for output. One series is a panel of one."""
 
-    ids: tuple[str, ...]  # [S], as text
+    ids: tuple[str, ...]  # [S], as text, sorted
     offsets: np.ndarray  # [S + 1] int64, from 0 to the number of rows
     values: np.ndarray  # [rows, 1 + n_features] float32: column 0 the target
     columns: tuple[str, ...]  # target first, then features
@@ -315,6 +316,7 @@ class Panel:
     frequency: str | None  # the step every series shares, as a pandas offset alias
     id_col: str
     source: str
+    input_order: np.ndarray  # [S]: series numbers in the order their ids first appear in the table
 
     @property
     def lengths(self) -> np.ndarray:
@@ -342,7 +344,9 @@ def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source:
     ids = _ids(frame[id_col], id_col, source)
     rest = frame.drop(columns=[id_col])
     time_col, columns, values = _columns(rest, config, source)
-    codes, names = pd.factorize(ids)  # [n]: each row's series, numbered in order of first appearance
+    codes, names = pd.factorize(ids, sort=True)  # [n]: each row's series, numbered in the order of the ids
+    first_rows = np.full(len(names), len(codes))
+    np.minimum.at(first_rows, codes, np.arange(len(codes)))
     index = _parsed_times(rest[time_col], time_col, source) if time_col else None
     if config.fill == "none":
         _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
@@ -362,6 +366,7 @@ def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source:
         frequency,
         id_col,
         source,
+        np.argsort(first_rows, kind="stable"),
     )
 
 
@@ -377,7 +382,7 @@ def _ids(column: pd.Series, col: str, source: str) -> np.ndarray:
 def _panel_order(
     codes: np.ndarray, index: pd.DatetimeIndex | None, id_col: str, names: pd.Index, source: str
 ) -> np.ndarray:
-    """Rows grouped by series (in order of first appearance), each series in time order (file order
+    """Rows grouped by series (in the order of their ids), each series in time order (file order
     without times). The same time twice within a series is an error naming the id and the rows."""
     if index is None:
         return np.argsort(codes, kind="stable")

@@ -1,13 +1,16 @@
 """Many series in one long table: a panel. Series never mix: not in their order, their windows,
 their repaired gaps or their scaling statistics."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import sine_frame
+from conftest import TINY, TINY_FLAGS, sine_frame
 
-from lstmcast import DataConfig, WindowConfig
-from lstmcast.errors import DataError, DataWarning
+from lstmcast import DataConfig, Forecaster, WindowConfig
+from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.scale import fit_panel_scaler, fit_scaler
 from lstmcast.validate import validate_frame, validate_panel
 from lstmcast.window import chronological_split, panel_split, ranges
@@ -31,9 +34,8 @@ def test_a_long_table_becomes_one_block_per_series_in_time_order() -> None:
     with pytest.warns(DataWarning, match="not in order within each id"):
         panel = validate_panel(table, CONFIG, "store")
     first_seen = tuple(dict.fromkeys(table["store"]))
-    assert panel.ids == first_seen and panel.lengths.tolist() == [
-        {"a": 300, "b": 200, "c": 250}[name] for name in first_seen
-    ]
+    assert panel.ids == ("a", "b", "c") and panel.lengths.tolist() == [300, 200, 250]
+    assert tuple(panel.ids[k] for k in panel.input_order) == first_seen
     assert panel.frequency == "h"
     for k, name in enumerate(panel.ids):
         alone = validate_frame(table[table["store"] == name].drop(columns="store").sort_values("time"), CONFIG)
@@ -41,13 +43,14 @@ def test_a_long_table_becomes_one_block_per_series_in_time_order() -> None:
         assert panel.series(k).index.equals(alone.index)
 
 
-def test_the_order_of_the_rows_changes_nothing_but_the_order_of_the_series() -> None:
+def test_the_order_of_the_rows_changes_nothing_but_the_order_of_the_output() -> None:
     table = long_table()
     with pytest.warns(DataWarning):
         one = validate_panel(table, CONFIG, "store")
         other = validate_panel(table.iloc[::-1], CONFIG, "store")
-    for k, name in enumerate(one.ids):
-        np.testing.assert_array_equal(one.series(k).values, other.series(other.ids.index(name)).values)
+    np.testing.assert_array_equal(one.values, other.values)
+    np.testing.assert_array_equal(one.offsets, other.offsets)
+    assert one.ids == other.ids and not np.array_equal(one.input_order, other.input_order)
 
 
 @pytest.mark.parametrize(
@@ -166,3 +169,97 @@ def test_baselines_read_only_the_history_of_their_own_series() -> None:
         np.testing.assert_allclose(together, np.array(single), err_msg=name)
     with pytest.raises(ValueError, match="a whole season"):
         seasonal_naive(values, np.array([110]), 4, 24, np.array([100]))  # 10 rows of its own series
+
+
+# -- one model for many series: train and predict ----------------------------------------------------
+
+PANEL_TINY = {**TINY, "target": "y", "time_col": "time", "id_col": "store"}
+
+
+@pytest.fixture(scope="module")
+def global_model() -> Forecaster:
+    with pytest.warns(DataWarning):  # the shuffled rows are sorted
+        return Forecaster(**PANEL_TINY).fit(long_table())
+
+
+def test_one_model_reports_every_series_and_the_pool(global_model: Forecaster) -> None:
+    metrics = global_model.metrics_
+    assert metrics["part"] == "test" and metrics["units"] == "each series scaled by its own training rows"
+    assert [row["id"] for row in metrics["series"]] == ["a", "b", "c"]
+    assert sum(row["n_origins"] for row in metrics["series"]) == metrics["n_origins"]
+    assert metrics["worst_series"] in ("a", "b", "c") and metrics["mape"] is None
+    assert global_model.training_["series"] == 3 == global_model.training_["series_fitted"]
+
+
+def test_the_forecast_of_every_series_follows_its_own_level_and_time(global_model: Forecaster) -> None:
+    table = long_table()
+    with pytest.warns(DataWarning):
+        forecast = global_model.predict(table)
+    horizon = TINY["horizon"]
+    assert list(forecast.columns) == ["store", "time", "step", "y"] and len(forecast) == 3 * horizon
+    assert forecast["store"].tolist()[::horizon] == list(dict.fromkeys(table["store"]))  # input order
+    for name, level in (("a", 10), ("b", 110), ("c", 210)):  # each series' own level, not a mix
+        rows = forecast[forecast["store"] == name]
+        last = pd.to_datetime(table.loc[table["store"] == name, "time"]).max()
+        assert rows["time"].iloc[0] == last + pd.Timedelta(hours=1)
+        assert abs(rows["y"].mean() - level) < 5
+
+
+def test_the_numpy_forecast_is_the_trained_networks(global_model: Forecaster, tmp_path: Path) -> None:
+    from lstmcast.fitting import panel_forecasts
+
+    with pytest.warns(DataWarning):
+        panel = validate_panel(long_table(), DataConfig(target="y", time_col="time", id_col="store"), "store")
+        forecast = global_model.predict(long_table())
+    scaled = panel_forecasts(global_model.model_, global_model.state_, panel, panel.offsets[1:])  # [S, H]
+    stats = global_model.state_.panel.scaler
+    expected = scaled * stats.scale[:, :1] + stats.center[:, :1]
+    for k, name in enumerate(panel.ids):
+        got = forecast.loc[forecast["store"] == name, "y"].to_numpy()
+        np.testing.assert_allclose(got, expected[k], rtol=0, atol=1e-4)
+    global_model.save(tmp_path / "m")
+    with pytest.warns(DataWarning):
+        again = Forecaster.load(tmp_path / "m").predict(long_table())
+    pd.testing.assert_frame_equal(again, forecast)
+
+
+def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global_model: Forecaster) -> None:
+    table = long_table().sort_values(["store", "time"])
+    stranger = sine_frame(n=50).assign(store="z")
+    with pytest.raises(DataError, match=r"store z: not among the series the model was trained on"):
+        global_model.predict(pd.concat([table, stranger], ignore_index=True))
+    short = table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")]
+    with pytest.raises(DataError, match=r"store a: too few rows to forecast"):
+        global_model.predict(short)
+    with pytest.raises(ConfigError, match="evaluate takes a model of one series; this one was trained on 3 series"):
+        global_model.evaluate(table)
+
+
+def test_series_too_short_to_split_are_left_out_with_a_warning() -> None:
+    table = pd.concat([long_table().sort_values(["store", "time"]), sine_frame(n=30).assign(store="tiny")])
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(store tiny\)"):
+        fitted = Forecaster(**PANEL_TINY).fit(table)
+    assert fitted.training_["series_fitted"] == 3
+    assert "tiny" not in [row["id"] for row in fitted.metrics_["series"]]
+
+
+def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table().sort_values(["store", "time"]).to_csv(tmp_path / "stores.csv", index=False)
+    run = CliRunner().invoke
+    trained = run(
+        cli, ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "-o", str(tmp_path / "m"), *TINY_FLAGS]
+    )
+    assert trained.exit_code == 0, trained.stderr
+    assert "Pooled over the test parts of 3 series, each in its own scaled units." in trained.stderr
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["panel"] == {"series": 3}
+    predicted = run(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv")])
+    assert predicted.exit_code == 0 and predicted.stderr == ""
+    lines = predicted.stdout.splitlines()
+    assert lines[0] == "store,time,step,y" and len(lines) == 1 + 3 * TINY["horizon"]
+    refused = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv")])
+    assert refused.exit_code == 2 and "evaluate takes a model of one series" in refused.stderr
+    assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr

@@ -14,7 +14,7 @@ from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
 from lstmcast.report import stored_events
 from lstmcast.state import FittedState
-from lstmcast.validate import Series, same_step, validate_frame
+from lstmcast.validate import Panel, Series, format_names, same_step, validate_frame, validate_panel
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -162,3 +162,75 @@ def _warn_if_frequency_differs(state: FittedState, series: Series) -> None:
             DataWarning,
             stacklevel=4,
         )
+
+
+# -- many series ------------------------------------------------------------------------------------
+
+
+def validate_panel_for(state: FittedState, frame: pd.DataFrame) -> Panel:
+    """``frame`` validated as a model of many series reads it: its id column and columns, by name."""
+    config = DataConfig(
+        target=state.target,
+        time_col=state.time_col,
+        features=state.columns[1:],
+        fill=state.data.fill,
+        id_col=state.data.id_col,
+    )
+    assert config.id_col is not None
+    return validate_panel(frame, config, config.id_col)
+
+
+def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
+    """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
+    ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
+    must be one the model was fitted on (its statistics are per series) and have ``lookback`` rows."""
+    assert state.panel is not None
+    lookback, horizon = state.lookback, state.horizon
+    positions = state.panel.positions(panel.ids)
+    _require_known(panel, positions)
+    _require_lookback(panel, lookback)
+    rows = panel.offsets[1:, None] - lookback + np.arange(lookback)  # [S, L]: each series' last rows
+    center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
+    scale = state.panel.scaler.scale[positions][:, None, :]  # [S, 1, F]
+    windows = ((panel.values[rows] - center) / scale).astype(np.float32)  # [S, L, F]
+    scaled, _ = state.forecast_scaled(windows)  # [S, H]
+    forecast = scaled * scale[:, 0, :1] + center[:, 0, :1]  # [S, H] back to each series' units
+    names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
+    if len(set(names)) < len(names):
+        raise DataError(f"{panel.source}: the id, time and target columns must not be named alike or 'step'")
+    order = panel.input_order
+    out: dict[str, Any] = {panel.id_col: np.repeat(np.array(panel.ids, dtype=object)[order], horizon)}
+    if panel.index is not None:
+        out[panel.time_col or "time"] = _future_times(panel, state, horizon)[order].ravel()
+    out["step"] = np.tile(np.arange(1, horizon + 1), len(panel.ids))
+    out[state.target] = forecast.astype(np.float64)[order].ravel()
+    return pd.DataFrame(out)
+
+
+def _require_known(panel: Panel, positions: np.ndarray) -> None:
+    unseen = [panel.ids[k] for k in np.flatnonzero(positions < 0)]
+    if unseen:
+        raise DataError(
+            f"{panel.source}: {panel.id_col} {format_names(unseen, limit=3)}: not among the series the model was "
+            "trained on (each series is scaled by its own statistics); train again with them"
+        )
+
+
+def _require_lookback(panel: Panel, lookback: int) -> None:
+    short = [panel.ids[k] for k in np.flatnonzero(panel.lengths < lookback)]
+    if short:
+        raise DataError(
+            f"{panel.source}: {panel.id_col} {format_names(short, limit=3)}: too few rows to forecast; the model "
+            f"reads the last {lookback} rows (lookback) of every series"
+        )
+
+
+def _future_times(panel: Panel, state: FittedState, horizon: int) -> np.ndarray:
+    """Each series' next ``horizon`` times, ``[S, H]``."""
+    assert panel.index is not None
+    frequency = panel.frequency or state.frequency
+    offset = pd.tseries.frequencies.to_offset(frequency)
+    last = panel.index[panel.offsets[1:] - 1]  # [S]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)  # calendar offsets add row by row
+        return np.column_stack([(last + offset * k).to_numpy() for k in range(1, horizon + 1)])  # [S, H]
