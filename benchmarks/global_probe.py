@@ -8,11 +8,11 @@ ones), the 70/10/20 split of every series in time order, one torch thread.
 Arms, all scored on the same test origins of every series (origins at least a season into it):
 - per-series ridge: ``fit_ridge`` on each series alone (the baseline of every lstmcast report);
 - per-series lstmcast: ``Forecaster`` with its defaults, fitted on each series alone;
-- global lstmcast: ONE network with lstmcast's default settings, trained on every series' training
-  windows together (windows never cross series: ``window.panel_split``), each series scaled by its
-  own training rows (``scale.fit_panel_scaler``), its linear path started from one ridge fitted on
-  all series' windows in window-normalised coordinates, early-stopped on every series' validation
-  windows together. It is built here from library pieces; ``--id-col`` does not exist yet.
+- global lstmcast: ONE network with lstmcast's default settings, ``Forecaster(id_col="id")`` as
+  ``train --id-col id`` fits it: trained on every series' training windows together (windows never
+  cross series), each series scaled by its own training rows, its linear path started from one
+  ridge fitted on all series' windows in window-normalised coordinates, early-stopped on every
+  series' validation windows together.
 
 Scores per series are MSE in the series' units; pooled: the geometric mean and the median over
 series of each arm's MSE over per-series ridge's, and how many series each beats ridge on.
@@ -70,53 +70,28 @@ def per_series_lstmcast(job: tuple[str, pd.DataFrame]) -> tuple[str, float, floa
     return name, float(fitted.metrics_["mse"]), time.perf_counter() - started
 
 
-def global_lstmcast(panel, split) -> tuple[dict[str, float], dict]:
-    """Train one network on the panel; every series' test MSE in its own units."""
-    import torch
-
+def global_lstmcast(table: pd.DataFrame, panel) -> tuple[dict[str, float], dict]:
+    """One model for every series, through ``Forecaster(id_col=...)`` as ``train --id-col`` runs it;
+    every series' test MSE in its own units (from ``metrics_["series"]``), and its untrained start's."""
     from lstmcast import Forecaster
-    from lstmcast.baselines import fit_ridge
-    from lstmcast.config import auto_segment
-    from lstmcast.fitting import choose_start, tensor_windows
-    from lstmcast.models import build_model
-    from lstmcast.scale import fit_panel_scaler
-    from lstmcast.train import fit, predict_windows, use_threads
+    from lstmcast.train import use_threads
 
     use_threads(1)
-    settings = Forecaster("y", lookback=LOOKBACK, horizon=HORIZON, season=SEASON).settings()
-    model_cfg = settings.model.__class__(**{**settings.model.to_dict(), "segment": auto_segment(LOOKBACK, SEASON)})
-    scaler = fit_panel_scaler("standard", panel.values, panel.offsets, split.train_end)
-    scaled = scaler.transform(panel.values, panel.offsets)  # [rows, 1]
-    train, val = split.origins("train", LOOKBACK, HORIZON), split.origins("val", LOOKBACK, HORIZON)
-    target = scaled[:, 0].astype(np.float64)
-    ridge = fit_ridge(target, train, val, LOOKBACK, HORIZON)
-    model_cfg, start = choose_start(model_cfg, ridge, target, train, val, LOOKBACK, HORIZON)
-    torch.manual_seed(0)
-    network = build_model(model_cfg, 1, LOOKBACK, HORIZON)
-    weight = torch.as_tensor(start.weight.T, dtype=torch.float32)
-    network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32))
-    windows = tensor_windows(scaled, LOOKBACK, HORIZON, torch.device("cpu"))
     started = time.perf_counter()
-    result = fit(network, windows, train, val, settings.train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = Forecaster("y", time_col="time", id_col="id", lookback=LOOKBACK, horizon=HORIZON, season=SEASON).fit(
+            table
+        )
     seconds = time.perf_counter() - started
-    test = split.origins("test", LOOKBACK, HORIZON)
-    series = np.repeat(np.arange(len(panel.ids)), panel.lengths)
-    test = test[test - panel.offsets[series[test]] >= SEASON]
-    forecast = predict_windows(network, windows, torch.as_tensor(test)).numpy().astype(np.float64)  # [N, H]
-    start_forecast = start.predict(target, test)  # [N, H] the untrained start
-    owner = series[test]
-    scale = scaler.scale[owner, 0][:, None]  # back to each series' units
-    actual = target[test[:, None] + np.arange(HORIZON)]
-    errors = ((forecast - actual) * scale) ** 2
-    start_errors = ((start_forecast - actual) * scale) ** 2
-    mse = {panel.ids[k]: float(errors[owner == k].mean()) for k in np.unique(owner)}
-    start_mse = {panel.ids[k]: float(start_errors[owner == k].mean()) for k in np.unique(owner)}
+    mse = {row["id"]: row["mse"] for row in fitted.metrics_["series"]}
+    training = fitted.training_
     info = dict(
-        best_epoch=result.best_epoch,
-        epochs_run=len(result.history),
+        best_epoch=training["best_epoch"],
+        epochs_run=training["epochs_run"],
         train_s=seconds,
-        train_windows=len(train),
-        start_mse=start_mse,
+        train_windows=training["train_windows"],
+        pooled_report={k: fitted.metrics_[k] for k in ("mse", "n_origins", "best", "worst_series")},
     )
     return mse, info
 
@@ -158,7 +133,7 @@ def main() -> None:
     split = panel_split(panel.offsets, WindowConfig(lookback=LOOKBACK, horizon=HORIZON))
     kept = [panel.ids[k] for k in range(len(panel.ids)) if split.fits[k]]
     ridge = per_series_ridge(panel, split)
-    global_mse, info = global_lstmcast(panel, split)
+    global_mse, info = global_lstmcast(table, panel)
     single: dict[str, float] = {}
     single_s = 0.0
     if not args.skip_per_series:
@@ -168,12 +143,12 @@ def main() -> None:
                 single[name], single_s = mse, single_s + seconds
     rows = []
     for name in kept:
-        row = dict(series=name, ridge=ridge[name], global_=global_mse[name], start=info["start_mse"][name])
+        row = dict(series=name, ridge=ridge[name], global_=global_mse[name])
         if single:
             row["single"] = single[name]
         rows.append(row)
     summary = {}
-    for arm in ["global_", "start"] + (["single"] if single else []):
+    for arm in ["global_"] + (["single"] if single else []):
         ratio = np.array([r[arm] / r["ridge"] for r in rows])
         summary[arm] = dict(
             geometric_mean_over_ridge=float(np.exp(np.mean(np.log(ratio)))),
@@ -197,7 +172,6 @@ def main() -> None:
     )
     out = HERE / "out" / "global_probe.json"
     out.parent.mkdir(exist_ok=True)
-    info.pop("start_mse")
     record = dict(args=vars(args), took_s=took, load=[load_before, os.getloadavg()], info=info, summary=summary)
     out.write_text(json.dumps(dict(record, rows=rows), indent=1))
 
