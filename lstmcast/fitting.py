@@ -56,7 +56,6 @@ def fit_state(
     looked at: see ``Forecaster.score_test``)."""
     window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
-    check_output_names(series.target, series.time_col, events is not None, series.source)  # before training
     split = chronological_split(len(series), window_cfg, series.source)
     season = fitted_season(window_cfg.season, series, split.train_end)  # a season that does not fit fails here
     device = resolve_device(train_cfg.device)

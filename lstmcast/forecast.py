@@ -254,7 +254,11 @@ class Forecaster:
             if events is not None or self.events is not None:
                 raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
             return self.fit_panel(validate_panel(frame, data, data.id_col), on_epoch)
-        return self.fit_series(validate_frame(frame, data), on_epoch, events=events)
+        series = validate_frame(frame, data)
+        # A model that is fitted can be saved and predict with: its columns must not clash with the output's.
+        alerts = (events or self.events) is not None
+        frames.check_output_names(series.target, series.time_col, alerts, series.source)
+        return self.fit_series(series, on_epoch, events=events)
 
     def fit_panel(self, panel: Panel, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
         """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,

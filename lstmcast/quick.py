@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from lstmcast.state import FittedState
-from lstmcast.tail import csv_tail, read_stdin
+from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
 
 # ASCII digits only: Python's float() reads '١٢' as 12, pandas reads it as text.
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
@@ -45,19 +45,26 @@ def predict_source(state: FittedState, source: str, input_format: str | None) ->
     delimiter = _delimiter(source, input_format)
     if delimiter is None:
         return None, None
+    rows = max(state.lookback, RECENT_ROWS)  # as the pandas path reads, so both validate the same rows
     if source == "-":
         data = read_stdin(None)
-        tail = csv_tail(io.BytesIO(data), state.lookback)
-        return (None if tail is None else predict_csv(state, tail, delimiter)), data
+        tail, sample = csv_tail(io.BytesIO(data), rows), sample_lines(io.BytesIO(data))
+        return _from(state, tail, sample, delimiter), data
     path = Path(source)
     try:
         if not path.is_file():
             return None, None  # the pandas path says what is wrong
         with open(path, "rb") as stream:
-            tail = csv_tail(stream, state.lookback)
+            tail, sample = csv_tail(stream, rows), sample_lines(stream)
     except (OSError, ValueError):  # unreadable, or a NUL in the name: the pandas path says so
         return None, None
-    return (None if tail is None else predict_csv(state, tail, delimiter)), None
+    return _from(state, tail, sample, delimiter), None
+
+
+def _from(state: FittedState, tail: bytes | None, sample: bytes | None, delimiter: str) -> bytes | None:
+    if tail is None or sample is None:
+        return None
+    return predict_csv(state, tail, delimiter, sample)
 
 
 def _delimiter(source: str, input_format: str | None) -> str | None:
@@ -68,8 +75,11 @@ def _delimiter(source: str, input_format: str | None) -> str | None:
     return _SUFFIXES.get(Path(source).suffix.lower())  # compressed, Parquet or unknown: not here
 
 
-def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes | None:
-    """The CSV ``predict`` writes from ``text`` (a header and the rows to forecast from), or None."""
+def predict_csv(state: FittedState, text: bytes, delimiter: str = ",", sample: bytes | None = None) -> bytes | None:
+    """The CSV ``predict`` writes from ``text`` (a header and the rows to forecast from), or None.
+    ``sample`` (lines from across the whole file, ``tail.sample_lines``) must hold no row later than
+    the last of ``text``: else the file is out of time order, and only the pandas path, reading it
+    all, finds its latest rows."""
     step = fixed_step(state.frequency)
     if state.panel is not None or state.time_col is None or step is None or not _distinct_names(state):
         return None
@@ -83,6 +93,8 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes 
         return None
     first, last = times[0], times[-1]
     assert first is not None and last is not None
+    if sample is not None and not _none_later(sample, delimiter, state.time_col, last):
+        return None
     if state.frequency is None or not _inferred_as_trained(state.frequency, first, len(times), step):
         return None
     values = _numbers([row[1:] for row in table])
@@ -93,6 +105,15 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",") -> bytes 
     if forecast is None or future is None:
         return None
     return _csv(state, future, forecast)
+
+
+def _none_later(sample: bytes, delimiter: str, time_col: str, last: dt.datetime) -> bool:
+    """Whether every sampled row has a plain time no later than ``last``."""
+    table = _parse(sample, delimiter, (time_col,))
+    if table is None:
+        return False
+    times = [_timestamp(row[0]) for row in table]
+    return all(time is not None and time <= last for time in times)
 
 
 def fixed_step(frequency: str | None) -> dt.timedelta | None:

@@ -14,7 +14,7 @@ from typing import IO
 import pandas as pd
 
 from lstmcast.errors import DataError
-from lstmcast.tail import csv_tail, read_stdin
+from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
 
 READ_FORMATS = ("csv", "tsv", "parquet")
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -105,13 +105,48 @@ def read_recent(
     def read(last_rows: int | None) -> pd.DataFrame:
         return read_table(source, format, io.BytesIO(data) if data is not None else None, last_rows=last_rows)
 
-    asked = rows
+    asked = rows = max(rows, RECENT_ROWS)
     frame = read(asked)
     while not (frame.attrs["whole"] or _recent_enough(frame, rows, complete, time_col)):
         asked *= 4
         frame = read(asked)
+    if (
+        not frame.attrs["whole"]
+        and time_col is not None
+        and not _latest_at_the_end(source, format, data, frame, time_col)
+    ):
+        frame = read(None)  # later rows higher up the file: sorting the whole table finds the latest
     recent = frame
     return recent, lambda: recent if recent.attrs["whole"] else read(None)
+
+
+def _latest_at_the_end(
+    source: str | Path, format: str | None, data: bytes | None, tail: pd.DataFrame, time_col: str
+) -> bool:
+    """Whether no row elsewhere in the table is later than the last of its end: for Parquet from the
+    time column itself (cheap, it is stored apart), for CSV from lines sampled across the file."""
+    fmt = infer_format(source, format)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            times = pq.read_table(str(source), columns=[time_col]).column(0).to_pandas()
+        else:
+            if data is not None:
+                sample = sample_lines(io.BytesIO(data))
+            else:
+                with open(source, "rb") as stream:
+                    sample = sample_lines(stream)
+            if sample is None:
+                return False
+            times = _read(io.BytesIO(sample), fmt, source_name(source))[time_col]
+    except (DataError, OSError, KeyError, ValueError):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        elsewhere = pd.to_datetime(times, errors="coerce", utc=True)
+        last = pd.to_datetime(tail[time_col], errors="coerce", utc=True).max()
+    return bool(elsewhere.notna().all() and (elsewhere <= last).all())
 
 
 def _recent_enough(frame: pd.DataFrame, rows: int, complete: Sequence[str], time_col: str | None) -> bool:

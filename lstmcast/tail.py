@@ -54,3 +54,29 @@ def csv_tail(stream: IO[bytes], rows: int) -> bytes | None:
     if header.count(b'"') % 2 or any(line.count(b'"') % 2 for line in lines):
         return None
     return header + b"\n".join(lines) + b"\n"
+
+
+RECENT_ROWS = 32  # at least this many rows are read: enough for pandas to tell business days or months from days
+SAMPLED_ROWS = 16
+
+
+def sample_lines(stream: IO[bytes], count: int = SAMPLED_ROWS) -> bytes | None:
+    """The header, the first data line and about ``count`` more whole lines from evenly spaced places
+    of a CSV: enough to see whether the file is in time order without reading it all (a file whose
+    end is in order may still hold later rows higher up: a reversed or reshuffled export). None when
+    a sampled line may be part of a quoted field that spans lines (an odd number of quote characters)."""
+    stream.seek(0)
+    header = stream.readline()
+    start = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    lines = []
+    for k in range(count + 1):
+        stream.seek(start + (end - start) * k // (count + 1))
+        if k:
+            stream.readline()  # the rest of the line the position fell in
+        line = stream.readline()
+        if line.strip():
+            lines.append(line.rstrip(b"\r\n"))
+    if header.count(b'"') % 2 or any(line.count(b'"') % 2 for line in lines):
+        return None
+    return header + b"\n".join(lines) + b"\n"

@@ -32,6 +32,7 @@ from lstmcast.baselines import fitted_season
 from lstmcast.config import DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
 from lstmcast.forecast import Forecaster
+from lstmcast.runtime.frames import check_output_names
 from lstmcast.train import resolve_device
 from lstmcast.validate import Series, validate_frame
 from lstmcast.window import chronological_split
@@ -451,6 +452,7 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
         raise ConfigError("tune takes one series; a model of many series (--id-col) is not tuned yet")
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)
+    check_output_names(series.target, series.time_col, base.get("events") is not None, series.source)
     resolve_device(base["device"])
     problems: list[DataError | ConfigError] = []
     for setting in plan.settings:

@@ -5,6 +5,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -370,3 +371,53 @@ def test_a_column_named_like_a_column_of_the_forecast_is_refused_before_training
     name = next(iter(rename.values()))
     assert f"is named {name!r}, as a column of the forecast table is" in result.stderr
     assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("output", ["-", "forecast.parquet"], ids=["fast path", "pandas path"])
+def test_a_file_whose_end_is_in_order_but_not_its_whole_is_read_whole(trained, tmp_path: Path, output: str) -> None:
+    """Its halves swapped, the file ends with rows in order that are not its latest: predict must not
+    forecast from them (it would forecast a period the file already holds)."""
+    model, data = trained
+    rows = data.read_text().splitlines()
+    header, body = rows[0], rows[1:]
+    (tmp_path / "swapped.csv").write_text("\n".join([header, *body[150:], *body[:150]]) + "\n")
+    result = run("predict", model, tmp_path / "swapped.csv", "-o", output if output == "-" else tmp_path / output)
+    assert result.exit_code == 0
+    assert "timestamps were not in order; sorted them" in result.stderr
+    forecast = pd.read_csv(io.StringIO(result.stdout)) if output == "-" else pd.read_parquet(tmp_path / output)
+    assert str(forecast["time"].iloc[0]) == "2024-01-13 12:00:00"  # after the latest row, as before
+
+
+def test_calendar_steps_are_told_from_more_rows_than_a_short_lookback(tmp_path: Path) -> None:
+    """Five business days, Monday to Friday, look daily; predict reads enough rows to see weekends."""
+    days = pd.bdate_range(end="2024-06-07", periods=300)  # ends on a Friday
+    frame = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "y": 10 + np.sin(np.arange(300) * 1.25)})
+    frame.to_csv(tmp_path / "bday.csv", index=False)
+    flags = [
+        "--epochs",
+        "1",
+        "--hidden",
+        "4",
+        "--ensemble",
+        "1",
+        "--lookback",
+        "5",
+        "--horizon",
+        "3",
+        "--device",
+        "cpu",
+    ]
+    assert run("train", tmp_path / "bday.csv", "-o", tmp_path / "m", "--quiet", *flags).exit_code == 0
+    result = run("predict", tmp_path / "m", tmp_path / "bday.csv")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert [line.split(",")[0] for line in result.stdout.splitlines()[1:]] == ["2024-06-10", "2024-06-11", "2024-06-12"]
+
+
+def test_tune_refuses_a_target_named_step_at_once_and_backtest_takes_it(tmp_path: Path) -> None:
+    sine_frame().rename(columns={"y": "step"}).to_csv(tmp_path / "s.csv", index=False)
+    tuned = run(
+        "tune", tmp_path / "s.csv", "--target", "step", "--grid", "hidden=4,8", "-o", tmp_path / "m", *TINY_FLAGS
+    )
+    assert tuned.exit_code == ExitCode.DATA and "as a column of the forecast table is" in tuned.stderr
+    tested = run("backtest", tmp_path / "s.csv", "--target", "step", "--folds", "2", "--quiet", *TINY_FLAGS)
+    assert tested.exit_code == 0, tested.stderr
