@@ -573,6 +573,14 @@ def cli(debug: bool) -> None:
     help="DATA is a long table of many series told apart by COL: one model for all, each series scaled by its own "
     "training rows; predict then forecasts every series.",
 )
+@click.option(
+    "--per-series",
+    "per_series_path",
+    default=None,
+    metavar="PATH",
+    help="With --id-col: also write every series' test scores (id, origins, MSE, ridge MSE, skill); CSV, Parquet "
+    "or JSON by suffix; - is stdout.",
+)
 @window_options
 @model_options
 @train_options
@@ -593,6 +601,7 @@ def train(
     tolerance: int | None,
     tune_alert_level: bool,
     per_step_path: str | None,
+    per_series_path: str | None,
     quiet: bool,
     as_json: bool,
     **params: Any,
@@ -625,11 +634,14 @@ def train(
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
-    _one_stdout("-" if as_json else None, per_step_path)
+    if per_series_path is not None and (forecaster.id_col is None or forecaster.test_frac == 0):
+        raise click.UsageError("--per-series scores the test part of every series: it needs --id-col and a test part")
+    _one_stdout("-" if as_json else None, per_step_path, per_series_path)
     outputs = _outputs()  # every output checked and reserved before training, not after
     outputs.inputs(data)  # no output may replace what the command reads
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    per_series, per_series_format = _table_output(outputs, per_series_path, "--per-series")
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
     progress = live_display_allowed(console, quiet)
@@ -638,6 +650,12 @@ def train(
     assert model_output.staging is not None
     write_model_files(model_output.staging, forecaster.model_files(), name=model_dir)
     _fill_per_step(per_step, per_step_format, forecaster.metrics_)
+    if per_series is not None and per_series_format is not None:
+        import pandas as pd
+
+        from lstmcast.write import table_bytes
+
+        per_series.set(table_bytes(pd.DataFrame(forecaster.metrics_.get("series", [])), per_series_format))
     if json_output is not None:
         json_output.set(json_bytes(forecaster.metrics_))
     outputs.commit()

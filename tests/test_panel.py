@@ -263,3 +263,25 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     refused = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv")])
     assert refused.exit_code == 2 and "evaluate takes a model of one series" in refused.stderr
     assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
+
+
+def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table().sort_values(["store", "time"]).to_csv(tmp_path / "stores.csv", index=False)
+    data, model = str(tmp_path / "stores.csv"), str(tmp_path / "m")
+    out = str(tmp_path / "series.csv")
+    result = CliRunner().invoke(
+        cli, ["train", data, "--id-col", "store", "--per-series", out, "-o", model, *TINY_FLAGS]
+    )
+    assert result.exit_code == 0, result.stderr
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["id", "n_origins", "mse", "ridge_mse", "skill"] and table["id"].tolist() == [
+        "a",
+        "b",
+        "c",
+    ]
+    refused = CliRunner().invoke(cli, ["train", data, "--target", "y", "--per-series", out, "-o", model, *TINY_FLAGS])
+    assert refused.exit_code == 2 and "--per-series scores the test part of every series" in refused.stderr
