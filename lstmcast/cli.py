@@ -817,6 +817,10 @@ def evaluate(
     outputs.commit()
     if not quiet:
         metrics_table(console, metrics, f"Evaluation on {data if data != '-' else '<stdin>'}")
+        if "series" in metrics:
+            from lstmcast.console import panel_note
+
+            panel_note(console, metrics, {"series": len(metrics["series"]), "series_fitted": len(metrics["series"])})
 
 
 @cli.command()

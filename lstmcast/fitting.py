@@ -328,9 +328,9 @@ def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig) ->
 
 def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:
     """Forecasts from global origins of ``panel`` in each series' scaled units, ``[n, horizon]``, in
-    batched torch passes; the series must be the ones the state was fitted on, in its order."""
+    batched torch passes; every series of ``panel`` must be one the state was fitted on."""
     assert state.panel is not None
     device = next(network.parameters()).device
-    scaled = state.panel.scaler.transform(panel.values, panel.offsets)
+    scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
     windows = tensor_windows(scaled, state.lookback, state.horizon, device)
     return predict_windows(network, windows, torch.as_tensor(origins, device=device)).cpu().numpy().astype(np.float64)

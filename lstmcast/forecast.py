@@ -374,10 +374,14 @@ class Forecaster:
         against the baselines. ``threshold`` (a number or ``"q0.95"``, a quantile of the training
         part) adds threshold events (``event`` "above" unless given). Without one, a model trained
         with a threshold is scored with its own event settings, ``alert_level`` and ``tolerance``
-        replacing the stored ones when given."""
-        self._one_series("evaluate")
+        replacing the stored ones when given. A model of many series scores every series of ``frame``
+        (as its test report does: pooled in each series' scaled units, and per series)."""
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
+        if self._check_fitted().panel is not None:
+            if threshold is not None or event is not None or alert_level is not None or tolerance is not None:
+                raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+            return self._evaluate_panel(frame, stride)
         events = self.event_settings(threshold, event, alert_level, tolerance)
         series = frames.validate_for(self._check_fitted(), frame)
         first = max(self.lookback, self.season_)
@@ -390,6 +394,27 @@ class Forecaster:
         metrics = self.report(series, origins, events)
         metrics["in_sample_origins"] = in_sample_origins(self._check_fitted(), series, origins)
         return metrics
+
+    def _evaluate_panel(self, frame: pd.DataFrame, stride: int) -> dict[str, Any]:
+        from lstmcast.fitting import panel_forecasts
+
+        state = self._check_fitted()
+        panel = frames.validate_panel_for(state, frame)
+        frames.require_known(panel, state)
+        first = max(self.lookback, state.season)
+        lows = panel.offsets[:-1] + first
+        counts = np.maximum((panel.offsets[1:] - self.horizon - lows) // stride + 1, 0)  # [S]
+        origins = lows.repeat(counts) + stride * (
+            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        if not len(origins):
+            raise DataError(
+                f"{panel.source}: every series is too short to evaluate; each needs at least "
+                f"{first + self.horizon} rows (lookback or season {first} + horizon {self.horizon})"
+            )
+        starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
+        forecast = panel_forecasts(self.model_, state, panel, origins)
+        return {**panel_report(state, panel, origins, forecast, starts), "in_sample_origins": None}
 
     # -- predict, in numpy ----------------------------------------------------------------------
 

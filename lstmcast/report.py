@@ -138,11 +138,7 @@ def panel_report(
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
-    target = (
-        PanelScaler(scaler.kind, scaler.center[positions], scaler.scale[positions])
-        .transform(panel.values, panel.offsets)[:, 0]
-        .astype(np.float64)
-    )
+    target = scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
     horizon = state.horizon
     baselines = {
         "naive": naive(target, origins, horizon),

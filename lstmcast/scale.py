@@ -79,6 +79,10 @@ class PanelScaler:
     center: np.ndarray  # [S, F] float64
     scale: np.ndarray  # [S, F] float64, never zero
 
+    def of(self, positions: np.ndarray) -> PanelScaler:
+        """The statistics of the series at ``positions``, in that order."""
+        return PanelScaler(self.kind, self.center[positions], self.scale[positions])
+
     def transform(self, values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Every row scaled by its own series' statistics, ``[rows, F]`` float32."""
         series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # [rows]

@@ -231,8 +231,8 @@ def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global
     short = table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")]
     with pytest.raises(DataError, match=r"store a: too few rows to forecast"):
         global_model.predict(short)
-    with pytest.raises(ConfigError, match="evaluate takes a model of one series; this one was trained on 3 series"):
-        global_model.evaluate(table)
+    with pytest.raises(ConfigError, match="--explain takes a model of one series; this one was trained on 3 series"):
+        global_model.explain(table)
 
 
 def test_series_too_short_to_split_are_left_out_with_a_warning() -> None:
@@ -260,8 +260,11 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert predicted.exit_code == 0 and predicted.stderr == ""
     lines = predicted.stdout.splitlines()
     assert lines[0] == "store,time,step,y" and len(lines) == 1 + 3 * TINY["horizon"]
-    refused = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv")])
-    assert refused.exit_code == 2 and "evaluate takes a model of one series" in refused.stderr
+    refused = run(cli, ["plot", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "-o", str(tmp_path / "f.png")])
+    assert refused.exit_code == 2 and "plot takes a model of one series" in refused.stderr
+    evaluated = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--json", "-q"])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
     assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
 
 
@@ -285,3 +288,19 @@ def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) ->
     ]
     refused = CliRunner().invoke(cli, ["train", data, "--target", "y", "--per-series", out, "-o", model, *TINY_FLAGS])
     assert refused.exit_code == 2 and "--per-series scores the test part of every series" in refused.stderr
+
+
+def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(global_model: Forecaster) -> None:
+    table = long_table().sort_values(["store", "time"])
+    report = global_model.evaluate(table, stride=1)
+    lookback, horizon, season = TINY["lookback"], TINY["horizon"], global_model.season_
+    first = max(lookback, season)
+    counts = {name: n - first - horizon + 1 for name, n in zip("abc", (300, 200, 250), strict=True)}
+    assert {row["id"]: row["n_origins"] for row in report["series"]} == counts
+    assert report["n_origins"] == sum(counts.values()) and report["mape"] is None
+    thinned = global_model.evaluate(table, stride=5)
+    assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
+    with pytest.raises(DataError, match="store z: not among the series the model was trained on"):
+        global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
+    with pytest.raises(ConfigError, match="threshold events are not yet scored"):
+        global_model.evaluate(table, threshold=10.0)

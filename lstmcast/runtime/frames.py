@@ -186,8 +186,7 @@ def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
     must be one the model was fitted on (its statistics are per series) and have ``lookback`` rows."""
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
-    positions = state.panel.positions(panel.ids)
-    _require_known(panel, positions)
+    positions = require_known(panel, state)
     _require_lookback(panel, lookback)
     rows = panel.offsets[1:, None] - lookback + np.arange(lookback)  # [S, L]: each series' last rows
     center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
@@ -207,13 +206,17 @@ def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _require_known(panel: Panel, positions: np.ndarray) -> None:
+def require_known(panel: Panel, state: FittedState) -> np.ndarray:
+    """Where each series of ``panel`` is among the model's; a DataError naming the ids it has not seen."""
+    assert state.panel is not None
+    positions = state.panel.positions(panel.ids)
     unseen = [panel.ids[k] for k in np.flatnonzero(positions < 0)]
     if unseen:
         raise DataError(
             f"{panel.source}: {panel.id_col} {format_names(unseen, limit=3)}: not among the series the model was "
             "trained on (each series is scaled by its own statistics); train again with them"
         )
+    return positions
 
 
 def _require_lookback(panel: Panel, lookback: int) -> None:
