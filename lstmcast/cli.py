@@ -193,8 +193,25 @@ def _forecast_in_numpy(threads: int | None, device: str | None) -> None:
         )
 
 
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    number, _, count = value.partition("/")
+    try:
+        shard = int(number), int(count)
+    except ValueError:
+        raise click.BadParameter(f"give the shard as I/N, like 2/8; got {value!r}") from None
+    if not 1 <= shard[0] <= shard[1]:
+        raise click.BadParameter(f"shards are numbered from 1 to N; got {value!r}")
+    return shard
+
+
 def _predict_recent(
-    forecaster: Forecaster, data: str, input_format: str | None, stdin: IO[bytes] | None = None
+    forecaster: Forecaster,
+    data: str,
+    input_format: str | None,
+    stdin: IO[bytes] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> tuple[Any, Any]:
     """The frame predict read and the forecast from it. Only the end of DATA that the lookback needs is
     parsed; if that part fails a check, the whole of DATA is read and checked instead, so the error names
@@ -202,11 +219,11 @@ def _predict_recent(
     from lstmcast.errors import DataError
     from lstmcast.read import read_recent
 
-    if forecaster.state_.panel is not None:  # every series' last rows: the whole table
+    if forecaster.state_.panel is not None or shard is not None:  # every series' last rows: the whole table
         from lstmcast.read import read_table
 
         frame = read_table(data, input_format, stdin)
-        return frame, forecaster.predict(frame)
+        return frame, forecaster.predict(frame, shard=shard)
     columns = forecaster.columns_
     frame, read_whole = read_recent(
         data, forecaster.lookback, input_format, stdin, complete=columns, time_col=forecaster.time_col_
@@ -693,6 +710,14 @@ def train(
     help="Also write the attention weights over the input window (models trained with --attention); "
     "format from the name, - for stdout.",
 )
+@click.option(
+    "--shard",
+    default=None,
+    callback=lambda ctx, param, value: _parse_shard(value),
+    metavar="I/N",
+    help="For a model of many series: forecast only shard I of N (from 1), a share of the ids fixed by a hash of "
+    "each id, so N jobs together forecast every series once.",
+)
 @input_format_option
 @legacy_device_option
 @threads_option
@@ -703,6 +728,7 @@ def predict(
     output: str,
     output_format: str | None,
     explain_path: str | None,
+    shard: tuple[int, int] | None,
     input_format: str | None,
     device: str | None,
 ) -> None:
@@ -730,7 +756,7 @@ def predict(
     forecast_output = outputs.file(output)
     explain_output = outputs.file(explain_path) if explain_path is not None else None
     payload, stdin_data = None, None
-    if fmt == "csv" and explain_output is None:  # the fast path: a clean CSV, no pandas
+    if fmt == "csv" and explain_output is None and shard is None:  # the fast path: a clean CSV, no pandas
         from lstmcast import quick
         from lstmcast.artifact import read_state
 
@@ -743,7 +769,7 @@ def predict(
 
         forecaster = Forecaster.load(model_dir)
         stdin = io.BytesIO(stdin_data) if stdin_data is not None else None
-        frame, forecast = _predict_recent(forecaster, data, input_format, stdin)
+        frame, forecast = _predict_recent(forecaster, data, input_format, stdin, shard)
         payload = table_bytes(forecast, fmt)
         if explain_output is not None and explain_fmt is not None:
             explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))

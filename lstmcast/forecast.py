@@ -418,13 +418,26 @@ class Forecaster:
 
     # -- predict, in numpy ----------------------------------------------------------------------
 
-    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, frame: pd.DataFrame, *, shard: tuple[int, int] | None = None) -> pd.DataFrame:
         """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
         for a model trained with a threshold, ``alert``: whether the step is beyond the alert level.
         For a model of many series: those of every series of ``frame``, one after the other, with the
-        id first."""
+        id first; with ``shard=(i, n)`` only the series of shard ``i`` of ``n`` (``frames.shard_rows``),
+        so ``n`` jobs can share the work and together write every series once."""
         state = self._check_fitted()
+        if shard is not None:
+            number, count = shard
+            if state.panel is None:
+                raise ConfigError("--shard splits the series of a model of many series (--id-col); this one has one")
+            if not 1 <= number <= count:
+                raise ConfigError(f"--shard {number}/{count}: shards are numbered from 1 to {count}")
         if state.panel is not None:
+            if shard is not None:
+                id_col = state.data.id_col
+                if id_col in frame.columns:  # a missing id column is validation's to report
+                    frame = frame[frames.shard_rows(frame[id_col], shard)]
+                if frame.empty:
+                    return frames.empty_panel_forecast(state)
             return frames.predict_panel(state, frames.validate_panel_for(state, frame))
         return frames.predict_frame(state, frames.forecastable(state, frame))
 

@@ -421,3 +421,10 @@ def test_tune_refuses_a_target_named_step_at_once_and_backtest_takes_it(tmp_path
     assert tuned.exit_code == ExitCode.DATA and "as a column of the forecast table is" in tuned.stderr
     tested = run("backtest", tmp_path / "s.csv", "--target", "step", "--folds", "2", "--quiet", *TINY_FLAGS)
     assert tested.exit_code == 0, tested.stderr
+
+
+def test_shard_needs_a_model_of_many_series(trained) -> None:
+    model, data = trained
+    result = run("predict", model, data, "--shard", "1/2")
+    assert result.exit_code == ExitCode.USAGE and result.stdout == ""
+    assert result.stderr == "Error: --shard splits the series of a model of many series (--id-col); this one has one\n"

@@ -1,6 +1,7 @@
 """Many series in one long table: a panel. Series never mix: not in their order, their windows,
 their repaired gaps or their scaling statistics."""
 
+import io
 import json
 from pathlib import Path
 
@@ -304,3 +305,46 @@ def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(glo
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
     with pytest.raises(ConfigError, match="threshold events are not yet scored"):
         global_model.evaluate(table, threshold=10.0)
+
+
+def test_shards_together_forecast_every_series_once_and_exactly(global_model: Forecaster, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = pd.concat(
+        [long_table().sort_values(["store", "time"])]
+        + [sine_frame(n=100, seed=k).assign(store=f"s{k}") for k in range(9)],  # 12 stores
+        ignore_index=True,
+    )
+    table.to_csv(tmp_path / "stores.csv", index=False)
+    model = tmp_path / "m"
+    run = CliRunner().invoke
+    assert (
+        run(cli, ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "-o", str(model), *TINY_FLAGS]).exit_code
+        == 0
+    )
+    whole = run(cli, ["predict", str(model), str(tmp_path / "stores.csv")])
+    parts = [run(cli, ["predict", str(model), str(tmp_path / "stores.csv"), "--shard", f"{i}/4"]) for i in (1, 2, 3, 4)]
+    assert all(part.exit_code == 0 for part in parts), [part.stderr for part in parts]
+    frames = [pd.read_csv(io.StringIO(part.stdout), dtype={"store": str}) for part in parts]
+    assert sum(len(frame) for frame in frames) == len(pd.read_csv(io.StringIO(whole.stdout)))
+    ids = [set(frame["store"]) for frame in frames]
+    assert all(not (ids[a] & ids[b]) for a in range(4) for b in range(a + 1, 4))  # no id twice
+    together = pd.concat(frames).sort_values(["store", "step"]).reset_index(drop=True)
+    expected = pd.read_csv(io.StringIO(whole.stdout), dtype={"store": str}).sort_values(["store", "step"])
+    pd.testing.assert_frame_equal(together, expected.reset_index(drop=True))
+    again = run(cli, ["predict", str(model), str(tmp_path / "stores.csv"), "--shard", "2/4"])
+    assert again.stdout == parts[1].stdout  # the same share every time
+
+
+@pytest.mark.parametrize("shard", ["0/4", "5/4", "two/4"])
+def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_path: Path, shard: str) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    global_model.save(tmp_path / "m")
+    long_table().to_csv(tmp_path / "stores.csv", index=False)
+    result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--shard", shard])
+    assert result.exit_code == 2 and "--shard" in result.stderr

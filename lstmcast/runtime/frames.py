@@ -180,6 +180,15 @@ def validate_panel_for(state: FittedState, frame: pd.DataFrame) -> Panel:
     return validate_panel(frame, config, config.id_col)
 
 
+def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
+    """Which rows belong to shard ``i`` of ``n`` (numbered from 1): those whose id's stable hash is
+    ``i - 1`` modulo ``n``. The hash depends on the id's text alone (pandas' fixed-key SipHash), so
+    the same id lands in the same shard in every process, and the shards together are every id once."""
+    number, count = shard
+    hashes = pd.util.hash_array(ids.astype("string").to_numpy(dtype=object, na_value=""))
+    return (hashes % np.uint64(count)) == np.uint64(number - 1)
+
+
 def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
     """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
     ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
@@ -204,6 +213,13 @@ def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
     out["step"] = np.tile(np.arange(1, horizon + 1), len(panel.ids))
     out[state.target] = forecast.astype(np.float64)[order].ravel()
     return pd.DataFrame(out)
+
+
+def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
+    """The forecast table of a shard that holds no series: its columns, no rows."""
+    assert state.data.id_col is not None
+    names = [state.data.id_col, *([state.time_col] if state.time_col else []), "step", state.target]
+    return pd.DataFrame({name: pd.Series(dtype="float64" if name == state.target else "object") for name in names})
 
 
 def require_known(panel: Panel, state: FittedState) -> np.ndarray:
