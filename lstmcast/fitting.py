@@ -30,7 +30,7 @@ from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelState
-from lstmcast.train import EpochReport, TensorWindows, fit, predict_windows, resolve_device
+from lstmcast.train import EpochReport, FitResult, TensorWindows, fit, predict_windows, resolve_device
 from lstmcast.validate import Panel, Series, format_names
 from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
@@ -54,28 +54,18 @@ def fit_state(
 ) -> Fitted:
     """Fit ``settings`` to ``series``; the state's ``metrics`` are empty (the test part is not
     looked at: see ``Forecaster.score_test``)."""
-    window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
+    window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     split = chronological_split(len(series), window_cfg, series.source)
     season = fitted_season(window_cfg.season, series, split.train_end)  # a season that does not fit fails here
-    device = resolve_device(train_cfg.device)
-    if model_cfg.segment == AUTO:  # a number of steps once the season is known
-        model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
     scaler = fit_scaler(window_cfg.scaler, series.values[: split.train_end])
     train_origins = split.origins("train", lookback, horizon)
     val_origins = split.origins("val", lookback, horizon)
-    scaled_target = scaler.transform_target(series.values[:, 0])
-    ridge = fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon)
-    model_cfg, start = choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins, lookback, horizon)
-    torch.manual_seed(train_cfg.seed)
-    network = build_model(model_cfg, len(series.columns), lookback, horizon).to(device)
-    windows = tensor_windows(scaler.transform(series.values), lookback, horizon, device)
-    if start is not None:
-        # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
-        # beats it on validation, so it can only improve on it.
-        weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
-        network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
-    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    scaled, scaled_target = scaler.transform(series.values), scaler.transform_target(series.values[:, 0])
+    trained = _train_network(
+        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop
+    )
+    model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
     unit = float(scaler.scale[0]) ** 2
     train_target = series.values[: split.train_end, 0].astype(np.float64)
@@ -107,13 +97,59 @@ def fit_state(
         training=training,
         history=result.history,
         metrics={},
-        weights={name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()},
+        weights=numpy_weights(network),
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
     )
     fitted = Fitted(state, network, split)
     if events is not None:
         fitted = dataclasses.replace(fitted, state=state.replace(events=event_record(fitted, series, events)))
     return fitted
+
+
+@dataclass(frozen=True)
+class _Trained:
+    model: ModelConfig  # segment and window_norm resolved
+    ridge: Ridge  # the baseline, on the raw (scaled) window
+    network: ForecastNetwork
+    result: FitResult
+
+
+def _train_network(
+    settings: Settings,
+    season: int,
+    scaled: np.ndarray,
+    scaled_target: np.ndarray,
+    origins: tuple[np.ndarray, np.ndarray],
+    on_epoch: Callable[[EpochReport], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> _Trained:
+    """The network of ``settings`` on the scaled values ``[rows, F]`` (``scaled_target``: column 0 in
+    float64, for the ridges): the ridge baseline and the start fitted on the training windows, the
+    network built from that start and trained with early stopping. What one series and a panel
+    share; the windows are whatever origins are given."""
+    window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
+    lookback, horizon = window_cfg.lookback, window_cfg.horizon
+    train_origins, val_origins = origins
+    device = resolve_device(train_cfg.device)
+    if model_cfg.segment == AUTO:  # a number of steps once the season is known
+        model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
+    ridge = fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon)
+    model_cfg, start = choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins, lookback, horizon)
+    torch.manual_seed(train_cfg.seed)
+    network = build_model(model_cfg, scaled.shape[1], lookback, horizon).to(device)
+    windows = tensor_windows(scaled, lookback, horizon, device)
+    if start is not None:
+        # The untrained model's forecast is the ridge's; training keeps epoch 0 unless an epoch
+        # beats it on validation, so it can only improve on it.
+        weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
+        network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
+    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    return _Trained(model_cfg, ridge, network, result)
+
+
+def numpy_weights(network: ForecastNetwork) -> dict[str, np.ndarray]:
+    """The network's weights as numpy arrays of their own (the fitted state's)."""
+    return {name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()}
 
 
 def choose_start(
@@ -244,7 +280,7 @@ def fit_panel_state(
     own training rows, the windows of all series together (none crosses a series) for the ridge
     start, training and early stopping. Series too short for every part to hold a window are left
     out with one warning naming the first few; none long enough is a DataError."""
-    window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
+    window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     check_output_names(panel.columns[0], panel.time_col, False, panel.source)
     split = panel_split(panel.offsets, window_cfg)
@@ -253,22 +289,15 @@ def fit_panel_state(
     shortest = int(np.min((split.train_end - panel.offsets[:-1])[split.fits]))
     if season >= shortest:
         season = fitted_season(window_cfg.season, panel.series(int(np.flatnonzero(split.fits)[0])), shortest)
-    device = resolve_device(train_cfg.device)
-    if model_cfg.segment == AUTO:
-        model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
     scaler = fit_panel_scaler(window_cfg.scaler, panel.values, panel.offsets, split.train_end)
     scaled = scaler.transform(panel.values, panel.offsets)  # [rows, F], each series in its own units
     train_origins, val_origins = split.origins("train", lookback, horizon), split.origins("val", lookback, horizon)
+    # One ridge start over all series' windows, none crossing a series.
     scaled_target = scaled[:, 0].astype(np.float64)
-    ridge = fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon)  # one, over all series
-    model_cfg, start = choose_start(model_cfg, ridge, scaled_target, train_origins, val_origins, lookback, horizon)
-    torch.manual_seed(train_cfg.seed)
-    network = build_model(model_cfg, len(panel.columns), lookback, horizon).to(device)
-    windows = tensor_windows(scaled, lookback, horizon, device)
-    if start is not None:
-        weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
-        network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
-    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    trained = _train_network(
+        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop
+    )
+    model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     columns = len(panel.columns)
     state = FittedState(
         data=settings.data,
@@ -301,7 +330,7 @@ def fit_panel_state(
         },
         history=result.history,
         metrics={},
-        weights={name: value.detach().cpu().numpy().copy() for name, value in network.state_dict().items()},
+        weights=numpy_weights(network),
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
         panel=PanelState(panel.ids, scaler),
     )

@@ -58,14 +58,18 @@ def stored_events(state: FittedState) -> EventSettings | None:
     )
 
 
-def baseline_forecasts(state: FittedState, target: np.ndarray, origins: np.ndarray) -> dict[str, np.ndarray]:
-    """Every baseline's forecasts from ``origins`` of ``target`` in original units, ``[n_origins, horizon]``."""
+def baseline_forecasts(
+    state: FittedState, target: np.ndarray, origins: np.ndarray, starts: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Every baseline's forecasts from ``origins`` of ``target`` in the units of ``target``,
+    ``[n_origins, horizon]``; ``starts`` (each origin's series' first row) for a panel, whose
+    ``target`` is then in each series' scaled units (its model's ``scaler`` is the identity)."""
     horizon = state.horizon
     out = {
         "naive": naive(target, origins, horizon),
-        "seasonal_naive": seasonal_naive(target, origins, horizon, state.season),
-        "drift": drift(target, origins, horizon),
-        "mean": mean_forecast(target, origins, horizon),
+        "seasonal_naive": seasonal_naive(target, origins, horizon, state.season, starts),
+        "drift": drift(target, origins, horizon, starts),
+        "mean": mean_forecast(target, origins, horizon, starts),
     }
     if state.ridge is not None:  # models saved before 0.2 have no ridge baseline
         scaled_target = state.scaler.transform_target(target)
@@ -139,15 +143,7 @@ def panel_report(
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
     target = scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
-    horizon = state.horizon
-    baselines = {
-        "naive": naive(target, origins, horizon),
-        "seasonal_naive": seasonal_naive(target, origins, horizon, state.season, starts),
-        "drift": drift(target, origins, horizon, starts),
-        "mean": mean_forecast(target, origins, horizon, starts),
-    }
-    if state.ridge is not None:
-        baselines["ridge"] = state.ridge.predict(target, origins)
+    baselines = baseline_forecasts(state, target, origins, starts)  # the ridge: one over all series
     scoring = Scoring(1.0, None, state.season, state.ridge.alpha if state.ridge else None, None)
     report = build_report(target, origins, forecast, baselines, scoring)
     _drop_percentages(report)
