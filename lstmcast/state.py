@@ -41,8 +41,9 @@ class PanelState:
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""
-        known = {name: k for k, name in enumerate(self.ids)}
-        return np.array([known.get(name, -1) for name in ids], dtype=np.int64)
+        import pandas as pd  # a panel is read through pandas anyway; the fast path of one series is not
+
+        return pd.Index(self.ids).get_indexer(list(ids)).astype(np.int64)  # one hash lookup pass, not a loop
 
 
 @dataclass(frozen=True)
