@@ -212,6 +212,7 @@ def _predict_recent(
     input_format: str | None,
     stdin: IO[bytes] | None = None,
     shard: tuple[int, int] | None = None,
+    strict: bool = False,
 ) -> tuple[Any, Any]:
     """The frame predict read and the forecast from it. Only the end of DATA that the lookback needs is
     parsed; if that part fails a check, the whole of DATA is read and checked instead, so the error names
@@ -223,7 +224,7 @@ def _predict_recent(
         from lstmcast.read import read_table
 
         frame = read_table(data, input_format, stdin)
-        return frame, forecaster.predict(frame, shard=shard)
+        return frame, forecaster.predict(frame, shard=shard, strict=strict)
     columns = forecaster.columns_
     frame, read_whole = read_recent(
         data, forecaster.lookback, input_format, stdin, complete=columns, time_col=forecaster.time_col_
@@ -309,6 +310,21 @@ threads_option = click.option(
 )
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."
+)
+
+strict_option = click.option(
+    "--strict",
+    is_flag=True,
+    help="Many series: a series too short to use is an error (exit 3), not left out with a warning.",
+)
+
+per_series_option = click.option(
+    "--per-series",
+    "per_series_path",
+    default=None,
+    metavar="PATH",
+    help="Many series: also write every series' scores (id, origins, MSE, MAE, MASE, ridge MSE, skill); CSV, "
+    "Parquet or JSON by suffix; - is stdout.",
 )
 
 data_options = _options(
@@ -555,6 +571,16 @@ def _fill_per_step(output: Output | None, fmt: str | None, metrics: dict[str, An
     output.set(table_bytes(per_step_table(metrics), fmt))
 
 
+def _fill_per_series(output: Output | None, fmt: str | None, metrics: dict[str, Any]) -> None:
+    if output is None or fmt is None:
+        return
+    import pandas as pd
+
+    from lstmcast.write import table_bytes
+
+    output.set(table_bytes(pd.DataFrame(metrics.get("series", [])), fmt))
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="lstmcast")
 @click.option("--debug", is_flag=True, envvar="LSTMCAST_DEBUG", help="Show full tracebacks on errors.")
@@ -590,14 +616,8 @@ def cli(debug: bool) -> None:
     help="DATA is a long table of many series told apart by COL: one model for all, each series scaled by its own "
     "training rows; predict then forecasts every series.",
 )
-@click.option(
-    "--per-series",
-    "per_series_path",
-    default=None,
-    metavar="PATH",
-    help="With --id-col: also write every series' test scores (id, origins, MSE, ridge MSE, skill); CSV, Parquet "
-    "or JSON by suffix; - is stdout.",
-)
+@per_series_option
+@strict_option
 @window_options
 @model_options
 @train_options
@@ -619,6 +639,7 @@ def train(
     tune_alert_level: bool,
     per_step_path: str | None,
     per_series_path: str | None,
+    strict: bool,
     quiet: bool,
     as_json: bool,
     **params: Any,
@@ -663,16 +684,11 @@ def train(
     frame = read_table(data, input_format)
     progress = live_display_allowed(console, quiet)
     with epoch_progress(console, progress, forecaster.epochs, forecaster.loss) as on_epoch:
-        forecaster.fit(frame, on_epoch=on_epoch, **(vars(events) if events else {}))
+        forecaster.fit(frame, on_epoch=on_epoch, strict=strict, **(vars(events) if events else {}))
     assert model_output.staging is not None
     write_model_files(model_output.staging, forecaster.model_files(), name=model_dir)
     _fill_per_step(per_step, per_step_format, forecaster.metrics_)
-    if per_series is not None and per_series_format is not None:
-        import pandas as pd
-
-        from lstmcast.write import table_bytes
-
-        per_series.set(table_bytes(pd.DataFrame(forecaster.metrics_.get("series", [])), per_series_format))
+    _fill_per_series(per_series, per_series_format, forecaster.metrics_)
     if json_output is not None:
         json_output.set(json_bytes(forecaster.metrics_))
     outputs.commit()
@@ -718,6 +734,7 @@ def train(
     help="For a model of many series: forecast only shard I of N (from 1), a share of the ids fixed by a hash of "
     "each id, so N jobs together forecast every series once.",
 )
+@strict_option
 @input_format_option
 @legacy_device_option
 @threads_option
@@ -729,6 +746,7 @@ def predict(
     output_format: str | None,
     explain_path: str | None,
     shard: tuple[int, int] | None,
+    strict: bool,
     input_format: str | None,
     device: str | None,
 ) -> None:
@@ -769,7 +787,7 @@ def predict(
 
         forecaster = Forecaster.load(model_dir)
         stdin = io.BytesIO(stdin_data) if stdin_data is not None else None
-        frame, forecast = _predict_recent(forecaster, data, input_format, stdin, shard)
+        frame, forecast = _predict_recent(forecaster, data, input_format, stdin, shard, strict)
         payload = table_bytes(forecast, fmt)
         if explain_output is not None and explain_fmt is not None:
             explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))
@@ -783,6 +801,8 @@ def predict(
 @threshold_options
 @click.option("--stride", type=int, default=1, show_default=True, help="Steps between forecast origins.")
 @per_step_option
+@per_series_option
+@strict_option
 @click.option("-o", "--output", default=None, help="Also write the metrics as JSON to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @input_format_option
@@ -799,6 +819,8 @@ def evaluate(
     tolerance: int | None,
     stride: int,
     per_step_path: str | None,
+    per_series_path: str | None,
+    strict: bool,
     output: str | None,
     as_json: bool,
     input_format: str | None,
@@ -827,19 +849,25 @@ def evaluate(
     console = make_console()
     use_threads(threads)
     resolve_device(device)  # a device that is not here fails before anything is read
-    _one_stdout(output, "-" if as_json else None, per_step_path)
+    _one_stdout(output, "-" if as_json else None, per_step_path, per_series_path)
     outputs = _outputs()
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
     json_file = outputs.file(output) if output is not None else None
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    per_series, per_series_format = _table_output(outputs, per_series_path, "--per-series")
     json_output = outputs.file("-") if as_json else None
     forecaster = Forecaster.load(model_dir, device=device)
+    if per_series_path is not None and forecaster.state_.panel is None:
+        raise click.UsageError("--per-series scores every series of a model of many series (train --id-col)")
     frame = read_table(data, input_format)
-    metrics = forecaster.evaluate(frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance)
+    metrics = forecaster.evaluate(
+        frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance, strict=strict
+    )
     for report in (json_file, json_output):
         if report is not None:
             report.set(json_bytes(metrics))
     _fill_per_step(per_step, per_step_format, metrics)
+    _fill_per_series(per_series, per_series_format, metrics)
     outputs.commit()
     if not quiet:
         metrics_table(console, metrics, f"Evaluation on {data if data != '-' else '<stdin>'}")

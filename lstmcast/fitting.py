@@ -275,16 +275,18 @@ def fit_panel_state(
     *,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    strict: bool = False,
 ) -> FittedPanel:
     """One network for every series of ``panel``: each series split in time order and scaled by its
     own training rows, the windows of all series together (none crosses a series) for the ridge
     start, training and early stopping. Series too short for every part to hold a window are left
-    out with one warning naming the first few; none long enough is a DataError."""
+    out with one warning naming the first few (with ``strict``, a DataError); none long enough is a
+    DataError."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     check_output_names(panel.columns[0], panel.time_col, False, panel.source)
     split = panel_split(panel.offsets, window_cfg)
-    _warn_short_series(panel, split, window_cfg)
+    _warn_short_series(panel, split, window_cfg, strict)
     season = window_cfg.season or season_length(panel.frequency)
     shortest = int(np.min((split.train_end - panel.offsets[:-1])[split.fits]))
     if season >= shortest:
@@ -337,7 +339,9 @@ def fit_panel_state(
     return FittedPanel(state, network, split)
 
 
-def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig) -> None:
+def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig, strict: bool) -> None:
+    """Series too short for every part to hold a window give no origins: one warning naming the first
+    few, or with ``strict`` a DataError; none long enough is always one."""
     short = np.flatnonzero(~split.fits)
     if len(short) == len(panel.ids):
         raise DataError(
@@ -347,12 +351,10 @@ def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig) ->
         )
     if len(short):
         names = format_names([panel.ids[k] for k in short], limit=3)
-        warnings.warn(
-            f"{panel.source}: left out {len(short)} of {len(panel.ids)} series too short to split "
-            f"({panel.id_col} {names})",
-            DataWarning,
-            stacklevel=4,
-        )
+        what = f"{len(short):,} of {len(panel.ids):,} series too short to split"
+        if strict:
+            raise DataError(f"{panel.source}: {what} ({panel.id_col} {names}); --strict refuses them")
+        warnings.warn(f"{panel.source}: left out {what} ({panel.id_col} {names})", DataWarning, stacklevel=4)
 
 
 def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from lstmcast.evaluation import EventSettings
 from lstmcast.report import Scoring, baseline_forecasts, build_report, in_sample_origins, panel_report, stored_events
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, validate_frame, validate_panel
+from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
 from lstmcast.window import chronological_split, rolling_origins
 
 if TYPE_CHECKING:  # torch is imported only to train and to score many origins: predict runs in numpy
@@ -239,6 +239,7 @@ class Forecaster:
         alert_level: float | None = None,
         tolerance: int | None = None,
         tune_alert_level: bool = False,
+        strict: bool = False,
     ) -> Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0).
 
@@ -246,27 +247,30 @@ class Forecaster:
         ``"q0.95"`` for a quantile of the training part) the scores include them, judged with
         ``event``, ``alert_level`` and ``tolerance``; with ``tune_alert_level`` the alert level is the
         one with the best event F1 on the validation part. The resolved settings are kept with the
-        model (``events_``) as the defaults of ``evaluate``.
+        model (``events_``) as the defaults of ``evaluate``. With ``id_col``, series too short to split
+        are left out with a warning, or with ``strict`` are a DataError.
         """
         events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
         data = self.settings().data
         if data.id_col is not None:
             if events is not None or self.events is not None:
                 raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
-            return self.fit_panel(validate_panel(frame, data, data.id_col), on_epoch)
+            return self.fit_panel(validate_panel(frame, data, data.id_col), on_epoch, strict=strict)
         series = validate_frame(frame, data)
         # A model that is fitted can be saved and predict with: its columns must not clash with the output's.
         alerts = (events or self.events) is not None
         frames.check_output_names(series.target, series.time_col, alerts, series.source)
         return self.fit_series(series, on_epoch, events=events)
 
-    def fit_panel(self, panel: Panel, on_epoch: Callable[[EpochReport], None] | None = None) -> Forecaster:
+    def fit_panel(
+        self, panel: Panel, on_epoch: Callable[[EpochReport], None] | None = None, *, strict: bool = False
+    ) -> Forecaster:
         """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,
         each series scaled by its own training rows; ``metrics_`` pools the test parts of all series
         (in each one's scaled units) and lists each series' own scores."""
         from lstmcast.fitting import fit_panel_state, panel_forecasts
 
-        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch)
+        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch, strict=strict)
         self.state_, self._network = fitted.state, fitted.network
         origins = fitted.split.origins("test", self.lookback, self.horizon)
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
@@ -369,19 +373,21 @@ class Forecaster:
         *,
         alert_level: float | None = None,
         tolerance: int | None = None,
+        strict: bool = False,
     ) -> dict[str, Any]:
         """Scores over every ``stride``-th rolling origin of ``frame`` (whole horizon inside it),
         against the baselines. ``threshold`` (a number or ``"q0.95"``, a quantile of the training
         part) adds threshold events (``event`` "above" unless given). Without one, a model trained
         with a threshold is scored with its own event settings, ``alert_level`` and ``tolerance``
         replacing the stored ones when given. A model of many series scores every series of ``frame``
-        (as its test report does: pooled in each series' scaled units, and per series)."""
+        (as its test report does: pooled in each series' scaled units, and per series); series too
+        short to give an origin are left out with a warning, or with ``strict`` are a DataError."""
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
         if self._check_fitted().panel is not None:
             if threshold is not None or event is not None or alert_level is not None or tolerance is not None:
                 raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
-            return self._evaluate_panel(frame, stride)
+            return self._evaluate_panel(frame, stride, strict)
         events = self.event_settings(threshold, event, alert_level, tolerance)
         series = frames.validate_for(self._check_fitted(), frame)
         first = max(self.lookback, self.season_)
@@ -395,35 +401,37 @@ class Forecaster:
         metrics["in_sample_origins"] = in_sample_origins(self._check_fitted(), series, origins)
         return metrics
 
-    def _evaluate_panel(self, frame: pd.DataFrame, stride: int) -> dict[str, Any]:
+    def _evaluate_panel(self, frame: pd.DataFrame, stride: int, strict: bool) -> dict[str, Any]:
         from lstmcast.fitting import panel_forecasts
 
         state = self._check_fitted()
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
         first = max(self.lookback, state.season)
+        why = (
+            f"to evaluate (each needs {first + self.horizon} rows: lookback or season {first} + horizon {self.horizon})"
+        )
+        panel = leave_out_short(panel, panel.lengths < first + self.horizon, why, strict)
         lows = panel.offsets[:-1] + first
-        counts = np.maximum((panel.offsets[1:] - self.horizon - lows) // stride + 1, 0)  # [S]
+        counts = (panel.offsets[1:] - self.horizon - lows) // stride + 1  # [S], each at least 1
         origins = lows.repeat(counts) + stride * (
             np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         )
-        if not len(origins):
-            raise DataError(
-                f"{panel.source}: every series is too short to evaluate; each needs at least "
-                f"{first + self.horizon} rows (lookback or season {first} + horizon {self.horizon})"
-            )
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
         forecast = panel_forecasts(self.model_, state, panel, origins)
         return {**panel_report(state, panel, origins, forecast, starts), "in_sample_origins": None}
 
     # -- predict, in numpy ----------------------------------------------------------------------
 
-    def predict(self, frame: pd.DataFrame, *, shard: tuple[int, int] | None = None) -> pd.DataFrame:
+    def predict(
+        self, frame: pd.DataFrame, *, shard: tuple[int, int] | None = None, strict: bool = False
+    ) -> pd.DataFrame:
         """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
         for a model trained with a threshold, ``alert``: whether the step is beyond the alert level.
         For a model of many series: those of every series of ``frame``, one after the other, with the
         id first; with ``shard=(i, n)`` only the series of shard ``i`` of ``n`` (``frames.shard_rows``),
-        so ``n`` jobs can share the work and together write every series once."""
+        so ``n`` jobs can share the work and together write every series once. Series shorter than the
+        lookback are left out with a warning, or with ``strict`` are a DataError."""
         state = self._check_fitted()
         if shard is not None:
             number, count = shard
@@ -438,7 +446,7 @@ class Forecaster:
                     frame = frame[frames.shard_rows(frame[id_col], shard)]
                 if frame.empty:
                     return frames.empty_panel_forecast(state)
-            return frames.predict_panel(state, frames.validate_panel_for(state, frame))
+            return frames.predict_panel(state, frames.validate_panel_for(state, frame), strict)
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(

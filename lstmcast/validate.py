@@ -330,6 +330,43 @@ class Panel:
         source = f"{self.source} ({self.id_col} {self.ids[k]})"
         return Series(self.values[rows], self.columns, index, self.time_col, self.frequency, source)
 
+    def select(self, keep: np.ndarray) -> Panel:
+        """The series flagged in ``keep`` (``[S]`` bool) alone, in the same orders."""
+        lengths = self.lengths[keep]
+        starts = self.offsets[:-1][keep]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        rows = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], lengths)  # each kept row's old row
+        renumber = np.cumsum(keep) - 1  # [S]: a kept series' new number
+        return dataclasses.replace(
+            self,
+            ids=tuple(name for name, kept in zip(self.ids, keep, strict=True) if kept),
+            offsets=offsets,
+            values=self.values[rows],
+            index=self.index[rows] if self.index is not None else None,
+            input_order=renumber[self.input_order[keep[self.input_order]]],
+        )
+
+
+def leave_out_short(panel: Panel, short: np.ndarray, why: str, strict: bool = False) -> Panel:
+    """``panel`` without the series flagged in ``short`` (``[S]`` bool), left out with one warning that
+    counts them and names the first few; with ``strict`` (or when every series is short) a DataError
+    naming them instead. ``why`` says what they are too short for, e.g. "to forecast (lookback 48)"."""
+    count = int(short.sum())
+    if not count:
+        return panel
+    names = format_names([panel.ids[k] for k in np.flatnonzero(short)], limit=3)
+    what = f"{count:,} of {len(panel.ids):,} series"
+    if count == len(panel.ids):
+        raise DataError(
+            f"{panel.source}: every series is too short {why}; the longest has {int(panel.lengths.max())} rows"
+        )
+    if strict:
+        raise DataError(f"{panel.source}: {what} too short {why} ({panel.id_col} {names}); --strict refuses them")
+    warnings.warn(
+        f"{panel.source}: left out {what} too short {why} ({panel.id_col} {names})", DataWarning, stacklevel=3
+    )
+    return panel.select(~short)
+
 
 def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source: str | None = None) -> Panel:
     """Check and convert a long table (an id column, time, target, features) into a ``Panel``.

@@ -269,7 +269,7 @@ def test_no_progress_when_stderr_is_not_a_terminal() -> None:
 def test_ctrl_c_during_training_exits_130_and_writes_nothing(
     csv_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def interrupted(self, frame, on_epoch=None):
+    def interrupted(self, frame, on_epoch=None, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("lstmcast.forecast.Forecaster.fit", interrupted)

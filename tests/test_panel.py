@@ -229,19 +229,43 @@ def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global
     stranger = sine_frame(n=50).assign(store="z")
     with pytest.raises(DataError, match=r"store z: not among the series the model was trained on"):
         global_model.predict(pd.concat([table, stranger], ignore_index=True))
-    short = table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")]
-    with pytest.raises(DataError, match=r"store a: too few rows to forecast"):
-        global_model.predict(short)
     with pytest.raises(ConfigError, match="--explain takes a model of one series; this one was trained on 3 series"):
         global_model.explain(table)
 
 
-def test_series_too_short_to_split_are_left_out_with_a_warning() -> None:
+def test_a_series_too_short_to_forecast_is_left_out_with_a_warning_or_refused_when_strict(
+    global_model: Forecaster,
+) -> None:
+    table = long_table().sort_values(["store", "time"])
+    short = table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")]  # store a: 5 rows
+    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to forecast .*\(store a\)"):
+        forecast = global_model.predict(short)
+    assert sorted(set(forecast["store"])) == ["b", "c"]
+    assert forecast.equals(global_model.predict(table[table["store"] != "a"]).reset_index(drop=True))
+    with pytest.raises(DataError, match=r"1 of 3 series too short to forecast .*\(store a\); --strict refuses them"):
+        global_model.predict(short, strict=True)
+    with pytest.raises(DataError, match=r"every series is too short to forecast"):
+        global_model.predict(table.groupby("store").head(5))
+
+
+def test_series_too_short_to_split_are_left_out_with_a_warning_or_refused_when_strict() -> None:
     table = pd.concat([long_table().sort_values(["store", "time"]), sine_frame(n=30).assign(store="tiny")])
     with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(store tiny\)"):
         fitted = Forecaster(**PANEL_TINY).fit(table)
     assert fitted.training_["series_fitted"] == 3
     assert "tiny" not in [row["id"] for row in fitted.metrics_["series"]]
+    with pytest.raises(DataError, match=r"1 of 4 series too short to split \(store tiny\); --strict refuses them"):
+        Forecaster(**PANEL_TINY).fit(table, strict=True)
+
+
+def test_evaluate_leaves_out_series_too_short_to_score_or_refuses_them_when_strict(global_model: Forecaster) -> None:
+    table = long_table().sort_values(["store", "time"])
+    short = table[(table["store"] != "b") | (table["time"] < "2024-01-01 10:00")]  # store b: 10 rows
+    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to evaluate .*\(store b\)"):
+        metrics = global_model.evaluate(short)
+    assert [row["id"] for row in metrics["series"]] == ["a", "c"]
+    with pytest.raises(DataError, match=r"--strict refuses them"):
+        global_model.evaluate(short, strict=True)
 
 
 def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> None:
@@ -348,3 +372,27 @@ def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_pat
     long_table().to_csv(tmp_path / "stores.csv", index=False)
     result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--shard", shard])
     assert result.exit_code == 2 and "--shard" in result.stderr
+
+
+def test_strict_makes_a_short_series_exit_3_and_evaluate_writes_per_series_scores(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = long_table().sort_values(["store", "time"])
+    table.to_csv(tmp_path / "stores.csv", index=False)
+    table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")].to_csv(tmp_path / "short.csv", index=False)
+    model, short = str(tmp_path / "m"), str(tmp_path / "short.csv")
+    run = CliRunner().invoke
+    assert (
+        run(cli, ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "-o", model, *TINY_FLAGS]).exit_code == 0
+    )
+    lenient = run(cli, ["predict", model, short])
+    assert lenient.exit_code == 0 and "left out 1 of 3 series too short to forecast" in lenient.stderr
+    strict = run(cli, ["predict", model, short, "--strict", "-o", str(tmp_path / "f.csv")])
+    assert strict.exit_code == 3 and "--strict refuses them" in strict.stderr
+    assert not (tmp_path / "f.csv").exists()
+    scored = run(cli, ["evaluate", model, str(tmp_path / "stores.csv"), "--per-series", "-", "-q"])
+    assert scored.exit_code == 0, scored.stderr
+    assert scored.stdout.splitlines()[0].startswith("id,n_origins,mse")
+    assert [line.split(",")[0] for line in scored.stdout.splitlines()[1:]] == ["a", "b", "c"]

@@ -14,7 +14,7 @@ from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
 from lstmcast.report import stored_events
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_names, same_step, validate_frame, validate_panel
+from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -189,14 +189,18 @@ def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
     return (hashes % np.uint64(count)) == np.uint64(number - 1)
 
 
-def predict_panel(state: FittedState, panel: Panel) -> pd.DataFrame:
+def predict_panel(state: FittedState, panel: Panel, strict: bool = False) -> pd.DataFrame:
     """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
     ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
-    must be one the model was fitted on (its statistics are per series) and have ``lookback`` rows."""
+    must be one the model was fitted on (its statistics are per series); those with fewer than
+    ``lookback`` rows are left out with a warning, or with ``strict`` are a DataError."""
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
-    positions = require_known(panel, state)
-    _require_lookback(panel, lookback)
+    require_known(panel, state)
+    panel = leave_out_short(
+        panel, panel.lengths < lookback, f"to forecast (the model reads the last {lookback} rows)", strict
+    )
+    positions = state.panel.positions(panel.ids)
     rows = panel.offsets[1:, None] - lookback + np.arange(lookback)  # [S, L]: each series' last rows
     center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
     scale = state.panel.scaler.scale[positions][:, None, :]  # [S, 1, F]
@@ -233,15 +237,6 @@ def require_known(panel: Panel, state: FittedState) -> np.ndarray:
             "trained on (each series is scaled by its own statistics); train again with them"
         )
     return positions
-
-
-def _require_lookback(panel: Panel, lookback: int) -> None:
-    short = [panel.ids[k] for k in np.flatnonzero(panel.lengths < lookback)]
-    if short:
-        raise DataError(
-            f"{panel.source}: {panel.id_col} {format_names(short, limit=3)}: too few rows to forecast; the model "
-            f"reads the last {lookback} rows (lookback) of every series"
-        )
 
 
 def _future_times(panel: Panel, state: FittedState, horizon: int) -> np.ndarray:
