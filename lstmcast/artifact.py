@@ -25,6 +25,7 @@ from lstmcast.outputs import Outputs, recover
 if TYPE_CHECKING:
     import numpy as np
 
+    from lstmcast.baselines import PanelRidge
     from lstmcast.state import FittedState, PanelState
 
 FORMAT = "lstmcast-model"
@@ -46,6 +47,8 @@ SCHEMA_VERSION = 6
 #    number of series) and keeps their ids and statistics in weights.safetensors.
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
+PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
+PANEL_MASE_SCALE = "panel.mase_scale"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
 MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
@@ -82,11 +85,21 @@ class ModelFiles:
     @classmethod
     def of(cls, state: FittedState) -> ModelFiles:
         """A model's files. A panel's per-series statistics go into the weights file beside the
-        network (``panel.center``, ``panel.scale``, ``[S, F]``) and its ids into that file's header,
-        so a million series do not bloat the manifest."""
+        network (``panel.center``, ``panel.scale``, ``[S, F]``; each series' ridge baseline
+        ``panel.ridge.*`` and MASE denominator ``panel.mase_scale``) and its ids into that file's
+        header, so a million series do not bloat the manifest."""
         if state.panel is None:
             return cls(state.to_manifest(), state.weights, state.metrics)
-        arrays = {PANEL_CENTER: state.panel.scaler.center, PANEL_SCALE: state.panel.scaler.scale}
+        panel = state.panel
+        arrays = {PANEL_CENTER: panel.scaler.center, PANEL_SCALE: panel.scaler.scale}
+        if panel.ridge is not None:
+            arrays |= {
+                PANEL_RIDGE_WEIGHT: panel.ridge.weight,
+                PANEL_RIDGE_BIAS: panel.ridge.bias,
+                PANEL_RIDGE_ALPHA: panel.ridge.alpha,
+            }
+        if panel.mase_scale is not None:
+            arrays[PANEL_MASE_SCALE] = panel.mase_scale
         metadata = {PANEL_IDS: json.dumps(list(state.panel.ids))}
         return cls(state.to_manifest(), {**state.weights, **arrays}, state.metrics, metadata)
 
@@ -221,7 +234,45 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
             raise ValueError(f"{WEIGHTS}: {name} should be {count} x {columns} finite numbers")
     if np.any(scale == 0):
         raise ValueError(f"{WEIGHTS}: {PANEL_SCALE} holds a zero")
-    return PanelState(tuple(ids), PanelScaler(str(manifest["scaler"]["kind"]), center, scale))
+    scaler = PanelScaler(str(manifest["scaler"]["kind"]), center, scale)
+    window = manifest["config"]["window"]
+    return PanelState(
+        tuple(ids),
+        scaler,
+        _panel_ridge(weights, count, int(window["lookback"]), int(window["horizon"])),
+        _optional_array(weights, PANEL_MASE_SCALE, (count,)),
+    )
+
+
+def _panel_ridge(weights: dict[str, np.ndarray], count: int, lookback: int, horizon: int) -> PanelRidge | None:
+    """Each series' ridge baseline, all three arrays or none (None: the report falls back to the ridge
+    fitted over all series)."""
+    from lstmcast.baselines import PanelRidge
+
+    shapes = {
+        PANEL_RIDGE_WEIGHT: (count, lookback, horizon),
+        PANEL_RIDGE_BIAS: (count, horizon),
+        PANEL_RIDGE_ALPHA: (count,),
+    }
+    arrays = [_optional_array(weights, name, shape) for name, shape in shapes.items()]
+    if all(array is None for array in arrays):
+        return None
+    if any(array is None for array in arrays):
+        raise ValueError(f"{WEIGHTS}: {', '.join(shapes)} come together; some are missing")
+    import numpy as np
+
+    weight, bias, alpha = arrays
+    if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
+        raise ValueError(f"{WEIGHTS}: {PANEL_RIDGE_WEIGHT} and {PANEL_RIDGE_BIAS} must be finite")
+    return PanelRidge(weight, bias, alpha.astype(np.float64))
+
+
+def _optional_array(weights: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``weights[name]`` taken out of ``weights``, checked to be ``shape``; None when absent."""
+    array = weights.pop(name, None)
+    if array is not None and array.shape != shape:
+        raise ValueError(f"{WEIGHTS}: {name} should be {' x '.join(map(str, shape))} numbers; it is {array.shape}")
+    return array
 
 
 def _check_frequency(frequency: str | None) -> None:

@@ -209,3 +209,131 @@ def fitted_season(season: int, series: Series, train_rows: int) -> int:
         )
         return 1
     return inferred
+
+
+# -- many series: a ridge per series ---------------------------------------------------------------
+
+_BLOCK_FLOATS = 4_000_000  # padded windows per block of series (32 MB of float64), whatever their count
+
+
+@dataclass(frozen=True)
+class PanelRidge:
+    """A ridge per series of a panel, each fitted on its own series' windows alone exactly as
+    ``fit_ridge`` fits one series (in the series' scaled units, raw windows): weights ``[S, L, H]``,
+    biases ``[S, H]`` and penalties ``[S]``, kept as float32. ``fitted[k]`` is False for a series with
+    no training or validation window (its weights are zero)."""
+
+    weight: np.ndarray  # [S, L, H] float32
+    bias: np.ndarray  # [S, H] float32
+    alpha: np.ndarray  # [S] float64, NaN where not fitted
+
+    @property
+    def fitted(self) -> np.ndarray:
+        return np.isfinite(self.alpha)
+
+    def predict(self, values: np.ndarray, origins: np.ndarray, owners: np.ndarray) -> np.ndarray:
+        """Forecasts from global ``origins`` of ``values`` ``[rows]``, each by the ridge of its series
+        (``owners``: positions among this panel's series), ``[n, horizon]`` float64."""
+        lookback, horizon = self.weight.shape[1:]
+        out = np.empty((len(origins), horizon))
+        step = max(CHUNK * 64 // (lookback * horizon), 1)  # the gathered weights stay near CHUNK windows' size
+        for start in range(0, len(origins), step):
+            chunk, owner = origins[start : start + step], owners[start : start + step]
+            x = values[chunk[:, None] - lookback + np.arange(lookback)].astype(np.float64)  # [C, L]
+            out[start : start + step] = np.einsum("cl,clh->ch", x, self.weight[owner]) + self.bias[owner]
+        return out
+
+
+def fit_panel_ridges(
+    values: np.ndarray, offsets: np.ndarray, train: np.ndarray, val: np.ndarray, lookback: int, horizon: int
+) -> PanelRidge:
+    """``fit_ridge`` for every series of a panel at once: series ``k`` (rows ``offsets[k]:offsets[k+1]``
+    of ``values``) on its own training origins ``train`` and penalty chosen on its validation origins
+    ``val`` (global rows, in series order, none crossing a series). Series are taken in blocks, their
+    windows padded into ``[B, W, L]`` arrays, so sums, eigendecompositions and the penalty search are
+    batched array operations: no loop per series or window."""
+    values = np.asarray(values, dtype=np.float64)
+    count = len(offsets) - 1
+    weight = np.zeros((count, lookback, horizon))
+    bias = np.zeros((count, horizon))
+    alpha = np.full(count, np.nan)
+    train_owner = np.searchsorted(offsets, train, side="right") - 1
+    val_owner = np.searchsorted(offsets, val, side="right") - 1
+    train_count = np.bincount(train_owner, minlength=count)
+    val_count = np.bincount(val_owner, minlength=count)
+    widest = np.maximum(train_count, val_count) * (lookback + horizon)  # [S] floats one series pads to
+    block_start = 0
+    while block_start < count:
+        # As many series as fit the budget at the widest one's size (at least one).
+        running = np.maximum.accumulate(widest[block_start:]) * np.arange(1, count - block_start + 1)
+        size = max(int(np.searchsorted(running, _BLOCK_FLOATS, side="right")), 1)
+        block = slice(block_start, block_start + size)
+        fitted = _fit_block(values, (train, train_owner), (val, val_owner), block, lookback, horizon)
+        weight[block], bias[block], alpha[block] = fitted
+        block_start += size
+    fits = (train_count > 0) & (val_count > 0)
+    weight[~fits], bias[~fits], alpha[~fits] = 0.0, 0.0, np.nan
+    return PanelRidge(weight.astype(np.float32), bias.astype(np.float32), alpha)
+
+
+def _padded(
+    values: np.ndarray, origins: np.ndarray, owners: np.ndarray, block: slice, lookback: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows of the series in ``block`` padded with zeros: inputs ``[B, W, L]``, targets
+    ``[B, W, H]`` and the count per series ``[B]``."""
+    size = block.stop - block.start
+    lo, hi = np.searchsorted(owners, [block.start, block.stop])
+    chosen, owner = origins[lo:hi], owners[lo:hi] - block.start
+    counts = np.bincount(owner, minlength=size)
+    place = np.arange(len(chosen)) - np.repeat(np.cumsum(counts) - counts, counts)  # each window's slot
+    width = int(counts.max()) if len(counts) else 0
+    x = np.zeros((size, width, lookback))
+    y = np.zeros((size, width, horizon))
+    x[owner, place] = values[chosen[:, None] - lookback + np.arange(lookback)]
+    y[owner, place] = values[chosen[:, None] + np.arange(horizon)]
+    return x, y, counts
+
+
+def _fit_block(
+    values: np.ndarray,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    block: slice,
+    lookback: int,
+    horizon: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every series of ``block``'s ridge, as ``fit_ridge`` fits it: centred sums, one batched
+    eigendecomposition, and the first penalty of the grid with the least validation error."""
+    x, y, n = _padded(values, *train, block, lookback, horizon)
+    n = np.maximum(n, 1)[:, None].astype(np.float64)  # [B, 1]; series without windows are discarded later
+    mean_x, mean_y = x.sum(axis=1) / n, y.sum(axis=1) / n  # [B, L], [B, H]
+    cxx = np.matmul(x.transpose(0, 2, 1), x) - n[:, :, None] * mean_x[:, :, None] * mean_x[:, None, :]
+    cxy = np.matmul(x.transpose(0, 2, 1), y) - n[:, :, None] * mean_x[:, :, None] * mean_y[:, None, :]
+    eigenvalues, vectors = np.linalg.eigh(cxx)  # [B, L], [B, L, L]
+    projected = np.matmul(vectors.transpose(0, 2, 1), cxy)  # [B, L, H]
+    unit = np.maximum(eigenvalues.mean(axis=1), 1e-12)  # [B]
+    xv, yv, _ = _padded(values, *val, block, lookback, horizon)  # padded rows are zeros: masked below
+    real = _slots(val[1], block, xv.shape[1])  # [B, V] which slots hold a window
+    best = np.full(len(unit), np.inf)
+    chosen = (np.zeros_like(projected), np.zeros_like(mean_y), np.full(len(unit), np.nan))
+    for factor in ALPHA_GRID:
+        alpha = factor * unit  # [B]
+        weight = np.matmul(vectors, projected / (np.clip(eigenvalues, 0, None) + alpha[:, None])[:, :, None])
+        bias = mean_y - np.einsum("bl,blh->bh", mean_x, weight)  # [B, H]
+        error = ((np.matmul(xv, weight) + bias[:, None, :] - yv) ** 2).sum(axis=2)  # [B, V]
+        total = np.where(real, error, 0.0).sum(axis=1)  # [B]
+        better = total < best  # strictly: the first penalty wins a tie, as min() does in fit_ridge
+        best = np.where(better, total, best)
+        chosen = (
+            np.where(better[:, None, None], weight, chosen[0]),
+            np.where(better[:, None], bias, chosen[1]),
+            np.where(better, alpha, chosen[2]),
+        )
+    return chosen
+
+
+def _slots(owners: np.ndarray, block: slice, width: int) -> np.ndarray:
+    """``[B, width]``: True where series ``block.start + b`` has a ``w``-th window."""
+    lo, hi = np.searchsorted(owners, [block.start, block.stop])
+    counts = np.bincount(owners[lo:hi] - block.start, minlength=block.stop - block.start)
+    return np.arange(width)[None, :] < counts[:, None]

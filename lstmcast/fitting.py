@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from lstmcast import __version__
-from lstmcast.baselines import Ridge, fit_ridge, fitted_season, season_length
+from lstmcast.baselines import Ridge, fit_panel_ridges, fit_ridge, fitted_season, season_length
 from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import Quantile, training_quantiles, tune_alert_level
-from lstmcast.metrics import mase_scale
+from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
@@ -334,7 +334,13 @@ def fit_panel_state(
         metrics={},
         weights=numpy_weights(network),
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
-        panel=PanelState(panel.ids, scaler),
+        panel=PanelState(
+            panel.ids,
+            scaler,
+            # The baselines of every report: each series' own ridge and MASE denominator, in its units.
+            fit_panel_ridges(scaled_target, panel.offsets, train_origins, val_origins, lookback, horizon),
+            panel_mase_scale(scaled_target, panel.offsets, split.train_end, season),
+        ),
     )
     return FittedPanel(state, network, split)
 

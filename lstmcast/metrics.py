@@ -138,6 +138,23 @@ def mase_scale(train_values: np.ndarray, season: int) -> float | None:
     return scale if scale > 0 else None
 
 
+def panel_mase_scale(values: np.ndarray, offsets: np.ndarray, train_end: np.ndarray, season: int) -> np.ndarray:
+    """``mase_scale`` of every series of a panel at once, ``[S]``: over the rows
+    ``[offsets[k], train_end[k])`` of ``values``; NaN where ``mase_scale`` gives None."""
+    values = _floats(values).ravel()
+    count, m = len(offsets) - 1, max(int(season), 1)
+    series = np.repeat(np.arange(count), np.diff(offsets))  # [rows]
+    rows = np.arange(m, len(values))
+    # y_t - y_{t-m} within one series' training rows only
+    inside = (series[rows] == series[rows - m]) & (rows < train_end[series[rows]])
+    owner = series[rows][inside]
+    totals = np.bincount(owner, weights=np.abs(values[rows][inside] - values[rows - m][inside]), minlength=count)
+    counts = np.bincount(owner, minlength=count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = totals / counts
+    return np.where((counts > 0) & (scale > 0), scale, np.nan)
+
+
 def skill(model_mse: float, baseline_mse: float) -> float | None:
     """1 - MSE_model / MSE_baseline: above 0 the model beats the baseline; None if the baseline is perfect."""
     return None if baseline_mse == 0 else 1.0 - model_mse / baseline_mse

@@ -21,7 +21,6 @@ from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.metrics import skill
-from lstmcast.scale import PanelScaler
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series
 
@@ -135,20 +134,31 @@ def panel_report(
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
 
     Pooled over every series, errors are in each series' own scaled units (the scaler's, fitted on
-    its training rows), so a large series does not drown the rest; the baselines are each series'
-    own (naive, seasonal naive, drift, mean) and the one ridge fitted over all series. ``series``
-    lists every series' MSE in its own units against that ridge's, and ``worst_series`` names the one
-    the model does worst on relative to ridge."""
+    its training rows), so a large series does not drown the rest; every baseline is each series'
+    own: naive, seasonal naive, drift, mean and a ridge fitted on that series' windows alone (a
+    series too short for its own falls back to the ridge fitted over all series). MASE divides each
+    series' errors by its own denominator. ``series`` lists every series' scores in its own units,
+    and ``worst_series`` names the one the model does worst on relative to its ridge."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
     target = scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
-    baselines = baseline_forecasts(state, target, origins, starts)  # the ridge: one over all series
-    scoring = Scoring(1.0, None, state.season, state.ridge.alpha if state.ridge else None, None)
-    report = build_report(target, origins, forecast, baselines, scoring)
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1  # [n]: each origin's series
+    baselines = baseline_forecasts(state, target, origins, starts)  # "ridge" here: the one over all series
+    ridges = state.panel.ridge
+    if ridges is not None:
+        own = ridges.predict(target, origins, positions[owner])
+        baselines["ridge"] = np.where(ridges.fitted[positions[owner]][:, None], own, baselines["ridge"])
+    alpha = state.ridge.alpha if ridges is None and state.ridge is not None else None  # per series: no one alpha
+    report = build_report(target, origins, forecast, baselines, Scoring(1.0, None, state.season, alpha, None))
     _drop_percentages(report)
+    mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
+    actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
+    if mase is not None:
+        _pool_mase(report, actual, forecast, baselines, mase)
     report["units"] = "each series scaled by its own training rows"
-    report["series"] = _per_series(panel, positions, scaler, target, origins, forecast, baselines.get("ridge"))
+    unit = scaler.scale[positions, 0]  # [S]: back to each series' units
+    report["series"] = _per_series(panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase)
     ratios = [(row["mse"] / row["ridge_mse"], row["id"]) for row in report["series"] if row.get("ridge_mse")]
     report["worst_series"] = max(ratios)[1] if ratios else None
     return report
@@ -161,33 +171,65 @@ def _drop_percentages(report: dict[str, Any]) -> None:
             entry.update({"mape": None, "smape": None, "mape_skipped": None})
 
 
+def _pool_mase(
+    report: dict[str, Any],
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    mase: np.ndarray,
+) -> None:
+    """MASE pooled over series: every error divided by its own series' denominator, then averaged,
+    overall and per step; origins of series without a denominator (constant training rows) are left
+    out of it."""
+    known = np.isfinite(mase)
+    for scores, prediction in ((report, forecast), *((report["baselines"][k], v) for k, v in baselines.items())):
+        scaled = np.abs(prediction - actual)[known] / mase[known][:, None]  # [n_known, H]
+        scores["mase"] = float(scaled.mean()) if scaled.size else None
+        for entry, value in zip(scores.get("per_step", []), scaled.mean(axis=0) if scaled.size else [], strict=False):
+            entry["mase"] = float(value)
+
+
 def _per_series(
-    panel: Panel,
-    positions: np.ndarray,
-    scaler: PanelScaler,
-    target: np.ndarray,
-    origins: np.ndarray,
+    ids: tuple[str, ...],
+    owner: np.ndarray,
+    unit: np.ndarray,
+    actual: np.ndarray,
     forecast: np.ndarray,
     ridge: np.ndarray | None,
+    mase: np.ndarray | None,
 ) -> list[dict[str, Any]]:
-    """Each series' test MSE in its own units (model, and ridge when there is one)."""
-    count = len(panel.ids)
-    owner = np.searchsorted(panel.offsets, origins, side="right") - 1  # [n] each origin's series
-    actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
-    unit = scaler.scale[positions, 0] ** 2  # [S] back to each series' units
+    """Each series' test scores: MSE and MAE in its own units, MASE by its own denominator, and the
+    same for its ridge, with the model's skill against that ridge."""
+    count = len(ids)
+    origins_per_series = np.bincount(owner, minlength=count)
+    per_origin = np.maximum(origins_per_series, 1)
+    denominator = np.full(count, np.nan)
+    if mase is not None:
+        denominator[owner] = mase
 
-    def mse(prediction: np.ndarray) -> np.ndarray:
-        totals = np.bincount(owner, weights=((prediction - actual) ** 2).mean(axis=1), minlength=count)
-        return totals / np.maximum(np.bincount(owner, minlength=count), 1) * unit
+    def averages(prediction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        error = prediction - actual
+        mse = np.bincount(owner, weights=(error**2).mean(axis=1), minlength=count) / per_origin
+        mae = np.bincount(owner, weights=np.abs(error).mean(axis=1), minlength=count) / per_origin
+        return mse, mae  # scaled units
 
-    counts = np.bincount(owner, minlength=count)
-    model = mse(forecast)
-    baseline = mse(ridge) if ridge is not None else None
+    def number(value: float) -> float | None:
+        return float(value) if np.isfinite(value) else None
+
+    model_mse, model_mae = averages(forecast)
+    ridge_mse, ridge_mae = averages(ridge) if ridge is not None else (None, None)
     rows = []
-    for k in np.flatnonzero(counts):
-        row: dict[str, Any] = {"id": panel.ids[k], "n_origins": int(counts[k]), "mse": float(model[k])}
-        if baseline is not None:
-            row["ridge_mse"] = float(baseline[k])
-            row["skill"] = skill(float(model[k]), float(baseline[k]))
+    for k in np.flatnonzero(origins_per_series):
+        row: dict[str, Any] = {
+            "id": ids[k],
+            "n_origins": int(origins_per_series[k]),
+            "mse": float(model_mse[k] * unit[k] ** 2),
+            "mae": float(model_mae[k] * unit[k]),
+            "mase": number(model_mae[k] / denominator[k]),
+        }
+        if ridge_mse is not None and ridge_mae is not None:
+            row["ridge_mse"] = float(ridge_mse[k] * unit[k] ** 2)
+            row["ridge_mase"] = number(ridge_mae[k] / denominator[k])
+            row["skill"] = skill(row["mse"], row["ridge_mse"])
         rows.append(row)
     return rows

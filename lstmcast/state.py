@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from lstmcast import __version__
-from lstmcast.baselines import Ridge
+from lstmcast.baselines import PanelRidge, Ridge
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.runtime.network import forecast, parameter_shapes
 from lstmcast.scale import PanelScaler, Scaler
@@ -34,10 +34,13 @@ CONFIG_SECTIONS: dict[str, type[Any]] = {
 @dataclass(frozen=True)
 class PanelState:
     """What a model fitted on many series keeps of them: their ids, in the order fitted, and each one's
-    scaler statistics (``scaler.center[k]``, ``scaler.scale[k]`` for ``ids[k]``)."""
+    scaler statistics (``scaler.center[k]``, ``scaler.scale[k]`` for ``ids[k]``), ridge baseline and
+    MASE denominator (in its scaled units; NaN where it has none)."""
 
     ids: tuple[str, ...]
     scaler: PanelScaler
+    ridge: PanelRidge | None = None
+    mase_scale: np.ndarray | None = None  # [S] float64
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""

@@ -172,6 +172,59 @@ def test_baselines_read_only_the_history_of_their_own_series() -> None:
         seasonal_naive(values, np.array([110]), 4, 24, np.array([100]))  # 10 rows of its own series
 
 
+def _uneven_panel(count: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` noisy series of their own lengths, shapes and trends, end to end: values, offsets."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(60, 300, count)
+    parts = [
+        np.sin(np.arange(n) / rng.uniform(2, 9)) + rng.normal(0, 0.3, n) + np.linspace(0, rng.normal(), n)
+        for n in lengths
+    ]
+    return np.concatenate(parts), np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+@pytest.mark.parametrize("block_floats", [4_000_000, 3_000])  # one block; a block of one or two series each
+def test_a_ridge_per_series_is_the_ridge_fitted_on_that_series_alone(
+    block_floats: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lstmcast import baselines
+    from lstmcast.baselines import fit_panel_ridges, fit_ridge
+
+    monkeypatch.setattr(baselines, "_BLOCK_FLOATS", block_floats)
+    values, offsets = _uneven_panel()
+    lookback, horizon = 12, 4
+    split = panel_split(offsets, WindowConfig(lookback=lookback, horizon=horizon))
+    train, val = split.origins("train", lookback, horizon), split.origins("val", lookback, horizon)
+    ridges = fit_panel_ridges(values, offsets, train, val, lookback, horizon)
+    assert ridges.fitted.tolist() == split.fits.tolist()
+    for k in np.flatnonzero(split.fits):
+        first, end = offsets[k], offsets[k + 1]
+        own = values[first:end]
+        alone = fit_ridge(
+            own,
+            train[(train >= first) & (train < end)] - first,
+            val[(val >= first) & (val < end)] - first,
+            lookback,
+            horizon,
+        )
+        assert ridges.alpha[k] == pytest.approx(alone.alpha, rel=1e-9)
+        origins = np.arange(lookback, len(own) - horizon + 1)
+        together = ridges.predict(values, origins + first, np.full(len(origins), k))
+        np.testing.assert_allclose(together, alone.predict(own, origins), atol=1e-5)  # weights kept as float32
+
+
+def test_the_mase_denominator_of_every_series_is_its_own() -> None:
+    from lstmcast.metrics import mase_scale, panel_mase_scale
+
+    values, offsets = _uneven_panel(count=5)
+    values[offsets[2] : offsets[3]] = 7.0  # constant: no denominator
+    train_end = offsets[:-1] + np.diff(offsets) * 7 // 10
+    together = panel_mase_scale(values, offsets, train_end, season=24)
+    for k in range(5):
+        alone = mase_scale(values[offsets[k] : train_end[k]], 24)
+        assert (np.isnan(together[k]) and alone is None) or together[k] == pytest.approx(alone)
+
+
 # -- one model for many series: train and predict ----------------------------------------------------
 
 PANEL_TINY = {**TINY, "target": "y", "time_col": "time", "id_col": "store"}
@@ -190,6 +243,46 @@ def test_one_model_reports_every_series_and_the_pool(global_model: Forecaster) -
     assert sum(row["n_origins"] for row in metrics["series"]) == metrics["n_origins"]
     assert metrics["worst_series"] in ("a", "b", "c") and metrics["mape"] is None
     assert global_model.training_["series"] == 3 == global_model.training_["series_fitted"]
+
+
+def test_every_series_is_scored_against_its_own_ridge_and_mase_denominator(global_model: Forecaster) -> None:
+    """The report's ridge for a series is the ridge fitted on that series alone, and its MASE divides by
+    that series' in-sample seasonal-naive error: what a model per series would be scored against."""
+    from lstmcast.baselines import fit_ridge
+    from lstmcast.metrics import mase_scale
+
+    lookback, horizon, season = TINY["lookback"], TINY["horizon"], global_model.season_
+    with pytest.warns(DataWarning):
+        panel = validate_panel(long_table(), CONFIG, "store")
+    split = panel_split(panel.offsets, global_model.state_.window)
+    errors, mase_sum, mase_count = [], 0.0, 0
+    for k, row in enumerate(global_model.metrics_["series"]):
+        series = panel.series(k)
+        n_train, n_val = (split.train_end[k] - panel.offsets[k]), (split.val_end[k] - panel.offsets[k])
+        scaler = fit_scaler("standard", series.values[:n_train])
+        target = scaler.transform_target(series.values[:, 0].astype(np.float64))
+        ridge = fit_ridge(
+            target,
+            np.arange(lookback, n_train - horizon + 1),
+            np.arange(n_train, n_val - horizon + 1),
+            lookback,
+            horizon,
+        )
+        test = np.arange(max(n_val, season), len(series) - horizon + 1)
+        ridge_mse = ridge.mse(target, test) * float(scaler.scale[0]) ** 2
+        assert row["ridge_mse"] == pytest.approx(ridge_mse, rel=1e-4)
+        denominator = mase_scale(target[:n_train], season)
+        assert row["ridge_mase"] == pytest.approx(
+            np.abs(ridge.predict(target, test) - target[test[:, None] + np.arange(horizon)]).mean() / denominator,
+            rel=1e-4,
+        )
+        errors.append(row["mse"] / ridge_mse)
+        mase_sum += row["mase"] * row["n_origins"]
+        mase_count += row["n_origins"]
+    pooled = global_model.metrics_
+    assert pooled["mase"] == pytest.approx(mase_sum / mase_count)  # every error over its own series' denominator
+    assert pooled["worst_series"] == "abc"[int(np.argmax(errors))]
+    assert "alpha" not in pooled["baselines"]["ridge"]  # one penalty per series
 
 
 def test_the_forecast_of_every_series_follows_its_own_level_and_time(global_model: Forecaster) -> None:
@@ -306,11 +399,8 @@ def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == ["id", "n_origins", "mse", "ridge_mse", "skill"] and table["id"].tolist() == [
-        "a",
-        "b",
-        "c",
-    ]
+    assert list(table.columns) == ["id", "n_origins", "mse", "mae", "mase", "ridge_mse", "ridge_mase", "skill"]
+    assert table["id"].tolist() == ["a", "b", "c"]
     refused = CliRunner().invoke(cli, ["train", data, "--target", "y", "--per-series", out, "-o", model, *TINY_FLAGS])
     assert refused.exit_code == 2 and "--per-series scores the test part of every series" in refused.stderr
 
@@ -396,3 +486,40 @@ def test_strict_makes_a_short_series_exit_3_and_evaluate_writes_per_series_score
     assert scored.exit_code == 0, scored.stderr
     assert scored.stdout.splitlines()[0].startswith("id,n_origins,mse")
     assert [line.split(",")[0] for line in scored.stdout.splitlines()[1:]] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda arrays: arrays.pop("panel.ridge.bias"), "come together; some are missing"),
+        (lambda arrays: arrays.update({"panel.mase_scale": np.ones(2)}), r"panel\.mase_scale should be 3 numbers"),
+        (
+            lambda arrays: arrays["panel.ridge.weight"].__setitem__((0, 0, 0), np.inf),
+            r"panel\.ridge\.weight and panel\.ridge\.bias must be finite",
+        ),
+    ],
+)
+def test_each_series_baselines_are_kept_with_the_model_and_checked_on_load(
+    global_model: Forecaster, tmp_path: Path, change, message: str
+) -> None:
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    from lstmcast.errors import ArtifactError
+
+    global_model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m").state_.panel
+    kept = global_model.state_.panel
+    np.testing.assert_array_equal(loaded.ridge.weight, kept.ridge.weight)
+    np.testing.assert_array_equal(loaded.mase_scale, kept.mase_scale)
+    weights = tmp_path / "m" / "weights.safetensors"
+    with safe_open(str(weights), framework="np") as stream:
+        metadata = stream.metadata()
+    arrays = load_file(str(weights))
+    change(arrays)
+    save_file(arrays, str(weights), metadata=metadata)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    del manifest["weights_sha256"]  # a checksum that matches the change: the check behind it must catch it
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        Forecaster.load(tmp_path / "m")
