@@ -515,6 +515,15 @@ train_options = _options(
         show_default=True,
         help="Seed for weights and batch order: same data + seed = same model on CPU.",
     ),
+    click.option(
+        "--max-windows-per-series",
+        type=int,
+        default=_TRAIN.max_windows_per_series,
+        show_default=True,
+        metavar="N",
+        help="Each epoch trains on at most N windows of each series, drawn afresh (so a long series does not "
+        "drown short ones); 0: every window.",
+    ),
     device_option,
 )
 

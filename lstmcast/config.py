@@ -177,6 +177,7 @@ class TrainConfig(_Config):
     l1: float = 0.0
     seed: int = 0
     device: str = "auto"
+    max_windows_per_series: int = 0  # an epoch's windows drawn afresh from each series, at most this many; 0: all
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
@@ -189,6 +190,7 @@ class TrainConfig(_Config):
         _check_number("weight_decay", self.weight_decay, "a finite number >= 0", lambda v: v >= 0)
         _check_number("l1", self.l1, "a finite number >= 0", lambda v: v >= 0)
         _check_int("seed", self.seed, 0, MAX_SEED)
+        _check_int("max_windows_per_series", self.max_windows_per_series, 0, MAX_SEED)
         _check(
             isinstance(self.device, str) and re.fullmatch(r"auto|cpu|cuda(:\d+)?", self.device) is not None,
             f"device must be auto, cpu, cuda or cuda:N; got {self.device!r}",

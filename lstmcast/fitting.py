@@ -122,11 +122,13 @@ def _train_network(
     origins: tuple[np.ndarray, np.ndarray],
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
+    train_groups: np.ndarray | None = None,
 ) -> _Trained:
     """The network of ``settings`` on the scaled values ``[rows, F]`` (``scaled_target``: column 0 in
     float64, for the ridges): the ridge baseline and the start fitted on the training windows, the
     network built from that start and trained with early stopping. What one series and a panel
-    share; the windows are whatever origins are given."""
+    share; the windows are whatever origins are given (``train_groups``: each training origin's
+    series, for sampling per series)."""
     window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     train_origins, val_origins = origins
@@ -143,7 +145,7 @@ def _train_network(
         # beats it on validation, so it can only improve on it.
         weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
         network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
-    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop)
+    result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop, train_groups)
     return _Trained(model_cfg, ridge, network, result)
 
 
@@ -296,8 +298,9 @@ def fit_panel_state(
     train_origins, val_origins = split.origins("train", lookback, horizon), split.origins("val", lookback, horizon)
     # One ridge start over all series' windows, none crossing a series.
     scaled_target = scaled[:, 0].astype(np.float64)
+    series_of = np.searchsorted(panel.offsets, train_origins, side="right") - 1  # each origin's series
     trained = _train_network(
-        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop
+        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop, series_of
     )
     model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     columns = len(panel.columns)

@@ -120,6 +120,7 @@ class Forecaster:
         l1: float = 0.0,
         seed: int = 0,
         device: str = "auto",
+        max_windows_per_series: int = 0,
         events: EventSettings | None = None,
     ) -> None:
         self.target = target
@@ -156,6 +157,7 @@ class Forecaster:
         self.l1 = l1
         self.seed = seed
         self.device = device
+        self.max_windows_per_series = max_windows_per_series
         self.events = events
 
     # -- parameters ----------------------------------------------------------------------------

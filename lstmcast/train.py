@@ -176,11 +176,15 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     config: TrainConfig,
     generator: torch.Generator,
+    groups: torch.Tensor | None = None,
 ) -> float:
-    """One pass over the training origins; returns the mean training loss (``config.loss``, without
-    the L1 penalty)."""
+    """One pass over the training origins (with ``config.max_windows_per_series``, over a fresh draw of
+    at most that many from each series, ``groups`` numbering each origin's series); returns the mean
+    training loss (``config.loss``, without the L1 penalty)."""
     model.train()
     criterion = LOSSES[config.loss]
+    if config.max_windows_per_series and groups is not None:
+        origins = origins[_draw_per_group(groups, config.max_windows_per_series, generator).to(origins.device)]
     order = origins[torch.randperm(len(origins), generator=generator).to(origins.device)]
     penalised = _penalised(model) if config.l1 > 0 else []
     total = torch.zeros((), device=origins.device)
@@ -197,6 +201,17 @@ def _train_epoch(
         optimizer.step()
         total += error.detach() * len(batch)  # summed on the device: no host sync per batch
     return float(total) / len(origins)
+
+
+def _draw_per_group(groups: torch.Tensor, most: int, generator: torch.Generator) -> torch.Tensor:
+    """Positions of at most ``most`` origins of each group, drawn at random without replacement:
+    every origin gets a random key, each group is ordered by it, and the first ``most`` are kept."""
+    keys = groups.cpu().to(torch.float64) + torch.rand(len(groups), generator=generator, dtype=torch.float64)
+    order = torch.argsort(keys)  # grouped (groups are whole numbers, keys in [g, g + 1)), random within
+    sorted_groups = groups.cpu()[order]
+    first = torch.searchsorted(sorted_groups, sorted_groups)  # each one's group's first place in the order
+    rank = torch.arange(len(order)) - first
+    return torch.sort(order[rank < most]).values
 
 
 def _trained_forecasts(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -217,8 +232,11 @@ def fit(
     config: TrainConfig,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    train_groups: np.ndarray | None = None,
 ) -> FitResult:
     """Train until validation loss stops improving; returns the best weights (on the CPU) and history.
+    ``train_groups`` numbers each training origin's series (in ascending order) for
+    ``config.max_windows_per_series``; without it the origins are one series.
 
     ``should_stop`` is asked after every epoch; when it says yes, training ends there and keeps the
     best weights so far (``stopped_by`` is then "caller": how ``tune --budget`` ends a trial in time).
@@ -227,6 +245,7 @@ def fit(
     flush_subnormals()
     train_idx = torch.as_tensor(train_origins, device=device)
     val_idx = torch.as_tensor(val_origins, device=device)
+    groups = torch.as_tensor(train_groups if train_groups is not None else np.zeros(len(train_origins), np.int64))
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(model, config)
     best = FitResult({}, 0, math.inf, stopped_early=False)
@@ -238,7 +257,7 @@ def fit(
         best.best_val_loss = initial
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        train_loss = _train_epoch(model, windows, train_idx, optimizer, config, generator)
+        train_loss = _train_epoch(model, windows, train_idx, optimizer, config, generator, groups)
         val_loss = _validation_loss(model, windows, val_idx)
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             raise TrainingError(f"training diverged at epoch {epoch} (loss is not finite); try a lower --lr")

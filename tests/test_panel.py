@@ -523,3 +523,21 @@ def test_each_series_baselines_are_kept_with_the_model_and_checked_on_load(
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=message):
         Forecaster.load(tmp_path / "m")
+
+
+def test_the_windows_drawn_per_series_are_a_setting_kept_with_the_model(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table().sort_values(["store", "time"]).to_csv(tmp_path / "stores.csv", index=False)
+    data, model = str(tmp_path / "stores.csv"), str(tmp_path / "m")
+    run = CliRunner().invoke
+    capped = run(cli, ["train", data, "--id-col", "store", "--max-windows-per-series", "8", "-o", model, *TINY_FLAGS])
+    assert capped.exit_code == 0, capped.stderr
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["config"]["train"]["max_windows_per_series"] == 8
+    whole = Forecaster(**PANEL_TINY).fit(long_table().sort_values(["store", "time"]))
+    assert Forecaster.load(model).history_ != whole.history_  # another draw of windows, another training
+    refused = run(cli, ["train", data, "--id-col", "store", "--max-windows-per-series", "-1", "-o", model])
+    assert refused.exit_code == 2 and "max_windows_per_series" in refused.stderr

@@ -46,6 +46,39 @@ def test_every_epoch_is_reported_through_the_callback() -> None:
     assert all(r.epochs == 3 and r.patience_left <= 5 for r in reports)
 
 
+class RecordingWindows(TensorWindows):
+    """Windows that note which origins each training step reads (not validation's)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.model: torch.nn.Module | None = None
+        self.epochs: list[list[int]] = [[]]  # the origins of each epoch; a new list after every epoch
+
+    def inputs(self, origins: torch.Tensor) -> torch.Tensor:
+        if self.model is not None and self.model.training:
+            self.epochs[-1].extend(origins.tolist())
+        return super().inputs(origins)
+
+
+def test_an_epoch_draws_at_most_n_windows_of_each_series_afresh() -> None:
+    values = torch.from_numpy(np.sin(np.arange(400) / 4.0).astype(np.float32))[:, None]
+    windows = RecordingWindows(values, lookback=12, horizon=4)
+    # Three series: 100, 6 and 150 training windows.
+    train = np.concatenate([np.arange(12, 112), np.arange(130, 136), np.arange(200, 350)])
+    groups = np.repeat([0, 1, 2], [100, 6, 150])
+    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    windows.model = model
+    config = TrainConfig(epochs=3, patience=5, device="cpu", max_windows_per_series=10, batch_size=7)
+    fit(model, windows, train, np.arange(380, 396), config, lambda _: windows.epochs.append([]), train_groups=groups)
+    drawn = windows.epochs[:-1]
+    assert len(drawn) == 3
+    for epoch in drawn:
+        assert len(epoch) == len(set(epoch)) == 10 + 6 + 10  # no window twice; a short series gives all it has
+        per_series = np.bincount(groups[np.searchsorted(train, epoch)], minlength=3)
+        assert per_series.tolist() == [10, 6, 10]
+    assert set(drawn[0]) != set(drawn[1])  # a fresh draw every epoch
+
+
 def test_min_delta_makes_small_improvements_not_count() -> None:
     windows, train, val = small_problem()
     result = fit(
