@@ -1057,6 +1057,13 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
     "show beside the forecast; default: after the last row.",
 )
 @click.option(
+    "--series",
+    "series_id",
+    default=None,
+    metavar="ID",
+    help="For a model of many series: the id of the series to plot (its rows of DATA).",
+)
+@click.option(
     "--context",
     type=click.IntRange(min=1),
     default=None,
@@ -1089,6 +1096,7 @@ def plot(
     output: str,
     show_history: bool,
     origin: str | None,
+    series_id: str | None,
     context: int | None,
     threshold: str | None,
     event: str | None,
@@ -1113,8 +1121,10 @@ def plot(
     from lstmcast import plot as plotting
 
     plotting.require_matplotlib()
-    if show_history and (data is not None or origin is not None or threshold is not None):
-        raise click.UsageError("--history draws the loss curves only: it takes no DATA, --origin or --threshold")
+    if show_history and (data is not None or origin is not None or threshold is not None or series_id is not None):
+        raise click.UsageError(
+            "--history draws the loss curves only: it takes no DATA, --origin, --series or --threshold"
+        )
     if not show_history and data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
     outputs = _outputs()
@@ -1140,7 +1150,8 @@ def plot(
 
     forecaster = Forecaster.load(model_dir)
     settings = forecaster.event_settings(threshold, event, alert_level)
-    history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context)
+    history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context, series_id)
+    about = f"{data if data != '-' else '<stdin>'}" + (f" ({forecaster.id_col} {series_id})" if series_id else "")
     plotting.plot_forecast(
         png,
         history,
@@ -1149,7 +1160,7 @@ def plot(
         threshold=settings.level if settings else None,
         event=settings.event if settings else "above",
         alert_level=settings.alert_level if settings else None,
-        title=f"{forecaster.columns_[0]}: forecast of {data if data != '-' else '<stdin>'} by {model_dir}",
+        title=f"{forecaster.columns_[0]}: forecast of {about} by {model_dir}",
         size=size,
     )
     outputs.commit()

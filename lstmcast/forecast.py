@@ -214,7 +214,7 @@ class Forecaster:
         if state.panel is not None:
             raise ConfigError(
                 f"{what} takes a model of one series; this one was trained on {len(state.panel.ids)} series "
-                f"(id column {state.data.id_col!r}), which only train and predict handle yet"
+                f"(id column {state.data.id_col!r}), which {what} does not take yet"
             )
         return state
 
@@ -452,14 +452,29 @@ class Forecaster:
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(
-        self, frame: pd.DataFrame, origin: str | int | None = None, context: int | None = None
+        self,
+        frame: pd.DataFrame,
+        origin: str | int | None = None,
+        context: int | None = None,
+        series: str | None = None,
     ) -> tuple[pd.Series, pd.Series, pd.Series | None]:
         """What a forecast plot shows: the ``context`` observed values before the origin (default:
         the lookback), the forecast from it and, when ``frame`` goes on past the origin, the actual
         values over the forecast steps. ``origin`` is the first forecast row: a time of the time
-        column, or a row number counted from 1; default: after the last row."""
-        state = self._one_series("plot")
-        return frames.forecast_context(state, frames.forecastable(state, frame), origin, context)
+        column, or a row number counted from 1 (within the series); default: after the last row.
+        A model of many series shows the one whose id is ``series``."""
+        state = self._check_fitted()
+        if state.panel is None:
+            if series is not None:
+                raise ConfigError("--series picks one series of a model of many (train --id-col); this one has one")
+            return frames.forecast_context(state, frames.forecastable(state, frame), origin, context)
+        if series is None:
+            raise ConfigError(
+                f"this model was trained on {len(state.panel.ids)} series (id column {state.data.id_col!r}); "
+                "give the id of the one to plot with --series"
+            )
+        one, rows = frames.panel_series(state, frame, series)
+        return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
     def explain(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The attention weights behind ``predict(frame)``: one row per input step of the last window,

@@ -139,6 +139,32 @@ class FittedState:
         )
         return state
 
+    def one_series(self, name: str) -> FittedState:
+        """A model of many series as the model of its series ``name`` alone: that series' scaler
+        statistics, ridge and MASE denominator, so everything written for one series (plots, reports)
+        works on it. The network is the shared one. A KeyError for an id the model was not fitted on."""
+        assert self.panel is not None
+        k = int(self.panel.positions((name,))[0])
+        if k < 0:
+            raise KeyError(name)
+        panel = self.panel
+        scaler = Scaler(panel.scaler.kind, panel.scaler.center[k], panel.scaler.scale[k])
+        ridge = self.ridge
+        if panel.ridge is not None and panel.ridge.fitted[k]:
+            weights = panel.ridge
+            ridge = Ridge(
+                weights.weight[k].astype(np.float64), weights.bias[k].astype(np.float64), float(weights.alpha[k])
+            )
+        denominator = panel.mase_scale[k] * scaler.scale[0] if panel.mase_scale is not None else np.nan
+        return self.replace(
+            data=dataclasses.replace(self.data, id_col=None),
+            scaler=scaler,
+            ridge=ridge,
+            mase_scale=float(denominator) if np.isfinite(denominator) else None,
+            metrics={},
+            panel=None,
+        )
+
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         """The weights' names and shapes that these settings need."""
         return parameter_shapes(self.model, len(self.columns), self.lookback, self.horizon)

@@ -317,6 +317,23 @@ def test_the_numpy_forecast_is_the_trained_networks(global_model: Forecaster, tm
     pd.testing.assert_frame_equal(again, forecast)
 
 
+def test_a_plot_of_one_series_shows_what_predict_forecasts_for_it(global_model: Forecaster) -> None:
+    table = long_table().sort_values(["store", "time"])
+    history, forecast, actual = global_model.forecast_context(table, series="c")
+    expected = global_model.predict(table)
+    np.testing.assert_allclose(forecast.to_numpy(), expected.loc[expected["store"] == "c", "y"].to_numpy(), atol=1e-9)
+    c = table[table["store"] == "c"]
+    assert actual is None
+    np.testing.assert_allclose(history.to_numpy(), c["y"].to_numpy()[-TINY["lookback"] :], rtol=1e-6)  # float32
+    past, _, seen = global_model.forecast_context(table, origin=100, series="c")  # row 100 of series c
+    np.testing.assert_allclose(seen.to_numpy(), c["y"].to_numpy()[99 : 99 + TINY["horizon"]], rtol=1e-6)
+    with pytest.raises(ConfigError, match="give the id of the one to plot with --series"):
+        global_model.forecast_context(table)
+    single = Forecaster(**{**PANEL_TINY, "id_col": None}).fit(table[table["store"] == "a"].drop(columns="store"))
+    with pytest.raises(ConfigError, match="--series picks one series of a model of many"):
+        single.forecast_context(table[table["store"] == "a"].drop(columns="store"), series="a")
+
+
 def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global_model: Forecaster) -> None:
     table = long_table().sort_values(["store", "time"])
     stranger = sine_frame(n=50).assign(store="z")
@@ -378,8 +395,14 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert predicted.exit_code == 0 and predicted.stderr == ""
     lines = predicted.stdout.splitlines()
     assert lines[0] == "store,time,step,y" and len(lines) == 1 + 3 * TINY["horizon"]
-    refused = run(cli, ["plot", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "-o", str(tmp_path / "f.png")])
-    assert refused.exit_code == 2 and "plot takes a model of one series" in refused.stderr
+    plot = ["plot", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "-o", str(tmp_path / "f.png")]
+    refused = run(cli, plot)
+    assert refused.exit_code == 2 and "give the id of the one to plot with --series" in refused.stderr
+    plotted = run(cli, [*plot, "--series", "b"])
+    assert plotted.exit_code == 0, plotted.stderr
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    unknown = run(cli, [*plot, "--series", "z"])
+    assert unknown.exit_code == 3 and "store 'z' has no rows" in unknown.stderr
     evaluated = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--json", "-q"])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]

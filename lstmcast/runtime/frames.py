@@ -26,7 +26,11 @@ def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
 
 def forecastable(state: FittedState, frame: pd.DataFrame) -> Series:
     """``frame`` validated, with at least the ``lookback`` rows a forecast reads."""
-    series = validate_for(state, frame)
+    return enough_rows(state, validate_for(state, frame))
+
+
+def enough_rows(state: FittedState, series: Series) -> Series:
+    """``series``, when it has the ``lookback`` rows a forecast reads; else a DataError."""
     if len(series) < state.lookback:
         raise DataError(
             f"{series.source}: {len(series)} rows are too few to forecast; the model reads the last "
@@ -178,6 +182,24 @@ def validate_panel_for(state: FittedState, frame: pd.DataFrame) -> Panel:
     )
     assert config.id_col is not None
     return validate_panel(frame, config, config.id_col)
+
+
+def panel_series(state: FittedState, frame: pd.DataFrame, name: str) -> tuple[FittedState, Series]:
+    """One series of a long table, and the model of many series as that series' model
+    (``FittedState.one_series``). Only that id's rows are validated; an id with no rows in ``frame``
+    or that the model was not trained on is a DataError naming it."""
+    assert state.panel is not None and state.data.id_col is not None
+    id_col = state.data.id_col
+    source = frame.attrs.get("source", "<frame>")
+    if id_col in frame.columns:  # a missing id column is validation's to report
+        rows = frame[frame[id_col].astype("string") == name]
+        if rows.empty:
+            raise DataError(f"{source}: {id_col} {name!r} has no rows")
+        frame = rows.assign(**{id_col: rows[id_col].astype("string")})
+        frame.attrs["source"] = source
+    panel = validate_panel_for(state, frame)
+    require_known(panel, state)
+    return state.one_series(name), panel.series(0)
 
 
 def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
