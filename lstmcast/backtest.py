@@ -27,8 +27,8 @@ from lstmcast.evaluation import EventSettings
 from lstmcast.forecast import Forecaster
 from lstmcast.report import build_report
 from lstmcast.train import EpochReport
-from lstmcast.validate import Series, validate_frame
-from lstmcast.window import rolling_origins, rows_needed
+from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
+from lstmcast.window import ranges, rolling_origins, rows_needed
 
 
 @dataclass(frozen=True)
@@ -98,14 +98,23 @@ def backtest(
     tune_alert_level: bool = False,
     on_fold: Callable[[FoldResult], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """Walk-forward backtest of ``template``'s settings (an unfitted ``Forecaster``) on ``frame``."""
+    """Walk-forward backtest of ``template``'s settings (an unfitted ``Forecaster``) on ``frame``.
+    With ``id_col``, every series of the long table is backtested by one model per fold
+    (``backtest_panel``); series too short for the folds are left out with a warning, or with
+    ``strict`` are a DataError."""
     if stride < 1:
         raise ConfigError(f"--stride must be at least 1; got {stride}")
     events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
     settings = template.settings()
     if settings.data.id_col is not None:
-        raise ConfigError("backtest takes one series; a model of many series (--id-col) is not backtested yet")
+        if events is not None or template.events is not None:
+            raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+        panel = validate_panel(frame, settings.data, settings.data.id_col)
+        return backtest_panel(
+            template, panel, folds, retrain=retrain, stride=stride, on_fold=on_fold, on_epoch=on_epoch, strict=strict
+        )
     events = events if events is not None else template.events
     series = validate_frame(frame, settings.data)
     plan = plan_folds(len(series), folds, settings.window, series.source)
@@ -202,3 +211,120 @@ def _pooled_report(
     scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
     alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
     return build_report(target, origins, forecast, pooled, scoring, alert_levels=alert_levels, index=series.index)
+
+
+# -- many series --------------------------------------------------------------------------------------
+
+
+def plan_panel_folds(panel: Panel, folds: int, window: WindowConfig, strict: bool = False) -> tuple[Panel, np.ndarray]:
+    """Every series' folds as ``plan_folds`` plans one series': the last ``test_frac`` of its rows cut
+    into ``folds`` blocks; series ``k`` tests fold ``j`` on its rows ``[bounds[k, j], bounds[k, j + 1])``
+    (counted from its first row), ``bounds`` ``[S, folds + 1]``. Series too short for that (a block
+    shorter than the horizon, or too few rows before the first block to train on) are left out with
+    one warning, or with ``strict`` are a DataError; the panel returned holds the others."""
+    if folds < 1:
+        raise ConfigError(f"--folds must be at least 1; got {folds}")
+    if window.test_frac <= 0:
+        raise ConfigError("a backtest needs --test-frac above 0: it is the part of the rows the folds test on")
+    needed = rows_needed(WindowConfig(window.lookback, window.horizon, window.val_frac, 0.0, window.scaler))
+
+    def sizes(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n_test = np.rint(lengths * window.test_frac).astype(np.int64)  # half to even, as round() in plan_folds
+        return n_test, lengths - n_test
+
+    n_test, first = sizes(panel.lengths)
+    why = (
+        f"to backtest ({folds} folds of at least horizon {window.horizon} rows in the last test_frac "
+        f"{window.test_frac:g}, after at least {needed} rows to train on)"
+    )
+    panel = leave_out_short(panel, (n_test // folds < window.horizon) | (first < needed), why, strict)
+    n_test, first = sizes(panel.lengths)
+    bounds = first[:, None] + np.linspace(0, n_test, folds + 1, axis=1).round().astype(np.int64)  # [S, folds + 1]
+    return panel, bounds
+
+
+def backtest_panel(
+    template: Forecaster,
+    panel: Panel,
+    folds: int = 5,
+    *,
+    retrain: bool = True,
+    stride: int = 1,
+    on_fold: Callable[[FoldResult], None] | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Walk-forward backtest of one model over many series: fold ``j``'s model is trained on every
+    series' rows before its own fold-``j`` block (each series split, scaled and early-stopped as
+    ``train --id-col`` does), then forecasts every ``stride``-th origin of every series' block. The
+    report has the shape of a model of many series' (pooled in each series' units, per series) with
+    ``folds``; the pooled one scales every series by the first fold's statistics, and scores each
+    fold's forecasts against that fold's own baselines."""
+    panel, bounds = plan_panel_folds(panel, folds, template.settings().window, strict)
+    horizon = template.horizon
+    # Every stride-th origin from each series' first test row, while a whole horizon fits.
+    counts = np.maximum((panel.lengths - horizon - bounds[:, 0]) // stride + 1, 0)  # [S]
+    owner = np.repeat(np.arange(len(panel.ids)), counts)
+    local = bounds[owner, 0] + stride * (ranges(np.zeros_like(counts), counts))  # rows counted in each series
+    fold_of = (local[:, None] >= bounds[owner, 1:-1]).sum(axis=1)  # [n] 0-based
+    origins = panel.offsets[owner] + local
+    for j in range(folds):
+        if not np.any(fold_of == j):
+            raise DataError(
+                f"{panel.source}: with --stride {stride}, fold {j + 1} of {folds} has no forecast origin in any "
+                "series; use a smaller --stride, or fewer --folds"
+            )
+    records: list[dict[str, Any]] = []
+    parts: list[dict[str, np.ndarray]] = []
+    model: Forecaster | None = None
+    first: Forecaster | None = None
+    for j in range(folds):
+        trained = retrain or model is None
+        if trained:
+            model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
+            model.fit_panel(panel.heads(bounds[:, j]), on_epoch, strict=strict)
+            first = first or model
+        assert model is not None and first is not None
+        chosen = fold_of == j
+        fold_origins = origins[chosen]
+        forecast = model.panel_forecasts(panel, fold_origins)
+        baselines = model.panel_baselines(panel, fold_origins)
+        parts.append({"origins": fold_origins, "model": forecast, **baselines})
+        fold = Fold(j + 1, int(bounds[:, j].min()), int(bounds[:, j + 1].max()))
+        record = {
+            "fold": j + 1,
+            "trained": trained,
+            "train_rows": int(model.training_["rows"]),
+            "test_start": _panel_stamp(panel, bounds[:, j], min),
+            "test_end": _panel_stamp(panel, bounds[:, j + 1] - 1, max),
+            "best_epoch": model.best_epoch_,
+            "epochs_run": len(model.history_),
+            "val_mse": model.training_["val_mse"],
+            "events": None,
+            "metrics": model.panel_report(panel, fold_origins, forecast, baselines),
+        }
+        records.append(record)
+        if on_fold is not None:
+            on_fold(FoldResult(fold, folds, trained, record))
+    assert first is not None
+    pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    all_origins, forecast = pooled.pop("origins"), pooled.pop("model")
+    report = first.panel_report(panel, all_origins, forecast, pooled)
+    report["folds"] = records
+    report["backtest"] = {
+        "folds": folds,
+        "retrain": retrain,
+        "stride": stride,
+        "test_rows": int((panel.lengths - bounds[:, 0]).sum()),
+        "series": len(panel.ids),
+        "source": panel.source,
+    }
+    return report
+
+
+def _panel_stamp(panel: Panel, rows: np.ndarray, pick: Callable[[Any], Any]) -> str | int:
+    """The earliest (``min``) or latest (``max``) of each series' row ``rows[k]``: a time, or without
+    a time column the row number within the series."""
+    if panel.index is None:
+        return int(pick(rows))
+    return str(pick(panel.index[panel.offsets[:-1] + rows]))

@@ -312,6 +312,14 @@ quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."
 )
 
+id_col_option = click.option(
+    "--id-col",
+    default=None,
+    metavar="COL",
+    help="DATA is a long table of many series told apart by COL: one model for all, each series scaled by its own "
+    "training rows; predict then forecasts every series.",
+)
+
 strict_option = click.option(
     "--strict",
     is_flag=True,
@@ -618,13 +626,7 @@ def cli(debug: bool) -> None:
     help="Model directory to write (replaced atomically if it holds an earlier model).",
 )
 @data_options
-@click.option(
-    "--id-col",
-    default=None,
-    metavar="COL",
-    help="DATA is a long table of many series told apart by COL: one model for all, each series scaled by its own "
-    "training rows; predict then forecasts every series.",
-)
+@id_col_option
 @per_series_option
 @strict_option
 @window_options
@@ -889,6 +891,7 @@ def evaluate(
 @cli.command()
 @click.argument("data")
 @data_options
+@id_col_option
 @window_options
 @model_options
 @train_options
@@ -907,6 +910,8 @@ def evaluate(
 @threshold_options
 @tune_alert_option
 @per_step_option
+@per_series_option
+@strict_option
 @click.option("-o", "--output", default=None, help="Also write the report (with every fold's) as JSON to this file.")
 @click.option(
     "--plot",
@@ -931,6 +936,8 @@ def backtest(
     tolerance: int | None,
     tune_alert_level: bool,
     per_step_path: str | None,
+    per_series_path: str | None,
+    strict: bool,
     output: str | None,
     plot_path: str | None,
     as_json: bool,
@@ -966,11 +973,14 @@ def backtest(
         from lstmcast.plot import require_matplotlib
 
         require_matplotlib()
-    _one_stdout(output, "-" if as_json else None, per_step_path)
+    if per_series_path is not None and template.id_col is None:
+        raise click.UsageError("--per-series scores every series of a long table: it needs --id-col")
+    _one_stdout(output, "-" if as_json else None, per_step_path, per_series_path)
     outputs = _outputs()
     outputs.inputs(data)  # no output may replace what the command reads
     json_file = outputs.file(output) if output is not None else None
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
+    per_series, per_series_format = _table_output(outputs, per_series_path, "--per-series")
     png = _png_output(outputs, plot_path) if plot_path is not None else None
     json_output = outputs.file("-") if as_json else None
     frame = read_table(data, input_format)
@@ -987,11 +997,13 @@ def backtest(
         tolerance=tolerance,
         tune_alert_level=tune_alert_level,
         on_fold=on_fold,
+        strict=strict,
     )
     for report_output in (json_file, json_output):
         if report_output is not None:
             report_output.set(json_bytes(report))
     _fill_per_step(per_step, per_step_format, report)
+    _fill_per_series(per_series, per_series_format, report)
     if png is not None:
         from lstmcast.plot import plot_backtest
 
@@ -999,6 +1011,11 @@ def backtest(
     outputs.commit()
     if not quiet:
         backtest_tables(console, report, f"Backtest on {data if data != '-' else '<stdin>'}")
+        if "series" in report:
+            from lstmcast.console import panel_note
+
+            count = len(report["series"])
+            panel_note(console, report, {"series": count, "series_fitted": count})
 
 
 @cli.command()

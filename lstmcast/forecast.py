@@ -21,7 +21,16 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
-from lstmcast.report import Scoring, baseline_forecasts, build_report, in_sample_origins, panel_report, stored_events
+from lstmcast.report import (
+    Scoring,
+    baseline_forecasts,
+    build_report,
+    in_sample_origins,
+    panel_baselines,
+    panel_report,
+    series_units,
+    stored_events,
+)
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
@@ -334,6 +343,36 @@ class Forecaster:
     def baseline_forecasts(self, series: Series, origins: np.ndarray) -> dict[str, np.ndarray]:
         """Every baseline's forecasts from ``origins``, ``[n_origins, horizon]`` each, in original units."""
         return baseline_forecasts(self._check_fitted(), series.values[:, 0].astype(np.float64), origins)
+
+    def panel_forecasts(self, panel: Panel, origins: np.ndarray) -> np.ndarray:
+        """A model of many series' forecasts from global ``origins`` of ``panel`` (series it was fitted
+        on), in each series' original units, ``[n_origins, horizon]``, in batched torch passes."""
+        from lstmcast.fitting import panel_forecasts
+
+        state = self._check_fitted()
+        return series_units(state, panel, origins, panel_forecasts(self.model_, state, panel, origins))
+
+    def panel_baselines(self, panel: Panel, origins: np.ndarray) -> dict[str, np.ndarray]:
+        """Every series' own baselines from global ``origins`` of ``panel``, in original units."""
+        state = self._check_fitted()
+        starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
+        scaled = panel_baselines(state, panel, origins, starts)
+        return {name: series_units(state, panel, origins, forecasts) for name, forecasts in scaled.items()}
+
+    def panel_report(
+        self, panel: Panel, origins: np.ndarray, forecast: np.ndarray, baselines: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        """The report of ``forecast`` and ``baselines`` (original units) from global ``origins`` of
+        ``panel``, each series scaled by this model's statistics for it."""
+        state = self._check_fitted()
+        starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
+
+        def scaled(values: np.ndarray) -> np.ndarray:
+            return series_units(state, panel, origins, values, scaled=False)
+
+        return panel_report(
+            state, panel, origins, scaled(forecast), starts, {name: scaled(v) for name, v in baselines.items()}
+        )
 
     def scoring(self, events: EventSettings | None = None) -> Scoring:
         """What a report of this model's forecasts needs besides them (its own events unless given)."""

@@ -127,8 +127,49 @@ def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -
     return count
 
 
+def panel_target(state: FittedState, panel: Panel) -> np.ndarray:
+    """The target of every series of ``panel`` in its own scaled units (the state's statistics for
+    it), ``[rows]`` float64."""
+    assert state.panel is not None
+    positions = state.panel.positions(panel.ids)
+    return state.panel.scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
+
+
+def series_units(
+    state: FittedState, panel: Panel, origins: np.ndarray, forecasts: np.ndarray, *, scaled: bool = True
+) -> np.ndarray:
+    """Forecasts ``[n, H]`` from global ``origins`` of ``panel`` turned from each series' scaled
+    units (the state's statistics for it) into its original units, or back with ``scaled=False``."""
+    assert state.panel is not None
+    owner = state.panel.positions(panel.ids)[np.searchsorted(panel.offsets, origins, side="right") - 1]  # [n]
+    center = state.panel.scaler.center[owner, :1]  # [n, 1]
+    scale = state.panel.scaler.scale[owner, :1]
+    return forecasts * scale + center if scaled else (forecasts - center) / scale
+
+
+def panel_baselines(state: FittedState, panel: Panel, origins: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray]:
+    """Every baseline's forecasts from global ``origins`` of ``panel``, each series' own (naive,
+    seasonal naive, drift, mean, and its own ridge; a series too short for one gets the ridge fitted
+    over all series), ``[n, H]`` in each series' scaled units."""
+    assert state.panel is not None
+    positions = state.panel.positions(panel.ids)
+    target = panel_target(state, panel)
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1  # [n]: each origin's series
+    baselines = baseline_forecasts(state, target, origins, starts)  # "ridge" here: the one over all series
+    ridges = state.panel.ridge
+    if ridges is not None:
+        own = ridges.predict(target, origins, positions[owner])
+        baselines["ridge"] = np.where(ridges.fitted[positions[owner]][:, None], own, baselines["ridge"])
+    return baselines
+
+
 def panel_report(
-    state: FittedState, panel: Panel, origins: np.ndarray, forecast: np.ndarray, starts: np.ndarray
+    state: FittedState,
+    panel: Panel,
+    origins: np.ndarray,
+    forecast: np.ndarray,
+    starts: np.ndarray,
+    baselines: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
@@ -138,17 +179,17 @@ def panel_report(
     own: naive, seasonal naive, drift, mean and a ridge fitted on that series' windows alone (a
     series too short for its own falls back to the ridge fitted over all series). MASE divides each
     series' errors by its own denominator. ``series`` lists every series' scores in its own units,
-    and ``worst_series`` names the one the model does worst on relative to its ridge."""
+    and ``worst_series`` names the one the model does worst on relative to its ridge. ``baselines``
+    (in the state's scaled units) replace ``panel_baselines``' where given: a pooled backtest's,
+    each fold's own."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
-    target = scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
+    target = panel_target(state, panel)
     owner = np.searchsorted(panel.offsets, origins, side="right") - 1  # [n]: each origin's series
-    baselines = baseline_forecasts(state, target, origins, starts)  # "ridge" here: the one over all series
+    if baselines is None:
+        baselines = panel_baselines(state, panel, origins, starts)
     ridges = state.panel.ridge
-    if ridges is not None:
-        own = ridges.predict(target, origins, positions[owner])
-        baselines["ridge"] = np.where(ridges.fitted[positions[owner]][:, None], own, baselines["ridge"])
     alpha = state.ridge.alpha if ridges is None and state.ridge is not None else None  # per series: no one alpha
     report = build_report(target, origins, forecast, baselines, Scoring(1.0, None, state.season, alpha, None))
     _drop_percentages(report)

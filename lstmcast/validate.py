@@ -332,19 +332,23 @@ class Panel:
 
     def select(self, keep: np.ndarray) -> Panel:
         """The series flagged in ``keep`` (``[S]`` bool) alone, in the same orders."""
-        lengths = self.lengths[keep]
-        starts = self.offsets[:-1][keep]
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        rows = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], lengths)  # each kept row's old row
         renumber = np.cumsum(keep) - 1  # [S]: a kept series' new number
         return dataclasses.replace(
-            self,
+            self._rows(self.offsets[:-1][keep], self.lengths[keep]),
             ids=tuple(name for name, kept in zip(self.ids, keep, strict=True) if kept),
-            offsets=offsets,
-            values=self.values[rows],
-            index=self.index[rows] if self.index is not None else None,
             input_order=renumber[self.input_order[keep[self.input_order]]],
         )
+
+    def heads(self, rows: np.ndarray) -> Panel:
+        """Every series cut to its first ``rows[k]`` rows (what a backtest fold may train on)."""
+        return self._rows(self.offsets[:-1], np.minimum(rows, self.lengths))
+
+    def _rows(self, starts: np.ndarray, lengths: np.ndarray) -> Panel:
+        """``lengths[j]`` rows from ``starts[j]`` for each series ``j`` kept, as a panel."""
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        rows = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], lengths)  # each kept row's old row
+        index = self.index[rows] if self.index is not None else None
+        return dataclasses.replace(self, offsets=offsets, values=self.values[rows], index=index)
 
 
 def leave_out_short(panel: Panel, short: np.ndarray, why: str, strict: bool = False) -> Panel:

@@ -564,3 +564,60 @@ def test_the_windows_drawn_per_series_are_a_setting_kept_with_the_model(tmp_path
     assert Forecaster.load(model).history_ != whole.history_  # another draw of windows, another training
     refused = run(cli, ["train", data, "--id-col", "store", "--max-windows-per-series", "-1", "-o", model])
     assert refused.exit_code == 2 and "max_windows_per_series" in refused.stderr
+
+
+# -- backtests of one model over many series ---------------------------------------------------------
+
+BACKTEST = {**PANEL_TINY, "test_frac": 0.3}
+
+
+def test_a_backtest_of_a_panel_of_one_series_is_the_backtest_of_that_series() -> None:
+    """The same folds, training, forecasts and scores as the one-series backtest (whose scaled errors
+    are the panel's units)."""
+    from lstmcast.backtest import backtest
+
+    a = long_table().sort_values(["store", "time"]).query("store == 'a'")
+    pooled = backtest(Forecaster(**BACKTEST), a, folds=3)
+    alone = backtest(Forecaster(**{**BACKTEST, "id_col": None}), a.drop(columns="store"), folds=3)
+    assert pooled["n_origins"] == alone["n_origins"]
+    assert pooled["mse"] == pytest.approx(alone["mse_scaled"], rel=1e-5)
+    assert pooled["baselines"]["ridge"]["mse"] == pytest.approx(alone["baselines"]["ridge"]["mse_scaled"], rel=1e-5)
+    for together, single in zip(pooled["folds"], alone["folds"], strict=True):
+        assert together["train_rows"] == single["train_rows"] and together["test_start"] == single["test_start"]
+        assert together["metrics"]["mse"] == pytest.approx(single["metrics"]["mse_scaled"], rel=1e-5)
+
+
+def test_no_fold_of_a_panel_backtest_trains_on_its_own_block_of_any_series() -> None:
+    from lstmcast.backtest import backtest, plan_panel_folds
+
+    table = long_table().sort_values(["store", "time"]).reset_index(drop=True)
+    window = WindowConfig(**{k: BACKTEST[k] for k in ("lookback", "horizon", "test_frac")})
+    panel, bounds = plan_panel_folds(validate_panel(table, CONFIG, "store"), 3, window)
+    position = table.groupby("store").cumcount().to_numpy()
+    own_first_block = bounds[np.searchsorted(panel.ids, table["store"].to_numpy()), 0]
+    changed = table.assign(y=np.where(position >= own_first_block, table["y"] * 3 + 50, table["y"]))
+    records = [backtest(Forecaster(**BACKTEST), frame, folds=3)["folds"] for frame in (table, changed)]
+    first, later = (records[0][0], records[1][0]), (records[0][1], records[1][1])
+    assert first[0]["val_mse"] == first[1]["val_mse"] and first[0]["train_rows"] == first[1]["train_rows"]
+    assert later[0]["val_mse"] != later[1]["val_mse"]  # fold 2 trains on fold 1's blocks
+
+
+def test_series_too_short_to_backtest_are_left_out_or_refused_when_strict(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.backtest import backtest
+    from lstmcast.cli import cli
+
+    table = pd.concat([long_table().sort_values(["store", "time"]), sine_frame(n=40).assign(store="tiny")])
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to backtest .*\(store tiny\)"):
+        report = backtest(Forecaster(**BACKTEST), table, folds=3)
+    assert [row["id"] for row in report["series"]] == ["a", "b", "c"] and report["backtest"]["series"] == 3
+    table.to_csv(tmp_path / "stores.csv", index=False)
+    command = ["backtest", str(tmp_path / "stores.csv"), "--id-col", "store", "--folds", "3", "--test-frac", "0.3"]
+    command += [*TINY_FLAGS, "--per-series", str(tmp_path / "series.csv")]
+    ran = CliRunner().invoke(cli, command)
+    assert ran.exit_code == 0, ran.stderr
+    assert "Pooled over the test parts of 3 series" in ran.stderr
+    assert pd.read_csv(tmp_path / "series.csv")["id"].tolist() == ["a", "b", "c"]
+    strict = CliRunner().invoke(cli, [*command, "--strict"])
+    assert strict.exit_code == 3 and "--strict refuses them" in strict.stderr
