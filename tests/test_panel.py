@@ -451,14 +451,17 @@ def test_shards_together_forecast_every_series_once_and_exactly(global_model: Fo
 
     table = pd.concat(
         [long_table().sort_values(["store", "time"])]
-        + [sine_frame(n=100, seed=k).assign(store=f"s{k}") for k in range(9)],  # 12 stores
+        + [sine_frame(n=100, seed=k).assign(store=f"s{k}") for k in range(67)],  # 70 stores
         ignore_index=True,
     )
     table.to_csv(tmp_path / "stores.csv", index=False)
     model = tmp_path / "m"
     run = CliRunner().invoke
     assert (
-        run(cli, ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "-o", str(model), *TINY_FLAGS]).exit_code
+        run(  # hidden 64: products wide enough that BLAS rounds rows otherwise in batches of other sizes
+            cli,
+            ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "-o", str(model), *TINY_FLAGS, "--hidden=64"],
+        ).exit_code
         == 0
     )
     whole = run(cli, ["predict", str(model), str(tmp_path / "stores.csv")])
@@ -468,9 +471,12 @@ def test_shards_together_forecast_every_series_once_and_exactly(global_model: Fo
     assert sum(len(frame) for frame in frames) == len(pd.read_csv(io.StringIO(whole.stdout)))
     ids = [set(frame["store"]) for frame in frames]
     assert all(not (ids[a] & ids[b]) for a in range(4) for b in range(a + 1, 4))  # no id twice
-    together = pd.concat(frames).sort_values(["store", "step"]).reset_index(drop=True)
-    expected = pd.read_csv(io.StringIO(whole.stdout), dtype={"store": str}).sort_values(["store", "step"])
-    pd.testing.assert_frame_equal(together, expected.reset_index(drop=True))
+    # To the last digit: a series' forecast does not depend on which others are forecast with it.
+    together = sorted(line for part in parts for line in part.stdout.splitlines()[1:])
+    assert together == sorted(whole.stdout.splitlines()[1:])
+    table[table["store"] == "s3"].to_csv(tmp_path / "one.csv", index=False)
+    alone = run(cli, ["predict", str(model), str(tmp_path / "one.csv")]).stdout.splitlines()[1:]
+    assert alone == [line for line in whole.stdout.splitlines() if line.startswith("s3,")]  # a batch of one
     again = run(cli, ["predict", str(model), str(tmp_path / "stores.csv"), "--shard", "2/4"])
     assert again.stdout == parts[1].stdout  # the same share every time
 

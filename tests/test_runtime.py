@@ -110,3 +110,20 @@ def test_predict_runs_the_trained_network_in_numpy(tmp_path, settings: dict) -> 
     )
     fitted.save(tmp_path / "m")
     np.testing.assert_array_equal(Forecaster.load(tmp_path / "m").predict(frame)["y"].to_numpy(), forecast)
+
+
+def test_a_rows_forecast_does_not_depend_on_the_rows_forecast_with_it() -> None:
+    """What makes the shards of a many-series forecast equal the whole to the bit: BLAS may round a
+    product's rows otherwise when it multiplies more or fewer of them, so rows go in fixed passes."""
+    from lstmcast.runtime.network import INVARIANT_BATCH, forecast_rows
+
+    config = ModelConfig(hidden=64, segment=4, window_norm="last", ensemble=1)
+    rng = np.random.default_rng(0)
+    weights = {k: rng.normal(0, 0.3, s).astype(np.float32) for k, s in parameter_shapes(config, 1, 12, 4).items()}
+    x = rng.normal(size=(INVARIANT_BATCH + 6, 12, 1)).astype(np.float32)
+    whole = forecast_rows(config, weights, x)
+    np.testing.assert_allclose(whole, forecast(config, weights, x)[0], rtol=1e-5, atol=1e-6)
+    for start, count in [(0, 1), (0, 3), (3, 5), (10, 17), (5, INVARIANT_BATCH), (INVARIANT_BATCH, 6)]:
+        np.testing.assert_array_equal(
+            forecast_rows(config, weights, x[start : start + count]), whole[start : start + count]
+        )

@@ -13,6 +13,7 @@ from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
 from lstmcast.report import stored_events
+from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
 
@@ -227,7 +228,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False) -> pd.
     center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
     scale = state.panel.scaler.scale[positions][:, None, :]  # [S, 1, F]
     windows = ((panel.values[rows] - center) / scale).astype(np.float32)  # [S, L, F]
-    scaled, _ = state.forecast_scaled(windows)  # [S, H]
+    scaled = forecast_rows(state.model, state.weights, windows)  # [S, H], each row as in any shard
     forecast = scaled * scale[:, 0, :1] + center[:, 0, :1]  # [S, H] back to each series' units
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
     if len(set(names)) < len(names):
