@@ -48,7 +48,7 @@ SCHEMA_VERSION = 6
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
-PANEL_MASE_SCALE = "panel.mase_scale"
+PANEL_MASE_SCALE, PANEL_SEEN_UNTIL = "panel.mase_scale", "panel.seen_until"
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
 MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
@@ -100,6 +100,8 @@ class ModelFiles:
             }
         if panel.mase_scale is not None:
             arrays[PANEL_MASE_SCALE] = panel.mase_scale
+        if panel.seen_until is not None:
+            arrays[PANEL_SEEN_UNTIL] = panel.seen_until
         metadata = {PANEL_IDS: json.dumps(list(state.panel.ids))}
         return cls(state.to_manifest(), {**state.weights, **arrays}, state.metrics, metadata)
 
@@ -241,6 +243,7 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         scaler,
         _panel_ridge(weights, count, int(window["lookback"]), int(window["horizon"])),
         _optional_array(weights, PANEL_MASE_SCALE, (count,)),
+        _optional_array(weights, PANEL_SEEN_UNTIL, (count,)),
     )
 
 

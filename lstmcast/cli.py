@@ -885,7 +885,8 @@ def evaluate(
         if "series" in metrics:
             from lstmcast.console import panel_note
 
-            panel_note(console, metrics, {"series": len(metrics["series"]), "series_fitted": len(metrics["series"])})
+            count = len(metrics["series"])
+            panel_note(console, metrics, {"series": count, "series_fitted": count}, "every origin of")
 
 
 @cli.command()
@@ -1015,7 +1016,7 @@ def backtest(
             from lstmcast.console import panel_note
 
             count = len(report["series"])
-            panel_note(console, report, {"series": count, "series_fitted": count})
+            panel_note(console, report, {"series": count, "series_fitted": count}, "the folds of")
 
 
 @cli.command()

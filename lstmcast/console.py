@@ -508,13 +508,14 @@ def _panel_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     return [("series", f"{manifest['panel']['series']} (id column {manifest['config']['data'].get('id_col')})")]
 
 
-def panel_note(console: Console, metrics: dict[str, Any], training: dict[str, Any]) -> None:
-    """After training on many series: what the pooled table means, and the series that fares worst."""
+def panel_note(
+    console: Console, metrics: dict[str, Any], training: dict[str, Any], scored: str = "the test parts of"
+) -> None:
+    """After scoring many series: what the pooled table means (``scored`` says what of each series was
+    scored), and the series that fares worst."""
     fitted, total = training.get("series_fitted"), training.get("series")
     left_out = f"; {total - fitted} too short were left out" if fitted != total else ""
-    console.print(
-        f"Pooled over the test parts of {fitted} series{left_out}, each in its own scaled units.", markup=False
-    )
+    console.print(f"Pooled over {scored} {fitted} series{left_out}, each in its own scaled units.", markup=False)
     worst = next((row for row in metrics.get("series", []) if row["id"] == metrics.get("worst_series")), None)
     if worst is not None and worst.get("skill") is not None:
         console.print(

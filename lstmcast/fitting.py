@@ -343,9 +343,20 @@ def fit_panel_state(
             # The baselines of every report: each series' own ridge and MASE denominator, in its units.
             fit_panel_ridges(scaled_target, panel.offsets, train_origins, val_origins, lookback, horizon),
             panel_mase_scale(scaled_target, panel.offsets, split.train_end, season),
+            _seen_until(panel, split),
         ),
     )
     return FittedPanel(state, network, split)
+
+
+def _seen_until(panel: Panel, split: PanelSplit) -> np.ndarray | None:
+    """Each series' time (ns) of the last row training or early stopping saw; the earliest time
+    there is for a series that gave none (None without a time column)."""
+    if panel.index is None:
+        return None
+    saw = split.val_end > panel.offsets[:-1]
+    last = panel.index.asi8[np.maximum(split.val_end - 1, 0)]
+    return np.where(saw, last, np.iinfo(np.int64).min).astype(np.int64)
 
 
 def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig, strict: bool) -> None:

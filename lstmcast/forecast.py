@@ -27,6 +27,7 @@ from lstmcast.report import (
     build_report,
     in_sample_origins,
     panel_baselines,
+    panel_in_sample_origins,
     panel_report,
     series_units,
     stored_events,
@@ -460,7 +461,8 @@ class Forecaster:
         )
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
         forecast = panel_forecasts(self.model_, state, panel, origins)
-        return {**panel_report(state, panel, origins, forecast, starts), "in_sample_origins": None}
+        seen = panel_in_sample_origins(state, panel, origins)
+        return {**panel_report(state, panel, origins, forecast, starts), "in_sample_origins": seen}
 
     # -- predict, in numpy ----------------------------------------------------------------------
 
@@ -487,7 +489,7 @@ class Forecaster:
                     frame = frame[frames.shard_rows(frame[id_col], shard)]
                 if frame.empty:
                     return frames.empty_panel_forecast(state)
-            return frames.predict_panel(state, frames.validate_panel_for(state, frame), strict)
+            return frames.predict_panel(state, frames.validate_panel_for(state, frame), strict, shard is not None)
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(

@@ -22,7 +22,7 @@ from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.metrics import skill
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series
+from lstmcast.validate import Panel, Series, format_names
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,27 @@ def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -
         warnings.warn(
             f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
             f"early-stopped on (up to {seen}); those scores are optimistic",
+            DataWarning,
+            stacklevel=3,
+        )
+    return count
+
+
+def panel_in_sample_origins(state: FittedState, panel: Panel, origins: np.ndarray) -> int | None:
+    """``in_sample_origins`` for a model of many series: how many global ``origins`` forecast rows
+    that training or early stopping saw of their own series (None when there are no times, or the
+    model does not record them); warns when any do, naming the first few series."""
+    assert state.panel is not None
+    if panel.index is None or state.panel.seen_until is None:
+        return None
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1
+    seen = panel.index.asi8[origins] <= state.panel.seen_until[state.panel.positions(panel.ids)][owner]  # [n]
+    count = int(seen.sum())
+    if count:
+        names = format_names([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
+        warnings.warn(
+            f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
+            f"early-stopped on ({panel.id_col} {names}); those scores are optimistic",
             DataWarning,
             stacklevel=3,
         )

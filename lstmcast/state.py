@@ -41,6 +41,7 @@ class PanelState:
     scaler: PanelScaler
     ridge: PanelRidge | None = None
     mase_scale: np.ndarray | None = None  # [S] float64
+    seen_until: np.ndarray | None = None  # [S] int64: the time (ns) of each series' last row training saw
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""

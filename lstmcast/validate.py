@@ -351,16 +351,19 @@ class Panel:
         return dataclasses.replace(self, offsets=offsets, values=self.values[rows], index=index)
 
 
-def leave_out_short(panel: Panel, short: np.ndarray, why: str, strict: bool = False) -> Panel:
+def leave_out_short(
+    panel: Panel, short: np.ndarray, why: str, strict: bool = False, *, may_empty: bool = False
+) -> Panel:
     """``panel`` without the series flagged in ``short`` (``[S]`` bool), left out with one warning that
-    counts them and names the first few; with ``strict`` (or when every series is short) a DataError
-    naming them instead. ``why`` says what they are too short for, e.g. "to forecast (lookback 48)"."""
+    counts them and names the first few; with ``strict`` (or when every series is short, unless
+    ``may_empty``: a shard, part of a table) a DataError naming them instead. ``why`` says what they
+    are too short for, e.g. "to forecast (lookback 48)"."""
     count = int(short.sum())
     if not count:
         return panel
     names = format_names([panel.ids[k] for k in np.flatnonzero(short)], limit=3)
     what = f"{count:,} of {len(panel.ids):,} series"
-    if count == len(panel.ids):
+    if count == len(panel.ids) and not may_empty:
         raise DataError(
             f"{panel.source}: every series is too short {why}; the longest has {int(panel.lengths.max())} rows"
         )

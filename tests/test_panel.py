@@ -372,7 +372,7 @@ def test_evaluate_leaves_out_series_too_short_to_score_or_refuses_them_when_stri
     table = long_table().sort_values(["store", "time"])
     short = table[(table["store"] != "b") | (table["time"] < "2024-01-01 10:00")]  # store b: 10 rows
     with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to evaluate .*\(store b\)"):
-        metrics = global_model.evaluate(short)
+        metrics = global_model.evaluate(short.groupby("store").tail(60))  # rows training never saw
     assert [row["id"] for row in metrics["series"]] == ["a", "c"]
     with pytest.raises(DataError, match=r"--strict refuses them"):
         global_model.evaluate(short, strict=True)
@@ -430,13 +430,20 @@ def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) ->
 
 def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(global_model: Forecaster) -> None:
     table = long_table().sort_values(["store", "time"])
-    report = global_model.evaluate(table, stride=1)
+    with pytest.warns(DataWarning, match=r"origins forecast rows the model was trained or early-stopped on"):
+        report = global_model.evaluate(table, stride=1)
     lookback, horizon, season = TINY["lookback"], TINY["horizon"], global_model.season_
     first = max(lookback, season)
     counts = {name: n - first - horizon + 1 for name, n in zip("abc", (300, 200, 250), strict=True)}
     assert {row["id"]: row["n_origins"] for row in report["series"]} == counts
+    # Training saw each series' first 80% (train and validation parts): origins at rows up to there.
+    seen = {name: round(n * 0.8) - first for name, n in zip("abc", (300, 200, 250), strict=True)}
+    assert report["in_sample_origins"] == sum(seen.values())
     assert report["n_origins"] == sum(counts.values()) and report["mape"] is None
-    thinned = global_model.evaluate(table, stride=5)
+    unseen = table.groupby("store").tail(50)  # every series' last 50 rows: in its test part
+    assert global_model.evaluate(unseen)["in_sample_origins"] == 0
+    with pytest.warns(DataWarning):
+        thinned = global_model.evaluate(table, stride=5)
     assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
     with pytest.raises(DataError, match="store z: not among the series the model was trained on"):
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
@@ -511,6 +518,12 @@ def test_strict_makes_a_short_series_exit_3_and_evaluate_writes_per_series_score
     strict = run(cli, ["predict", model, short, "--strict", "-o", str(tmp_path / "f.csv")])
     assert strict.exit_code == 3 and "--strict refuses them" in strict.stderr
     assert not (tmp_path / "f.csv").exists()
+    only_short = str(tmp_path / "only_short.csv")
+    table[table["store"] == "a"].head(5).to_csv(only_short, index=False)
+    assert run(cli, ["predict", model, only_short]).exit_code == 3  # nothing at all to forecast
+    shard = run(cli, ["predict", model, only_short, "--shard", "1/1"])  # a shard: part of the work, like an empty one
+    assert shard.exit_code == 0 and shard.stdout == "store,time,step,y\n"
+    assert "left out 1 of 1 series too short to forecast" in shard.stderr
     scored = run(cli, ["evaluate", model, str(tmp_path / "stores.csv"), "--per-series", "-", "-q"])
     assert scored.exit_code == 0, scored.stderr
     assert scored.stdout.splitlines()[0].startswith("id,n_origins,mse")
@@ -623,7 +636,7 @@ def test_series_too_short_to_backtest_are_left_out_or_refused_when_strict(tmp_pa
     command += [*TINY_FLAGS, "--per-series", str(tmp_path / "series.csv")]
     ran = CliRunner().invoke(cli, command)
     assert ran.exit_code == 0, ran.stderr
-    assert "Pooled over the test parts of 3 series" in ran.stderr
+    assert "Pooled over the folds of 3 series" in ran.stderr
     assert pd.read_csv(tmp_path / "series.csv")["id"].tolist() == ["a", "b", "c"]
     strict = CliRunner().invoke(cli, [*command, "--strict"])
     assert strict.exit_code == 3 and "--strict refuses them" in strict.stderr

@@ -212,17 +212,20 @@ def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
     return (hashes % np.uint64(count)) == np.uint64(number - 1)
 
 
-def predict_panel(state: FittedState, panel: Panel, strict: bool = False) -> pd.DataFrame:
+def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard: bool = False) -> pd.DataFrame:
     """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
     ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
     must be one the model was fitted on (its statistics are per series); those with fewer than
-    ``lookback`` rows are left out with a warning, or with ``strict`` are a DataError."""
+    ``lookback`` rows are left out with a warning, or with ``strict`` are a DataError. All of them too
+    short is a DataError too, except in a ``shard``: there it is an empty forecast (with the warning),
+    as a shard holding no series is, so whether a job fails does not hang on how the ids hash."""
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
     require_known(panel, state)
-    panel = leave_out_short(
-        panel, panel.lengths < lookback, f"to forecast (the model reads the last {lookback} rows)", strict
-    )
+    why = f"to forecast (the model reads the last {lookback} rows)"
+    panel = leave_out_short(panel, panel.lengths < lookback, why, strict, may_empty=shard)
+    if not panel.ids:
+        return empty_panel_forecast(state)
     positions = state.panel.positions(panel.ids)
     rows = panel.offsets[1:, None] - lookback + np.arange(lookback)  # [S, L]: each series' last rows
     center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
