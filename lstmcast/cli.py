@@ -1223,6 +1223,7 @@ def plot(
     help="Also write the trials table (CSV, Parquet or JSON by suffix; - is stdout).",
 )
 @data_options
+@id_col_option
 @window_options
 @model_options
 @train_options
@@ -1294,6 +1295,10 @@ def tune_command(
     outputs.commit()
     if not quiet:
         search_report(console, result, model_dir, budget)
+        if result.forecaster.state_.panel is not None:
+            from lstmcast.console import panel_note
+
+            panel_note(console, result.forecaster.metrics_, result.forecaster.training_)
     if result.stopped in ("interrupted", "terminated"):
         done = f"{len(result.trial_list)} of {len(result.plan.settings)}"
         print_warning(

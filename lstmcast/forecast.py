@@ -35,7 +35,7 @@ from lstmcast.report import (
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
-from lstmcast.window import chronological_split, rolling_origins
+from lstmcast.window import chronological_split, panel_split, rolling_origins
 
 if TYPE_CHECKING:  # torch is imported only to train and to score many origins: predict runs in numpy
     from lstmcast.models import ForecastNetwork
@@ -275,27 +275,42 @@ class Forecaster:
         return self.fit_series(series, on_epoch, events=events)
 
     def fit_panel(
-        self, panel: Panel, on_epoch: Callable[[EpochReport], None] | None = None, *, strict: bool = False
+        self,
+        panel: Panel,
+        on_epoch: Callable[[EpochReport], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        *,
+        strict: bool = False,
+        score: bool = True,
     ) -> Forecaster:
         """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,
         each series scaled by its own training rows; ``metrics_`` pools the test parts of all series
-        (in each one's scaled units) and lists each series' own scores."""
-        from lstmcast.fitting import fit_panel_state, panel_forecasts
+        (in each one's scaled units) and lists each series' own scores. ``should_stop`` and
+        ``score=False`` as for ``fit_series`` (``score_panel_test`` later)."""
+        from lstmcast.fitting import fit_panel_state
 
-        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch, strict=strict)
+        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch, should_stop=should_stop, strict=strict)
         self.state_, self._network = fitted.state, fitted.network
-        origins = fitted.split.origins("test", self.lookback, self.horizon)
+        if score:
+            self.score_panel_test(panel)
+        return self
+
+    def score_panel_test(self, panel: Panel) -> dict[str, Any]:
+        """``score_test`` for a model of many series: the test part of every series of ``panel`` (the
+        one it was fitted on), pooled and per series, into ``metrics_``; origins earlier than one
+        season into their series are not scored."""
+        from lstmcast.fitting import panel_forecasts
+
+        state = self._check_fitted()
+        origins = panel_split(panel.offsets, state.window).origins("test", self.lookback, self.horizon)
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
-        origins, starts = (
-            origins[origins - starts >= fitted.state.season],
-            starts[origins - starts >= fitted.state.season],
-        )
+        origins, starts = origins[origins - starts >= state.season], starts[origins - starts >= state.season]
         metrics: dict[str, Any] = {}
         if len(origins):
-            forecast = panel_forecasts(fitted.network, fitted.state, panel, origins)
-            metrics = {**panel_report(fitted.state, panel, origins, forecast, starts), "part": "test"}
-        self.state_ = fitted.state.replace(metrics=metrics)
-        return self
+            forecast = panel_forecasts(self.model_, state, panel, origins)
+            metrics = {**panel_report(state, panel, origins, forecast, starts), "part": "test"}
+        self.state_ = state.replace(metrics=metrics)
+        return metrics
 
     def fit_series(
         self,

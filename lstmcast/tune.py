@@ -34,8 +34,8 @@ from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, Tra
 from lstmcast.forecast import Forecaster
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.train import resolve_device
-from lstmcast.validate import Series, validate_frame
-from lstmcast.window import chronological_split
+from lstmcast.validate import Panel, Series, validate_frame, validate_panel
+from lstmcast.window import chronological_split, panel_split
 
 # Not tunable: which data and which split (trials on different rows would not compare), where to run,
 # the seed (every trial gets the same one, so trials differ only by their settings) and the threshold
@@ -406,7 +406,7 @@ def tune(
 
 
 def _search(
-    series: Series,
+    series: Series | Panel,
     base: dict[str, Any],
     plan: Plan,
     out_of_time: Callable[[], bool],
@@ -445,11 +445,11 @@ def _better(trial: Trial, than: Trial) -> bool:
     return trial.val_mse is not None and (than.val_mse is None or trial.val_mse < than.val_mse)
 
 
-def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series:
-    """The validated series every trial trains on (the data settings are not tunable); data and device
-    problems every trial would share fail once, before any training."""
+def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series | Panel:
+    """The validated series (or, with ``id_col``, the panel) every trial trains on (the data settings
+    are not tunable); data and device problems every trial would share fail once, before any training."""
     if base.get("id_col") is not None:
-        raise ConfigError("tune takes one series; a model of many series (--id-col) is not tuned yet")
+        return _check_panel(frame, base, plan)
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)
     check_output_names(series.target, series.time_col, base.get("events") is not None, series.source)
@@ -470,15 +470,47 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
     return series
 
 
+def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel:
+    """``_check_data`` for a long table of many series. The validation MSE of many series is pooled in
+    each series' scaled units, so trials with another scaler would not compare: the scaler is fixed."""
+    if base.get("events") is not None:
+        raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+    if "scaler" in plan.space:
+        raise ConfigError(
+            "--grid scaler: with --id-col the validation MSE is pooled in each series' scaled units, so trials "
+            "with other scalers would not compare; give --scaler instead"
+        )
+    data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill", "id_col")})
+    panel = validate_panel(frame, data_config, base["id_col"])
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source)
+    resolve_device(base["device"])
+    for setting in plan.settings:
+        if _config_error({**base, **setting}) is None:
+            window = Forecaster(**{**base, **setting}).settings().window
+            if panel_split(panel.offsets, window).fits.any():
+                return panel
+    raise DataError(
+        f"{panel.source}: no series is long enough for any planned setting's lookback, horizon and split; the "
+        f"longest has {int(panel.lengths.max())} rows"
+    )
+
+
 def _run_trial(
-    series: Series, params: dict[str, Any], number: int, setting: dict[str, Any], should_stop: Callable[[], bool]
+    data: Series | Panel,
+    params: dict[str, Any],
+    number: int,
+    setting: dict[str, Any],
+    should_stop: Callable[[], bool],
 ) -> tuple[Trial, Forecaster | None]:
     forecaster = Forecaster(**params)
     started = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # shown once, by _check_data, not once per trial
-            forecaster.fit_series(series, should_stop=should_stop, score=False)
+            if isinstance(data, Panel):
+                forecaster.fit_panel(data, should_stop=should_stop, score=False)
+            else:
+                forecaster.fit_series(data, should_stop=should_stop, score=False)
     except (ConfigError, DataError, TrainingError, torch.cuda.OutOfMemoryError) as exc:
         reason = " ".join(str(exc).split())
         return Trial(number, setting, None, None, None, time.perf_counter() - started, f"failed: {reason}"), None
@@ -497,7 +529,7 @@ def _finish(
     stopped: str,
     seed: int,
     budget_seconds: float | None,
-    series: Series,
+    series: Series | Panel,
 ) -> TuneResult:
     trial, forecaster = best
     tuning = {
@@ -512,7 +544,10 @@ def _finish(
         "budget_seconds": budget_seconds,
     }
     forecaster.state_ = forecaster.state_.replace(training={**forecaster.training_, "tuning": tuning})
-    forecaster.score_test(series)
+    if isinstance(series, Panel):
+        forecaster.score_panel_test(series)
+    else:
+        forecaster.score_test(series)
     table = pd.DataFrame([t.to_dict() for t in trials])
     table = table.astype({"val_mse": "float64", "best_epoch": "Int64", "epochs_run": "Int64"})
     return TuneResult(forecaster, table, trial.number, stopped, plan, trials)

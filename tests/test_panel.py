@@ -640,3 +640,29 @@ def test_series_too_short_to_backtest_are_left_out_or_refused_when_strict(tmp_pa
     assert pd.read_csv(tmp_path / "series.csv")["id"].tolist() == ["a", "b", "c"]
     strict = CliRunner().invoke(cli, [*command, "--strict"])
     assert strict.exit_code == 3 and "--strict refuses them" in strict.stderr
+
+
+# -- tuning one model over many series ---------------------------------------------------------------
+
+
+def test_tune_searches_one_model_over_many_series_and_scores_the_best_on_every_test_part(tmp_path: Path) -> None:
+    from lstmcast.tune import tune
+
+    table = long_table().sort_values(["store", "time"])
+    result = tune(table, {"hidden": [4, 8]}, PANEL_TINY)
+    assert [trial.status for trial in result.trial_list] == ["ok", "ok"]
+    best = min(result.trial_list, key=lambda trial: trial.val_mse)
+    assert result.best_trial == best.number
+    model = result.forecaster
+    assert model.state_.panel is not None and model.hidden == best.params["hidden"]
+    assert model.metrics_["part"] == "test" and [row["id"] for row in model.metrics_["series"]] == ["a", "b", "c"]
+    assert model.metrics_["n_origins"] == Forecaster(**{**PANEL_TINY, **best.params}).fit(table).metrics_["n_origins"]
+    model.save(tmp_path / "m")
+    assert len(Forecaster.load(tmp_path / "m").predict(table)) == 3 * TINY["horizon"]
+
+
+def test_tuning_the_scaler_of_many_series_is_refused_since_their_validation_errors_would_not_compare() -> None:
+    from lstmcast.tune import tune
+
+    with pytest.raises(ConfigError, match="--grid scaler: with --id-col"):
+        tune(long_table(), {"scaler": ["standard", "minmax"]}, PANEL_TINY)
