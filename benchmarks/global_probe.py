@@ -91,7 +91,9 @@ def global_lstmcast(table: pd.DataFrame, panel) -> tuple[dict[str, float], dict]
         epochs_run=training["epochs_run"],
         train_s=seconds,
         train_windows=training["train_windows"],
-        pooled_report={k: fitted.metrics_[k] for k in ("mse", "n_origins", "best", "worst_series")},
+        pooled_report={k: fitted.metrics_[k] for k in ("mse", "mase", "n_origins", "best", "worst_series")}
+        | {"per_series_ridge_mse": fitted.metrics_["baselines"]["ridge"]["mse"]}
+        | {"per_series_ridge_mase": fitted.metrics_["baselines"]["ridge"]["mase"]},
     )
     return mse, info
 
