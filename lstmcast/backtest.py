@@ -25,7 +25,7 @@ from lstmcast.config import WindowConfig
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import EventSettings
 from lstmcast.forecast import Forecaster
-from lstmcast.report import build_report
+from lstmcast.report import build_report, interval_bands
 from lstmcast.train import EpochReport
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
 from lstmcast.window import ranges, rolling_origins, rows_needed
@@ -123,7 +123,7 @@ def backtest(
     target = series.values[:, 0].astype(np.float64)
 
     records: list[dict[str, Any]] = []
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[dict[Any, np.ndarray]] = []
     model: Forecaster | None = None
     first: Forecaster | None = None
     for fold in plan:
@@ -137,6 +137,9 @@ def backtest(
         forecasts.update(model.baseline_forecasts(series, fold_origins))
         alert = model.events_["alert_level"] if model.events_ else np.nan
         parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
+        if model.intervals_ is not None:  # each fold's own bands, pooled as they are
+            bands = interval_bands(model.scoring(), target, fold_origins, forecasts["model"])
+            parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
         record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained)
         records.append(record)
         if on_fold is not None:
@@ -203,14 +206,31 @@ def _fold_record(
 
 
 def _pooled_report(
-    first: Forecaster, series: Series, target: np.ndarray, parts: list[dict[str, np.ndarray]]
+    first: Forecaster, series: Series, target: np.ndarray, parts: list[dict[Any, np.ndarray]]
 ) -> dict[str, Any]:
     """One report over every fold's origins, scaled by the first fold's training part."""
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
+    bands = _pooled_bands(pooled)
     scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
     alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
-    return build_report(target, origins, forecast, pooled, scoring, alert_levels=alert_levels, index=series.index)
+    return build_report(
+        target, origins, forecast, pooled, scoring, alert_levels=alert_levels, index=series.index, bands=bands
+    )
+
+
+BAND = "band"  # parts' keys ("band", level, 0 or 1) hold each fold's interval bands, low and high
+
+
+def _pooled_bands(pooled: dict[Any, np.ndarray]) -> dict[float, tuple[np.ndarray, np.ndarray]] | None:
+    """The folds' bands taken out of ``pooled`` (which then holds only forecasts), by level; None
+    without intervals."""
+    keys = [key for key in pooled if isinstance(key, tuple) and key[0] == BAND]
+    if not keys:
+        return None
+    parts = {key: pooled.pop(key) for key in keys}
+    levels = sorted({key[1] for key in keys})
+    return {level: (parts[(BAND, level, 0)], parts[(BAND, level, 1)]) for level in levels}
 
 
 # -- many series --------------------------------------------------------------------------------------
@@ -275,7 +295,7 @@ def backtest_panel(
                 "series; use a smaller --stride, or fewer --folds"
             )
     records: list[dict[str, Any]] = []
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[dict[Any, np.ndarray]] = []
     model: Forecaster | None = None
     first: Forecaster | None = None
     for j in range(folds):
@@ -290,6 +310,9 @@ def backtest_panel(
         forecast = model.panel_forecasts(panel, fold_origins)
         baselines = model.panel_baselines(panel, fold_origins)
         parts.append({"origins": fold_origins, "model": forecast, **baselines})
+        bands = model.panel_bands(panel, fold_origins, forecast)
+        if bands is not None:  # each fold's own bands, pooled as they are
+            parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
         fold = Fold(j + 1, int(bounds[:, j].min()), int(bounds[:, j + 1].max()))
         record = {
             "fold": j + 1,
@@ -309,7 +332,8 @@ def backtest_panel(
     assert first is not None
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     all_origins, forecast = pooled.pop("origins"), pooled.pop("model")
-    report = first.panel_report(panel, all_origins, forecast, pooled)
+    bands = _pooled_bands(pooled)
+    report = first.panel_report(panel, all_origins, forecast, pooled, bands)
     report["folds"] = records
     report["backtest"] = {
         "folds": folds,

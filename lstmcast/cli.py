@@ -312,6 +312,16 @@ quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."
 )
 
+level_option = click.option(
+    "--level",
+    "levels",
+    default="",
+    metavar="P1,P2",
+    callback=lambda ctx, param, value: value or (),
+    help="Also learn prediction intervals at these levels (percent, like 80,95) from the validation part's "
+    "errors; predict then writes lo_P and hi_P columns, and reports score their coverage.",
+)
+
 id_col_option = click.option(
     "--id-col",
     default=None,
@@ -629,6 +639,7 @@ def cli(debug: bool) -> None:
 @id_col_option
 @per_series_option
 @strict_option
+@level_option
 @window_options
 @model_options
 @train_options
@@ -893,6 +904,7 @@ def evaluate(
 @click.argument("data")
 @data_options
 @id_col_option
+@level_option
 @window_options
 @model_options
 @train_options
@@ -1224,6 +1236,7 @@ def plot(
 )
 @data_options
 @id_col_option
+@level_option
 @window_options
 @model_options
 @train_options

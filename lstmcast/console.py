@@ -226,6 +226,18 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
         _pointwise_table(console, metrics, rows)
     if "event_f1" in metrics:
         _event_table(console, metrics, rows)
+    for scores in metrics.get("intervals", {}).values():
+        console.print(_interval_line(scores), markup=False)
+
+
+def _interval_line(scores: dict[str, Any]) -> str:
+    """One level's band scores as a sentence."""
+    steps = scores["per_step_coverage"]
+    spread = f" (steps {min(steps):.0%} to {max(steps):.0%})" if len(steps) > 1 else ""
+    return (
+        f"{scores['level']:g}% interval: covers {scores['coverage']:.1%} of actual values{spread}, mean width "
+        f"{_fmt(scores['width'])}, interval score {_fmt(scores['interval_score'])}."
+    )
 
 
 def _levels(metrics: dict[str, Any]) -> str:
@@ -404,6 +416,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
             else []
         ),
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
+        ("intervals", _describe_intervals(manifest["intervals"]) if manifest.get("intervals") else "-"),
         ("scaler", window["scaler"]),
         (
             "trained on",
@@ -499,6 +512,11 @@ def search_report(console: Console, result: Any, model_dir: str, budget: str | N
         f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
     )
     metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
+
+
+def _describe_intervals(intervals: dict[str, Any]) -> str:
+    levels = ", ".join(f"{level:g}%" for level in intervals["levels"])
+    return f"{levels} (conformal, from {intervals['calibration']} validation origins)"
 
 
 def _panel_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:

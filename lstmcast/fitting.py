@@ -25,6 +25,7 @@ from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, Wind
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import Quantile, training_quantiles, tune_alert_level
+from lstmcast.intervals import Intervals, check_calibration, fit_intervals, window_spread
 from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.runtime.frames import check_output_names
@@ -51,9 +52,10 @@ def fit_state(
     events: EventSettings | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    levels: tuple[float, ...] = (),
 ) -> Fitted:
     """Fit ``settings`` to ``series``; the state's ``metrics`` are empty (the test part is not
-    looked at: see ``Forecaster.score_test``)."""
+    looked at: see ``Forecaster.score_test``). With ``levels`` (percentages), conformal intervals."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     split = chronological_split(len(series), window_cfg, series.source)
@@ -63,7 +65,15 @@ def fit_state(
     val_origins = split.origins("val", lookback, horizon)
     scaled, scaled_target = scaler.transform(series.values), scaler.transform_target(series.values[:, 0])
     trained = _train_network(
-        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop
+        settings,
+        season,
+        scaled,
+        scaled_target,
+        (train_origins, val_origins),
+        on_epoch,
+        should_stop,
+        levels=levels,
+        source=series.source,
     )
     model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
@@ -98,6 +108,7 @@ def fit_state(
         history=result.history,
         metrics={},
         weights=numpy_weights(network),
+        intervals=trained.intervals,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
     )
     fitted = Fitted(state, network, split)
@@ -112,6 +123,7 @@ class _Trained:
     ridge: Ridge  # the baseline, on the raw (scaled) window
     network: ForecastNetwork
     result: FitResult
+    intervals: Intervals | None
 
 
 def _train_network(
@@ -123,15 +135,20 @@ def _train_network(
     on_epoch: Callable[[EpochReport], None] | None,
     should_stop: Callable[[], bool] | None,
     train_groups: np.ndarray | None = None,
+    levels: tuple[float, ...] = (),
+    source: str = "<frame>",
 ) -> _Trained:
     """The network of ``settings`` on the scaled values ``[rows, F]`` (``scaled_target``: column 0 in
     float64, for the ridges): the ridge baseline and the start fitted on the training windows, the
     network built from that start and trained with early stopping. What one series and a panel
     share; the windows are whatever origins are given (``train_groups``: each training origin's
-    series, for sampling per series)."""
+    series, for sampling per series). With ``levels``, the trained network's validation residuals
+    give the conformal intervals (``lstmcast.intervals``)."""
     window_cfg, model_cfg, train_cfg = settings.window, settings.model, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     train_origins, val_origins = origins
+    if levels:
+        check_calibration(len(val_origins), levels, source)  # before training, not after
     device = resolve_device(train_cfg.device)
     if model_cfg.segment == AUTO:  # a number of steps once the season is known
         model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
@@ -146,7 +163,15 @@ def _train_network(
         weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
         network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
     result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop, train_groups)
-    return _Trained(model_cfg, ridge, network, result)
+    intervals = None
+    if levels:
+        forecast = predict_windows(network, windows, torch.as_tensor(val_origins, device=device)).cpu().numpy()
+        actual = scaled_target[val_origins[:, None] + np.arange(horizon)]  # [N, H]
+        spread = window_spread(
+            scaled_target[val_origins[:, None] - lookback + np.arange(lookback)], model_cfg.window_norm
+        )
+        intervals = fit_intervals(actual - forecast, spread, levels, model_cfg.window_norm, source)
+    return _Trained(model_cfg, ridge, network, result, intervals)
 
 
 def numpy_weights(network: ForecastNetwork) -> dict[str, np.ndarray]:
@@ -278,6 +303,7 @@ def fit_panel_state(
     on_epoch: Callable[[EpochReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     strict: bool = False,
+    levels: tuple[float, ...] = (),
 ) -> FittedPanel:
     """One network for every series of ``panel``: each series split in time order and scaled by its
     own training rows, the windows of all series together (none crosses a series) for the ridge
@@ -286,7 +312,7 @@ def fit_panel_state(
     DataError."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source)
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels)
     split = panel_split(panel.offsets, window_cfg)
     _warn_short_series(panel, split, window_cfg, strict)
     season = window_cfg.season or season_length(panel.frequency)
@@ -300,7 +326,16 @@ def fit_panel_state(
     scaled_target = scaled[:, 0].astype(np.float64)
     series_of = np.searchsorted(panel.offsets, train_origins, side="right") - 1  # each origin's series
     trained = _train_network(
-        settings, season, scaled, scaled_target, (train_origins, val_origins), on_epoch, should_stop, series_of
+        settings,
+        season,
+        scaled,
+        scaled_target,
+        (train_origins, val_origins),
+        on_epoch,
+        should_stop,
+        series_of,
+        levels=levels,
+        source=panel.source,
     )
     model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     columns = len(panel.columns)
@@ -336,6 +371,7 @@ def fit_panel_state(
         history=result.history,
         metrics={},
         weights=numpy_weights(network),
+        intervals=trained.intervals,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
         panel=PanelState(
             panel.ids,

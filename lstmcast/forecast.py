@@ -21,14 +21,18 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
+from lstmcast.intervals import parse_levels
 from lstmcast.report import (
+    Bands,
     Scoring,
     baseline_forecasts,
     build_report,
     in_sample_origins,
+    interval_bands,
     panel_baselines,
     panel_in_sample_origins,
     panel_report,
+    panel_target,
     series_units,
     stored_events,
 )
@@ -92,6 +96,7 @@ class Forecaster:
     val_mse_ = _Learned(lambda state: state.training.get("val_mse"))  # not recorded before 0.3
     segment_ = _Learned(lambda state: state.model.segment)
     window_norm_ = _Learned(lambda state: state.model.window_norm)
+    intervals_ = _Learned(lambda state: state.intervals)
 
     def __init__(
         self,
@@ -132,6 +137,7 @@ class Forecaster:
         device: str = "auto",
         max_windows_per_series: int = 0,
         events: EventSettings | None = None,
+        levels: tuple[float, ...] | str = (),
     ) -> None:
         self.target = target
         self.time_col = time_col
@@ -169,6 +175,7 @@ class Forecaster:
         self.device = device
         self.max_windows_per_series = max_windows_per_series
         self.events = events
+        self.levels = levels
 
     # -- parameters ----------------------------------------------------------------------------
 
@@ -176,7 +183,7 @@ class Forecaster:
         """The constructor's arguments by name (scikit-learn's contract; none is an estimator, so
         ``deep`` changes nothing)."""
         params = {name: getattr(self, name) for names in _PARAM_GROUPS.values() for name in names}
-        return {**params, "events": self.events}
+        return {**params, "events": self.events, "levels": self.levels}
 
     def set_params(self, **params: Any) -> Forecaster:
         valid = self.get_params()
@@ -210,7 +217,12 @@ class Forecaster:
                 f"lookback ({window.lookback}) must be a whole number of segments of {model.segment} steps; "
                 f"try lookback {fits} or {fits + model.segment}"
             )
+        self.interval_levels()
         return Settings(data, window, model, train)
+
+    def interval_levels(self) -> tuple[float, ...]:
+        """``levels`` checked and sorted: the prediction intervals to train (``lstmcast.intervals``)."""
+        return parse_levels(self.levels)
 
     def _check_fitted(self) -> FittedState:
         state: FittedState | None = self.__dict__.get("state_")
@@ -271,7 +283,7 @@ class Forecaster:
         series = validate_frame(frame, data)
         # A model that is fitted can be saved and predict with: its columns must not clash with the output's.
         alerts = (events or self.events) is not None
-        frames.check_output_names(series.target, series.time_col, alerts, series.source)
+        frames.check_output_names(series.target, series.time_col, alerts, series.source, self.interval_levels())
         return self.fit_series(series, on_epoch, events=events)
 
     def fit_panel(
@@ -289,7 +301,14 @@ class Forecaster:
         ``score=False`` as for ``fit_series`` (``score_panel_test`` later)."""
         from lstmcast.fitting import fit_panel_state
 
-        fitted = fit_panel_state(panel, self.settings(), on_epoch=on_epoch, should_stop=should_stop, strict=strict)
+        fitted = fit_panel_state(
+            panel,
+            self.settings(),
+            on_epoch=on_epoch,
+            should_stop=should_stop,
+            strict=strict,
+            levels=self.interval_levels(),
+        )
         self.state_, self._network = fitted.state, fitted.network
         if score:
             self.score_panel_test(panel)
@@ -328,7 +347,9 @@ class Forecaster:
         from lstmcast.fitting import fit_state
 
         settings, events = self.settings(), events if events is not None else self.events
-        fitted = fit_state(series, settings, events=events, on_epoch=on_epoch, should_stop=should_stop)
+        fitted = fit_state(
+            series, settings, events=events, on_epoch=on_epoch, should_stop=should_stop, levels=self.interval_levels()
+        )
         self.state_, self._network = fitted.state, fitted.network
         if score:
             self.score_test(series)
@@ -375,19 +396,46 @@ class Forecaster:
         scaled = panel_baselines(state, panel, origins, starts)
         return {name: series_units(state, panel, origins, forecasts) for name, forecasts in scaled.items()}
 
+    def panel_bands(self, panel: Panel, origins: np.ndarray, forecast: np.ndarray) -> Bands | None:
+        """A model of many series' interval bands around ``forecast`` (original units) from global
+        ``origins`` of ``panel``, in original units; None without intervals."""
+        state = self._check_fitted()
+        if state.intervals is None:
+            return None
+        scoring = Scoring(1.0, None, state.season, None, None, state.intervals, state.lookback)
+        scaled = series_units(state, panel, origins, forecast, scaled=False)
+        bands = interval_bands(scoring, panel_target(state, panel), origins, scaled)  # each series' scaled units
+        return {
+            level: (series_units(state, panel, origins, low), series_units(state, panel, origins, high))
+            for level, (low, high) in bands.items()
+        }
+
     def panel_report(
-        self, panel: Panel, origins: np.ndarray, forecast: np.ndarray, baselines: dict[str, np.ndarray]
+        self,
+        panel: Panel,
+        origins: np.ndarray,
+        forecast: np.ndarray,
+        baselines: dict[str, np.ndarray],
+        bands: Bands | None = None,
     ) -> dict[str, Any]:
-        """The report of ``forecast`` and ``baselines`` (original units) from global ``origins`` of
-        ``panel``, each series scaled by this model's statistics for it."""
+        """The report of ``forecast``, ``baselines`` and ``bands`` (original units; default: this
+        model's own intervals) from global ``origins`` of ``panel``, each series scaled by this model's
+        statistics for it."""
         state = self._check_fitted()
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
 
         def scaled(values: np.ndarray) -> np.ndarray:
             return series_units(state, panel, origins, values, scaled=False)
 
+        scaled_bands = {level: (scaled(low), scaled(high)) for level, (low, high) in bands.items()} if bands else None
         return panel_report(
-            state, panel, origins, scaled(forecast), starts, {name: scaled(v) for name, v in baselines.items()}
+            state,
+            panel,
+            origins,
+            scaled(forecast),
+            starts,
+            {name: scaled(v) for name, v in baselines.items()},
+            scaled_bands,
         )
 
     def scoring(self, events: EventSettings | None = None) -> Scoring:
@@ -564,7 +612,10 @@ class Forecaster:
         params: dict[str, Any] = {}
         for config in (state.data, state.window, state.model, state.train):
             params.update(config.to_dict())
-        forecaster = cls(**{**params, "device": device, "events": EventSettings.from_record(state.events)})
+        levels = state.intervals.levels if state.intervals is not None else ()
+        forecaster = cls(
+            **{**params, "device": device, "events": EventSettings.from_record(state.events), "levels": levels}
+        )
         forecaster.state_ = state
         return forecaster
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmcast.intervals import band_columns, band_names
 from lstmcast.state import FittedState
 from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
 
@@ -104,7 +105,7 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",", sample: b
     future = _future(last, step, state.horizon)
     if forecast is None or future is None:
         return None
-    return _csv(state, future, forecast)
+    return _csv(state, future, *forecast)
 
 
 def _none_later(sample: bytes, delimiter: str, time_col: str, last: dt.datetime) -> bool:
@@ -133,7 +134,7 @@ def fixed_step(frequency: str | None) -> dt.timedelta | None:
 def _distinct_names(state: FittedState) -> bool:
     """Whether the output's columns have distinct names: pandas builds the table from a dict, so a
     target named 'step' (or 'alert') or a time column named 'step' would replace a column there."""
-    names = [state.time_col, "step", state.target, *(["alert"] if state.events else [])]
+    names = [state.time_col, "step", state.target, *band_names(state.intervals), *(["alert"] if state.events else [])]
     return len(set(names)) == len(names)
 
 
@@ -191,17 +192,21 @@ def _numbers(cells: list[list[str]]) -> np.ndarray | None:
     return values.astype(np.float32)
 
 
-def _forecast(state: FittedState, window: np.ndarray) -> np.ndarray | None:
-    """The forecast ``[H]`` from the last ``lookback`` rows, or None when numpy overflowed on the way
-    (values far outside the training range): the pandas path then shows numpy's warnings once, and
-    writes a NaN forecast as an empty field."""
+def _forecast(state: FittedState, window: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """The forecast ``[H]`` from the last ``lookback`` rows and its interval columns (``[H]`` each), or
+    None when numpy overflowed on the way (values far outside the training range): the pandas path
+    then shows numpy's warnings once, and writes a NaN forecast as an empty field."""
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             scaled = state.scaler.transform(window)  # [L, F]
             forecast = state.scaler.inverse_target(state.forecast_scaled(scaled[None])[0][0])  # [H]
+            # The target window as predict_frame scales it (float64), so the bands match to the bit.
+            target = state.scaler.transform_target(window[:, 0])[None]  # [1, L]
+            bands = band_columns(state.intervals, forecast[None], target, state.scaler.scale[:1])
     except FloatingPointError:
         return None
-    return forecast if np.all(np.isfinite(forecast)) else None
+    finite = np.all(np.isfinite(forecast)) and all(np.all(np.isfinite(band)) for band in bands.values())
+    return (forecast, {name: band[0] for name, band in bands.items()}) if finite else None
 
 
 def _future(last: dt.datetime, step: dt.timedelta, horizon: int) -> list[dt.datetime] | None:
@@ -212,13 +217,13 @@ def _future(last: dt.datetime, step: dt.timedelta, horizon: int) -> list[dt.date
         return None
 
 
-def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray) -> bytes:
+def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray, bands: dict[str, np.ndarray]) -> bytes:
     """The table as pandas' ``to_csv`` writes it: dates alone when every time is midnight, floats by
     ``repr``, booleans as True/False. Times by ``isoformat``, which pads years before 1000 to four
     digits as pandas does (``strftime`` does not)."""
     assert state.time_col is not None
     midnight = all(time.time() == dt.time(0) for time in future)
-    header = [state.time_col, "step", state.target]
+    header = [state.time_col, "step", state.target, *bands]
     alerts = _alerts(state, forecast)
     if alerts is not None:
         header.append("alert")
@@ -227,6 +232,7 @@ def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray) ->
     writer.writerow(header)
     for k, (time, value) in enumerate(zip(future, forecast, strict=True)):
         row = [time.date().isoformat() if midnight else time.isoformat(sep=" "), k + 1, repr(float(value))]
+        row += [repr(float(band[k])) for band in bands.values()]
         writer.writerow(row if alerts is None else [*row, bool(alerts[k])])
     return out.getvalue().encode()
 

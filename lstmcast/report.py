@@ -20,6 +20,7 @@ import pandas as pd
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.intervals import Intervals, interval_scores, level_name, window_spread
 from lstmcast.metrics import skill
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names
@@ -34,6 +35,8 @@ class Scoring:
     season: int  # the seasonal-naive baseline's period
     ridge_alpha: float | None  # None without a ridge baseline, or when ridges of several folds are pooled
     events: EventSettings | None  # resolved (a value threshold), or None
+    intervals: Intervals | None = None  # trained with levels: the bands are scored too
+    lookback: int = 0  # the input window the bands' spread is measured on
 
     @classmethod
     def of(cls, state: FittedState, events: EventSettings | None = None) -> Scoring:
@@ -44,6 +47,8 @@ class Scoring:
             season=state.season,
             ridge_alpha=state.ridge.alpha if state.ridge is not None else None,
             events=events if events is not None else stored_events(state),
+            intervals=state.intervals,
+            lookback=state.lookback,
         )
 
 
@@ -85,10 +90,13 @@ def build_report(
     *,
     alert_levels: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
+    bands: Bands | None = None,
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
-    level per origin where they differ (pooled backtest folds that each tuned their own)."""
+    level per origin where they differ (pooled backtest folds that each tuned their own). A model
+    with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
+    (pooled backtest folds, each with its own), else from ``scoring.intervals``."""
     report = score_report(
         target,
         origins,
@@ -103,7 +111,28 @@ def build_report(
     report["baselines"]["seasonal_naive"]["season"] = scoring.season
     if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:
         report["baselines"]["ridge"]["alpha"] = scoring.ridge_alpha
+    if bands is None and scoring.intervals is not None:
+        bands = interval_bands(scoring, target, origins, forecast)
+    if bands is not None and len(origins):
+        actual = np.asarray(target, dtype=np.float64)[origins[:, None] + np.arange(forecast.shape[1])]
+        report["intervals"] = interval_scores(actual, bands)
+        for name, scores in report["intervals"].items():
+            report[f"coverage_{name}"] = scores["coverage"]
     return report
+
+
+Bands = dict[float, tuple[np.ndarray, np.ndarray]]  # level -> (low, high), each [n_origins, horizon]
+
+
+def interval_bands(scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray) -> Bands:
+    """Every level's band around ``forecast`` (original units) from ``origins`` of ``target``: the
+    model's offsets times each input window's spread, measured as the model measured it (in scaled
+    units, so times the target's scale)."""
+    assert scoring.intervals is not None
+    lookback = scoring.lookback
+    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
+    spread = window_spread(windows / scoring.target_scale, scoring.intervals.window_norm) * scoring.target_scale
+    return scoring.intervals.bands(forecast, spread)
 
 
 def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -> int | None:
@@ -191,6 +220,7 @@ def panel_report(
     forecast: np.ndarray,
     starts: np.ndarray,
     baselines: Mapping[str, np.ndarray] | None = None,
+    bands: Bands | None = None,
 ) -> dict[str, Any]:
     """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
@@ -201,8 +231,8 @@ def panel_report(
     series too short for its own falls back to the ridge fitted over all series). MASE divides each
     series' errors by its own denominator. ``series`` lists every series' scores in its own units,
     and ``worst_series`` names the one the model does worst on relative to its ridge. ``baselines``
-    (in the state's scaled units) replace ``panel_baselines``' where given: a pooled backtest's,
-    each fold's own."""
+    (in the state's scaled units) replace ``panel_baselines``' where given, and ``bands`` the
+    state's intervals: a pooled backtest's, each fold's own. Interval coverage is per series too."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
@@ -212,7 +242,10 @@ def panel_report(
         baselines = panel_baselines(state, panel, origins, starts)
     ridges = state.panel.ridge
     alpha = state.ridge.alpha if ridges is None and state.ridge is not None else None  # per series: no one alpha
-    report = build_report(target, origins, forecast, baselines, Scoring(1.0, None, state.season, alpha, None))
+    scoring = Scoring(1.0, None, state.season, alpha, None, state.intervals, state.lookback)
+    if bands is None and state.intervals is not None:
+        bands = interval_bands(scoring, target, origins, forecast)
+    report = build_report(target, origins, forecast, baselines, scoring, bands=bands)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
@@ -221,9 +254,22 @@ def panel_report(
     report["units"] = "each series scaled by its own training rows"
     unit = scaler.scale[positions, 0]  # [S]: back to each series' units
     report["series"] = _per_series(panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase)
+    if bands:
+        _series_coverage(report["series"], owner, actual, bands)
     ratios = [(row["mse"] / row["ridge_mse"], row["id"]) for row in report["series"] if row.get("ridge_mse")]
     report["worst_series"] = max(ratios)[1] if ratios else None
     return report
+
+
+def _series_coverage(rows: list[dict[str, Any]], owner: np.ndarray, actual: np.ndarray, bands: Bands) -> None:
+    """Each series' share of actual values inside every band (``coverage_80``, ...), into its row."""
+    counts = np.bincount(owner)
+    for level, (low, high) in bands.items():
+        inside = ((actual >= low) & (actual <= high)).mean(axis=1)  # [n] per origin
+        share = np.bincount(owner, weights=inside, minlength=len(counts)) / np.maximum(counts, 1)
+        seen = np.flatnonzero(counts)  # the rows list the series with origins, in this order
+        for row, k in zip(rows, seen, strict=True):
+            row[f"coverage_{level_name(level)}"] = float(share[k])
 
 
 def _drop_percentages(report: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ import numpy as np
 from lstmcast import __version__
 from lstmcast.baselines import PanelRidge, Ridge
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
+from lstmcast.intervals import Intervals
 from lstmcast.runtime.network import forecast, parameter_shapes
 from lstmcast.scale import PanelScaler, Scaler
 
@@ -71,6 +72,7 @@ class FittedState:
     weights: dict[str, np.ndarray] = field(repr=False)  # float32, torch state-dict names
     versions: dict[str, str] = field(default_factory=lambda: {"lstmcast": __version__})
     panel: PanelState | None = None  # fitted on many series (data.id_col); scaler is then the identity
+    intervals: Intervals | None = None  # trained with --level: conformal offsets per level and step
 
     @property
     def target(self) -> str:
@@ -109,6 +111,7 @@ class FittedState:
             "history": self.history,
             "metrics": self.metrics,
             **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
+            **({"intervals": self.intervals.to_dict()} if self.intervals is not None else {}),
         }
 
     @classmethod
@@ -120,6 +123,10 @@ class FittedState:
         configs = {name: kind.from_dict(manifest["config"][name]) for name, kind in CONFIG_SECTIONS.items()}
         columns = manifest["columns"]
         ridge = manifest.get("baselines", {}).get("ridge")
+        intervals = Intervals.from_dict(manifest["intervals"]) if manifest.get("intervals") else None
+        horizon = configs["window"].horizon
+        if intervals is not None and intervals.lower.shape[1] != horizon:
+            raise ValueError(f"intervals hold offsets for {intervals.lower.shape[1]} steps; the horizon is {horizon}")
         state = cls(
             **configs,
             columns=(columns["target"], *columns["features"]),
@@ -137,6 +144,7 @@ class FittedState:
             weights=weights,
             versions=dict(manifest.get("versions") or {}),
             panel=panel,
+            intervals=intervals,
         )
         return state
 

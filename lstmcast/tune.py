@@ -32,6 +32,7 @@ from lstmcast.baselines import fitted_season
 from lstmcast.config import DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
 from lstmcast.forecast import Forecaster
+from lstmcast.intervals import parse_levels
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.train import resolve_device
 from lstmcast.validate import Panel, Series, validate_frame, validate_panel
@@ -53,6 +54,7 @@ FIXED = (
     "device",
     "seed",
     "events",
+    "levels",
 )
 _DEFAULTS = Forecaster().get_params()
 TUNABLE = tuple(name for name in _DEFAULTS if name not in FIXED)
@@ -452,7 +454,8 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
         return _check_panel(frame, base, plan)
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)
-    check_output_names(series.target, series.time_col, base.get("events") is not None, series.source)
+    levels = parse_levels(base.get("levels"))
+    check_output_names(series.target, series.time_col, base.get("events") is not None, series.source, levels)
     resolve_device(base["device"])
     problems: list[DataError | ConfigError] = []
     for setting in plan.settings:
@@ -482,7 +485,7 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
         )
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill", "id_col")})
     panel = validate_panel(frame, data_config, base["id_col"])
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source)
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source, parse_levels(base.get("levels")))
     resolve_device(base["device"])
     for setting in plan.settings:
         if _config_error({**base, **setting}) is None:

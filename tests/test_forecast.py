@@ -142,6 +142,7 @@ def test_defaults_are_the_config_defaults() -> None:
         **ModelConfig().to_dict(),
         **TrainConfig().to_dict(),
         "events": None,
+        "levels": [],
     }
     signature = inspect.signature(Forecaster)
     for name, parameter in signature.parameters.items():
@@ -245,14 +246,18 @@ def test_every_setting_is_a_constructor_argument_in_the_settings_order() -> None
     from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 
     settings = [f.name for cls in (DataConfig, WindowConfig, ModelConfig, TrainConfig) for f in dataclasses.fields(cls)]
-    assert list(inspect.signature(Forecaster).parameters) == [*settings, "events"]  # events: what is scored
+    assert list(inspect.signature(Forecaster).parameters) == [*settings, "events", "levels"]  # scored, kept
     defaults = {name: p.default for name, p in inspect.signature(Forecaster).parameters.items()}
     configs = {
         f.name: f.default
         for cls in (DataConfig, WindowConfig, ModelConfig, TrainConfig)
         for f in dataclasses.fields(cls)
     }
-    assert defaults == {**configs, "events": None}  # one default per setting, stated twice: the signature is explicit
+    assert defaults == {
+        **configs,
+        "events": None,
+        "levels": (),
+    }  # one default per setting, stated twice: the signature is explicit
 
 
 def test_not_fitted_is_also_a_value_error_as_in_scikit_learn() -> None:

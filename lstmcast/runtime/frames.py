@@ -12,6 +12,7 @@ import pandas as pd
 from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
+from lstmcast.intervals import band_columns, band_names
 from lstmcast.report import stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
@@ -49,12 +50,26 @@ def forecast_from(state: FittedState, series: Series, origin: int) -> tuple[np.n
 
 
 def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
-    """The ``horizon`` steps after the last row: time (if any), step, forecast, and for a model
-    trained with a threshold, ``alert``: whether the step is beyond the alert level."""
+    """The ``horizon`` steps after the last row: time (if any), step, forecast, for a model trained
+    with intervals each level's band (``lo_80``, ``hi_80``, ...), and for a model trained with a
+    threshold, ``alert``: whether the step is beyond the alert level."""
     time_col = series.time_col if series.index is not None else None
-    check_output_names(state.target, time_col, bool(state.events), series.source)
+    check_output_names(
+        state.target,
+        time_col,
+        bool(state.events),
+        series.source,
+        (state.intervals.levels if state.intervals is not None else ()),
+    )
     forecast, _ = forecast_from(state, series, len(series))  # [H]
     out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
+    window = state.scaler.transform_target(series.values[-state.lookback :, 0])[None]  # [1, L] scaled
+    out.update(
+        {
+            name: band[0]
+            for name, band in band_columns(state.intervals, forecast[None], window, state.scaler.scale[:1]).items()
+        }
+    )
     events = stored_events(state)
     if events is not None:
         out["alert"] = comparison(events.event)(forecast, events.alert())
@@ -66,10 +81,19 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def check_output_names(target: str, time_col: str | None, alerts: bool, source: str) -> None:
+def check_output_names(
+    target: str, time_col: str | None, alerts: bool, source: str, levels: tuple[float, ...] = ()
+) -> None:
     """A DataError when a column of the data has the name of another column of the forecast table
-    (``step``, or ``alert`` for a model with a threshold), which would replace it there."""
-    names = [*([time_col or "time"] if time_col is not None else []), "step", target, *(["alert"] if alerts else [])]
+    (``step``, ``lo_80`` and the like for a model with intervals, or ``alert`` for a model with a
+    threshold), which would replace it there."""
+    names = [
+        *([time_col or "time"] if time_col is not None else []),
+        "step",
+        target,
+        *band_names(levels),
+        *(["alert"] if alerts else []),
+    ]
     for name in names:
         if names.count(name) > 1:
             role = "target" if name == target else "time column"
@@ -233,15 +257,19 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     windows = ((panel.values[rows] - center) / scale).astype(np.float32)  # [S, L, F]
     scaled = forecast_rows(state.model, state.weights, windows)  # [S, H], each row as in any shard
     forecast = scaled * scale[:, 0, :1] + center[:, 0, :1]  # [S, H] back to each series' units
+    bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
-    if len(set(names)) < len(names):
-        raise DataError(f"{panel.source}: the id, time and target columns must not be named alike or 'step'")
+    if len(set(names + list(bands))) < len(names) + len(bands):
+        raise DataError(
+            f"{panel.source}: the id, time and target columns must not be named alike, 'step' or like an interval"
+        )
     order = panel.input_order
     out: dict[str, Any] = {panel.id_col: np.repeat(np.array(panel.ids, dtype=object)[order], horizon)}
     if panel.index is not None:
         out[panel.time_col or "time"] = _future_times(panel, state, horizon)[order].ravel()
     out["step"] = np.tile(np.arange(1, horizon + 1), len(panel.ids))
     out[state.target] = forecast.astype(np.float64)[order].ravel()
+    out.update({name: band.astype(np.float64)[order].ravel() for name, band in bands.items()})
     return pd.DataFrame(out)
 
 
@@ -249,7 +277,10 @@ def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
     """The forecast table of a shard that holds no series: its columns, no rows."""
     assert state.data.id_col is not None
     names = [state.data.id_col, *([state.time_col] if state.time_col else []), "step", state.target]
-    return pd.DataFrame({name: pd.Series(dtype="float64" if name == state.target else "object") for name in names})
+    numbers = [state.target, *band_names(state.intervals)]
+    return pd.DataFrame(
+        {name: pd.Series(dtype="float64" if name in numbers else "object") for name in [*names, *numbers[1:]]}
+    )
 
 
 def require_known(panel: Panel, state: FittedState) -> np.ndarray:

@@ -1,0 +1,177 @@
+"""Prediction intervals: per-step split-conformal bands around the point forecast, and their scores.
+
+After training, the fitted network forecasts every validation origin; the residuals (actual minus
+forecast, in scaled units) of each horizon step, divided by the input window's spread in the
+model's window normalisation (1 for ``none`` and ``last``, the window's standard deviation for
+``mean`` and ``revin``), are the calibration set. For a level ``p`` (in percent, ``alpha = 1 - p/100``)
+the band of step ``h`` runs from the ``floor((n + 1) alpha / 2)``-th to the
+``ceil((n + 1) (1 - alpha / 2))``-th smallest of its ``n`` residuals: the split-conformal quantiles,
+which cover at least ``p`` percent of new points whose errors behave like the validation part's
+(exchangeability). At predict time the band is the forecast plus those offsets times the window's
+spread, back in the target's units. The validation part also chose the best epoch, so its residuals
+are slightly optimistic; the test part's coverage says how much.
+
+Plain numpy: ``predict`` imports no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstmcast.baselines import normalise_windows
+from lstmcast.errors import ConfigError, DataError
+
+MAX_LEVELS = 8
+
+
+def parse_levels(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
+    """``"80,95"`` (or numbers) -> ``(80.0, 95.0)``: distinct percentages strictly between 0 and 100,
+    sorted; a ConfigError naming the bad one otherwise."""
+    if text is None or text == "" or text == ():
+        return ()
+    parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
+    levels = []
+    for part in parts:
+        try:
+            level = float(part)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--level takes percentages like 80,95; got {part!r}") from None
+        if not (math.isfinite(level) and 0 < level < 100):
+            raise ConfigError(f"--level {part}: a level is a percentage strictly between 0 and 100, like 80 or 95")
+        levels.append(level)
+    if len(set(levels)) != len(levels):
+        raise ConfigError(f"--level {text}: each level once")
+    if len(levels) > MAX_LEVELS:
+        raise ConfigError(f"--level: at most {MAX_LEVELS} levels")
+    return tuple(sorted(levels))
+
+
+def level_name(level: float) -> str:
+    """80.0 -> "80", 99.5 -> "99.5": how a level names its columns (``lo_80``) and scores (``coverage_80``)."""
+    return f"{level:g}"
+
+
+def minimum_calibration(level: float) -> int:
+    """The fewest residuals for which the conformal band of ``level`` is finite."""
+    alpha = 1 - level / 100
+    return math.ceil(2 / alpha - 1 - 1e-9)  # 1e-9: 2 / 0.05 is 40.00000000000001 in floating point
+
+
+def check_calibration(count: int, levels: tuple[float, ...], source: str) -> None:
+    """A DataError when ``count`` validation origins are too few for every level's band to be finite."""
+    needed = max(minimum_calibration(level) for level in levels)
+    if count < needed:
+        raise DataError(
+            f"{source}: {count} validation origins are too few for {level_name(max(levels))}% intervals; they "
+            f"need at least {needed} (a longer series, a larger --val-frac, or a lower --level)"
+        )
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Offsets of every level's band from the scaled forecast, per step, in units of the input
+    window's spread: ``lower[k, h] <= upper[k, h]`` for ``levels[k]``."""
+
+    levels: tuple[float, ...]
+    lower: np.ndarray  # [K, H] float64
+    upper: np.ndarray  # [K, H] float64
+    window_norm: str  # whose spread the offsets are in units of (the model's window normalisation)
+    calibration: int  # how many validation origins gave the residuals
+
+    def bands(self, forecast: np.ndarray, spread: np.ndarray) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+        """Each level's (low, high) ``[N, H]`` around ``forecast [N, H]``, with ``spread [N, 1]`` each
+        window's spread in the forecast's units."""
+        return {
+            level: (forecast + self.lower[k] * spread, forecast + self.upper[k] * spread)
+            for k, level in enumerate(self.levels)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "levels": list(self.levels),
+            "lower": self.lower.tolist(),
+            "upper": self.upper.tolist(),
+            "window_norm": self.window_norm,
+            "calibration": self.calibration,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Intervals:
+        levels = parse_levels(tuple(float(level) for level in data["levels"]))
+        lower = np.asarray(data["lower"], dtype=np.float64)
+        upper = np.asarray(data["upper"], dtype=np.float64)
+        if lower.shape != upper.shape or lower.shape[:1] != (len(levels),) or lower.ndim != 2:
+            raise ValueError("intervals: lower and upper must be one list per level, of one offset per step")
+        if not (np.all(np.isfinite(lower)) and np.all(np.isfinite(upper)) and np.all(lower <= upper)):
+            raise ValueError("intervals: every offset must be finite, and lower at most upper")
+        return cls(levels, lower, upper, str(data["window_norm"]), int(data["calibration"]))
+
+
+def band_names(intervals: Intervals | tuple[float, ...] | None) -> list[str]:
+    """The forecast table's interval columns, ``lo_80, hi_80, lo_95, hi_95``, for intervals or levels."""
+    levels = intervals.levels if isinstance(intervals, Intervals) else (intervals or ())
+    return [f"{side}_{level_name(level)}" for level in levels for side in ("lo", "hi")]
+
+
+def band_columns(
+    intervals: Intervals | None, forecast: np.ndarray, windows: np.ndarray, unit: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every interval column (``band_names``) around ``forecast [N, H]`` (original units), from the
+    scaled target windows ``[N, L]`` it was forecast from and each one's target scale ``unit`` (``[N]``
+    or one for all); none without intervals."""
+    if intervals is None:
+        return {}
+    spread = window_spread(windows, intervals.window_norm) * np.reshape(unit, (-1, 1))  # [N, 1]
+    columns = {}
+    for level, (low, high) in intervals.bands(forecast, spread).items():
+        columns[f"lo_{level_name(level)}"], columns[f"hi_{level_name(level)}"] = low, high
+    return columns
+
+
+def window_spread(windows: np.ndarray, window_norm: str) -> np.ndarray:
+    """Each scaled input window's spread ``[N, 1]`` (``windows [N, L]``): the unit of the offsets."""
+    _, _, spread = normalise_windows(np.asarray(windows, dtype=np.float64), window_norm)
+    return spread
+
+
+def fit_intervals(
+    residuals: np.ndarray, spread: np.ndarray, levels: tuple[float, ...], window_norm: str, source: str
+) -> Intervals:
+    """The split-conformal offsets of every level from validation ``residuals [N, H]`` (actual minus
+    forecast, scaled) and their windows' ``spread [N, 1]``. Too few residuals for a level's band to be
+    finite is a DataError saying how many it needs."""
+    n = len(residuals)
+    check_calibration(n, levels, source)
+    ordered = np.sort(residuals / spread, axis=0)  # [N, H]
+    lower, upper = [], []
+    for level in levels:
+        alpha = 1 - level / 100
+        # k-th smallest, counted from 1; 1e-9 keeps 1 - 0.8 = 0.19999999999999996 from moving a rank
+        low_rank = max(math.floor((n + 1) * alpha / 2 + 1e-9), 1)
+        high_rank = min(math.ceil((n + 1) * (1 - alpha / 2) - 1e-9), n)
+        lower.append(ordered[low_rank - 1])
+        upper.append(ordered[high_rank - 1])
+    return Intervals(levels, np.array(lower), np.array(upper), window_norm, n)
+
+
+def interval_scores(actual: np.ndarray, bands: dict[float, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, Any]]:
+    """Per level: ``coverage`` (the share of actual values inside the band, overall and ``per_step``),
+    mean ``width`` and the interval (Winkler) score, ``width + 2/alpha`` times how far outside an actual
+    falls: lower is better, and it punishes both wide bands and misses."""
+    out = {}
+    for level, (low, high) in bands.items():
+        alpha = 1 - level / 100
+        inside = (actual >= low) & (actual <= high)  # [N, H]
+        score = (high - low) + (2 / alpha) * (np.maximum(low - actual, 0) + np.maximum(actual - high, 0))
+        out[level_name(level)] = {
+            "level": level,
+            "coverage": float(inside.mean()) if inside.size else None,
+            "width": float((high - low).mean()) if inside.size else None,
+            "interval_score": float(score.mean()) if inside.size else None,
+            "per_step_coverage": inside.mean(axis=0).tolist() if inside.size else [],
+        }
+    return out

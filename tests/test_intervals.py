@@ -1,0 +1,146 @@
+"""Prediction intervals (``--level``): split-conformal bands from the validation part's errors, that
+cover about their nominal share of new values, written beside the forecast and scored in reports."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY, sine_frame
+
+from lstmcast import ConfigError, DataError, Forecaster, read_table
+from lstmcast.errors import ArtifactError
+from lstmcast.intervals import fit_intervals, parse_levels
+from lstmcast.quick import predict_source
+from lstmcast.write import table_bytes
+
+
+def ar1_frame(n: int = 12_000, phi: float = 0.8, seed: int = 0) -> pd.DataFrame:
+    """A Gaussian AR(1) series: its errors are stationary, so validation and test errors are alike."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=n)
+    y = np.empty(n)
+    y[0] = noise[0]
+    for t in range(1, n):  # a test fixture: a loop is the plainest statement of the process
+        y[t] = phi * y[t - 1] + noise[t]
+    return pd.DataFrame({"time": pd.date_range("2024-01-01", periods=n, freq="h"), "y": 10 + y})
+
+
+@pytest.fixture(scope="module")
+def ar1_model() -> Forecaster:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 3, "val_frac": 0.2, "test_frac": 0.3}
+    return Forecaster("y", time_col="time", levels="80,95", **settings).fit(ar1_frame())
+
+
+def test_intervals_cover_their_nominal_share_of_new_values_within_three_points(ar1_model: Forecaster) -> None:
+    metrics = ar1_model.metrics_  # the test part: 3,600 rows never seen in training or calibration
+    assert abs(metrics["coverage_80"] - 0.80) <= 0.03
+    assert abs(metrics["coverage_95"] - 0.95) <= 0.03
+    scores = metrics["intervals"]["80"]
+    assert scores["level"] == 80 and len(scores["per_step_coverage"]) == 6
+    assert scores["width"] < metrics["intervals"]["95"]["width"]
+    assert ar1_model.intervals_.calibration == 2400 - 6 + 1  # every validation origin
+
+
+def test_predict_writes_nested_bands_around_the_forecast(ar1_model: Forecaster) -> None:
+    forecast = ar1_model.predict(ar1_frame())
+    assert list(forecast.columns) == ["time", "step", "y", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert np.all(forecast["lo_95"] <= forecast["lo_80"]) and np.all(forecast["lo_80"] <= forecast["hi_80"])
+    assert np.all(forecast["hi_80"] <= forecast["hi_95"])
+    # Wider further out: an AR(1) forgets its start, so step 6 is less certain than step 1.
+    width = (forecast["hi_80"] - forecast["lo_80"]).to_numpy()
+    assert width[-1] > width[0]
+
+
+def test_the_fast_path_writes_the_bands_as_the_pandas_path_does(ar1_model: Forecaster, tmp_path: Path) -> None:
+    path = tmp_path / "recent.csv"
+    ar1_frame(n=300, seed=5).to_csv(path, index=False)
+    fast, _ = predict_source(ar1_model.state_, str(path), None)
+    assert fast is not None and fast.splitlines()[0] == b"time,step,y,lo_80,hi_80,lo_95,hi_95"
+    assert fast == table_bytes(ar1_model.predict(read_table(path)), "csv")
+
+
+def test_intervals_are_kept_with_the_model_and_checked_on_load(ar1_model: Forecaster, tmp_path: Path) -> None:
+    ar1_model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.levels == (80.0, 95.0)
+    np.testing.assert_array_equal(loaded.intervals_.upper, ar1_model.intervals_.upper)
+    pd.testing.assert_frame_equal(loaded.predict(ar1_frame(n=300)), ar1_model.predict(ar1_frame(n=300)))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["intervals"]["lower"][0][0] = manifest["intervals"]["upper"][0][0] + 1  # a band upside down
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="lower at most upper"):
+        Forecaster.load(tmp_path / "m")
+
+
+def test_a_model_without_intervals_predicts_and_reports_as_before() -> None:
+    plain = Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300))
+    assert plain.intervals_ is None and "coverage_80" not in plain.metrics_ and "intervals" not in plain.metrics_
+    assert list(plain.predict(sine_frame(n=300)).columns) == ["time", "step", "y"]
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        ("0", "strictly between 0 and 100"),
+        ("100", "strictly between 0 and 100"),
+        ("150", "strictly between 0 and 100"),
+        ("abc", "percentages like 80,95"),
+        ("80,80", "each level once"),
+    ],
+)
+def test_bad_levels_are_clear_errors(levels: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_levels(levels)
+    with pytest.raises(ConfigError, match=message):
+        Forecaster(levels=levels).settings()
+
+
+def test_the_bands_are_the_conformal_quantiles_of_the_residuals() -> None:
+    residuals = np.arange(1, 100, dtype=float)[:, None] - 50  # -49 .. 49, one step
+    intervals = fit_intervals(residuals, np.ones((99, 1)), (80.0,), "last", "<test>")
+    # n = 99, alpha = 0.2: the 10th and the 90th smallest, floor(100 * 0.1) and ceil(100 * 0.9)
+    assert intervals.lower[0, 0] == -40 and intervals.upper[0, 0] == 40
+    with pytest.raises(DataError, match="too few for 95% intervals; they need at least 39"):
+        fit_intervals(residuals[:38], np.ones((38, 1)), (95.0,), "last", "<test>")
+
+
+def test_many_series_get_bands_and_each_series_its_coverage() -> None:
+    from test_panel import PANEL_TINY, long_table
+
+    table = long_table().sort_values(["store", "time"])
+    model = Forecaster(**{**PANEL_TINY, "levels": "80", "val_frac": 0.2}).fit(table)
+    forecast = model.predict(table)
+    assert list(forecast.columns) == ["store", "time", "step", "y", "lo_80", "hi_80"]
+    assert np.all(forecast["lo_80"] <= forecast["hi_80"])
+    assert all("coverage_80" in row for row in model.metrics_["series"])
+    shares = [row["coverage_80"] * row["n_origins"] for row in model.metrics_["series"]]
+    assert model.metrics_["coverage_80"] == pytest.approx(sum(shares) / model.metrics_["n_origins"])
+
+
+def test_a_backtest_pools_each_folds_own_bands() -> None:
+    from lstmcast.backtest import backtest
+
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 2, "test_frac": 0.3, "levels": "80"}
+    report = backtest(Forecaster("y", time_col="time", **settings), ar1_frame(n=3000), folds=3)
+    folds = report["folds"]
+    pooled = sum(f["metrics"]["coverage_80"] * f["metrics"]["n_origins"] for f in folds) / report["n_origins"]
+    assert report["coverage_80"] == pytest.approx(pooled)
+
+
+def test_from_the_command_line_train_predict_and_info(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from conftest import TINY_FLAGS
+
+    from lstmcast.cli import cli
+
+    ar1_frame(n=1500).to_csv(tmp_path / "ar1.csv", index=False)
+    data, model = str(tmp_path / "ar1.csv"), str(tmp_path / "m")
+    run = CliRunner().invoke
+    trained = run(cli, ["train", data, "--target", "y", "--level", "95,80", "-o", model, *TINY_FLAGS])
+    assert trained.exit_code == 0, trained.stderr
+    assert "80% interval: covers" in trained.stderr and "95% interval: covers" in trained.stderr
+    predicted = run(cli, ["predict", model, data])
+    assert predicted.stdout.splitlines()[0] == "time,step,y,lo_80,hi_80,lo_95,hi_95"
+    assert "80%, 95% (conformal, from" in run(cli, ["info", model]).stderr
