@@ -1180,7 +1180,9 @@ def plot(
 
     forecaster = Forecaster.load(model_dir)
     settings = forecaster.event_settings(threshold, event, alert_level)
-    history, forecast, actual = forecaster.forecast_context(read_table(data, input_format), origin, context, series_id)
+    frame = read_table(data, input_format)
+    history, forecast, actual = forecaster.forecast_context(frame, origin, context, series_id)
+    bands = forecaster.forecast_bands(frame, origin, series_id)
     about = f"{data if data != '-' else '<stdin>'}" + (f" ({forecaster.id_col} {series_id})" if series_id else "")
     plotting.plot_forecast(
         png,
@@ -1192,6 +1194,7 @@ def plot(
         alert_level=settings.alert_level if settings else None,
         title=f"{forecaster.columns_[0]}: forecast of {about} by {model_dir}",
         size=size,
+        bands=bands,
     )
     outputs.commit()
 

@@ -580,6 +580,21 @@ class Forecaster:
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
+    def forecast_bands(
+        self, frame: pd.DataFrame, origin: str | int | None = None, series: str | None = None
+    ) -> dict[float, tuple[pd.Series, pd.Series]]:
+        """The interval bands around ``forecast_context``'s forecast (level -> low, high, indexed like
+        it); empty for a model trained without ``levels``."""
+        state = self._check_fitted()
+        if state.intervals is None:
+            return {}
+        if state.panel is None:
+            return frames.context_bands(state, frames.forecastable(state, frame), origin)
+        if series is None:
+            raise ConfigError("give the id of the series (--series) for a model of many series")
+        one, rows = frames.panel_series(state, frame, series)
+        return frames.context_bands(one, frames.enough_rows(one, rows), origin)
+
     def explain(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The attention weights behind ``predict(frame)``: one row per input step of the last window,
         oldest first, with its time (if any), its lag (-lookback .. -1 steps before the first forecast

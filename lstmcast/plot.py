@@ -192,6 +192,23 @@ def _draw_series(ax: Axes, history: pd.Series, forecast: pd.Series, actual: pd.S
         ax.plot(x, y, color=FORECAST, linewidth=2, marker="o", markersize=4, markevery=marked, label="forecast")
 
 
+def _draw_bands(ax: Axes, bands: Mapping[float, tuple[pd.Series, pd.Series]]) -> None:
+    """Each level's band as a shaded area behind the forecast; wider bands paler."""
+    for rank, level in enumerate(sorted(bands, reverse=True)):
+        low, high = bands[level]
+        alpha = 0.14 + 0.14 * rank
+        ax.fill_between(
+            low.index,
+            low.to_numpy(dtype=float),
+            high.to_numpy(dtype=float),
+            color=FORECAST,
+            alpha=alpha,
+            linewidth=0,
+            zorder=1,
+            label=f"{level:g}% interval",
+        )
+
+
 def _draw_levels(ax: Axes, threshold: float | None, alert_level: float | None, event: str) -> None:
     if threshold is not None:
         ax.axhline(threshold, color=EVENT, linestyle="-.", linewidth=1.2, label=f"threshold {threshold:g} ({event})")
@@ -253,8 +270,12 @@ def plot_forecast(
     alert_level: float | None = None,
     title: str = "",
     size: tuple[int, int] = DEFAULT_SIZE,
+    bands: Mapping[float, tuple[pd.Series, pd.Series]] | None = None,
 ) -> None:
     """Draw a forecast after the history it continues, and write it to ``path`` as a PNG.
+
+    ``bands`` (level in percent -> low and high, indexed like ``forecast``) are shaded around the
+    forecast, the widest palest.
 
     Draws the history (solid), the forecast (joined to the last history point, with markers),
     the actual values over the forecast steps when known (dashed), a dotted line at the forecast
@@ -267,6 +288,7 @@ def plot_forecast(
     mpl = _matplotlib()
     figure = _new_figure(mpl, size)
     ax = figure.add_subplot()
+    _draw_bands(ax, bands or {})
     _draw_series(ax, history, forecast, actual)
     _draw_levels(ax, threshold, alert_level, event)
     if threshold is not None:

@@ -144,3 +144,18 @@ def test_from_the_command_line_train_predict_and_info(tmp_path: Path) -> None:
     predicted = run(cli, ["predict", model, data])
     assert predicted.stdout.splitlines()[0] == "time,step,y,lo_80,hi_80,lo_95,hi_95"
     assert "80%, 95% (conformal, from" in run(cli, ["info", model]).stderr
+
+
+def test_the_plot_shades_the_bands_predict_writes(ar1_model: Forecaster, tmp_path: Path) -> None:
+    from lstmcast.plot import plot_forecast
+
+    frame = ar1_frame(n=300)
+    bands = ar1_model.forecast_bands(frame)
+    forecast = ar1_model.predict(frame)
+    assert sorted(bands) == [80.0, 95.0]
+    np.testing.assert_allclose(bands[80.0][0].to_numpy(), forecast["lo_80"].to_numpy())
+    np.testing.assert_allclose(bands[95.0][1].to_numpy(), forecast["hi_95"].to_numpy())
+    history, point, actual = ar1_model.forecast_context(frame, origin=200)
+    plot_forecast(tmp_path / "f.png", history, point, actual, bands=ar1_model.forecast_bands(frame, origin=200))
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    assert Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300)).forecast_bands(sine_frame(n=300)) == {}

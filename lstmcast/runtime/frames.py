@@ -12,7 +12,7 @@ import pandas as pd
 from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
-from lstmcast.intervals import band_columns, band_names
+from lstmcast.intervals import band_columns, band_names, level_name
 from lstmcast.report import stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
@@ -150,6 +150,26 @@ def forecast_context(
     known = target[position : position + state.horizon]
     actual = pd.Series(known, index=rows[position : position + len(known)], name=name) if len(known) else None
     return history, pd.Series(forecast, index=steps, name=name), actual
+
+
+def context_bands(
+    state: FittedState, series: Series, origin: str | int | None = None
+) -> dict[float, tuple[pd.Series, pd.Series]]:
+    """The interval bands around ``forecast_context``'s forecast (indexed the same), by level; none for a
+    model without intervals."""
+    if state.intervals is None:
+        return {}
+    _, forecast, _ = forecast_context(state, series, origin)
+    position = origin_position(state, series, origin)
+    window = state.scaler.transform_target(series.values[position - state.lookback : position, 0])[None]  # [1, L]
+    columns = band_columns(state.intervals, forecast.to_numpy()[None], window, state.scaler.scale[:1])
+    return {
+        level: (
+            pd.Series(columns[f"lo_{level_name(level)}"][0], index=forecast.index),
+            pd.Series(columns[f"hi_{level_name(level)}"][0], index=forecast.index),
+        )
+        for level in state.intervals.levels
+    }
 
 
 def origin_position(state: FittedState, series: Series, origin: str | int | None) -> int:
