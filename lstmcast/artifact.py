@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -123,6 +124,29 @@ def write_model_files(directory: Path, files: ModelFiles, name: str | None = Non
     except (OSError, SafetensorError) as exc:
         raise OutputError(
             f"{name or directory}: the model could not be written ({_write_failure(exc)}); it is unchanged"
+        ) from None
+
+
+def write_new_intervals(directory: Path, model_dir: str | Path, intervals: dict[str, Any]) -> None:
+    """Write into ``directory`` (a staging directory) the model at ``model_dir`` with only its
+    manifest's ``intervals`` replaced: the weights and metrics files are copied byte for byte and every
+    other manifest field is kept as it is (``lstmcast calibrate``). Only a model of the current format
+    is rewritten, so the manifest says what it holds."""
+    source = Path(model_dir)
+    try:
+        manifest = json.loads((source / MANIFEST).read_text())
+        if manifest.get("schema_version") != SCHEMA_VERSION:
+            raise ArtifactError(
+                f"{model_dir}: calibrate rewrites models of format {SCHEMA_VERSION} only; this one is format "
+                f"{manifest.get('schema_version')}: train it again with this version"
+            )
+        manifest["intervals"] = intervals
+        for name in (WEIGHTS, METRICS):
+            shutil.copyfile(source / name, directory / name)
+        _write_json(directory / MANIFEST, manifest)
+    except OSError as exc:
+        raise OutputError(
+            f"{model_dir}: the model could not be written ({_write_failure(exc)}); it is unchanged"
         ) from None
 
 

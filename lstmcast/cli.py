@@ -1033,6 +1033,72 @@ def backtest(
 
 @cli.command()
 @click.argument("model_dir")
+@click.argument("data")
+@click.option(
+    "--level",
+    "levels",
+    default="",
+    metavar="P1,P2",
+    callback=lambda ctx, param, value: value or (),
+    help="The levels to learn (percent, like 80,95); default: the model's.",
+)
+@click.option(
+    "--last",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Only the N most recent forecast origins of DATA (of each series); default: every one.",
+)
+@input_format_option
+@threads_option
+@quiet_option
+def calibrate(
+    model_dir: str,
+    data: str,
+    levels: str | tuple[()],
+    last: int | None,
+    input_format: str | None,
+    threads: int | None,
+    quiet: bool,
+) -> None:
+    """Refresh MODEL_DIR's prediction intervals from its errors on recent DATA, without retraining.
+
+    Every origin of DATA with a whole lookback and horizon (or the --last N) is forecast with the
+    stored network; the bands of each level are taken again from those errors, as training took
+    them from the validation part. Only the intervals change; the model directory is replaced
+    atomically. DATA should be rows the model has not trained on (a warning says when it has).
+
+    \b
+    Example:
+      lstmcast calibrate model/ last-month.csv
+      lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
+    """
+    _forecast_in_numpy(threads, None)
+    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_new_intervals
+    from lstmcast.calibration import calibrate as recalibrate
+    from lstmcast.calibration import describe
+    from lstmcast.intervals import parse_levels
+    from lstmcast.read import read_table
+
+    console = make_console()
+    wanted = parse_levels(levels or None)  # a bad level before any work
+    outputs = _outputs()
+    outputs.inputs(data)  # no output may replace what the command reads
+    model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
+    state = read_state(model_dir)
+    result = recalibrate(state, read_table(data, input_format), wanted, last)
+    assert model_output.staging is not None and result.state.intervals is not None
+    write_new_intervals(model_output.staging, model_dir, result.state.intervals.to_dict())
+    outputs.commit()
+    if not quiet:
+        where = data if data != "-" else "<stdin>"
+        console.print(f"Recalibrated {model_dir} on {result.origins} forecast origins of {where}.", markup=False)
+        for line in describe(state.intervals, result.state.intervals):
+            console.print(line, markup=False)
+
+
+@cli.command()
+@click.argument("model_dir")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON on stdout.")
 def info(model_dir: str, as_json: bool) -> None:
     """Describe the model in MODEL_DIR: settings, columns, training and held-out metrics.

@@ -299,7 +299,7 @@ def test_the_corpus_is_large_and_every_case_parses() -> None:
     cases = [parse_case(path) for path in paths]
     assert {case.exit for case in cases} == {2, 3, 4, 5, 6}
     commands = {case.args[0] for case in cases}
-    assert commands == {"train", "predict", "evaluate", "backtest", "plot", "info", "tune"}
+    assert commands == {"train", "predict", "evaluate", "calibrate", "backtest", "plot", "info", "tune"}
     for case in cases:
         assert case.name.startswith(case.args[0] + "-"), f"{case.name}: name a case after its command"
 

@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from conftest import TINY, sine_frame
 
-from lstmcast import ConfigError, DataError, Forecaster, read_table
+from lstmcast import ConfigError, DataError, DataWarning, Forecaster, read_table
 from lstmcast.errors import ArtifactError
 from lstmcast.intervals import fit_intervals, parse_levels
 from lstmcast.quick import predict_source
 from lstmcast.write import table_bytes
 
 
-def ar1_frame(n: int = 12_000, phi: float = 0.8, seed: int = 0) -> pd.DataFrame:
+def ar1_frame(n: int = 12_000, phi: float = 0.8, seed: int = 0, start: str = "2024-01-01") -> pd.DataFrame:
     """A Gaussian AR(1) series: its errors are stationary, so validation and test errors are alike."""
     rng = np.random.default_rng(seed)
     noise = rng.normal(size=n)
@@ -24,7 +24,7 @@ def ar1_frame(n: int = 12_000, phi: float = 0.8, seed: int = 0) -> pd.DataFrame:
     y[0] = noise[0]
     for t in range(1, n):  # a test fixture: a loop is the plainest statement of the process
         y[t] = phi * y[t - 1] + noise[t]
-    return pd.DataFrame({"time": pd.date_range("2024-01-01", periods=n, freq="h"), "y": 10 + y})
+    return pd.DataFrame({"time": pd.date_range(start, periods=n, freq="h"), "y": 10 + y})
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +159,62 @@ def test_the_plot_shades_the_bands_predict_writes(ar1_model: Forecaster, tmp_pat
     plot_forecast(tmp_path / "f.png", history, point, actual, bands=ar1_model.forecast_bands(frame, origin=200))
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     assert Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300)).forecast_bands(sine_frame(n=300)) == {}
+
+
+# -- calibrate: new bands from recent errors, nothing else changes ------------------------------------
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def test_calibrate_changes_the_intervals_and_nothing_else(ar1_model: Forecaster, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_model.save(tmp_path / "m")
+    before = _files(tmp_path / "m")
+    recent = ar1_frame(n=2000, seed=7, start="2026-01-01")
+    noisier = recent.assign(y=10 + 3 * (recent["y"] - 10))  # three times the noise
+    noisier.to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv")])
+    assert ran.exit_code == 0, ran.stderr
+    assert ran.stdout == "" and "Recalibrated" in ran.stderr and "80% band" in ran.stderr
+    after = _files(tmp_path / "m")
+    assert after["weights.safetensors"] == before["weights.safetensors"]
+    assert after["metrics.json"] == before["metrics.json"]
+    old, new = (json.loads(files["manifest.json"]) for files in (before, after))
+    assert {k: v for k, v in old.items() if k != "intervals"} == {k: v for k, v in new.items() if k != "intervals"}
+    ratio = np.subtract(new["intervals"]["upper"], new["intervals"]["lower"]) / np.subtract(
+        old["intervals"]["upper"], old["intervals"]["lower"]
+    )
+    assert 2.5 < np.median(ratio) < 3.5  # the bands follow the new noise
+    assert new["intervals"]["calibration"] == 2000 - 24 - 6 + 1
+
+
+def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: Path) -> None:
+    from lstmcast.calibration import calibrate
+
+    plain = Forecaster("y", time_col="time", **{**TINY, "lookback": 24, "horizon": 6}).fit(ar1_frame(n=1500))
+    with pytest.raises(ConfigError, match="trained without intervals; give the levels"):
+        calibrate(plain.state_, ar1_frame(n=500, seed=3, start="2025-01-01"))
+    calibrated = calibrate(plain.state_, ar1_frame(n=500, seed=3, start="2025-01-01"), (80.0,), last=100)
+    assert calibrated.origins == 100 and calibrated.state.intervals.levels == (80.0,)
+    assert calibrated.state.weights is plain.state_.weights
+    with pytest.warns(DataWarning, match="origins forecast rows the model was trained or early-stopped on"):
+        seen = calibrate(plain.state_, ar1_frame(n=1500), (80.0,))
+    assert seen.in_sample > 0
+
+
+def test_calibrate_a_model_of_many_series() -> None:
+    from test_panel import PANEL_TINY, long_table
+
+    from lstmcast.calibration import calibrate
+
+    table = long_table().sort_values(["store", "time"])
+    model = Forecaster(**{**PANEL_TINY, "levels": "80", "val_frac": 0.2}).fit(table)
+    recent = table.groupby("store").tail(50)  # within every store's test part
+    calibrated = calibrate(model.state_, recent)
+    per_series = 50 - TINY["lookback"] - TINY["horizon"] + 1
+    assert calibrated.origins == 3 * per_series and calibrated.in_sample == 0

@@ -1,0 +1,101 @@
+"""Refresh a model's prediction intervals on recent data, without retraining (``lstmcast calibrate``).
+
+Conformal bands are only as good as the errors they were taken from. Split conformal takes them
+from the validation part once; a series that drifts (a noisier season, a new regime) needs them
+taken again from what the model does now. ``calibrate`` forecasts every origin of recent rows with
+the stored network (in numpy: no torch), and computes the bands of each level from those errors
+exactly as training did from the validation part's; only the intervals change. Run nightly from
+cron on the last few weeks, it keeps the bands adaptive in the spirit of EnbPI and adaptive
+conformal inference, without touching the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lstmcast.errors import ConfigError, DataError
+from lstmcast.intervals import Intervals, fit_intervals, level_name, window_spread
+from lstmcast.report import in_sample_origins, panel_in_sample_origins
+from lstmcast.runtime import frames
+from lstmcast.runtime.network import forecast_rows
+from lstmcast.state import FittedState
+from lstmcast.window import ranges
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """A state with new intervals, and where they came from."""
+
+    state: FittedState
+    origins: int  # how many forecast origins gave the residuals
+    in_sample: int | None  # of them, how many forecast rows training saw (None: cannot tell)
+    source: str
+
+
+def calibrate(
+    state: FittedState, frame: pd.DataFrame, levels: tuple[float, ...] = (), last: int | None = None
+) -> Calibrated:
+    """``state`` with its intervals taken again from its errors on ``frame`` (the levels it has, or
+    ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
+    model of many), or the ``last`` of them (per series). Nothing but the intervals changes."""
+    levels = levels or (state.intervals.levels if state.intervals is not None else ())
+    if not levels:
+        raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
+    if last is not None and last < 1:
+        raise ConfigError(f"--last must be at least 1; got {last}")
+    if state.panel is None:
+        series = frames.validate_for(state, frame)
+        source, values, offsets = series.source, state.scaler.transform(series.values), np.array([0, len(series)])
+        target = state.scaler.transform_target(series.values[:, 0])
+    else:
+        panel = frames.validate_panel_for(state, frame)
+        positions = frames.require_known(panel, state)
+        scaler = state.panel.scaler.of(positions)
+        source, values, offsets = panel.source, scaler.transform(panel.values, panel.offsets), panel.offsets
+        rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
+        target = (panel.values[:, 0] - scaler.center[rows, 0]) / scaler.scale[rows, 0]  # float64, as trained
+    origins = _origins(offsets, state.lookback, state.horizon, last)
+    if not len(origins):
+        raise DataError(
+            f"{source}: too few rows to calibrate; a series needs at least {state.lookback + state.horizon} "
+            f"(lookback {state.lookback} + horizon {state.horizon})"
+        )
+    lookback, horizon = state.lookback, state.horizon
+    forecast = forecast_rows(state.model, state.weights, values[origins[:, None] - lookback + np.arange(lookback)])
+    actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
+    spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
+    intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
+    if state.panel is None:
+        seen = in_sample_origins(state, series, origins)  # warns: errors on rows training saw are too small
+    else:
+        seen = panel_in_sample_origins(state, panel, origins)
+    return Calibrated(dataclasses.replace(state, intervals=intervals), len(origins), seen, source)
+
+
+def _origins(offsets: np.ndarray, lookback: int, horizon: int, last: int | None) -> np.ndarray:
+    """Every origin of each series (rows ``offsets[k]:offsets[k + 1]``) with a full lookback and
+    horizon, or the ``last`` of each; global rows."""
+    first = offsets[:-1] + lookback
+    counts = np.maximum(offsets[1:] - horizon + 1 - first, 0)  # [S]
+    if last is not None:
+        first, counts = first + np.maximum(counts - last, 0), np.minimum(counts, last)
+    return ranges(first, counts)
+
+
+def describe(before: Intervals | None, after: Intervals) -> list[str]:
+    """A line per level: its band's mean width (in offsets: scaled units times the window's spread)
+    before and after, so a jump shows."""
+    lines = []
+    for k, level in enumerate(after.levels):
+        new = float(np.mean(after.upper[k] - after.lower[k]))
+        old = None
+        if before is not None and level in before.levels:
+            j = before.levels.index(level)
+            old = float(np.mean(before.upper[j] - before.lower[j]))
+        change = f"{old:.4g} -> {new:.4g}" if old is not None else f"{new:.4g} (new)"
+        lines.append(f"{level_name(level)}% band: mean width in scaled units {change}")
+    return lines
