@@ -50,6 +50,7 @@ MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
 PANEL_MASE_SCALE, PANEL_SEEN_UNTIL = "panel.mase_scale", "panel.seen_until"
+EVENT_PATHS = "events.paths"  # a threshold model's validation error paths [P, H]: its event probabilities
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
 MODEL_FILES = frozenset({MANIFEST, WEIGHTS, METRICS})  # what a model directory may hold
@@ -90,7 +91,8 @@ class ModelFiles:
         ``panel.ridge.*`` and MASE denominator ``panel.mase_scale``) and its ids into that file's
         header, so a million series do not bloat the manifest."""
         if state.panel is None:
-            return cls(state.to_manifest(), state.weights, state.metrics)
+            extra = {EVENT_PATHS: state.paths} if state.paths is not None else {}
+            return cls(state.to_manifest(), {**state.weights, **extra}, state.metrics)
         panel = state.panel
         arrays = {PANEL_CENTER: panel.scaler.center, PANEL_SCALE: panel.scaler.scale}
         if panel.ridge is not None:
@@ -222,7 +224,8 @@ def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState
     manifest, weights = read_model_dir(path)
     try:
         panel = _panel(manifest, weights, path)
-        state = FittedState.from_manifest(manifest, weights, panel)
+        paths = _event_paths(weights, int(manifest["config"]["window"]["horizon"]))
+        state = FittedState.from_manifest(manifest, weights, panel, paths)
         if check_frequency:
             _check_frequency(state.frequency)
         mismatch = weights_mismatch(state.expected_shapes(), weights)
@@ -269,6 +272,18 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         _optional_array(weights, PANEL_MASE_SCALE, (count,)),
         _optional_array(weights, PANEL_SEEN_UNTIL, (count,)),
     )
+
+
+def _event_paths(weights: dict[str, np.ndarray], horizon: int) -> np.ndarray | None:
+    """A threshold model's error paths, taken out of ``weights``: ``[P, horizon]`` finite numbers."""
+    import numpy as np
+
+    paths = weights.pop(EVENT_PATHS, None)
+    if paths is not None and (
+        paths.ndim != 2 or paths.shape[1] != horizon or not len(paths) or not np.all(np.isfinite(paths))
+    ):
+        raise ValueError(f"{WEIGHTS}: {EVENT_PATHS} should be paths of {horizon} finite numbers; it is {paths.shape}")
+    return paths
 
 
 def _panel_ridge(weights: dict[str, np.ndarray], count: int, lookback: int, horizon: int) -> PanelRidge | None:
@@ -509,6 +524,8 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("events.alert_level", _NUMBER),
     ("events.tolerance", _WHOLE),
     ("events.alert_level_tuning?", _OBJECT.or_null()),
+    ("events.base_rate?", _NUMBER.or_null()),
+    ("events.base_rate_any?", _NUMBER.or_null()),
     ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
     ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),
     ("scaler", _OBJECT),

@@ -228,6 +228,22 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
         _event_table(console, metrics, rows)
     for scores in metrics.get("intervals", {}).values():
         console.print(_interval_line(scores), markup=False)
+    if "probabilities" in metrics:
+        console.print(_probability_line(metrics["probabilities"]), markup=False)
+
+
+def _probability_line(scores: dict[str, Any]) -> str:
+    """The event probabilities' Brier scores as a sentence."""
+
+    def part(entry: dict[str, Any]) -> str:
+        skill = entry.get("brier_skill")
+        base = entry.get("base_rate")
+        against = (
+            f", skill {skill:.3f} against the base rate {base:.1%}" if skill is not None and base is not None else ""
+        )
+        return f"Brier {_fmt(entry['brier'])}{against}"
+
+    return f"Event probabilities: each step {part(scores['step'])}; any step of the horizon {part(scores['any'])}."
 
 
 def _interval_line(scores: dict[str, Any]) -> str:

@@ -24,8 +24,9 @@ from lstmcast.baselines import Ridge, fit_panel_ridges, fit_ridge, fitted_season
 from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
-from lstmcast.events import Quantile, training_quantiles, tune_alert_level
+from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
 from lstmcast.intervals import Intervals, check_calibration, fit_intervals, window_spread
+from lstmcast.intervals import keep_paths as keep_error_paths
 from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.runtime.frames import check_output_names
@@ -74,6 +75,7 @@ def fit_state(
         should_stop,
         levels=levels,
         source=series.source,
+        keep_paths=events is not None,
     )
     model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     # Validation MSE in the target's units: scalers are affine, so this compares across scalers.
@@ -109,6 +111,7 @@ def fit_state(
         metrics={},
         weights=numpy_weights(network),
         intervals=trained.intervals,
+        paths=trained.paths,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
     )
     fitted = Fitted(state, network, split)
@@ -124,6 +127,7 @@ class _Trained:
     network: ForecastNetwork
     result: FitResult
     intervals: Intervals | None
+    paths: np.ndarray | None  # validation error paths, kept for event probabilities
 
 
 def _train_network(
@@ -137,6 +141,7 @@ def _train_network(
     train_groups: np.ndarray | None = None,
     levels: tuple[float, ...] = (),
     source: str = "<frame>",
+    keep_paths: bool = False,
 ) -> _Trained:
     """The network of ``settings`` on the scaled values ``[rows, F]`` (``scaled_target``: column 0 in
     float64, for the ridges): the ridge baseline and the start fitted on the training windows, the
@@ -163,15 +168,18 @@ def _train_network(
         weight = torch.as_tensor(start.weight.T, dtype=torch.float32, device=device)  # [H, L]
         network.start_from_linear(weight, torch.as_tensor(start.bias, dtype=torch.float32, device=device))
     result = fit(network, windows, train_origins, val_origins, train_cfg, on_epoch, should_stop, train_groups)
-    intervals = None
-    if levels:
+    intervals, paths = None, None
+    if levels or keep_paths:  # the trained network's errors on the validation part
         forecast = predict_windows(network, windows, torch.as_tensor(val_origins, device=device)).cpu().numpy()
         actual = scaled_target[val_origins[:, None] + np.arange(horizon)]  # [N, H]
         spread = window_spread(
             scaled_target[val_origins[:, None] - lookback + np.arange(lookback)], model_cfg.window_norm
         )
-        intervals = fit_intervals(actual - forecast, spread, levels, model_cfg.window_norm, source)
-    return _Trained(model_cfg, ridge, network, result, intervals)
+        if levels:
+            intervals = fit_intervals(actual - forecast, spread, levels, model_cfg.window_norm, source)
+        if keep_paths and len(val_origins):
+            paths = keep_error_paths(actual - forecast, spread)
+    return _Trained(model_cfg, ridge, network, result, intervals, paths)
 
 
 def numpy_weights(network: ForecastNetwork) -> dict[str, np.ndarray]:
@@ -219,6 +227,7 @@ def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[
         "alert_level": resolved.alert(),
         "tolerance": resolved.tolerance,
         "alert_level_tuning": None,
+        **_base_rates(fitted, series, resolved),
     }
     if resolved.tune_alert_level:
         tuned = _tune_alert_level(fitted, series, resolved)
@@ -226,6 +235,19 @@ def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[
         if tuned is not None:
             record["alert_level"] = tuned["alert_level"]
     return record
+
+
+def _base_rates(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, float | None]:
+    """How often the training part is beyond the threshold, per row (``base_rate``) and per horizon
+    (``base_rate_any``: the share of its windows of ``horizon`` rows with any row beyond): what event
+    probabilities are scored against, as a forecast that always says the same."""
+    train = series.values[: fitted.split.train_end, 0].astype(np.float64)
+    beyond = comparison(events.event)(train, events.level)
+    horizon = fitted.state.horizon
+    if len(beyond) < horizon:
+        return {"base_rate": float(beyond.mean()) if len(beyond) else None, "base_rate_any": None}
+    windows = np.lib.stride_tricks.sliding_window_view(beyond, horizon)  # [n - H + 1, H], a view
+    return {"base_rate": float(beyond.mean()), "base_rate_any": float(windows.any(axis=1).mean())}
 
 
 def _tune_alert_level(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, Any] | None:

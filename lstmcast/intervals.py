@@ -175,3 +175,93 @@ def interval_scores(actual: np.ndarray, bands: dict[float, tuple[np.ndarray, np.
             "per_step_coverage": inside.mean(axis=0).tolist() if inside.size else [],
         }
     return out
+
+
+# -- event probabilities from joint residual paths ---------------------------------------------------
+
+MAX_PATHS = 2000  # validation error paths kept with a model trained with a threshold
+_CHUNK_CELLS = 8_000_000  # origins x paths x steps compared at once
+
+
+def keep_paths(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """At most ``MAX_PATHS`` whole validation error paths ``[P, H]`` (each origin's errors over the
+    horizon, in units of its window's spread), evenly spaced in time, as float32."""
+    paths = residuals / spread
+    if len(paths) > MAX_PATHS:
+        paths = paths[np.linspace(0, len(paths) - 1, MAX_PATHS).round().astype(np.int64)]
+    return paths.astype(np.float32)
+
+
+def event_probabilities(
+    paths: np.ndarray, forecast: np.ndarray, spread: np.ndarray, threshold: float, event: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each origin, the probability that each step is beyond ``threshold`` (``[N, H]``) and that
+    any step of the horizon is (``[N]``): the share of the error paths ``[P, H]`` that, added to the
+    ``forecast [N, H]`` (times each window's ``spread [N, 1]``), take the value beyond it. Whole paths
+    keep the errors of one origin together, so "any step" counts joint paths, not per-step chances."""
+    count, horizon = forecast.shape
+    step = np.empty((count, horizon))
+    anywhere = np.empty(count)
+    chunk = max(_CHUNK_CELLS // max(len(paths) * horizon, 1), 1)
+    for start in range(0, count, chunk):
+        rows = slice(start, start + chunk)
+        values = forecast[rows, None, :] + paths[None, :, :] * spread[rows, None, :]  # [C, P, H]
+        beyond = values > threshold if event == "above" else values < threshold
+        step[rows] = beyond.mean(axis=1)
+        anywhere[rows] = beyond.any(axis=2).mean(axis=1)
+    return step, anywhere
+
+
+PROBABILITY_COLUMNS = ("prob", "prob_any")
+
+
+def probability_columns(
+    paths: np.ndarray | None,
+    window_norm: str,
+    events: dict[str, Any] | None,
+    forecast: np.ndarray,
+    windows: np.ndarray,
+    unit: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """For a model trained with a threshold (``events``, its record) and error ``paths``: ``prob``, each
+    step's probability of being beyond the threshold, and ``prob_any``, that any step of the horizon is
+    (the same on every step of an origin), ``[N, H]`` each; ``windows`` and ``unit`` as for
+    ``band_columns``. None for other models."""
+    if paths is None or not events:
+        return {}
+    spread = window_spread(windows, window_norm) * np.reshape(unit, (-1, 1))
+    step, anywhere = event_probabilities(paths, forecast, spread, float(events["threshold"]), str(events["event"]))
+    return {"prob": step, "prob_any": np.repeat(anywhere[:, None], forecast.shape[1], axis=1)}
+
+
+def probability_scores(
+    probability: np.ndarray, happened: np.ndarray, base_rate: float | None, bins: int = 10
+) -> dict[str, Any]:
+    """How good the probabilities are: the Brier score (mean squared difference from what happened, 0
+    best), its skill against always saying ``base_rate`` (the training part's share of events; above 0
+    beats it), and a reliability table: for each tenth of the probability range, how many forecasts
+    fell in it, their mean probability and how often the event happened."""
+    p, y = probability.ravel().astype(np.float64), happened.ravel().astype(np.float64)
+    if not p.size:
+        return {"brier": None, "brier_skill": None, "base_rate": base_rate, "events": 0, "reliability": []}
+    brier = float(np.mean((p - y) ** 2))
+    reference = float(np.mean((base_rate - y) ** 2)) if base_rate is not None else None
+    which = np.minimum((p * bins).astype(np.int64), bins - 1)
+    counts = np.bincount(which, minlength=bins)
+    table = [
+        {
+            "from": float(k / bins),
+            "to": float((k + 1) / bins),
+            "n": int(counts[k]),
+            "mean_probability": float(p[which == k].mean()),
+            "observed": float(y[which == k].mean()),
+        }
+        for k in np.flatnonzero(counts)
+    ]
+    return {
+        "brier": brier,
+        "brier_skill": 1 - brier / reference if reference else None,
+        "base_rate": base_rate,
+        "events": int(y.sum()),
+        "reliability": table,
+    }

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstmcast.intervals import band_columns, band_names
+from lstmcast.intervals import PROBABILITY_COLUMNS, band_columns, band_names, probability_columns
 from lstmcast.state import FittedState
 from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
 
@@ -134,7 +134,9 @@ def fixed_step(frequency: str | None) -> dt.timedelta | None:
 def _distinct_names(state: FittedState) -> bool:
     """Whether the output's columns have distinct names: pandas builds the table from a dict, so a
     target named 'step' (or 'alert') or a time column named 'step' would replace a column there."""
-    names = [state.time_col, "step", state.target, *band_names(state.intervals), *(["alert"] if state.events else [])]
+    probabilities = list(PROBABILITY_COLUMNS) if state.paths is not None and state.events else []
+    names = [state.time_col, "step", state.target, *band_names(state.intervals), *probabilities]
+    names += ["alert"] if state.events else []
     return len(set(names)) == len(names)
 
 
@@ -203,6 +205,9 @@ def _forecast(state: FittedState, window: np.ndarray) -> tuple[np.ndarray, dict[
             # The target window as predict_frame scales it (float64), so the bands match to the bit.
             target = state.scaler.transform_target(window[:, 0])[None]  # [1, L]
             bands = band_columns(state.intervals, forecast[None], target, state.scaler.scale[:1])
+            bands |= probability_columns(
+                state.paths, state.model.window_norm, state.events, forecast[None], target, state.scaler.scale[:1]
+            )
     except FloatingPointError:
         return None
     finite = np.all(np.isfinite(forecast)) and all(np.all(np.isfinite(band)) for band in bands.values())

@@ -20,7 +20,14 @@ import pandas as pd
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import DataWarning
 from lstmcast.evaluation import EventSettings, score_report
-from lstmcast.intervals import Intervals, interval_scores, level_name, window_spread
+from lstmcast.intervals import (
+    Intervals,
+    event_probabilities,
+    interval_scores,
+    level_name,
+    probability_scores,
+    window_spread,
+)
 from lstmcast.metrics import skill
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names
@@ -37,10 +44,16 @@ class Scoring:
     events: EventSettings | None  # resolved (a value threshold), or None
     intervals: Intervals | None = None  # trained with levels: the bands are scored too
     lookback: int = 0  # the input window the bands' spread is measured on
+    paths: np.ndarray | None = None  # a threshold model's error paths: its event probabilities are scored
+    window_norm: str = "none"  # whose spread the paths are in units of
+    base_rates: tuple[float | None, float | None] = (None, None)  # per step, and any step of a horizon
 
     @classmethod
     def of(cls, state: FittedState, events: EventSettings | None = None) -> Scoring:
-        """The state's scoring, with its own event settings unless ``events`` are given."""
+        """The state's scoring, with its own event settings unless ``events`` are given (the training
+        part's base rates are then only kept for the same threshold)."""
+        own = stored_events(state)
+        same = events is None or (own is not None and events.level == own.level and events.event == own.event)
         return cls(
             target_scale=float(state.scaler.scale[0]),
             mase_scale=state.mase_scale,
@@ -49,6 +62,13 @@ class Scoring:
             events=events if events is not None else stored_events(state),
             intervals=state.intervals,
             lookback=state.lookback,
+            paths=state.paths,
+            window_norm=state.model.window_norm,
+            base_rates=(
+                (state.events.get("base_rate"), state.events.get("base_rate_any"))
+                if state.events and same
+                else (None, None)
+            ),
         )
 
 
@@ -118,7 +138,32 @@ def build_report(
         report["intervals"] = interval_scores(actual, bands)
         for name, scores in report["intervals"].items():
             report[f"coverage_{name}"] = scores["coverage"]
+    if scoring.events is not None and scoring.paths is not None and len(origins):
+        report["probabilities"] = _probability_report(scoring, target, origins, forecast)
+        report["brier"] = report["probabilities"]["step"]["brier"]
+        report["brier_skill"] = report["probabilities"]["step"]["brier_skill"]
     return report
+
+
+def _probability_report(
+    scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray
+) -> dict[str, Any]:
+    """How good the event probabilities are, per step and for any step of the horizon: Brier score,
+    its skill against the training part's base rate, and a reliability table."""
+    assert scoring.events is not None and scoring.paths is not None
+    target = np.asarray(target, dtype=np.float64)
+    lookback, horizon = scoring.lookback, forecast.shape[1]
+    windows = target[origins[:, None] - lookback + np.arange(lookback)] / scoring.target_scale
+    spread = window_spread(windows, scoring.window_norm) * scoring.target_scale
+    level, event = scoring.events.level, scoring.events.event
+    step, anywhere = event_probabilities(scoring.paths, forecast, spread, level, event)
+    actual = target[origins[:, None] + np.arange(horizon)]
+    happened = actual > level if event == "above" else actual < level
+    base, base_any = scoring.base_rates
+    return {
+        "step": probability_scores(step, happened, base),
+        "any": probability_scores(anywhere, happened.any(axis=1), base_any),
+    }
 
 
 Bands = dict[float, tuple[np.ndarray, np.ndarray]]  # level -> (low, high), each [n_origins, horizon]

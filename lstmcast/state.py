@@ -73,6 +73,7 @@ class FittedState:
     versions: dict[str, str] = field(default_factory=lambda: {"lstmcast": __version__})
     panel: PanelState | None = None  # fitted on many series (data.id_col); scaler is then the identity
     intervals: Intervals | None = None  # trained with --level: conformal offsets per level and step
+    paths: np.ndarray | None = field(default=None, repr=False)  # [P, H] validation error paths (threshold models)
 
     @property
     def target(self) -> str:
@@ -116,7 +117,11 @@ class FittedState:
 
     @classmethod
     def from_manifest(
-        cls, manifest: dict[str, Any], weights: dict[str, np.ndarray], panel: PanelState | None = None
+        cls,
+        manifest: dict[str, Any],
+        weights: dict[str, np.ndarray],
+        panel: PanelState | None = None,
+        paths: np.ndarray | None = None,
     ) -> FittedState:
         """The state a (checked, upgraded) manifest and its weights describe; ``lstmcast.artifact.read_state``
         checks the weights against ``expected_shapes`` before anything runs on them."""
@@ -145,6 +150,7 @@ class FittedState:
             versions=dict(manifest.get("versions") or {}),
             panel=panel,
             intervals=intervals,
+            paths=paths,
         )
         return state
 

@@ -182,7 +182,7 @@ def test_predict_flags_the_steps_beyond_the_alert_level_of_a_model_trained_with_
     assert "alert" not in plain
     model = Forecaster(**TINY).fit(frame, threshold=10.0, alert_level=9.5)
     forecast = model.predict(frame)
-    assert list(forecast.columns) == ["time", "step", "y", "alert"]
+    assert list(forecast.columns) == ["time", "step", "y", "prob", "prob_any", "alert"]
     assert (forecast["alert"] == (forecast["y"] > 9.5)).all()
     assert forecast["alert"].any() and not forecast["alert"].all()
 

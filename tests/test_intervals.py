@@ -218,3 +218,52 @@ def test_calibrate_a_model_of_many_series() -> None:
     calibrated = calibrate(model.state_, recent)
     per_series = 50 - TINY["lookback"] - TINY["horizon"] + 1
     assert calibrated.origins == 3 * per_series and calibrated.in_sample == 0
+
+
+# -- event probabilities from joint error paths --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def threshold_model() -> Forecaster:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 3, "val_frac": 0.2, "test_frac": 0.3}
+    return Forecaster("y", time_col="time", **settings).fit(ar1_frame(n=6000), threshold="q0.9")
+
+
+def test_a_threshold_model_writes_the_probability_of_each_step_and_of_any_step(threshold_model: Forecaster) -> None:
+    forecast = threshold_model.predict(ar1_frame(n=400, seed=9, start="2026-01-01"))
+    assert list(forecast.columns) == ["time", "step", "y", "prob", "prob_any", "alert"]
+    assert forecast["prob"].between(0, 1).all() and forecast["prob_any"].between(0, 1).all()
+    # Any step of the horizon is at least as likely as the likeliest single step, and the same on every row.
+    assert forecast["prob_any"].iloc[0] >= forecast["prob"].max() and forecast["prob_any"].nunique() == 1
+
+
+def test_event_probabilities_beat_the_base_rate_on_new_rows(threshold_model: Forecaster) -> None:
+    scores = threshold_model.metrics_["probabilities"]
+    assert scores["step"]["events"] >= 10 and scores["step"]["brier_skill"] > 0
+    assert scores["any"]["brier_skill"] > 0
+    assert threshold_model.metrics_["brier"] == scores["step"]["brier"]
+    assert threshold_model.events_["base_rate"] == pytest.approx(0.1, abs=0.01)  # the training part's q0.9
+    table = scores["step"]["reliability"]
+    assert sum(row["n"] for row in table) == threshold_model.metrics_["n_origins"] * 6
+    assert all(row["from"] <= row["mean_probability"] <= row["to"] for row in table)
+
+
+def test_error_paths_are_kept_with_the_model_and_checked_on_load(threshold_model: Forecaster, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    threshold_model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.state_.paths, threshold_model.state_.paths)
+    frame = ar1_frame(n=400, seed=9, start="2026-01-01")
+    pd.testing.assert_frame_equal(loaded.predict(frame), threshold_model.predict(frame))
+    frame.to_csv(tmp_path / "recent.csv", index=False)
+    fast, _ = predict_source(loaded.state_, str(tmp_path / "recent.csv"), None)
+    assert fast == table_bytes(loaded.predict(read_table(tmp_path / "recent.csv")), "csv")
+    weights = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    weights["events.paths"] = weights["events.paths"][:, :3]  # paths shorter than the horizon
+    save_file(weights, str(tmp_path / "m" / "weights.safetensors"))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    del manifest["weights_sha256"]
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"events\.paths should be paths of 6 finite numbers"):
+        Forecaster.load(tmp_path / "m")

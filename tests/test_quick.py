@@ -63,7 +63,7 @@ def test_features_alerts_and_names_that_need_quoting(tmp_path: Path) -> None:
     forecaster = fitted_on(frame, target="load, MW", features=[feature], events=EventSettings.from_options(10.0))
     frame.to_csv(tmp_path / "recent.csv", index=False)
     fast = predict_csv(forecaster.state_, (tmp_path / "recent.csv").read_bytes())
-    assert fast is not None and fast.splitlines()[0] == b'time,step,"load, MW",alert'
+    assert fast is not None and fast.splitlines()[0] == b'time,step,"load, MW",prob,prob_any,alert'
     assert fast == pandas_csv(forecaster, tmp_path / "recent.csv")
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
-from lstmcast.intervals import band_columns, band_names, level_name
+from lstmcast.intervals import PROBABILITY_COLUMNS, band_columns, band_names, level_name, probability_columns
 from lstmcast.report import stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
@@ -52,7 +52,8 @@ def forecast_from(state: FittedState, series: Series, origin: int) -> tuple[np.n
 def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
     """The ``horizon`` steps after the last row: time (if any), step, forecast, for a model trained
     with intervals each level's band (``lo_80``, ``hi_80``, ...), and for a model trained with a
-    threshold, ``alert``: whether the step is beyond the alert level."""
+    threshold, ``prob`` and ``prob_any`` (the probability that the step, and that any step of the
+    horizon, is beyond the threshold) and ``alert``: whether the step is beyond the alert level."""
     time_col = series.time_col if series.index is not None else None
     check_output_names(
         state.target,
@@ -60,6 +61,7 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         bool(state.events),
         series.source,
         (state.intervals.levels if state.intervals is not None else ()),
+        probabilities=state.paths is not None,
     )
     forecast, _ = forecast_from(state, series, len(series))  # [H]
     out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
@@ -70,6 +72,10 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
             for name, band in band_columns(state.intervals, forecast[None], window, state.scaler.scale[:1]).items()
         }
     )
+    probabilities = probability_columns(
+        state.paths, state.model.window_norm, state.events, forecast[None], window, state.scaler.scale[:1]
+    )
+    out.update({name: column[0] for name, column in probabilities.items()})
     events = stored_events(state)
     if events is not None:
         out["alert"] = comparison(events.event)(forecast, events.alert())
@@ -82,7 +88,13 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
 
 
 def check_output_names(
-    target: str, time_col: str | None, alerts: bool, source: str, levels: tuple[float, ...] = ()
+    target: str,
+    time_col: str | None,
+    alerts: bool,
+    source: str,
+    levels: tuple[float, ...] = (),
+    *,
+    probabilities: bool | None = None,
 ) -> None:
     """A DataError when a column of the data has the name of another column of the forecast table
     (``step``, ``lo_80`` and the like for a model with intervals, or ``alert`` for a model with a
@@ -92,6 +104,7 @@ def check_output_names(
         "step",
         target,
         *band_names(levels),
+        *(PROBABILITY_COLUMNS if (alerts if probabilities is None else probabilities) else ()),
         *(["alert"] if alerts else []),
     ]
     for name in names:
