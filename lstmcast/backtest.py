@@ -24,6 +24,7 @@ import pandas as pd
 from lstmcast.config import WindowConfig
 from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import EventSettings
+from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
 from lstmcast.report import build_report, interval_bands
 from lstmcast.train import EpochReport
@@ -258,6 +259,11 @@ def plan_panel_folds(panel: Panel, folds: int, window: WindowConfig, strict: boo
         f"{window.test_frac:g}, after at least {needed} rows to train on)"
     )
     panel = leave_out_short(panel, (n_test // folds < window.horizon) | (first < needed), why, strict)
+    n_test, first = sizes(panel.lengths)
+    # Series flat over fold 1's training rows would be left out of every fold's model: leave them out now.
+    fold_window = WindowConfig(window.lookback, window.horizon, window.val_frac, 0.0, window.scaler, window.season)
+    fitted = fittable_series(panel.heads(first), fold_window, strict)
+    panel = panel.select(pd.Index(fitted.ids).get_indexer(list(panel.ids)) >= 0)
     n_test, first = sizes(panel.lengths)
     bounds = first[:, None] + np.linspace(0, n_test, folds + 1, axis=1).round().astype(np.int64)  # [S, folds + 1]
     return panel, bounds

@@ -223,7 +223,7 @@ def _predict_recent(
     if forecaster.state_.panel is not None or shard is not None:  # every series' last rows: the whole table
         from lstmcast.read import read_table
 
-        frame = read_table(data, input_format, stdin)
+        frame = read_table(data, input_format, stdin, text=forecaster.id_col)
         return frame, forecaster.predict(frame, shard=shard, strict=strict)
     columns = forecaster.columns_
     frame, read_whole = read_recent(
@@ -703,7 +703,7 @@ def train(
     per_step, per_step_format = _table_output(outputs, per_step_path, "--per-step")
     per_series, per_series_format = _table_output(outputs, per_series_path, "--per-series")
     json_output = outputs.file("-") if as_json else None
-    frame = read_table(data, input_format)
+    frame = read_table(data, input_format, text=forecaster.id_col)
     progress = live_display_allowed(console, quiet)
     with epoch_progress(console, progress, forecaster.epochs, forecaster.loss) as on_epoch:
         forecaster.fit(frame, on_epoch=on_epoch, strict=strict, **(vars(events) if events else {}))
@@ -881,7 +881,7 @@ def evaluate(
     forecaster = Forecaster.load(model_dir, device=device)
     if per_series_path is not None and forecaster.state_.panel is None:
         raise click.UsageError("--per-series scores every series of a model of many series (train --id-col)")
-    frame = read_table(data, input_format)
+    frame = read_table(data, input_format, text=forecaster.id_col)
     metrics = forecaster.evaluate(
         frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance, strict=strict
     )
@@ -996,7 +996,7 @@ def backtest(
     per_series, per_series_format = _table_output(outputs, per_series_path, "--per-series")
     png = _png_output(outputs, plot_path) if plot_path is not None else None
     json_output = outputs.file("-") if as_json else None
-    frame = read_table(data, input_format)
+    frame = read_table(data, input_format, text=template.id_col)
     on_fold = None if quiet else (lambda result: console.print(fold_line(result), markup=False))
     report = backtesting.backtest(
         template,
@@ -1086,7 +1086,7 @@ def calibrate(
     outputs.inputs(data)  # no output may replace what the command reads
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     state = read_state(model_dir)
-    result = recalibrate(state, read_table(data, input_format), wanted, last)
+    result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last)
     assert model_output.staging is not None and result.state.intervals is not None
     write_new_intervals(model_output.staging, model_dir, result.state.intervals.to_dict())
     outputs.commit()
@@ -1246,7 +1246,7 @@ def plot(
 
     forecaster = Forecaster.load(model_dir)
     settings = forecaster.event_settings(threshold, event, alert_level)
-    frame = read_table(data, input_format)
+    frame = read_table(data, input_format, text=forecaster.id_col)
     history, forecast, actual = forecaster.forecast_context(frame, origin, context, series_id)
     bands = forecaster.forecast_bands(frame, origin, series_id)
     about = f"{data if data != '-' else '<stdin>'}" + (f" ({forecaster.id_col} {series_id})" if series_id else "")
@@ -1361,7 +1361,7 @@ def tune_command(
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     trials_output, trials_format = _table_output(outputs, trials_path, "--trials")
     json_output = outputs.file("-") if as_json else None
-    frame = read_table(data, input_format)
+    frame = read_table(data, input_format, text=params.get("id_col"))
     if not quiet:
         announce_search(console, plan, n_random, budget)
     on_trial = None if quiet else functools.partial(print_trial, console, list(space), len(plan.settings))

@@ -311,11 +311,12 @@ def describe_training(series: Series, split: Split) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FittedPanel:
-    """A state fitted on a panel, its network, and each series' split."""
+    """A state fitted on a panel, its network, the series it was fitted on and their split."""
 
     state: FittedState
     network: ForecastNetwork
     split: PanelSplit
+    panel: Panel  # the series fitted: those left out (too short, or flat in training) are not in it
 
 
 def fit_panel_state(
@@ -329,14 +330,16 @@ def fit_panel_state(
 ) -> FittedPanel:
     """One network for every series of ``panel``: each series split in time order and scaled by its
     own training rows, the windows of all series together (none crosses a series) for the ridge
-    start, training and early stopping. Series too short for every part to hold a window are left
-    out with one warning naming the first few (with ``strict``, a DataError); none long enough is a
-    DataError."""
+    start, training and early stopping. Series too short for every part to hold a window, or whose
+    target is the same value on every training row (no scale to learn it in), are left out with one
+    warning each naming the first few (with ``strict``, a DataError): the model does not know them.
+    None left is a DataError."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels)
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col)
+    series_total = len(panel.ids)
+    panel = fittable_series(panel, window_cfg, strict)
     split = panel_split(panel.offsets, window_cfg)
-    _warn_short_series(panel, split, window_cfg, strict)
     season = window_cfg.season or season_length(panel.frequency)
     shortest = int(np.min((split.train_end - panel.offsets[:-1])[split.fits]))
     if season >= shortest:
@@ -379,8 +382,8 @@ def fit_panel_state(
         training={
             "source": panel.source,
             "rows": int(panel.offsets[-1]),
-            "series": len(panel.ids),
-            "series_fitted": int(split.fits.sum()),
+            "series": series_total,
+            "series_fitted": len(panel.ids),
             "train_windows": len(train_origins),
             "val_windows": len(val_origins),
             "best_epoch": result.best_epoch,
@@ -404,7 +407,7 @@ def fit_panel_state(
             _seen_until(panel, split),
         ),
     )
-    return FittedPanel(state, network, split)
+    return FittedPanel(state, network, split, panel)
 
 
 def _seen_until(panel: Panel, split: PanelSplit) -> np.ndarray | None:
@@ -417,22 +420,44 @@ def _seen_until(panel: Panel, split: PanelSplit) -> np.ndarray | None:
     return np.where(saw, last, np.iinfo(np.int64).min).astype(np.int64)
 
 
-def _warn_short_series(panel: Panel, split: PanelSplit, window: WindowConfig, strict: bool) -> None:
-    """Series too short for every part to hold a window give no origins: one warning naming the first
-    few, or with ``strict`` a DataError; none long enough is always one."""
-    short = np.flatnonzero(~split.fits)
-    if len(short) == len(panel.ids):
+def fittable_series(panel: Panel, window: WindowConfig, strict: bool = False) -> Panel:
+    """The series of ``panel`` a model can be fitted on, the others left out with a warning naming the
+    first few (``strict``: a DataError): too short for every part of the split to hold a window, or a
+    target that is one value on every training row. A flat series' scale would be 0 (it falls back to
+    1, the target's own units), so its errors would swamp every other series' in the pooled loss and
+    the pooled interval offsets; a store closed all of its training months is such a series."""
+    split = panel_split(panel.offsets, window)
+    if not split.fits.any():
         raise DataError(
             f"{panel.source}: no series is long enough for lookback {window.lookback} + horizon {window.horizon} "
             f"with val_frac {window.val_frac:g} and test_frac {window.test_frac:g}; the longest has "
             f"{int(panel.lengths.max())} rows"
         )
-    if len(short):
-        names = format_names([panel.ids[k] for k in short], limit=3)
-        what = f"{len(short):,} of {len(panel.ids):,} series too short to split"
-        if strict:
-            raise DataError(f"{panel.source}: {what} ({panel.id_col} {names}); --strict refuses them")
-        warnings.warn(f"{panel.source}: left out {what} ({panel.id_col} {names})", DataWarning, stacklevel=4)
+    rows = np.arange(len(panel.values))
+    series = np.repeat(np.arange(len(panel.ids)), panel.lengths)
+    training = rows < split.train_end[series]
+    target = panel.values[:, 0].astype(np.float64)
+    low = np.full(len(panel.ids), np.inf)
+    high = np.full(len(panel.ids), -np.inf)
+    np.minimum.at(low, series[training], target[training])
+    np.maximum.at(high, series[training], target[training])
+    flat = split.fits & (high <= low)
+    for mask, why in ((~split.fits, "too short to split"), (flat, "with one value on every training row")):
+        _say_left_out(panel, mask, why, strict)
+    if not (split.fits & ~flat).any():
+        raise DataError(f"{panel.source}: every series is flat over its training rows; nothing to learn from")
+    return panel.select(split.fits & ~flat)
+
+
+def _say_left_out(panel: Panel, mask: np.ndarray, why: str, strict: bool) -> None:
+    """One warning (or with ``strict`` a DataError) naming the first few series flagged in ``mask``."""
+    if not mask.any():
+        return
+    names = format_names([panel.ids[k] for k in np.flatnonzero(mask)], limit=3)
+    what = f"{int(mask.sum()):,} of {len(panel.ids):,} series {why}"
+    if strict:
+        raise DataError(f"{panel.source}: {what} ({panel.id_col} {names}); --strict refuses them")
+    warnings.warn(f"{panel.source}: left out {what} ({panel.id_col} {names})", DataWarning, stacklevel=5)
 
 
 def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:

@@ -311,7 +311,7 @@ class Forecaster:
         )
         self.state_, self._network = fitted.state, fitted.network
         if score:
-            self.score_panel_test(panel)
+            self.score_panel_test(fitted.panel)
         return self
 
     def score_panel_test(self, panel: Panel) -> dict[str, Any]:
@@ -321,6 +321,8 @@ class Forecaster:
         from lstmcast.fitting import panel_forecasts
 
         state = self._check_fitted()
+        assert state.panel is not None
+        panel = panel.select(state.panel.positions(panel.ids) >= 0)  # the series it was fitted on
         origins = panel_split(panel.offsets, state.window).origins("test", self.lookback, self.horizon)
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
         origins, starts = origins[origins - starts >= state.season], starts[origins - starts >= state.season]

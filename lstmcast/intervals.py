@@ -43,7 +43,7 @@ def parse_levels(text: str | tuple[float, ...] | list[float] | None) -> tuple[fl
         if not (math.isfinite(level) and 0 < level < 100):
             raise ConfigError(f"--level {part}: a level is a percentage strictly between 0 and 100, like 80 or 95")
         levels.append(level)
-    if len(set(levels)) != len(levels):
+    if len({level_name(level) for level in levels}) != len(levels):  # 80 and 80.000001 both name lo_80
         raise ConfigError(f"--level {text}: each level once")
     if len(levels) > MAX_LEVELS:
         raise ConfigError(f"--level: at most {MAX_LEVELS} levels")

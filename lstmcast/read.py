@@ -46,9 +46,16 @@ def infer_format(source: str | Path, format: str | None = None) -> str:
 
 
 def read_table(
-    source: str | Path, format: str | None = None, stdin: IO[bytes] | None = None, *, last_rows: int | None = None
+    source: str | Path,
+    format: str | None = None,
+    stdin: IO[bytes] | None = None,
+    *,
+    last_rows: int | None = None,
+    text: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV/TSV/Parquet file (or "-" for standard input) into a DataFrame.
+
+    ``text`` names a column read as text exactly as written (an id column: "007" stays "007", not 7).
 
     With ``last_rows``, only the header and the last ``last_rows`` lines of a CSV/TSV (the last row
     groups of a Parquet file) are parsed, when that is safe: see ``_csv_tail``. ``attrs["whole"]``
@@ -74,7 +81,7 @@ def read_table(
         fmt = infer_format(source, format)
         if last_rows is not None:
             handle, whole = _recent_part(path, fmt, last_rows, name)
-    frame = _read(handle, fmt, name)
+    frame = _read(handle, fmt, name, text)
     if frame.shape[1] == 0 or len(frame) == 0:
         raise DataError(f"{name}: the file has no data rows")
     _reject_duplicate_names(frame, handle, fmt, name)
@@ -205,12 +212,13 @@ def _csv_options(fmt: str) -> dict[str, object]:
     return {"sep": "\t" if fmt == "tsv" else ",", "skipinitialspace": True}
 
 
-def _read(handle: str | IO[bytes], fmt: str, name: str) -> pd.DataFrame:
+def _read(handle: str | IO[bytes], fmt: str, name: str, text: str | None = None) -> pd.DataFrame:
     try:
         if fmt == "parquet":
             _reject_repeated(_parquet_names(handle), name)  # pyarrow cannot read such a file at all
             return pd.read_parquet(handle)
-        return pd.read_csv(handle, **_csv_options(fmt))  # type: ignore[call-overload]
+        dtype = {text: str} if text is not None else None
+        return pd.read_csv(handle, dtype=dtype, **_csv_options(fmt))  # type: ignore[call-overload]
     except DataError:
         raise
     except pd.errors.EmptyDataError:

@@ -31,8 +31,9 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ign
 from lstmcast.baselines import fitted_season
 from lstmcast.config import DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
+from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
-from lstmcast.intervals import parse_levels
+from lstmcast.intervals import check_calibration, parse_levels
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.train import resolve_device
 from lstmcast.validate import Panel, Series, validate_frame, validate_panel
@@ -464,6 +465,8 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
             try:
                 split = chronological_split(len(series), window, series.source)
                 fitted_season(window.season, series, split.train_end)
+                if levels:  # every trial would fail on it after training: say so now (exit 3)
+                    check_calibration(len(split.origins("val", window.lookback, window.horizon)), levels, series.source)
             except (DataError, ConfigError) as exc:
                 problems.append(exc)
             else:
@@ -485,12 +488,18 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
         )
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill", "id_col")})
     panel = validate_panel(frame, data_config, base["id_col"])
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source, parse_levels(base.get("levels")))
+    levels = parse_levels(base.get("levels"))
+    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col)
     resolve_device(base["device"])
     for setting in plan.settings:
         if _config_error({**base, **setting}) is None:
             window = Forecaster(**{**base, **setting}).settings().window
             if panel_split(panel.offsets, window).fits.any():
+                # The series every trial leaves out, named once here (the trials' own warnings are quiet).
+                fitted = fittable_series(panel, window)
+                if levels:
+                    val = panel_split(fitted.offsets, window).origins("val", window.lookback, window.horizon)
+                    check_calibration(len(val), levels, panel.source)
                 return panel
     raise DataError(
         f"{panel.source}: no series is long enough for any planned setting's lookback, horizon and split; the "

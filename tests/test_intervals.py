@@ -88,6 +88,7 @@ def test_a_model_without_intervals_predicts_and_reports_as_before() -> None:
         ("150", "strictly between 0 and 100"),
         ("abc", "percentages like 80,95"),
         ("80,80", "each level once"),
+        ("80,80.000001", "each level once"),  # both would name lo_80
     ],
 )
 def test_bad_levels_are_clear_errors(levels: str, message: str) -> None:

@@ -666,3 +666,82 @@ def test_tuning_the_scaler_of_many_series_is_refused_since_their_validation_erro
 
     with pytest.raises(ConfigError, match="--grid scaler: with --id-col"):
         tune(long_table(), {"scaler": ["standard", "minmax"]}, PANEL_TINY)
+
+
+# -- found by an adversarial pass ---------------------------------------------------------------------
+
+
+def _stores(ids: list[str], rows: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    parts = []
+    for k, name in enumerate(ids):
+        y = 10 + k + 3 * np.sin(np.arange(rows) * 2 * np.pi / 24) + rng.normal(0, 0.5, rows)
+        times = pd.date_range("2024-01-01", periods=rows, freq="h")
+        parts.append(pd.DataFrame({"id": name, "time": times, "y": y.round(3)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_ids_are_read_as_written_so_007_and_7_are_two_series(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    _stores(["007", "7", "08"]).to_csv(tmp_path / "a.csv", index=False)
+    run = CliRunner().invoke
+    model = str(tmp_path / "m")
+    trained = run(cli, ["train", str(tmp_path / "a.csv"), "--id-col", "id", "--target", "y", *TINY_FLAGS, "-o", model])
+    assert trained.exit_code == 0, trained.stderr
+    ids = [line.split(",")[0] for line in run(cli, ["predict", model, str(tmp_path / "a.csv")]).stdout.splitlines()[1:]]
+    assert ids[:: TINY["horizon"]] == ["007", "7", "08"]
+    plotted = run(cli, ["plot", model, str(tmp_path / "a.csv"), "--series", "007", "-o", str(tmp_path / "p.png")])
+    assert plotted.exit_code == 0, plotted.stderr
+
+
+def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_path: Path) -> None:
+    table = _stores(["a", "b", "c"])
+    flat = _stores(["k"]).assign(y=lambda f: np.where(np.arange(len(f)) < 140, 1000.0, 1000 + f["y"]))
+    both = pd.concat([table, flat], ignore_index=True)
+    settings = {**PANEL_TINY, "id_col": "id", "levels": "80", "val_frac": 0.2}
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series with one value on every training row \(id k\)"):
+        model = Forecaster(**settings).fit(both)
+    alone = Forecaster(**settings).fit(table)
+    assert model.training_["series"] == 4 and model.training_["series_fitted"] == 3
+    assert model.state_.panel.ids == ("a", "b", "c")
+    np.testing.assert_allclose(model.intervals_.upper, alone.intervals_.upper)  # k changes nobody's bands
+    with pytest.raises(DataError, match="id k: not among the series the model was trained on"):
+        model.predict(both)
+    with pytest.raises(DataError, match="--strict refuses them"):
+        Forecaster(**settings).fit(both, strict=True)
+
+
+def test_an_id_column_named_like_a_forecast_column_is_refused_at_training() -> None:
+    table = _stores(["a", "b"]).rename(columns={"id": "step"})
+    with pytest.raises(DataError, match="the id column is named 'step'"):
+        Forecaster(**{**PANEL_TINY, "id_col": "step"}).fit(table)
+
+
+def test_tune_refuses_levels_the_validation_part_is_too_short_for_before_any_trial() -> None:
+    from lstmcast.tune import tune
+
+    with pytest.raises(DataError, match="too few for 95% intervals"):
+        tune(sine_frame(n=400), {"hidden": [4, 5]}, {**TINY, "target": "y", "time_col": "time", "levels": "95"})
+    short = pd.concat([_stores(["a", "b", "c"]), _stores(["s"], rows=14)], ignore_index=True)
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(id s\)"):
+        tune(short, {"hidden": [4]}, {**PANEL_TINY, "id_col": "id"})
+
+
+def test_an_empty_shard_has_the_column_types_of_a_full_one(global_model: Forecaster, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    table = long_table().sort_values(["store", "time"])
+    shards = [global_model.predict(table, shard=(k, 6)) for k in range(1, 7)]
+    assert any(frame.empty for frame in shards) and not all(frame.empty for frame in shards)
+    schemas = {str(pa.Table.from_pandas(frame, preserve_index=False).schema.remove_metadata()) for frame in shards}
+    assert len(schemas) == 1
+
+
+def test_many_series_warn_when_their_step_differs_from_the_models(global_model: Forecaster) -> None:
+    table = long_table().sort_values(["store", "time"])
+    every_other = table.groupby("store").nth(slice(None, None, 2))
+    with pytest.warns(DataWarning, match="rows are '2h' apart but the model was trained on 'h' data"):
+        global_model.predict(every_other)

@@ -95,11 +95,13 @@ def check_output_names(
     levels: tuple[float, ...] = (),
     *,
     probabilities: bool | None = None,
+    id_col: str | None = None,
 ) -> None:
     """A DataError when a column of the data has the name of another column of the forecast table
     (``step``, ``lo_80`` and the like for a model with intervals, or ``alert`` for a model with a
-    threshold), which would replace it there."""
+    threshold; the id column of a model of many series too), which would replace it there."""
     names = [
+        *([id_col] if id_col is not None else []),
         *([time_col or "time"] if time_col is not None else []),
         "step",
         target,
@@ -109,7 +111,7 @@ def check_output_names(
     ]
     for name in names:
         if names.count(name) > 1:
-            role = "target" if name == target else "time column"
+            role = "target" if name == target else "id column" if name == id_col else "time column"
             raise DataError(
                 f"{source}: the {role} is named {name!r}, as a column of the forecast table is; rename it in "
                 "the data and train again"
@@ -214,7 +216,7 @@ def origin_position(state: FittedState, series: Series, origin: str | int | None
     return position
 
 
-def _warn_if_frequency_differs(state: FittedState, series: Series) -> None:
+def _warn_if_frequency_differs(state: FittedState, series: Series | Panel) -> None:
     if series.frequency is None or state.frequency is None:
         return
     if not same_step(series.frequency, state.frequency):
@@ -279,6 +281,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
     require_known(panel, state)
+    _warn_if_frequency_differs(state, panel)
     why = f"to forecast (the model reads the last {lookback} rows)"
     panel = leave_out_short(panel, panel.lengths < lookback, why, strict, may_empty=shard)
     if not panel.ids:
@@ -307,13 +310,16 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
 
 
 def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
-    """The forecast table of a shard that holds no series: its columns, no rows."""
+    """The forecast table of a shard that holds no series: its columns, no rows, and the types a shard
+    with rows has, so that a Parquet dataset of every shard reads as one table."""
     assert state.data.id_col is not None
-    names = [state.data.id_col, *([state.time_col] if state.time_col else []), "step", state.target]
-    numbers = [state.target, *band_names(state.intervals)]
-    return pd.DataFrame(
-        {name: pd.Series(dtype="float64" if name in numbers else "object") for name in [*names, *numbers[1:]]}
-    )
+    columns = {state.data.id_col: pd.Series(dtype="str")}
+    if state.time_col:
+        columns[state.time_col] = pd.Series(dtype="datetime64[us]")
+    columns["step"] = pd.Series(dtype="int64")
+    for name in [state.target, *band_names(state.intervals)]:
+        columns[name] = pd.Series(dtype="float64")
+    return pd.DataFrame(columns)
 
 
 def require_known(panel: Panel, state: FittedState) -> np.ndarray:
