@@ -74,15 +74,27 @@ class FoldResult:
     record: dict[str, Any]
 
 
-def _check_every_fold_has_an_origin(plan: list[Fold], origins: np.ndarray, stride: int, source: str) -> None:
-    """A fold with no origin to forecast from would be trained for nothing and score nothing."""
+def _check_every_fold_has_an_origin(
+    plan: list[Fold], origins: np.ndarray, stride: int, source: str, rows: tuple[int, int, int]
+) -> None:
+    """A fold with no origin to forecast from would be trained for nothing and score nothing. The
+    origins lie on one grid from the first fold's start, so the stride that works is not simply the
+    shortest fold's length: the message names the largest that does (``rows``: the series' length,
+    lookback and horizon)."""
     for fold in plan:
         if not np.any((origins >= fold.start) & (origins < fold.stop)):
-            shortest = min(f.stop - f.start for f in plan)
+            largest = next(s for s in range(stride - 1, 0, -1) if _every_fold_has_one(plan, s, rows))
             raise DataError(
                 f"{source}: with --stride {stride}, fold {fold.number} of {len(plan)} has no forecast origin "
-                f"(the shortest fold is {shortest} rows); use a --stride of at most {shortest}, or fewer --folds"
+                f"(the origins step from the first fold's start); --stride {largest} is the largest that gives "
+                "every fold one, or use fewer --folds"
             )
+
+
+def _every_fold_has_one(plan: list[Fold], stride: int, rows: tuple[int, int, int]) -> bool:
+    n_rows, lookback, horizon = rows
+    origins = rolling_origins(n_rows, lookback, horizon, stride, first=plan[0].start)
+    return all(np.any((origins >= fold.start) & (origins < fold.stop)) for fold in plan)
 
 
 def backtest(
@@ -120,7 +132,8 @@ def backtest(
     series = validate_frame(frame, settings.data)
     plan = plan_folds(len(series), folds, settings.window, series.source)
     origins = rolling_origins(len(series), template.lookback, template.horizon, stride, first=plan[0].start)
-    _check_every_fold_has_an_origin(plan, origins, stride, series.source)
+    rows = (len(series), template.lookback, template.horizon)
+    _check_every_fold_has_an_origin(plan, origins, stride, series.source, rows)
     target = series.values[:, 0].astype(np.float64)
 
     records: list[dict[str, Any]] = []
