@@ -525,6 +525,7 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("events.tolerance", _WHOLE),
     ("events.alert_level_tuning?", _OBJECT.or_null()),
     ("events.base_rate?", _NUMBER.or_null()),
+    ("events.alert_prob?", _NUMBER.or_null()),
     ("events.base_rate_any?", _NUMBER.or_null()),
     ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
     ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),

@@ -645,6 +645,14 @@ def cli(debug: bool) -> None:
 @train_options
 @threshold_options
 @tune_alert_option
+@click.option(
+    "--alert-prob",
+    type=float,
+    default=None,
+    metavar="P",
+    help="With --threshold: raise alerts on the steps whose probability of the event is above P (0 < P < 1), "
+    "instead of on the forecast beyond the alert level.",
+)
 @per_step_option
 @quiet_option
 @threads_option
@@ -659,6 +667,7 @@ def train(
     alert_level: float | None,
     tolerance: int | None,
     tune_alert_level: bool,
+    alert_prob: float | None,
     per_step_path: str | None,
     per_series_path: str | None,
     strict: bool,
@@ -691,7 +700,7 @@ def train(
     use_threads(threads)
     forecaster = Forecaster(**params)
     forecaster.settings()  # settings errors before reading anything
-    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
+    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level, alert_prob)
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
     if per_series_path is not None and (forecaster.id_col is None or forecaster.test_frac == 0):

@@ -35,6 +35,7 @@ class EventSettings:
     alert_level: float | None = None
     tolerance: int = 0
     tune_alert_level: bool = False
+    alert_prob: float | None = None  # raise alerts when the probability of the event is above this instead
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
@@ -45,6 +46,13 @@ class EventSettings:
             raise ConfigError("--alert-level and --tune-alert-level contradict each other; give one")
         if self.alert_level is not None and not np.isfinite(self.alert_level):
             raise ConfigError(f"--alert-level must be a finite number; got {self.alert_level}")
+        if self.alert_prob is not None:
+            if not (np.isfinite(self.alert_prob) and 0 < self.alert_prob < 1):
+                raise ConfigError(f"--alert-prob is a probability strictly between 0 and 1; got {self.alert_prob}")
+            if self.alert_level is not None or self.tune_alert_level:
+                raise ConfigError(
+                    "--alert-prob raises alerts from the probability: give it or an alert level, not both"
+                )
 
     @classmethod
     def from_options(
@@ -54,6 +62,7 @@ class EventSettings:
         alert_level: float | None = None,
         tolerance: int | None = None,
         tune_alert_level: bool = False,
+        alert_prob: float | None = None,
     ) -> EventSettings | None:
         """Settings from command-line style values (None: not given); None without a threshold. The
         other options then have nothing to act on, which is an error rather than silently ignored."""
@@ -63,6 +72,7 @@ class EventSettings:
                 "--alert-level": alert_level is not None,
                 "--tolerance": tolerance is not None,
                 "--tune-alert-level": tune_alert_level,
+                "--alert-prob": alert_prob is not None,
             }
             if any(given.values()):
                 named = [name for name, on in given.items() if on]
@@ -75,7 +85,8 @@ class EventSettings:
             value = parse_threshold(threshold) if isinstance(threshold, str) else float(threshold)
         if isinstance(value, float) and not np.isfinite(value):
             raise ConfigError(f"--threshold must be a finite number; got {threshold}")
-        return cls(value, event or "above", alert_level, 0 if tolerance is None else tolerance, tune_alert_level)
+        tolerance = 0 if tolerance is None else tolerance
+        return cls(value, event or "above", alert_level, tolerance, tune_alert_level, alert_prob)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the threshold as a number, or ``"q0.95"`` for a quantile."""
@@ -86,12 +97,14 @@ class EventSettings:
             "alert_level": self.alert_level,
             "tolerance": self.tolerance,
             "tune_alert_level": self.tune_alert_level,
+            "alert_prob": self.alert_prob,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventSettings:
         """The settings ``to_dict`` gave (missing keys take their defaults); checked as the options are."""
-        unknown = sorted(set(data) - {"threshold", "event", "alert_level", "tolerance", "tune_alert_level"})
+        known = {"threshold", "event", "alert_level", "tolerance", "tune_alert_level", "alert_prob"}
+        unknown = sorted(set(data) - known)
         if unknown or "threshold" not in data:
             problem = f"unknown keys {', '.join(unknown)}" if unknown else "no threshold"
             raise ConfigError(f"event settings need a threshold and nothing else they do not know; {problem}")
@@ -101,6 +114,7 @@ class EventSettings:
             data.get("alert_level"),
             data.get("tolerance"),
             bool(data.get("tune_alert_level", False)),
+            data.get("alert_prob"),
         )
         assert settings is not None
         return settings
@@ -116,7 +130,15 @@ class EventSettings:
         threshold: float | Quantile = Quantile(float(quantile)) if quantile is not None else float(record["threshold"])
         alert = record.get("alert_level")
         given_alert = None if tuned or alert is None or alert == record["threshold"] else float(alert)
-        return cls(threshold, record["event"], given_alert, int(record["tolerance"]), tuned)
+        prob = record.get("alert_prob")
+        return cls(
+            threshold,
+            record["event"],
+            given_alert,
+            int(record["tolerance"]),
+            tuned,
+            None if prob is None else float(prob),
+        )
 
     def overridden(self, alert_level: float | None, tolerance: int | None) -> EventSettings:
         """These (stored) settings with an alert level or tolerance given on the command line."""
@@ -124,6 +146,7 @@ class EventSettings:
             self,
             alert_level=self.alert_level if alert_level is None else alert_level,
             tolerance=self.tolerance if tolerance is None else tolerance,
+            alert_prob=self.alert_prob if alert_level is None else None,  # a level given replaces the probability
         )
 
     def resolve(self, quantiles: list[float] | None) -> EventSettings:
@@ -157,13 +180,20 @@ def _scores(
     mase_scale: float | None,
     events: EventSettings | None,
     alert_levels: np.ndarray | None,
+    probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events."""
+    """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events.
+    With ``events.alert_prob`` and the forecaster's ``probability`` of each step's event ``[N, H]``,
+    alerts are the steps whose probability is above it."""
     scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
     per_step = per_step_metrics(actual, forecast, mase_scale)
     if events is not None:
         alerting, level = forecast, events.alert()
-        if alert_levels is not None:
+        if events.alert_prob is not None and probability is not None:
+            # "beyond the level" in the event's direction: below the threshold is above it negated
+            sign = 1.0 if events.event == "above" else -1.0
+            alerting, level = sign * probability, sign * events.alert_prob
+        elif alert_levels is not None:
             # Folds that tuned their own alert level: "forecast beyond its origin's level" is the same
             # test as "forecast shifted by (threshold - that level) beyond the threshold".
             alerting, level = forecast + (events.level - alert_levels)[:, None], events.level
@@ -174,6 +204,8 @@ def _scores(
         scores.update(event_metrics(target, alerting, origins, events.level, events.event, level, events.tolerance))
         if alert_levels is not None:  # one number no longer describes the alert level
             scores["alert_level"] = None
+        if events.alert_prob is not None and probability is not None:
+            scores["alert_level"], scores["alert_prob"] = None, events.alert_prob
     scores["per_step"] = per_step
     return scores
 
@@ -188,20 +220,22 @@ def score_report(
     events: EventSettings | None = None,
     alert_levels: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
+    probability: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report for ``forecast`` (and each baseline) from ``origins`` of the series ``target``.
 
     ``events`` must be resolved (a value threshold). ``alert_levels`` gives one alert level per
-    origin when they differ (backtest folds that each tuned their own).
+    origin when they differ (backtest folds that each tuned their own). ``probability`` is the
+    model's probability of each step's event, for alerts raised from it (``events.alert_prob``).
     """
     target = np.asarray(target, dtype=np.float64)
     horizon = forecast.shape[1]
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
 
-    def scores(prediction: np.ndarray) -> dict[str, Any]:
-        return _scores(target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels)
+    def scores(prediction: np.ndarray, chance: np.ndarray | None = None) -> dict[str, Any]:
+        return _scores(target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels, chance)
 
-    report = scores(forecast)
+    report = scores(forecast, probability)
     report["n_origins"] = int(len(origins))
     report["baselines"] = {}
     for name, prediction in baselines.items():

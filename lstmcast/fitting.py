@@ -227,6 +227,7 @@ def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[
         "alert_level": resolved.alert(),
         "tolerance": resolved.tolerance,
         "alert_level_tuning": None,
+        "alert_prob": resolved.alert_prob,
         **_base_rates(fitted, series, resolved),
     }
     if resolved.tune_alert_level:

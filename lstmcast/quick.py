@@ -229,7 +229,7 @@ def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray, ba
     assert state.time_col is not None
     midnight = all(time.time() == dt.time(0) for time in future)
     header = [state.time_col, "step", state.target, *bands]
-    alerts = _alerts(state, forecast)
+    alerts = _alerts(state, forecast, bands.get("prob"))
     if alerts is not None:
         header.append("alert")
     out = io.StringIO()
@@ -242,9 +242,12 @@ def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray, ba
     return out.getvalue().encode()
 
 
-def _alerts(state: FittedState, forecast: np.ndarray) -> np.ndarray | None:
-    """Whether each step is beyond the alert level, for a model trained with a threshold."""
+def _alerts(state: FittedState, forecast: np.ndarray, probability: np.ndarray | None) -> np.ndarray | None:
+    """Whether each step raises an alert, for a model trained with a threshold: its probability above
+    the model's ``alert_prob``, or else its forecast beyond the alert level."""
     if not state.events:
         return None
+    if state.events.get("alert_prob") is not None and probability is not None:
+        return probability > float(state.events["alert_prob"])
     level = float(state.events["alert_level"])
     return forecast > level if state.events["event"] == "above" else forecast < level

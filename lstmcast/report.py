@@ -77,6 +77,9 @@ def stored_events(state: FittedState) -> EventSettings | None:
     record = state.events
     if not record:
         return None
+    prob = record.get("alert_prob")
+    if prob is not None and state.paths is not None:  # alerts from the probability
+        return EventSettings(float(record["threshold"]), record["event"], None, int(record["tolerance"]), False, prob)
     return EventSettings(
         float(record["threshold"]), record["event"], float(record["alert_level"]), int(record["tolerance"])
     )
@@ -117,6 +120,9 @@ def build_report(
     level per origin where they differ (pooled backtest folds that each tuned their own). A model
     with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
     (pooled backtest folds, each with its own), else from ``scoring.intervals``."""
+    chances = None
+    if scoring.events is not None and scoring.paths is not None and len(origins):
+        chances = _event_chances(scoring, target, origins, forecast)
     report = score_report(
         target,
         origins,
@@ -127,6 +133,7 @@ def build_report(
         scoring.events,
         alert_levels,
         index=index,
+        probability=chances[0] if chances is not None else None,
     )
     report["baselines"]["seasonal_naive"]["season"] = scoring.season
     if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:
@@ -138,26 +145,34 @@ def build_report(
         report["intervals"] = interval_scores(actual, bands)
         for name, scores in report["intervals"].items():
             report[f"coverage_{name}"] = scores["coverage"]
-    if scoring.events is not None and scoring.paths is not None and len(origins):
-        report["probabilities"] = _probability_report(scoring, target, origins, forecast)
+    if chances is not None:
+        report["probabilities"] = _probability_report(scoring, target, origins, *chances)
         report["brier"] = report["probabilities"]["step"]["brier"]
         report["brier_skill"] = report["probabilities"]["step"]["brier_skill"]
     return report
 
 
-def _probability_report(
+def _event_chances(
     scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The model's probability of each step's event ``[N, H]`` and of any step's ``[N]``."""
+    assert scoring.events is not None and scoring.paths is not None
+    target = np.asarray(target, dtype=np.float64)
+    lookback = scoring.lookback
+    windows = target[origins[:, None] - lookback + np.arange(lookback)] / scoring.target_scale
+    spread = window_spread(windows, scoring.window_norm) * scoring.target_scale
+    return event_probabilities(scoring.paths, forecast, spread, scoring.events.level, scoring.events.event)
+
+
+def _probability_report(
+    scoring: Scoring, target: np.ndarray, origins: np.ndarray, step: np.ndarray, anywhere: np.ndarray
 ) -> dict[str, Any]:
     """How good the event probabilities are, per step and for any step of the horizon: Brier score,
     its skill against the training part's base rate, and a reliability table."""
-    assert scoring.events is not None and scoring.paths is not None
+    assert scoring.events is not None
     target = np.asarray(target, dtype=np.float64)
-    lookback, horizon = scoring.lookback, forecast.shape[1]
-    windows = target[origins[:, None] - lookback + np.arange(lookback)] / scoring.target_scale
-    spread = window_spread(windows, scoring.window_norm) * scoring.target_scale
     level, event = scoring.events.level, scoring.events.event
-    step, anywhere = event_probabilities(scoring.paths, forecast, spread, level, event)
-    actual = target[origins[:, None] + np.arange(horizon)]
+    actual = target[origins[:, None] + np.arange(step.shape[1])]
     happened = actual > level if event == "above" else actual < level
     base, base_any = scoring.base_rates
     return {

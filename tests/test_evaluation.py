@@ -238,8 +238,17 @@ def test_event_settings_round_trip_through_plain_values() -> None:
         "alert_level": None,
         "tolerance": 2,
         "tune_alert_level": True,
+        "alert_prob": None,
     }
     assert EventSettings.from_dict(settings.to_dict()) == settings
+    by_chance = EventSettings.from_options(10.0, alert_prob=0.3)
+    assert EventSettings.from_dict(by_chance.to_dict()) == by_chance
+    with pytest.raises(ConfigError, match="strictly between 0 and 1"):
+        EventSettings.from_options(10.0, alert_prob=1.5)
+    with pytest.raises(ConfigError, match="give it or an alert level, not both"):
+        EventSettings.from_options(10.0, alert_level=9.0, alert_prob=0.3)
+    with pytest.raises(ConfigError, match="--alert-prob needs --threshold"):
+        EventSettings.from_options(None, alert_prob=0.3)
     with pytest.raises(ConfigError, match="unknown keys level"):
         EventSettings.from_dict({"threshold": 3.0, "level": 2})
 

@@ -268,3 +268,24 @@ def test_error_paths_are_kept_with_the_model_and_checked_on_load(threshold_model
     (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=r"events\.paths should be paths of 6 finite numbers"):
         Forecaster.load(tmp_path / "m")
+
+
+def test_alerts_can_be_raised_from_the_probability(tmp_path: Path) -> None:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 2, "val_frac": 0.2, "test_frac": 0.3}
+    model = Forecaster("y", time_col="time", **settings).fit(ar1_frame(n=3000), threshold="q0.9", alert_prob=0.3)
+    assert model.events_["alert_prob"] == 0.3
+    frame = ar1_frame(n=400, seed=9, start="2026-01-01")
+    forecast = model.predict(frame)
+    assert (forecast["alert"] == (forecast["prob"] > 0.3)).all()
+    assert model.metrics_["alert_prob"] == 0.3 and model.metrics_["alert_level"] is None
+    frame.to_csv(tmp_path / "recent.csv", index=False)
+    model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    fast, _ = predict_source(loaded.state_, str(tmp_path / "recent.csv"), None)
+    assert fast == table_bytes(loaded.predict(read_table(tmp_path / "recent.csv")), "csv")
+    # evaluate scores the model's own probability alerts, unless an alert level is given instead.
+    recent = ar1_frame(n=600, seed=11, start="2026-01-01")
+    own = model.evaluate(recent)
+    assert own["alert_prob"] == 0.3 and "event_f1" in own
+    by_level = model.evaluate(recent, alert_level=model.events_["threshold"])
+    assert "alert_prob" not in by_level and by_level["alert_level"] == model.events_["threshold"]

@@ -78,7 +78,12 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
     out.update({name: column[0] for name, column in probabilities.items()})
     events = stored_events(state)
     if events is not None:
-        out["alert"] = comparison(events.event)(forecast, events.alert())
+        # Alerts from the probability (--alert-prob), or from the forecast beyond the alert level.
+        probability = out.get("prob")
+        if events.alert_prob is not None and probability is not None:
+            out["alert"] = probability > events.alert_prob
+        else:
+            out["alert"] = comparison(events.event)(forecast, events.alert())
     if series.index is not None:
         frequency = series.frequency or state.frequency
         _warn_if_frequency_differs(state, series)
