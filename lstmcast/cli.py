@@ -1169,6 +1169,12 @@ def _parse_size(ctx: click.Context, param: click.Parameter, value: str) -> tuple
     help="For a model of many series: the id of the series to plot (its rows of DATA).",
 )
 @click.option(
+    "--reliability",
+    is_flag=True,
+    help="Draw a reliability diagram of the event probabilities over every origin of DATA instead of a forecast "
+    "(a model trained with --threshold).",
+)
+@click.option(
     "--context",
     type=click.IntRange(min=1),
     default=None,
@@ -1202,6 +1208,7 @@ def plot(
     show_history: bool,
     origin: str | None,
     series_id: str | None,
+    reliability: bool,
     context: int | None,
     threshold: str | None,
     event: str | None,
@@ -1232,6 +1239,11 @@ def plot(
         )
     if not show_history and data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
+    if reliability and (show_history or origin is not None or threshold is not None or series_id is not None):
+        raise click.UsageError(
+            "--reliability draws the model's own event probabilities over all of DATA: not with --history, --origin, "
+            "--series or --threshold"
+        )
     outputs = _outputs()
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
     png = _png_output(outputs, output)
@@ -1254,6 +1266,15 @@ def plot(
     from lstmcast.read import read_table
 
     forecaster = Forecaster.load(model_dir)
+    if reliability:
+        scores = forecaster.reliability(read_table(data, input_format))
+        event = forecaster.events_ or {}
+        side = ">" if event.get("event") == "above" else "<"
+        where = data if data != "-" else "<stdin>"
+        name = f"{forecaster.columns_[0]} {side} {event.get('threshold', 0):g}"
+        plotting.plot_reliability(png, scores["reliability"], title=f"Reliability of P({name}) on {where}", size=size)
+        outputs.commit()
+        return
     settings = forecaster.event_settings(threshold, event, alert_level)
     frame = read_table(data, input_format, text=forecaster.id_col)
     history, forecast, actual = forecaster.forecast_context(frame, origin, context, series_id)

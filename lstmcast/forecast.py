@@ -21,7 +21,7 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
-from lstmcast.intervals import parse_levels
+from lstmcast.intervals import parse_levels, probability_scores
 from lstmcast.report import (
     Bands,
     Scoring,
@@ -583,6 +583,19 @@ class Forecaster:
             )
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
+
+    def reliability(self, frame: pd.DataFrame, stride: int = 1) -> dict[str, Any]:
+        """How reliable the event probabilities are on ``frame`` (a model trained with a threshold):
+        ``lstmcast.intervals.probability_scores`` over every ``stride``-th origin's steps (Brier score,
+        skill against the training part's base rate, reliability table), in numpy."""
+        state = self._one_series("a reliability diagram")
+        if stride < 1:
+            raise ConfigError(f"stride must be at least 1; got {stride}")
+        series = frames.forecastable(state, frame)
+        chances, happened, origins = frames.event_chances(state, series, stride)
+        base = state.events.get("base_rate") if state.events else None
+        seen = in_sample_origins(state, series, origins)  # warns: rows training saw flatter the diagram
+        return {**probability_scores(chances, happened, base), "n_origins": len(chances), "in_sample_origins": seen}
 
     def forecast_bands(
         self, frame: pd.DataFrame, origin: str | int | None = None, series: str | None = None

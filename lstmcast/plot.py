@@ -386,6 +386,53 @@ def plot_history(
     _save_png(figure, path)
 
 
+def plot_reliability(
+    path: str | Path | Output,
+    table: Sequence[Mapping[str, Any]],
+    *,
+    title: str = "",
+    size: tuple[int, int] = DEFAULT_SIZE,
+) -> None:
+    """Draw a reliability diagram of event probabilities, and write it to ``path`` as a PNG.
+
+    ``table`` rows are ``lstmcast.intervals.probability_scores``' reliability bins (``from``, ``to``,
+    ``n``, ``mean_probability``, ``observed``). Each bin is a point at its mean probability and the
+    share of its steps that held the event, sized by how many fell in it; reliable probabilities lie
+    on the diagonal. Beside it, how many forecasts fell in each bin (a log scale: most are near 0).
+    """
+    mpl = _matplotlib()
+    figure = _new_figure(mpl, size)
+    curve, counts = figure.subplots(1, 2, width_ratios=(3, 2))
+    curve.plot([0, 1], [0, 1], color=ORIGIN, linestyle=":", linewidth=1.2, label="reliable")
+    if table:
+        n = np.array([row["n"] for row in table], dtype=float)
+        mean = [row["mean_probability"] for row in table]
+        observed = [row["observed"] for row in table]
+        curve.plot(mean, observed, color=FORECAST, linewidth=2, zorder=2, label="forecast probability")
+        curve.scatter(mean, observed, s=20 + 180 * n / n.max(), color=FORECAST, zorder=3)
+        counts.bar(
+            [row["from"] for row in table],
+            n,
+            width=[row["to"] - row["from"] for row in table],
+            align="edge",
+            color=OBSERVED,
+            alpha=0.7,
+        )
+        counts.set_yscale("log")
+    curve.set_xlim(0, 1)
+    curve.set_ylim(0, 1)
+    curve.set_xlabel("forecast probability")
+    curve.set_ylabel("how often the event happened")
+    counts.set_xlim(0, 1)
+    counts.set_xlabel("forecast probability")
+    counts.set_ylabel("forecast steps")
+    curve.set_title(title or "Reliability of the event probabilities")
+    for ax in (curve, counts):
+        _add_grid(ax)
+    _add_legend(figure, *curve.get_legend_handles_labels(), below=True)
+    _save_png(figure, path)
+
+
 # --- backtest --------------------------------------------------------------------------------------
 
 

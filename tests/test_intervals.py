@@ -289,3 +289,32 @@ def test_alerts_can_be_raised_from_the_probability(tmp_path: Path) -> None:
     assert own["alert_prob"] == 0.3 and "event_f1" in own
     by_level = model.evaluate(recent, alert_level=model.events_["threshold"])
     assert "alert_prob" not in by_level and by_level["alert_level"] == model.events_["threshold"]
+
+
+def test_a_reliability_diagram_of_the_event_probabilities(threshold_model: Forecaster, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    recent = ar1_frame(n=1500, seed=13, start="2026-01-01")
+    scores = threshold_model.reliability(recent)
+    assert scores["n_origins"] == 1500 - 24 - 6 + 1 and scores["in_sample_origins"] == 0
+    assert sum(row["n"] for row in scores["reliability"]) == scores["n_origins"] * 6
+    assert scores["brier_skill"] > 0
+    threshold_model.save(tmp_path / "m")
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    command = [
+        "plot",
+        str(tmp_path / "m"),
+        str(tmp_path / "recent.csv"),
+        "--reliability",
+        "-o",
+        str(tmp_path / "r.png"),
+    ]
+    drawn = CliRunner().invoke(cli, command)
+    assert drawn.exit_code == 0, drawn.stderr
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+    assert CliRunner().invoke(cli, [*command, "--origin", "5"]).exit_code == 2
+    plain = Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300))
+    with pytest.raises(ConfigError, match="no event probabilities: train it with --threshold"):
+        plain.reliability(sine_frame(n=300))

@@ -12,7 +12,15 @@ import pandas as pd
 from lstmcast.config import DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
-from lstmcast.intervals import PROBABILITY_COLUMNS, band_columns, band_names, level_name, probability_columns
+from lstmcast.intervals import (
+    PROBABILITY_COLUMNS,
+    band_columns,
+    band_names,
+    event_probabilities,
+    level_name,
+    probability_columns,
+    window_spread,
+)
 from lstmcast.report import stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
@@ -190,6 +198,28 @@ def context_bands(
         )
         for level in state.intervals.levels
     }
+
+
+def event_chances(state: FittedState, series: Series, stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a model with event probabilities: every ``stride``-th origin's probability of each step's
+    event ``[N, H]``, whether it happened ``[N, H]``, and the origins ``[N]``, over every origin of
+    ``series`` with a whole lookback and horizon; in numpy."""
+    if state.paths is None or not state.events:
+        raise ConfigError("this model has no event probabilities: train it with --threshold (lstmcast 0.5 or later)")
+    lookback, horizon = state.lookback, state.horizon
+    origins = np.arange(lookback, len(series) - horizon + 1, stride)
+    if not len(origins):
+        raise DataError(f"{series.source}: {len(series)} rows are too few; need lookback + horizon")
+    scaled = state.scaler.transform(series.values)
+    forecast = state.scaler.inverse_target(
+        forecast_rows(state.model, state.weights, scaled[origins[:, None] - lookback + np.arange(lookback)])
+    )
+    target = state.scaler.transform_target(series.values[:, 0])
+    spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
+    threshold, event = float(state.events["threshold"]), str(state.events["event"])
+    chances, _ = event_probabilities(state.paths, forecast, spread * state.scaler.scale[0], threshold, event)
+    actual = series.values[:, 0].astype(np.float64)[origins[:, None] + np.arange(horizon)]
+    return chances, comparison(event)(actual, threshold), origins
 
 
 def origin_position(state: FittedState, series: Series, origin: str | int | None) -> int:
