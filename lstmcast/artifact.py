@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from lstmcast.state import FittedState, PanelState
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
@@ -46,6 +46,12 @@ SCHEMA_VERSION = 6
 #    batch size, and is given the segment, loss and ensemble it was trained with.
 # 6: data config gains id_col (null: one series); a model of many series has a "panel" object (its
 #    number of series) and keeps their ids and statistics in weights.safetensors.
+# 7: train config gains max_windows_per_series (0); manifest gains intervals (with --level); a
+#    threshold model's events gain base_rate, base_rate_any and alert_prob, and weights.safetensors
+#    its error paths (events.paths); a model of many series keeps each series' ridge, MASE
+#    denominator and last seen time there. All optional, so format-6 models need no rewriting; the
+#    number tells readers of format 6 (with its strict settings) to upgrade instead of calling a
+#    newer model corrupt.
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"

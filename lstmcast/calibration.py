@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.errors import ConfigError, DataError
-from lstmcast.intervals import Intervals, fit_intervals, level_name, window_spread
+from lstmcast.intervals import Intervals, check_calibration, fit_intervals, level_name, window_spread
 from lstmcast.report import in_sample_origins, panel_in_sample_origins
 from lstmcast.runtime import frames
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
+from lstmcast.validate import leave_out_short
 from lstmcast.window import ranges
 
 
@@ -47,13 +48,28 @@ def calibrate(
         raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
     if last is not None and last < 1:
         raise ConfigError(f"--last must be at least 1; got {last}")
+    # The bands name columns of predict's table: a new level must not name one the data has.
+    frames.check_output_names(
+        state.target,
+        state.time_col,
+        bool(state.events),
+        "calibrate",
+        levels,
+        probabilities=state.paths is not None,
+        id_col=state.data.id_col,
+    )
     if state.panel is None:
         series = frames.validate_for(state, frame)
+        frames.warn_if_frequency_differs(state, series)
         source, values, offsets = series.source, state.scaler.transform(series.values), np.array([0, len(series)])
         target = state.scaler.transform_target(series.values[:, 0])
     else:
         panel = frames.validate_panel_for(state, frame)
-        positions = frames.require_known(panel, state)
+        frames.require_known(panel, state)
+        frames.warn_if_frequency_differs(state, panel)
+        need = state.lookback + state.horizon
+        panel = leave_out_short(panel, panel.lengths < need, f"to calibrate (each needs {need} rows)")
+        positions = state.panel.positions(panel.ids)
         scaler = state.panel.scaler.of(positions)
         source, values, offsets = panel.source, scaler.transform(panel.values, panel.offsets), panel.offsets
         rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
@@ -68,6 +84,9 @@ def calibrate(
     forecast = forecast_rows(state.model, state.weights, values[origins[:, None] - lookback + np.arange(lookback)])
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
+    check_calibration(
+        len(origins), levels, source, "forecast origins", "more recent rows, a larger --last, or a lower --level"
+    )
     intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
     if state.panel is None:
         seen = in_sample_origins(state, series, origins)  # warns: errors on rows training saw are too small

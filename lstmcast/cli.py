@@ -1239,10 +1239,11 @@ def plot(
         )
     if not show_history and data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")
-    if reliability and (show_history or origin is not None or threshold is not None or series_id is not None):
+    given = (origin, threshold, series_id, event, alert_level, context)
+    if reliability and (show_history or any(value is not None for value in given)):
         raise click.UsageError(
             "--reliability draws the model's own event probabilities over all of DATA: not with --history, --origin, "
-            "--series or --threshold"
+            "--series, --threshold, --event, --alert-level or --context"
         )
     outputs = _outputs()
     outputs.inputs(data, model_dir)  # no output may replace what the command reads
@@ -1279,6 +1280,7 @@ def plot(
     frame = read_table(data, input_format, text=forecaster.id_col)
     history, forecast, actual = forecaster.forecast_context(frame, origin, context, series_id)
     bands = forecaster.forecast_bands(frame, origin, series_id)
+    alerts = forecaster.forecast_alerts(frame, origin) if threshold is None and alert_level is None else None
     about = f"{data if data != '-' else '<stdin>'}" + (f" ({forecaster.id_col} {series_id})" if series_id else "")
     plotting.plot_forecast(
         png,
@@ -1291,6 +1293,7 @@ def plot(
         title=f"{forecaster.columns_[0]}: forecast of {about} by {model_dir}",
         size=size,
         bands=bands,
+        alerts=alerts,
     )
     outputs.commit()
 

@@ -260,6 +260,8 @@ def _levels(metrics: dict[str, Any]) -> str:
     sign = ">" if metrics["event"] == "above" else "<"
     text = f"value {sign} {metrics['threshold']:.4g}"
     alert = metrics.get("alert_level")
+    if metrics.get("alert_prob") is not None:
+        return text + f"; alert when the probability of the event > {metrics['alert_prob']:g}"
     if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
         return text + "; alert levels tuned fold by fold"
     if alert is not None and alert != metrics["threshold"]:
@@ -301,8 +303,11 @@ def _event_table(console: Console, metrics: dict[str, Any], rows: list[tuple[str
 def _describe_events(events: dict[str, Any]) -> str:
     sign = ">" if events["event"] == "above" else "<"
     quantile = f" (the training part's q{events['quantile']:g})" if events.get("quantile") is not None else ""
-    text = f"value {sign} {events['threshold']:.4g}{quantile}; alerts when the forecast {sign} "
-    text += f"{events['alert_level']:.4g}"
+    text = f"value {sign} {events['threshold']:.4g}{quantile}; "
+    if events.get("alert_prob") is not None:
+        text += f"alerts when the probability of the event > {events['alert_prob']:g}"
+    else:
+        text += f"alerts when the forecast {sign} {events['alert_level']:.4g}"
     tuning = events.get("alert_level_tuning")
     if tuning:
         text += (

@@ -584,6 +584,16 @@ class Forecaster:
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
+    def forecast_alerts(self, frame: pd.DataFrame, origin: str | int | None = None) -> pd.Series | None:
+        """For a model that alerts from the event's probability (``alert_prob``): whether each step of
+        ``forecast_context``'s forecast raises an alert, as ``predict``'s ``alert`` says; else None."""
+        state = self._check_fitted()
+        events = stored_events(state)
+        if state.panel is not None or events is None or events.alert_prob is None:
+            return None
+        probability = frames.context_probability(state, frames.forecastable(state, frame), origin)
+        return probability > events.alert_prob
+
     def reliability(self, frame: pd.DataFrame, stride: int = 1) -> dict[str, Any]:
         """How reliable the event probabilities are on ``frame`` (a model trained with a threshold):
         ``lstmcast.intervals.probability_scores`` over every ``stride``-th origin's steps (Brier score,

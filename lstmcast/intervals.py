@@ -61,13 +61,19 @@ def minimum_calibration(level: float) -> int:
     return math.ceil(2 / alpha - 1 - 1e-9)  # 1e-9: 2 / 0.05 is 40.00000000000001 in floating point
 
 
-def check_calibration(count: int, levels: tuple[float, ...], source: str) -> None:
-    """A DataError when ``count`` validation origins are too few for every level's band to be finite."""
+def check_calibration(
+    count: int,
+    levels: tuple[float, ...],
+    source: str,
+    what: str = "validation origins",
+    advice: str = "a longer series, a larger --val-frac, or a lower --level",
+) -> None:
+    """A DataError when ``count`` origins are too few for every level's band to be finite."""
     needed = max(minimum_calibration(level) for level in levels)
     if count < needed:
         raise DataError(
-            f"{source}: {count} validation origins are too few for {level_name(max(levels))}% intervals; they "
-            f"need at least {needed} (a longer series, a larger --val-frac, or a lower --level)"
+            f"{source}: {count} {what} are too few for {level_name(max(levels))}% intervals; they need at least "
+            f"{needed} ({advice})"
         )
 
 
@@ -146,6 +152,11 @@ def fit_intervals(
     finite is a DataError saying how many it needs."""
     n = len(residuals)
     check_calibration(n, levels, source)
+    if not np.all(np.isfinite(residuals / spread)):
+        raise DataError(
+            f"{source}: some forecasts are not finite numbers (values far outside the range the model was "
+            "trained on); their errors cannot size a band"
+        )
     ordered = np.sort(residuals / spread, axis=0)  # [N, H]
     lower, upper = [], []
     for level in levels:

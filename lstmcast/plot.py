@@ -224,8 +224,8 @@ def _shade_events(ax: Axes, observed: pd.Series, threshold: float, event: str, h
         label = "_nolegend_"  # one legend entry for all the spans
 
 
-def _mark_alerts(ax: Axes, forecast: pd.Series, level: float, event: str) -> None:
-    hits = _beyond(forecast, level, event)
+def _mark_alerts(ax: Axes, forecast: pd.Series, level: float, event: str, hits: np.ndarray | None = None) -> None:
+    hits = _beyond(forecast, level, event) if hits is None else hits
     if hits.any():
         marker = "^" if event == "above" else "v"
         ax.scatter(
@@ -271,11 +271,13 @@ def plot_forecast(
     title: str = "",
     size: tuple[int, int] = DEFAULT_SIZE,
     bands: Mapping[float, tuple[pd.Series, pd.Series]] | None = None,
+    alerts: pd.Series | None = None,
 ) -> None:
     """Draw a forecast after the history it continues, and write it to ``path`` as a PNG.
 
     ``bands`` (level in percent -> low and high, indexed like ``forecast``) are shaded around the
-    forecast, the widest palest.
+    forecast, the widest palest. ``alerts`` (True per forecast step), where given, are the steps marked
+    as alerts instead of those beyond the level (a model that alerts from the event's probability).
 
     Draws the history (solid), the forecast (joined to the last history point, with markers),
     the actual values over the forecast steps when known (dashed), a dotted line at the forecast
@@ -297,7 +299,9 @@ def plot_forecast(
             everything = pd.concat(_non_empty(history, actual, forecast)).index
             _shade_events(ax, pd.concat(observed), threshold, event, _half_step(everything))
     level = alert_level if alert_level is not None else threshold
-    if level is not None and len(forecast):
+    if alerts is not None and len(forecast):
+        _mark_alerts(ax, forecast, level if level is not None else 0.0, event, alerts.to_numpy(dtype=bool))
+    elif level is not None and len(forecast):
         _mark_alerts(ax, forecast, level, event)
     name = _series_name(history, forecast, actual)
     ax.set_title(title or (f"Forecast of {name}" if name else "Forecast"))

@@ -318,3 +318,36 @@ def test_a_reliability_diagram_of_the_event_probabilities(threshold_model: Forec
     plain = Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300))
     with pytest.raises(ConfigError, match="no event probabilities: train it with --threshold"):
         plain.reliability(sine_frame(n=300))
+
+
+def test_calibrate_refuses_a_level_whose_columns_the_data_has_and_overflowing_forecasts(tmp_path: Path) -> None:
+    from lstmcast.calibration import calibrate
+
+    settings = {**TINY, "lookback": 24, "horizon": 6}
+    named = ar1_frame(n=1500).rename(columns={"y": "hi_90"})
+    model = Forecaster("hi_90", time_col="time", levels="80", **settings).fit(named)
+    recent = ar1_frame(n=300, seed=4, start="2026-01-01").rename(columns={"y": "hi_90"})
+    with pytest.raises(DataError, match="the target is named 'hi_90'"):
+        calibrate(model.state_, recent, (80.0, 90.0))
+    residuals = np.ones((20, 6))
+    residuals[3, 2] = np.nan  # a forecast that overflowed on values far outside the training range
+    with pytest.raises(DataError, match="not finite numbers"):
+        fit_intervals(residuals, np.ones((20, 1)), (80.0,), "last", "<test>")
+    every_other = ar1_frame(n=600, seed=4, start="2026-01-01").iloc[::2].rename(columns={"y": "hi_90"})
+    with pytest.warns(DataWarning, match="rows are '2h' apart"):
+        calibrate(model.state_, every_other)
+
+
+def test_a_probability_alert_model_says_so_and_plots_the_alerts_predict_writes(tmp_path: Path) -> None:
+    from lstmcast.console import info_table, make_console
+
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 2}
+    model = Forecaster("y", time_col="time", **settings).fit(ar1_frame(n=2000), threshold="q0.9", alert_prob=0.2)
+    frame = ar1_frame(n=400, seed=9, start="2026-01-01")
+    alerts = model.forecast_alerts(frame)
+    assert alerts.tolist() == model.predict(frame)["alert"].tolist()
+    model.save(tmp_path / "m")
+    console = make_console()
+    with console.capture() as captured:
+        info_table(console, json.loads((tmp_path / "m" / "manifest.json").read_text()))
+    assert "alerts when the probability of the event > 0.2" in captured.get()

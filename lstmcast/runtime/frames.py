@@ -94,7 +94,7 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
             out["alert"] = comparison(events.event)(forecast, events.alert())
     if series.index is not None:
         frequency = series.frequency or state.frequency
-        _warn_if_frequency_differs(state, series)
+        warn_if_frequency_differs(state, series)
         future = pd.date_range(series.index[-1], periods=state.horizon + 1, freq=frequency)[1:]
         out = {series.time_col or "time": future, **out}
     return pd.DataFrame(out)
@@ -222,6 +222,18 @@ def event_chances(state: FittedState, series: Series, stride: int = 1) -> tuple[
     return chances, comparison(event)(actual, threshold), origins
 
 
+def context_probability(state: FittedState, series: Series, origin: str | int | None = None) -> pd.Series:
+    """``prob`` (each step's probability of the event) for ``forecast_context``'s forecast, indexed
+    like it; a model with event probabilities only."""
+    _, forecast, _ = forecast_context(state, series, origin)
+    position = origin_position(state, series, origin)
+    window = state.scaler.transform_target(series.values[position - state.lookback : position, 0])[None]
+    columns = probability_columns(
+        state.paths, state.model.window_norm, state.events, forecast.to_numpy()[None], window, state.scaler.scale[:1]
+    )
+    return pd.Series(columns["prob"][0], index=forecast.index, name="prob")
+
+
 def origin_position(state: FittedState, series: Series, origin: str | int | None) -> int:
     """The 0-based position of the first forecast row: after the last row, a time of the time
     column, or a row number counted from 1."""
@@ -251,7 +263,7 @@ def origin_position(state: FittedState, series: Series, origin: str | int | None
     return position
 
 
-def _warn_if_frequency_differs(state: FittedState, series: Series | Panel) -> None:
+def warn_if_frequency_differs(state: FittedState, series: Series | Panel) -> None:
     if series.frequency is None or state.frequency is None:
         return
     if not same_step(series.frequency, state.frequency):
@@ -316,7 +328,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
     require_known(panel, state)
-    _warn_if_frequency_differs(state, panel)
+    warn_if_frequency_differs(state, panel)
     why = f"to forecast (the model reads the last {lookback} rows)"
     panel = leave_out_short(panel, panel.lengths < lookback, why, strict, may_empty=shard)
     if not panel.ids:
