@@ -244,6 +244,14 @@ def _base_rates(fitted: Fitted, series: Series, events: EventSettings) -> dict[s
     probabilities are scored against, as a forecast that always says the same."""
     train = series.values[: fitted.split.train_end, 0].astype(np.float64)
     beyond = comparison(events.event)(train, events.level)
+    if len(beyond) and not beyond.any():
+        warnings.warn(
+            f"{series.source}: no training row is {events.event} the threshold {events.level:g} (it is at or past "
+            "the training part's extreme); the event probabilities learn nothing about such values and may be "
+            "far off",
+            DataWarning,
+            stacklevel=6,
+        )
     horizon = fitted.state.horizon
     if len(beyond) < horizon:
         return {"base_rate": float(beyond.mean()) if len(beyond) else None, "base_rate_any": None}

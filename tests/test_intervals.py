@@ -351,3 +351,11 @@ def test_a_probability_alert_model_says_so_and_plots_the_alerts_predict_writes(t
     with console.capture() as captured:
         info_table(console, json.loads((tmp_path / "m" / "manifest.json").read_text()))
     assert "alerts when the probability of the event > 0.2" in captured.get()
+
+
+def test_a_threshold_no_training_row_is_beyond_warns() -> None:
+    frame = ar1_frame(n=1500)
+    floor = float(frame["y"].min())
+    settings = {**TINY, "lookback": 24, "horizon": 6}
+    with pytest.warns(DataWarning, match="no training row is below the threshold"):
+        Forecaster("y", time_col="time", **settings).fit(frame, threshold=floor - 1, event="below")
