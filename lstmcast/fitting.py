@@ -82,16 +82,7 @@ def fit_state(
     unit = float(scaler.scale[0]) ** 2
     train_target = series.values[: split.train_end, 0].astype(np.float64)
     training = describe_training(series, split)
-    training.update(
-        {
-            "best_epoch": result.best_epoch,
-            "val_mse": result.best_val_loss * unit,
-            "start_val_mse": result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None,
-            "epochs_run": len(result.history),
-            "stopped_early": result.stopped_early,
-            "threads": torch.get_num_threads(),
-        }
-    )
+    training.update(_training_record(result, unit))
     state = FittedState(
         data=settings.data,
         window=window_cfg,
@@ -118,6 +109,19 @@ def fit_state(
     if events is not None:
         fitted = dataclasses.replace(fitted, state=state.replace(events=event_record(fitted, series, events)))
     return fitted
+
+
+def _training_record(result: FitResult, unit: float) -> dict[str, Any]:
+    """How training went, for the state's ``training``: validation MSEs times ``unit`` (the target's
+    scale squared for one series, back in its units; 1 for many series, each in its own)."""
+    return {
+        "best_epoch": result.best_epoch,
+        "val_mse": result.best_val_loss * unit,
+        "start_val_mse": result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None,
+        "epochs_run": len(result.history),
+        "stopped_early": result.stopped_early,
+        "threads": torch.get_num_threads(),
+    }
 
 
 @dataclass(frozen=True)
@@ -395,12 +399,7 @@ def fit_panel_state(
             "series_fitted": len(panel.ids),
             "train_windows": len(train_origins),
             "val_windows": len(val_origins),
-            "best_epoch": result.best_epoch,
-            "val_mse": result.best_val_loss,  # in each series' own scaled units
-            "start_val_mse": result.start_val_loss if math.isfinite(result.start_val_loss) else None,
-            "epochs_run": len(result.history),
-            "stopped_early": result.stopped_early,
-            "threads": torch.get_num_threads(),
+            **_training_record(result, 1.0),  # validation MSEs in each series' own scaled units
         },
         history=result.history,
         metrics={},
