@@ -91,13 +91,12 @@ def summarise_scores(scores: dict, points: int) -> dict:
 
 
 def run_one(name: str, role: str, seed: int, case: str) -> dict:
+    from intervals import model_origins, part_means
     from recipe_study import load
 
     from lstmcast import Forecaster
     from lstmcast.intervals import event_probabilities, probability_scores, window_spread
     from lstmcast.train import use_threads
-    from lstmcast.validate import validate_frame
-    from lstmcast.window import chronological_split
 
     use_threads(1)
     threshold, event = CASES[case]
@@ -114,13 +113,9 @@ def run_one(name: str, role: str, seed: int, case: str) -> dict:
     record = fc.events_
     probs = met["probabilities"]
 
-    # The same split, origins and target as the model's report (Forecaster.score_test).
+    # The same split, origins and target as the model's report.
     state = fc.state_
-    series = validate_frame(frame, fc.settings().data)
-    split = chronological_split(len(series), state.window, series.source)
-    test = split.origins("test", L, H)
-    test = test[test >= fc.season_]
-    assert len(test) == met["n_origins"], (len(test), met["n_origins"])
+    series, split, _, test = model_origins(fc, frame)
     target = series.values[:, 0].astype(np.float64)
     steps = np.arange(H)
     actual = target[test[:, None] + steps]
@@ -154,14 +149,7 @@ def run_one(name: str, role: str, seed: int, case: str) -> dict:
         step=float(np.mean(point_beyond != happened)),
         any=float(np.mean(point_beyond.any(axis=1) != happened.any(axis=1))),
     )
-    parts = {
-        part: float(np.mean(target[a:b]))
-        for part, (a, b) in {
-            "train": (0, split.train_end),
-            "val": (split.train_end, split.val_end),
-            "test": (split.val_end, split.n),
-        }.items()
-    }
+    parts = part_means(target, split)
     return dict(
         series=name,
         case=case,

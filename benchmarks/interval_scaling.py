@@ -65,13 +65,12 @@ def fit(frame, time_col, L: int, H: int, m: int, seed: int, levels: tuple[float,
 
 
 def run_one(name: str, seed: int) -> dict:
+    from intervals import model_origins
     from recipe_study import load
 
     from lstmcast.errors import DataError
     from lstmcast.intervals import fit_intervals, interval_scores, minimum_calibration, window_spread
     from lstmcast.train import use_threads
-    from lstmcast.validate import validate_frame
-    from lstmcast.window import chronological_split
 
     use_threads(1)
     spec, frame, rows = load(name, ROLE)
@@ -91,12 +90,7 @@ def run_one(name: str, seed: int) -> dict:
     met = fc.metrics_
 
     # The same split, origins and scaled target as the model's (as benchmarks/intervals.py).
-    series = validate_frame(frame, fc.settings().data)
-    split = chronological_split(len(series), fc.state_.window, series.source)
-    val = split.origins("val", L, H)
-    test = split.origins("test", L, H)
-    test = test[test >= fc.season_]
-    assert len(test) == met["n_origins"], (len(test), met["n_origins"])
+    series, _, val, test = model_origins(fc, frame)
     target = series.values[:, 0].astype(np.float64)
     scaled = fc.scaler_.transform_target(target)
     scale = float(fc.scaler_.scale[0])

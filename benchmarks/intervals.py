@@ -56,14 +56,35 @@ def scores_of(report: dict, name: str) -> dict:
     )
 
 
+def model_origins(fc, frame):
+    """The series as the fitted ``fc`` validated ``frame``, its split, and the validation and test
+    origins its report used (``fitting.fit_state``, ``Forecaster.score_test``: test origins at least
+    one season in), checked against the report's count. Shared by the interval and probability
+    benchmarks."""
+    from lstmcast.validate import validate_frame
+    from lstmcast.window import chronological_split
+
+    series = validate_frame(frame, fc.settings().data)
+    split = chronological_split(len(series), fc.state_.window, series.source)
+    val = split.origins("val", fc.lookback, fc.horizon)
+    test = split.origins("test", fc.lookback, fc.horizon)
+    test = test[test >= fc.season_]
+    assert len(test) == fc.metrics_["n_origins"], (len(test), fc.metrics_["n_origins"])
+    return series, split, val, test
+
+
+def part_means(target: np.ndarray, split) -> dict[str, float]:
+    """The target's mean over each part of the split: a level that moved shows here."""
+    bounds = {"train": (0, split.train_end), "val": (split.train_end, split.val_end), "test": (split.val_end, split.n)}
+    return {part: float(np.mean(target[a:b])) for part, (a, b) in bounds.items()}
+
+
 def run_one(name: str, role: str, seed: int) -> dict:
     from recipe_study import load
 
     from lstmcast import Forecaster
     from lstmcast.intervals import fit_intervals, interval_scores
     from lstmcast.train import use_threads
-    from lstmcast.validate import validate_frame
-    from lstmcast.window import chronological_split
 
     use_threads(1)
     spec, frame, rows = load(name, role)
@@ -77,14 +98,8 @@ def run_one(name: str, role: str, seed: int) -> dict:
     seconds = time.perf_counter() - t0
     met = fc.metrics_
 
-    # The same split, origins and scaled target as the model's (fitting.fit_state, Forecaster.score_test).
-    state = fc.state_
-    series = validate_frame(frame, fc.settings().data)
-    split = chronological_split(len(series), state.window, series.source)
-    val = split.origins("val", L, H)
-    test = split.origins("test", L, H)
-    test = test[test >= fc.season_]
-    assert len(test) == met["n_origins"], (len(test), met["n_origins"])
+    # The same split, origins and scaled target as the model's.
+    series, split, val, test = model_origins(fc, frame)
     target = series.values[:, 0].astype(np.float64)
     scaled = fc.scaler_.transform_target(target)
     steps = np.arange(H)
@@ -138,14 +153,7 @@ def run_one(name: str, role: str, seed: int) -> dict:
         ridge_val=float(np.mean(actual_val - ridge_val)) / ridge_val_rmse,
         ridge_test=float(np.mean(scaled[test[:, None] + steps] - ridge_test)) / ridge_val_rmse,
     )
-    parts = {
-        part: float(np.mean(target[a:b]))
-        for part, (a, b) in {
-            "train": (0, split.train_end),
-            "val": (split.train_end, split.val_end),
-            "test": (split.val_end, split.n),
-        }.items()
-    }
+    parts = part_means(target, split)
     return dict(
         series=name,
         group=spec.group,
