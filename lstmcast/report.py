@@ -122,7 +122,7 @@ def build_report(
     (pooled backtest folds, each with its own), else from ``scoring.intervals``."""
     chances = None
     if scoring.events is not None and scoring.paths is not None and len(origins):
-        chances = _event_chances(scoring, target, origins, forecast)
+        chances = forecast_event_chances(scoring, target, origins, forecast)
     report = score_report(
         target,
         origins,
@@ -152,10 +152,12 @@ def build_report(
     return report
 
 
-def _event_chances(
+def forecast_event_chances(
     scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The model's probability of each step's event ``[N, H]`` and of any step's ``[N]``."""
+    """The model's probability of each step's event ``[N, H]`` and of any step's ``[N]``, from
+    ``forecast`` (original units) at ``origins`` of ``target``: the report's, and the reliability
+    diagram's."""
     assert scoring.events is not None and scoring.paths is not None
     target = np.asarray(target, dtype=np.float64)
     lookback = scoring.lookback

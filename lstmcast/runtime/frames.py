@@ -16,12 +16,10 @@ from lstmcast.intervals import (
     PROBABILITY_COLUMNS,
     band_columns,
     band_names,
-    event_probabilities,
     level_name,
     probability_columns,
-    window_spread,
 )
-from lstmcast.report import stored_events
+from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
@@ -209,17 +207,18 @@ def event_chances(state: FittedState, series: Series, stride: int = 1) -> tuple[
     lookback, horizon = state.lookback, state.horizon
     origins = np.arange(lookback, len(series) - horizon + 1, stride)
     if not len(origins):
-        raise DataError(f"{series.source}: {len(series)} rows are too few; need lookback + horizon")
+        raise DataError(
+            f"{series.source}: {len(series)} rows are too few; need at least {lookback + horizon} "
+            f"(lookback {lookback} + horizon {horizon})"
+        )
     scaled = state.scaler.transform(series.values)
     forecast = state.scaler.inverse_target(
         forecast_rows(state.model, state.weights, scaled[origins[:, None] - lookback + np.arange(lookback)])
     )
-    target = state.scaler.transform_target(series.values[:, 0])
-    spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
+    target = series.values[:, 0].astype(np.float64)
+    chances, _ = forecast_event_chances(Scoring.of(state), target, origins, forecast)
     threshold, event = float(state.events["threshold"]), str(state.events["event"])
-    chances, _ = event_probabilities(state.paths, forecast, spread * state.scaler.scale[0], threshold, event)
-    actual = series.values[:, 0].astype(np.float64)[origins[:, None] + np.arange(horizon)]
-    return chances, comparison(event)(actual, threshold), origins
+    return chances, comparison(event)(target[origins[:, None] + np.arange(horizon)], threshold), origins
 
 
 def context_probability(state: FittedState, series: Series, origin: str | int | None = None) -> pd.Series:
