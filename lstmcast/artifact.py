@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from lstmcast.state import FittedState, PanelState
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
@@ -52,6 +52,10 @@ SCHEMA_VERSION = 7
 #    denominator and last seen time there. All optional, so format-6 models need no rewriting; the
 #    number tells readers of format 6 (with its strict settings) to upgrade instead of calling a
 #    newer model corrupt.
+# 8: model config gains quantiles (() for older models: no quantile head); with them weights.safetensors
+#    holds each network's quantile_head and the manifest "quantiles" (levels and conformal shifts), and
+#    training gains quantile_head. Format-7 models need no rewriting.
+INTERVALS_SINCE = 7  # the first format with intervals: calibrate rewrites models of it and later
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
@@ -138,15 +142,17 @@ def write_model_files(directory: Path, files: ModelFiles, name: str | None = Non
 def write_new_intervals(directory: Path, model_dir: str | Path, intervals: dict[str, Any]) -> None:
     """Write into ``directory`` (a staging directory) the model at ``model_dir`` with only its
     manifest's ``intervals`` replaced: the weights and metrics files are copied byte for byte and every
-    other manifest field is kept as it is (``lstmcast calibrate``). Only a model of the current format
-    is rewritten, so the manifest says what it holds."""
+    other manifest field is kept as it is (``lstmcast calibrate``), its format number too. Only a model
+    of a format that has intervals (``INTERVALS_SINCE`` and later) is rewritten, so the manifest says
+    what it holds."""
     source = Path(model_dir)
     try:
         manifest = json.loads((source / MANIFEST).read_text())
-        if manifest.get("schema_version") != SCHEMA_VERSION:
+        version = manifest.get("schema_version")
+        if not isinstance(version, int) or not INTERVALS_SINCE <= version <= SCHEMA_VERSION:
             raise ArtifactError(
-                f"{model_dir}: calibrate rewrites models of format {SCHEMA_VERSION} only; this one is format "
-                f"{manifest.get('schema_version')}: train it again with this version"
+                f"{model_dir}: calibrate rewrites models of format {INTERVALS_SINCE} to {SCHEMA_VERSION}; this one "
+                f"is format {version}: train it again with this version"
             )
         manifest["intervals"] = intervals
         for name in (WEIGHTS, METRICS):
@@ -524,6 +530,14 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("intervals.upper.*.*", _NUMBER),
     ("intervals.window_norm", _STRING),
     ("intervals.calibration", _WHOLE),
+    ("quantiles?", _OBJECT.or_null()),
+    ("quantiles.levels", _LIST),
+    ("quantiles.levels.*", _NUMBER),
+    ("quantiles.shifts", _LIST),
+    ("quantiles.shifts.*", _LIST),
+    ("quantiles.shifts.*.*", _NUMBER),
+    ("quantiles.window_norm", _STRING),
+    ("quantiles.calibration", _WHOLE),
     ("events.threshold", _NUMBER),
     ("events.quantile?", _NUMBER.or_null()),
     ("events.event", _EVENT),

@@ -322,6 +322,15 @@ level_option = click.option(
     "errors; predict then writes lo_P and hi_P columns, and reports score their coverage.",
 )
 
+quantiles_option = click.option(
+    "--quantiles",
+    default="",
+    metavar="Q1,Q2",
+    callback=lambda ctx, param, value: value or (),
+    help="Also train a quantile head for these levels (like 0.1,0.5,0.9; pinball loss, calibrated on the "
+    "validation part); predict then writes q0.1, q0.5, ... columns, and reports score pinball loss and CRPS.",
+)
+
 id_col_option = click.option(
     "--id-col",
     default=None,
@@ -640,6 +649,7 @@ def cli(debug: bool) -> None:
 @per_series_option
 @strict_option
 @level_option
+@quantiles_option
 @window_options
 @model_options
 @train_options

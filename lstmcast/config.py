@@ -145,6 +145,7 @@ class ModelConfig(_Config):
     window_norm: str = "last"
     linear: bool = True
     ensemble: int = 3  # networks trained from different random starts and averaged
+    quantiles: tuple[float, ...] = ()  # levels of the quantile head (lstmcast.quantiles); () for none
 
     def __post_init__(self) -> None:
         _check_choice("model", self.model, MODELS)
@@ -160,6 +161,12 @@ class ModelConfig(_Config):
         _check_choice("window_norm", self.window_norm, WINDOW_NORMS)
         _check(isinstance(self.linear, bool), f"linear must be true or false; got {self.linear!r}")
         _check_int("ensemble", self.ensemble, 1, MAX_ENSEMBLE)
+        _check(
+            isinstance(self.quantiles, tuple)
+            and all(isinstance(q, numbers.Real) and not isinstance(q, bool) and 0 < q < 1 for q in self.quantiles)
+            and list(self.quantiles) == sorted(set(self.quantiles)),
+            f"quantiles must be distinct levels strictly between 0 and 1, in ascending order; got {self.quantiles!r}",
+        )
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,8 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
         _event_table(console, metrics, rows)
     for scores in metrics.get("intervals", {}).values():
         console.print(_interval_line(scores), markup=False)
+    if metrics.get("quantiles", {}).get("levels"):
+        console.print(_quantile_line(metrics["quantiles"]), markup=False)
     if "probabilities" in metrics:
         console.print(_probability_line(metrics["probabilities"]), markup=False)
 
@@ -244,6 +246,15 @@ def _probability_line(scores: dict[str, Any]) -> str:
         return f"Brier {_fmt(entry['brier'])}{against}"
 
     return f"Event probabilities: each step {part(scores['step'])}; any step of the horizon {part(scores['any'])}."
+
+
+def _quantile_line(scores: dict[str, Any]) -> str:
+    """The quantiles' scores as a sentence: how often the actual value fell below each, and the losses."""
+    below = ", ".join(f"{name} {entry['coverage']:.1%}" for name, entry in scores["levels"].items())
+    return (
+        f"Quantiles: actual values at or below {below}; pinball loss {_fmt(scores['pinball'])}, "
+        f"CRPS {_fmt(scores['crps'])}."
+    )
 
 
 def _interval_line(scores: dict[str, Any]) -> str:
@@ -438,6 +449,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         ),
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
         ("intervals", _describe_intervals(manifest["intervals"]) if manifest.get("intervals") else "-"),
+        ("quantiles", _describe_quantiles(manifest, training) if manifest.get("quantiles") else "-"),
         ("scaler", window["scaler"]),
         (
             "trained on",
@@ -533,6 +545,19 @@ def search_report(console: Console, result: Any, model_dir: str, budget: str | N
         f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
     )
     metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
+
+
+def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any]) -> str:
+    quantiles = manifest["quantiles"]
+    levels = ", ".join(f"{level:g}" for level in quantiles["levels"])
+    head = training.get("quantile_head") or {}
+    trained = (
+        f"; head kept epoch {head['best_epoch']} of {head['epochs_run']}, validation pinball "
+        f"{_fmt(head['start_val_pinball'])} at the start, {_fmt(head['val_pinball'])} kept"
+        if head
+        else ""
+    )
+    return f"{levels} (quantile head, calibrated on {quantiles['calibration']} validation origins{trained})"
 
 
 def _describe_intervals(intervals: dict[str, Any]) -> str:

@@ -29,10 +29,22 @@ from lstmcast.intervals import Intervals, check_calibration, fit_intervals, wind
 from lstmcast.intervals import keep_paths as keep_error_paths
 from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
+from lstmcast.quantiles import Quantiles, fit_shifts
+from lstmcast.quantiles import check_calibration as check_quantile_calibration
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelState
-from lstmcast.train import EpochReport, FitResult, TensorWindows, fit, predict_windows, resolve_device
+from lstmcast.train import (
+    EpochReport,
+    FitResult,
+    HeadFit,
+    TensorWindows,
+    fit,
+    fit_quantile_heads,
+    predict_quantile_offsets,
+    predict_windows,
+    resolve_device,
+)
 from lstmcast.validate import Panel, Series, format_names
 from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
@@ -82,7 +94,7 @@ def fit_state(
     unit = float(scaler.scale[0]) ** 2
     train_target = series.values[: split.train_end, 0].astype(np.float64)
     training = describe_training(series, split)
-    training.update(_training_record(result, unit))
+    training.update(_training_record(result, unit, trained.head))
     state = FittedState(
         data=settings.data,
         window=window_cfg,
@@ -103,6 +115,7 @@ def fit_state(
         weights=numpy_weights(network),
         intervals=trained.intervals,
         paths=trained.paths,
+        quantiles=trained.quantiles,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
     )
     fitted = Fitted(state, network, split)
@@ -111,10 +124,11 @@ def fit_state(
     return fitted
 
 
-def _training_record(result: FitResult, unit: float) -> dict[str, Any]:
+def _training_record(result: FitResult, unit: float, head: HeadFit | None = None) -> dict[str, Any]:
     """How training went, for the state's ``training``: validation MSEs times ``unit`` (the target's
-    scale squared for one series, back in its units; 1 for many series, each in its own)."""
-    return {
+    scale squared for one series, back in its units; 1 for many series, each in its own), and how
+    the quantile head trained (its validation pinball loss in scaled units)."""
+    record: dict[str, Any] = {
         "best_epoch": result.best_epoch,
         "val_mse": result.best_val_loss * unit,
         "start_val_mse": result.start_val_loss * unit if math.isfinite(result.start_val_loss) else None,
@@ -122,6 +136,14 @@ def _training_record(result: FitResult, unit: float) -> dict[str, Any]:
         "stopped_early": result.stopped_early,
         "threads": torch.get_num_threads(),
     }
+    if head is not None:
+        record["quantile_head"] = {
+            "best_epoch": head.best_epoch,
+            "epochs_run": head.epochs_run,
+            "val_pinball": head.best_val_loss,
+            "start_val_pinball": head.start_val_loss,
+        }
+    return record
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,8 @@ class _Trained:
     result: FitResult
     intervals: Intervals | None
     paths: np.ndarray | None  # validation error paths, kept for event probabilities
+    quantiles: Quantiles | None = None  # the quantile head's levels and conformal corrections
+    head: HeadFit | None = None  # how the quantile head trained
 
 
 def _train_network(
@@ -158,6 +182,8 @@ def _train_network(
     train_origins, val_origins = origins
     if levels:
         check_calibration(len(val_origins), levels, source)  # before training, not after
+    if model_cfg.quantiles:
+        check_quantile_calibration(len(val_origins), model_cfg.quantiles, source)
     device = resolve_device(train_cfg.device)
     if model_cfg.segment == AUTO:  # a number of steps once the season is known
         model_cfg = dataclasses.replace(model_cfg, segment=auto_segment(lookback, season))
@@ -183,7 +209,34 @@ def _train_network(
             intervals = fit_intervals(actual - forecast, spread, levels, model_cfg.window_norm, source)
         if keep_paths and len(val_origins):
             paths = keep_error_paths(actual - forecast, spread)
-    return _Trained(model_cfg, ridge, network, result, intervals, paths)
+    quantiles, head = None, None
+    if model_cfg.quantiles:
+        quantiles, head = _fit_quantiles(network, windows, origins, scaled_target, settings, model_cfg, source)
+    return _Trained(model_cfg, ridge, network, result, intervals, paths, quantiles, head)
+
+
+def _fit_quantiles(
+    network: ForecastNetwork,
+    windows: TensorWindows,
+    origins: tuple[np.ndarray, np.ndarray],
+    scaled_target: np.ndarray,
+    settings: Settings,
+    model_cfg: ModelConfig,
+    source: str,
+) -> tuple[Quantiles, HeadFit]:
+    """The trained network's quantile head (``lstmcast.quantiles``), fitted on the training windows
+    with the network frozen, and its conformal corrections from the validation part."""
+    train_origins, val_origins = origins
+    lookback, horizon = settings.window.lookback, settings.window.horizon
+    head = fit_quantile_heads(network, windows, train_origins, val_origins, model_cfg.quantiles, settings.train)
+    index = torch.as_tensor(val_origins, device=windows.values.device)
+    forecast, offsets = (
+        part.cpu().numpy().astype(np.float64) for part in predict_quantile_offsets(network, windows, index)
+    )
+    actual = scaled_target[val_origins[:, None] + np.arange(horizon)]  # [N, H]
+    spread = window_spread(scaled_target[val_origins[:, None] - lookback + np.arange(lookback)], model_cfg.window_norm)
+    quantiles = fit_shifts(actual, forecast, offsets, spread, model_cfg.quantiles, model_cfg.window_norm, source)
+    return quantiles, head
 
 
 def numpy_weights(network: ForecastNetwork) -> dict[str, np.ndarray]:
@@ -290,6 +343,29 @@ def forecast_origins(network: ForecastNetwork, state: FittedState, series: Serie
     return state.scaler.inverse_target(scaled)
 
 
+def origin_offsets(network: ForecastNetwork, state: FittedState, scaled: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """The quantile head's offsets ``[n_origins, horizon, Q]`` from ``origins`` of the scaled values
+    ``[rows, F]`` (lstmcast.quantiles), in batched torch passes; for a model with quantiles."""
+    device = next(network.parameters()).device
+    windows = tensor_windows(scaled, state.lookback, state.horizon, device)
+    if not len(origins):
+        return np.zeros((0, state.horizon, len(state.model.quantiles)))
+    _, offsets = predict_quantile_offsets(network, windows, torch.as_tensor(origins, device=device))
+    return offsets.cpu().numpy().astype(np.float64)
+
+
+def series_offsets(network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray) -> np.ndarray:
+    """``origin_offsets`` from ``origins`` of one series."""
+    return origin_offsets(network, state, state.scaler.transform(series.values), origins)
+
+
+def panel_offsets(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:
+    """``origin_offsets`` from global ``origins`` of ``panel``, each series scaled by its own statistics."""
+    assert state.panel is not None
+    scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
+    return origin_offsets(network, state, scaled, origins)
+
+
 def torch_network(state: FittedState, device: str) -> ForecastNetwork:
     """The state's network as a torch module on ``device``, in eval mode."""
     network = build_model(state.model, len(state.columns), state.lookback, state.horizon)
@@ -349,7 +425,15 @@ def fit_panel_state(
     None left is a DataError."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col)
+    check_output_names(
+        panel.columns[0],
+        panel.time_col,
+        False,
+        panel.source,
+        levels,
+        id_col=panel.id_col,
+        quantiles=settings.model.quantiles,
+    )
     series_total = len(panel.ids)
     panel = fittable_series(panel, window_cfg, strict)
     split = panel_split(panel.offsets, window_cfg)
@@ -399,12 +483,13 @@ def fit_panel_state(
             "series_fitted": len(panel.ids),
             "train_windows": len(train_origins),
             "val_windows": len(val_origins),
-            **_training_record(result, 1.0),  # validation MSEs in each series' own scaled units
+            **_training_record(result, 1.0, trained.head),  # validation MSEs in each series' own scaled units
         },
         history=result.history,
         metrics={},
         weights=numpy_weights(network),
         intervals=trained.intervals,
+        quantiles=trained.quantiles,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
         panel=PanelState(
             panel.ids,

@@ -22,6 +22,7 @@ from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
 from lstmcast.intervals import parse_levels, probability_scores
+from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
     Bands,
     Scoring,
@@ -97,6 +98,7 @@ class Forecaster:
     segment_ = _Learned(lambda state: state.model.segment)
     window_norm_ = _Learned(lambda state: state.model.window_norm)
     intervals_ = _Learned(lambda state: state.intervals)
+    quantiles_ = _Learned(lambda state: state.quantiles)
 
     def __init__(
         self,
@@ -124,6 +126,7 @@ class Forecaster:
         window_norm: str = "last",
         linear: bool = True,
         ensemble: int = 3,
+        quantiles: tuple[float, ...] | str = (),
         epochs: int = 100,
         patience: int = 20,
         min_delta: float = 0.0,
@@ -162,6 +165,7 @@ class Forecaster:
         self.window_norm = window_norm
         self.linear = linear
         self.ensemble = ensemble
+        self.quantiles = quantiles if isinstance(quantiles, str) else tuple(quantiles)
         self.epochs = epochs
         self.patience = patience
         self.min_delta = min_delta
@@ -205,7 +209,7 @@ class Forecaster:
 
     def settings(self) -> Settings:
         """The parameters as the four settings groups, checked (a ConfigError names the first problem)."""
-        params = self.get_params()
+        params = {**self.get_params(), "quantiles": parse_quantiles(self.quantiles)}
         if self.events is not None and not isinstance(self.events, EventSettings):
             raise ConfigError("events must be EventSettings (EventSettings.from_options('q0.95')) or None")
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
@@ -285,7 +289,14 @@ class Forecaster:
         series = validate_frame(frame, data)
         # A model that is fitted can be saved and predict with: its columns must not clash with the output's.
         alerts = (events or self.events) is not None
-        frames.check_output_names(series.target, series.time_col, alerts, series.source, self.interval_levels())
+        frames.check_output_names(
+            series.target,
+            series.time_col,
+            alerts,
+            series.source,
+            self.interval_levels(),
+            quantiles=parse_quantiles(self.quantiles),
+        )
         return self.fit_series(series, on_epoch, events=events)
 
     def fit_panel(
@@ -331,7 +342,8 @@ class Forecaster:
         metrics: dict[str, Any] = {}
         if len(origins):
             forecast = panel_forecasts(self.model_, state, panel, origins)
-            metrics = {**panel_report(state, panel, origins, forecast, starts), "part": "test"}
+            offsets = self.panel_offsets(panel, origins)
+            metrics = {**panel_report(state, panel, origins, forecast, starts, offsets=offsets), "part": "test"}
         self.state_ = state.replace(metrics=metrics)
         return metrics
 
@@ -393,6 +405,22 @@ class Forecaster:
         state = self._check_fitted()
         return series_units(state, panel, origins, panel_forecasts(self.model_, state, panel, origins))
 
+    def panel_offsets(self, panel: Panel, origins: np.ndarray) -> np.ndarray | None:
+        """A model of many series' quantile offsets (``lstmcast.quantiles``) from global ``origins`` of
+        ``panel``, ``[n_origins, horizon, Q]``; None for a model without quantiles."""
+        from lstmcast.fitting import panel_offsets
+
+        state = self._check_fitted()
+        return panel_offsets(self.model_, state, panel, origins) if state.quantiles is not None else None
+
+    def origin_offsets(self, series: Series, origins: np.ndarray) -> np.ndarray | None:
+        """The quantile head's offsets from ``origins`` of ``series``, ``[n_origins, horizon, Q]``, in
+        batched torch passes; None for a model without quantiles."""
+        from lstmcast.fitting import series_offsets
+
+        state = self._check_fitted()
+        return series_offsets(self.model_, state, series, origins) if state.quantiles is not None else None
+
     def panel_baselines(self, panel: Panel, origins: np.ndarray) -> dict[str, np.ndarray]:
         """Every series' own baselines from global ``origins`` of ``panel``, in original units."""
         state = self._check_fitted()
@@ -451,7 +479,10 @@ class Forecaster:
         target = series.values[:, 0].astype(np.float64)  # [n]
         forecast = self.forecast_origins(series, origins)
         baselines = self.baseline_forecasts(series, origins)
-        return build_report(target, origins, forecast, baselines, self.scoring(events), index=series.index)
+        offsets = self.origin_offsets(series, origins)
+        return build_report(
+            target, origins, forecast, baselines, self.scoring(events), index=series.index, offsets=offsets
+        )
 
     # -- threshold events -----------------------------------------------------------------------
 
@@ -529,7 +560,8 @@ class Forecaster:
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
         forecast = panel_forecasts(self.model_, state, panel, origins)
         seen = panel_in_sample_origins(state, panel, origins)
-        return {**panel_report(state, panel, origins, forecast, starts), "in_sample_origins": seen}
+        offsets = self.panel_offsets(panel, origins)
+        return {**panel_report(state, panel, origins, forecast, starts, offsets=offsets), "in_sample_origins": seen}
 
     # -- predict, in numpy ----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ warnings included: a column missing, a value that is not a plain finite number, 
 not ISO ``YYYY-MM-DD[ HH:MM[:SS]]`` without a time zone or fraction, rows out of order or not evenly
 spaced, a step that differs from the model's or that pandas would name otherwise (a weekday other
 than the model's, four weeks or more), a frequency that is not a fixed step (months, business
-days), a model without a time column, output columns whose names collide, a forecast that is not
+days), a model without a time column or with quantiles, output columns whose names collide, a forecast that is not
 finite or runs past the year 9999, compressed or quoted-multi-line input, and every output but CSV.
 ``tests/test_quick.py`` holds its output byte for byte to the pandas path's.
 """
@@ -82,7 +82,9 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",", sample: b
     the last of ``text``: else the file is out of time order, and only the pandas path, reading it
     all, finds its latest rows."""
     step = fixed_step(state.frequency)
-    if state.panel is not None or state.time_col is None or step is None or not _distinct_names(state):
+    if state.panel is not None or state.quantiles is not None or state.time_col is None or step is None:
+        return None
+    if not _distinct_names(state):
         return None
     table = _parse(text, delimiter, (state.time_col, *state.columns))
     if table is None or len(table) < state.lookback:

@@ -29,6 +29,7 @@ from lstmcast.intervals import (
     window_spread,
 )
 from lstmcast.metrics import skill
+from lstmcast.quantiles import Quantiles, quantile_scores
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names
 
@@ -47,6 +48,7 @@ class Scoring:
     paths: np.ndarray | None = None  # a threshold model's error paths: its event probabilities are scored
     window_norm: str = "none"  # whose spread the paths are in units of
     base_rates: tuple[float | None, float | None] = (None, None)  # per step, and any step of a horizon
+    quantiles: Quantiles | None = None  # trained with quantile levels: they are scored too
 
     @classmethod
     def of(cls, state: FittedState, events: EventSettings | None = None) -> Scoring:
@@ -69,6 +71,7 @@ class Scoring:
                 if state.events and same
                 else (None, None)
             ),
+            quantiles=state.quantiles,
         )
 
 
@@ -114,12 +117,15 @@ def build_report(
     alert_levels: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
     bands: Bands | None = None,
+    offsets: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
     level per origin where they differ (pooled backtest folds that each tuned their own). A model
     with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
-    (pooled backtest folds, each with its own), else from ``scoring.intervals``."""
+    (pooled backtest folds, each with its own), else from ``scoring.intervals``. A model with
+    quantiles has them scored (``quantiles``, ``pinball``, ``crps``) from its head's ``offsets``
+    ``[n_origins, horizon, Q]`` (``lstmcast.quantiles``)."""
     chances = None
     if scoring.events is not None and scoring.paths is not None and len(origins):
         chances = forecast_event_chances(scoring, target, origins, forecast)
@@ -145,6 +151,11 @@ def build_report(
         report["intervals"] = interval_scores(actual, bands)
         for name, scores in report["intervals"].items():
             report[f"coverage_{name}"] = scores["coverage"]
+    if scoring.quantiles is not None and offsets is not None and len(origins):
+        actual = np.asarray(target, dtype=np.float64)[origins[:, None] + np.arange(forecast.shape[1])]
+        values = quantile_values(scoring, target, origins, forecast, offsets)
+        report["quantiles"] = quantile_scores(actual, values, scoring.quantiles.levels)
+        report["pinball"], report["crps"] = report["quantiles"]["pinball"], report["quantiles"]["crps"]
     if chances is not None:
         report["probabilities"] = _probability_report(scoring, target, origins, *chances)
         report["brier"] = report["probabilities"]["step"]["brier"]
@@ -195,6 +206,19 @@ def interval_bands(scoring: Scoring, target: np.ndarray, origins: np.ndarray, fo
     windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
     spread = window_spread(windows / scoring.target_scale, scoring.intervals.window_norm) * scoring.target_scale
     return scoring.intervals.bands(forecast, spread)
+
+
+def quantile_values(
+    scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray, offsets: np.ndarray
+) -> np.ndarray:
+    """The model's quantiles ``[N, H, Q]`` (original units, sorted) around ``forecast`` from its head's
+    ``offsets`` at ``origins`` of ``target``, with each input window's spread measured as the model
+    measured it (in scaled units, so times the target's scale)."""
+    assert scoring.quantiles is not None
+    lookback = scoring.lookback
+    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
+    spread = window_spread(windows / scoring.target_scale, scoring.quantiles.window_norm) * scoring.target_scale
+    return scoring.quantiles.values(forecast, offsets, spread)
 
 
 def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -> int | None:
@@ -283,6 +307,7 @@ def panel_report(
     starts: np.ndarray,
     baselines: Mapping[str, np.ndarray] | None = None,
     bands: Bands | None = None,
+    offsets: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
@@ -294,7 +319,8 @@ def panel_report(
     series' errors by its own denominator. ``series`` lists every series' scores in its own units,
     and ``worst_series`` names the one the model does worst on relative to its ridge. ``baselines``
     (in the state's scaled units) replace ``panel_baselines``' where given, and ``bands`` the
-    state's intervals: a pooled backtest's, each fold's own. Interval coverage is per series too."""
+    state's intervals: a pooled backtest's, each fold's own. Interval coverage is per series too.
+    ``offsets``: the quantile head's at ``origins``, for a model with quantiles (scored pooled)."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
@@ -304,10 +330,10 @@ def panel_report(
         baselines = panel_baselines(state, panel, origins, starts)
     ridges = state.panel.ridge
     alpha = state.ridge.alpha if ridges is None and state.ridge is not None else None  # per series: no one alpha
-    scoring = Scoring(1.0, None, state.season, alpha, None, state.intervals, state.lookback)
+    scoring = Scoring(1.0, None, state.season, alpha, None, state.intervals, state.lookback, quantiles=state.quantiles)
     if bands is None and state.intervals is not None:
         bands = interval_bands(scoring, target, origins, forecast)
-    report = build_report(target, origins, forecast, baselines, scoring, bands=bands)
+    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, offsets=offsets)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]

@@ -21,6 +21,7 @@ from lstmcast import __version__
 from lstmcast.baselines import PanelRidge, Ridge
 from lstmcast.config import DataConfig, ModelConfig, TrainConfig, WindowConfig
 from lstmcast.intervals import Intervals
+from lstmcast.quantiles import Quantiles
 from lstmcast.runtime.network import forecast, parameter_shapes
 from lstmcast.scale import PanelScaler, Scaler
 
@@ -74,6 +75,7 @@ class FittedState:
     panel: PanelState | None = None  # fitted on many series (data.id_col); scaler is then the identity
     intervals: Intervals | None = None  # trained with --level: conformal offsets per level and step
     paths: np.ndarray | None = field(default=None, repr=False)  # [P, H] validation error paths (threshold models)
+    quantiles: Quantiles | None = None  # trained with --quantiles: the levels and their conformal corrections
 
     @property
     def target(self) -> str:
@@ -113,6 +115,7 @@ class FittedState:
             "metrics": self.metrics,
             **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
             **({"intervals": self.intervals.to_dict()} if self.intervals is not None else {}),
+            **({"quantiles": self.quantiles.to_dict()} if self.quantiles is not None else {}),
         }
 
     @classmethod
@@ -132,6 +135,11 @@ class FittedState:
         horizon = configs["window"].horizon
         if intervals is not None and intervals.lower.shape[1] != horizon:
             raise ValueError(f"intervals hold offsets for {intervals.lower.shape[1]} steps; the horizon is {horizon}")
+        quantiles = Quantiles.from_dict(manifest["quantiles"]) if manifest.get("quantiles") else None
+        if (quantiles.levels if quantiles is not None else ()) != configs["model"].quantiles:
+            raise ValueError("the quantiles' levels differ from the model's settings")
+        if quantiles is not None and quantiles.shifts.shape[1] != horizon:
+            raise ValueError(f"quantiles hold shifts for {quantiles.shifts.shape[1]} steps; the horizon is {horizon}")
         state = cls(
             **configs,
             columns=(columns["target"], *columns["features"]),
@@ -151,6 +159,7 @@ class FittedState:
             panel=panel,
             intervals=intervals,
             paths=paths,
+            quantiles=quantiles,
         )
         return state
 

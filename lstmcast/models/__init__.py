@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from lstmcast.config import AUTO, ModelConfig, auto_segment
 from lstmcast.errors import ConfigError
 from lstmcast.models.ensemble import Ensemble
@@ -48,8 +50,29 @@ __all__ = [
     "Ensemble",
     "ForecastNetwork",
     "build_model",
+    "members",
+    "quantile_offsets",
     "NormalisedForecaster",
     "RecurrentForecaster",
     "SegmentEmbedding",
     "WindowNorm",
 ]
+
+
+def members(model: ForecastNetwork) -> list[RecurrentForecaster | NormalisedForecaster]:
+    """The networks a model averages: an ensemble's members, or the model itself."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]  # type: ignore[arg-type]
+
+
+def quantile_offsets(model: ForecastNetwork, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``x [B, L, F]`` -> the forecast ``[B, H]``, the quantile head's offsets ``[B, H, Q]`` (the members'
+    mean: every member's quantile is its forecast plus its offset times the same spread, so the mean
+    of their quantiles is this) and each window's spread ``[B, 1]`` (lstmcast.quantiles)."""
+    points, offsets = [], []
+    for member in members(model):
+        head = member.quantile_head
+        assert head is not None, "a model built without quantiles"
+        summary, point = member.quantile_features(x)  # [B, W], [B, H]
+        points.append(point)
+        offsets.append(head(summary).reshape(len(x), point.shape[1], -1))  # [B, H, Q]
+    return torch.stack(points).mean(dim=0), torch.stack(offsets).mean(dim=0), model.spread(x)

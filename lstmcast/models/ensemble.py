@@ -27,6 +27,9 @@ class Ensemble(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.member_forecasts(x).mean(dim=0)  # [B, H]
 
+    def spread(self, x: torch.Tensor) -> torch.Tensor:
+        return self.members[0].spread(x)
+
     def explain(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The mean forecast ``[B, H]`` and the members' mean attention weights ``[B, L]`` (None without)."""
         forecasts, weights = zip(*(member.explain(x) for member in self.members), strict=True)

@@ -85,6 +85,23 @@ class NormalisedForecaster(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.explain(x)[0]
 
+    def spread(self, x: torch.Tensor) -> torch.Tensor:
+        """Each window's spread ``[B, 1]``, the unit of quantile offsets and interval bands: the target
+        column's standard deviation for ``mean`` and ``revin``, 1 otherwise (``intervals.window_spread``)."""
+        return self.norm.normalise(x)[2][:, :, 0] if self.norm.mode in ("mean", "revin") else x.new_ones(len(x), 1)
+
+    @property
+    def quantile_head(self) -> nn.Linear | None:
+        return self.core.quantile_head
+
+    def quantile_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the quantile head reads, the core's summary state ``[B, W]``, and the forecast ``[B, H]``."""
+        normalised, loc, scale = self.norm.normalise(x)
+        summary, y = self.core.quantile_features(normalised)  # [B, W], [B, H]
+        if self.linear is not None:
+            y = y + self.linear(normalised[:, :, 0])
+        return summary, self.norm.restore_target(y, loc, scale)
+
     def explain(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The forecast ``[B, H]`` and the core's attention weights ``[B, L]`` (None without attention)."""
         normalised, loc, scale = self.norm.normalise(x)  # [B, L, F], [B, 1, F], [B, 1, F]

@@ -18,9 +18,11 @@ from lstmcast.intervals import (
     band_names,
     level_name,
     probability_columns,
+    window_spread,
 )
+from lstmcast.quantiles import quantile_names
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
-from lstmcast.runtime.network import forecast_rows
+from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
 
@@ -68,6 +70,7 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         series.source,
         (state.intervals.levels if state.intervals is not None else ()),
         probabilities=state.paths is not None,
+        quantiles=state.model.quantiles,
     )
     forecast, _ = forecast_from(state, series, len(series))  # [H]
     out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
@@ -78,6 +81,9 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
             for name, band in band_columns(state.intervals, forecast[None], window, state.scaler.scale[:1]).items()
         }
     )
+    inputs = state.scaler.transform(series.values[-state.lookback :])[None]  # [1, L, F]
+    quantiles = quantile_columns(state, inputs, forecast[None], state.scaler.scale[:1])
+    out.update({name: column[0] for name, column in quantiles.items()})
     probabilities = probability_columns(
         state.paths, state.model.window_norm, state.events, forecast[None], window, state.scaler.scale[:1]
     )
@@ -107,6 +113,7 @@ def check_output_names(
     *,
     probabilities: bool | None = None,
     id_col: str | None = None,
+    quantiles: tuple[float, ...] = (),
 ) -> None:
     """A DataError when a column of the data has the name of another column of the forecast table
     (``step``, ``lo_80`` and the like for a model with intervals, or ``alert`` for a model with a
@@ -117,6 +124,7 @@ def check_output_names(
         "step",
         target,
         *band_names(levels),
+        *quantile_names(quantiles),
         *(PROBABILITY_COLUMNS if (alerts if probabilities is None else probabilities) else ()),
         *(["alert"] if alerts else []),
     ]
@@ -127,6 +135,20 @@ def check_output_names(
                 f"{source}: the {role} is named {name!r}, as a column of the forecast table is; rename it in "
                 "the data and train again"
             )
+
+
+def quantile_columns(
+    state: FittedState, inputs: np.ndarray, forecast: np.ndarray, unit: np.ndarray
+) -> dict[str, np.ndarray]:
+    """A model with quantiles: ``q0.1``, ... ``[N, H]`` each (original units, sorted along the levels)
+    around ``forecast [N, H]`` from the scaled input windows ``[N, L, F]`` (each row in fixed passes, so
+    the same in any shard) and each one's target scale ``unit`` (``[N]`` or one for all); none for
+    other models."""
+    if state.quantiles is None:
+        return {}
+    _, offsets = offset_rows(state.model, state.weights, inputs)  # [N, H, Q] in spread units
+    spread = window_spread(inputs[:, :, 0], state.quantiles.window_norm) * np.reshape(unit, (-1, 1))  # [N, 1]
+    return state.quantiles.columns(forecast, offsets.astype(np.float64), spread)
 
 
 def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
@@ -340,6 +362,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     scaled = forecast_rows(state.model, state.weights, windows)  # [S, H], each row as in any shard
     forecast = scaled * scale[:, 0, :1] + center[:, 0, :1]  # [S, H] back to each series' units
     bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
+    bands |= quantile_columns(state, windows, forecast, scale[:, 0, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
     if len(set(names + list(bands))) < len(names) + len(bands):
         raise DataError(
@@ -363,7 +386,7 @@ def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
     if state.time_col:
         columns[state.time_col] = pd.Series(dtype="datetime64[us]")
     columns["step"] = pd.Series(dtype="int64")
-    for name in [state.target, *band_names(state.intervals)]:
+    for name in [state.target, *band_names(state.intervals), *quantile_names(state.model.quantiles)]:
         columns[name] = pd.Series(dtype="float64")
     return pd.DataFrame(columns)
 

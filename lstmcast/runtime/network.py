@@ -12,7 +12,7 @@ exact and cannot overflow in ``exp`` the way ``1 / (1 + exp(-x))`` does for larg
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -21,19 +21,43 @@ from lstmcast.config import AUTO, ModelConfig
 Weights = Mapping[str, np.ndarray]
 EPS = 1e-5  # lstmcast.models.window_norm.EPS (that module imports torch)
 _GATES = {"lstm": 4, "gru": 3, "peephole": 4}  # blocks of `hidden` rows in weight_ih / weight_hh
+STEP_FEATURES = 2  # lstmcast.models.recurrent.STEP_FEATURES (that module imports torch)
 
 
 def forecast(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """``x [B, L, F]`` (scaled) -> the forecast ``[B, H]`` (scaled) and the attention weights ``[B, L]``
     (None without attention): what the torch model's ``explain`` returns."""
+    y, attention, _ = _forward(config, weights, x, with_quantiles=False)
+    return y, attention
+
+
+def forecast_offsets(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``x [B, L, F]`` (scaled) -> the forecast ``[B, H]`` and, for a model with quantiles, the quantile
+    head's offsets ``[B, H, Q]`` (the members' mean, in units of each window's spread: see
+    ``lstmcast.quantiles``)."""
+    if not config.quantiles:
+        raise ValueError("this model has no quantile head")
+    y, _, offsets = _forward(config, weights, x, with_quantiles=True)
+    assert offsets is not None
+    return y, offsets
+
+
+def _forward(
+    config: ModelConfig, weights: Weights, x: np.ndarray, with_quantiles: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     _check_resolved(config)
     x = np.asarray(x, dtype=np.float32)
     if config.ensemble <= 1:
-        return _member(config, weights, x)
-    outputs = [_member(config, _part(weights, f"members.{k}."), x) for k in range(config.ensemble)]
-    mean_forecast = np.mean(np.stack([y for y, _ in outputs]), axis=0)  # [B, H]
-    attention = [a for _, a in outputs]
-    return mean_forecast, None if attention[0] is None else np.mean(np.stack(attention), axis=0)  # type: ignore[arg-type]
+        return _member(config, weights, x, with_quantiles)
+    outputs = [_member(config, _part(weights, f"members.{k}."), x, with_quantiles) for k in range(config.ensemble)]
+    mean_forecast = np.mean(np.stack([y for y, _, _ in outputs]), axis=0)  # [B, H]
+    attention = [a for _, a, _ in outputs]
+    offsets = [o for _, _, o in outputs]
+    return (
+        mean_forecast,
+        None if attention[0] is None else np.mean(np.stack(attention), axis=0),  # type: ignore[arg-type]
+        None if offsets[0] is None else np.mean(np.stack(offsets), axis=0),  # type: ignore[arg-type]
+    )
 
 
 INVARIANT_BATCH = 256  # rows per fixed-shape pass of forecast_rows (faster than one pass over 100,000 rows, too)
@@ -44,17 +68,28 @@ def forecast_rows(config: ModelConfig, weights: Weights, x: np.ndarray) -> np.nd
     go through in passes of exactly ``INVARIANT_BATCH`` (the last padded with copies of its first
     row), because a BLAS product's rounding may depend on the number of rows it multiplies. So every
     shard of a table of many series forecasts its series to the bit, as the whole table does."""
+    return _rows(lambda chunk: forecast(config, weights, chunk)[:1], x)[0]
+
+
+def offset_rows(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``forecast_offsets`` in ``forecast_rows``' fixed passes: each row the same in any shard."""
+    y, offsets = _rows(lambda chunk: forecast_offsets(config, weights, chunk), x)
+    return y, offsets
+
+
+def _rows(run: Callable[[np.ndarray], tuple[np.ndarray, ...]], x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``run``'s arrays over the rows of ``x``, in passes of exactly ``INVARIANT_BATCH`` rows."""
     x = np.asarray(x, dtype=np.float32)
     if not len(x):
-        return forecast(config, weights, x)[0]
+        return run(x)
     parts = []
     for start in range(0, len(x), INVARIANT_BATCH):
         chunk = x[start : start + INVARIANT_BATCH]
         padding = INVARIANT_BATCH - len(chunk)
         if padding:
             chunk = np.concatenate([chunk, np.repeat(chunk[:1], padding, axis=0)])
-        parts.append(forecast(config, weights, chunk)[0][: INVARIANT_BATCH - padding])
-    return np.concatenate(parts)
+        parts.append(tuple(out[: INVARIANT_BATCH - padding] for out in run(chunk)))
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
 
 
 def parameter_shapes(config: ModelConfig, n_inputs: int, lookback: int, horizon: int) -> dict[str, tuple[int, ...]]:
@@ -85,16 +120,21 @@ def _wrapped(config: ModelConfig) -> bool:
     return config.window_norm != "none" or config.linear
 
 
-def _member(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def _member(
+    config: ModelConfig, weights: Weights, x: np.ndarray, with_quantiles: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """One network's forecast ``[B, H]``, attention ``[B, L]`` or None, and with ``with_quantiles`` its
+    quantile head's offsets ``[B, H, Q]`` (the head reads the core's summary state; the offsets are
+    in spread units, so window normalisation does not touch them)."""
     if not _wrapped(config):
-        return _core(config, weights, x)
+        return _core(config, weights, x, with_quantiles)
     normalised, loc, scale = _normalise(config.window_norm, weights, x)  # [B, L, F], [B, 1, F], [B, 1, F]
-    y, attention = _core(config, _part(weights, "core."), normalised)  # [B, H]
+    y, attention, offsets = _core(config, _part(weights, "core."), normalised, with_quantiles)  # [B, H]
     if config.linear:
         y = y + normalised[:, :, 0] @ weights["linear.weight"].T + weights["linear.bias"]  # [B, L] -> [B, H]
     if config.window_norm == "revin":
         y = (y - weights["norm.beta"][0]) / (weights["norm.gamma"][0] + np.float32(EPS))
-    return y * scale[:, :, 0] + loc[:, :, 0], attention  # [B, H] * [B, 1] + [B, 1]
+    return y * scale[:, :, 0] + loc[:, :, 0], attention, offsets  # [B, H] * [B, 1] + [B, 1]
 
 
 def _normalise(mode: str, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -113,8 +153,12 @@ def _normalise(mode: str, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, 
 # -- the core: front-end, segments, encoder, attention, head --------------------------------------
 
 
-def _core(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """As ``RecurrentForecaster.explain``: ``x [B, L, F]`` -> ``[B, H]`` and attention ``[B, L]`` or None."""
+def _core(
+    config: ModelConfig, weights: Weights, x: np.ndarray, with_quantiles: bool = False
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """As ``RecurrentForecaster.explain``: ``x [B, L, F]`` -> ``[B, H]`` and attention ``[B, L]`` or None;
+    with ``with_quantiles`` also the quantile head's offsets ``[B, H, Q]``."""
+    steps = _step_sizes(x[:, :, 0]) if with_quantiles else None  # [B, 2], from the window as given
     if config.conv_kernel:
         x = _conv_front(weights, x, config.conv_kernel)  # [B, L, F + hidden]
     segment = int(config.segment)
@@ -130,7 +174,23 @@ def _core(config: ModelConfig, weights: Weights, x: np.ndarray) -> tuple[np.ndar
         summary = np.concatenate([summary, context], axis=1)
         if segment:  # each step gets an equal share of its segment's weight
             attention = np.repeat(attention, segment, axis=1) / np.float32(segment)  # [B, L]
-    return summary @ weights["head.weight"].T + weights["head.bias"], attention  # [B, H]
+    y = summary @ weights["head.weight"].T + weights["head.bias"]  # [B, H]
+    offsets = None
+    if with_quantiles:
+        assert steps is not None
+        inputs = np.concatenate([summary, steps], axis=1)  # [B, W + 2]
+        flat = inputs @ weights["quantile_head.weight"].T + weights["quantile_head.bias"]  # [B, H * Q]
+        offsets = flat.reshape(len(x), y.shape[1], len(config.quantiles))
+    return y, attention, offsets
+
+
+def _step_sizes(target: np.ndarray) -> np.ndarray:
+    """As ``models.recurrent.step_sizes``: the mean absolute step over the window and its last quarter."""
+    steps = np.abs(np.diff(target, axis=1))  # [B, L - 1]
+    if steps.shape[1] == 0:
+        return np.zeros((len(target), STEP_FEATURES), dtype=np.float32)
+    recent = steps[:, -max(steps.shape[1] // 4, 1) :]
+    return np.stack([steps.mean(axis=1), recent.mean(axis=1)], axis=1).astype(np.float32)
 
 
 def _conv_front(weights: Weights, x: np.ndarray, kernel: int) -> np.ndarray:
@@ -278,4 +338,8 @@ def _core_shapes(config: ModelConfig, n_inputs: int, horizon: int) -> dict[str, 
         shapes["attention.query.weight"] = (width, width)
     head_inputs = width * (2 if config.attention else 1)
     shapes.update({"head.weight": (horizon, head_inputs), "head.bias": (horizon,)})
+    if config.quantiles:
+        levels = len(config.quantiles)
+        shapes["quantile_head.weight"] = (horizon * levels, head_inputs + STEP_FEATURES)
+        shapes["quantile_head.bias"] = (horizon * levels,)
     return shapes

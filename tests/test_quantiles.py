@@ -1,0 +1,231 @@
+"""Forecast quantiles (``--quantiles``): a quantile head on the network's summary state, trained with
+pinball loss after the point network and conformalised on the validation part, so each quantile has
+about its level's share of new values below it; written beside the forecast and scored in reports."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+from conftest import TINY, TINY_FLAGS, sine_frame
+from test_intervals import ar1_frame
+from test_panel import PANEL_TINY, long_table
+
+from lstmcast import ConfigError, DataError, Forecaster
+from lstmcast.cli import cli
+from lstmcast.config import ModelConfig
+from lstmcast.errors import ArtifactError
+from lstmcast.models import build_model, quantile_offsets
+from lstmcast.quantiles import Quantiles, parse_quantiles, pinball, quantile_scores
+from lstmcast.quick import predict_source
+from lstmcast.runtime.network import forecast_offsets, parameter_shapes
+
+LEVELS = "0.1,0.5,0.9"
+
+
+@pytest.fixture(scope="module")
+def ar1_model() -> Forecaster:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 3, "val_frac": 0.2, "test_frac": 0.3}
+    return Forecaster("y", time_col="time", quantiles=LEVELS, **settings).fit(ar1_frame())
+
+
+def test_each_quantile_has_its_share_of_new_values_below_it_within_three_points(ar1_model: Forecaster) -> None:
+    metrics = ar1_model.metrics_  # the test part: 3,600 rows never seen in training or calibration
+    levels = metrics["quantiles"]["levels"]
+    assert list(levels) == ["q0.1", "q0.5", "q0.9"]
+    for name, level in (("q0.1", 0.1), ("q0.5", 0.5), ("q0.9", 0.9)):
+        assert abs(levels[name]["coverage"] - level) <= 0.03, (name, levels[name]["coverage"])
+        assert len(levels[name]["per_step_coverage"]) == 6
+    assert metrics["pinball"] == pytest.approx(np.mean([entry["pinball"] for entry in levels.values()]))
+    assert metrics["crps"] == pytest.approx(2 * metrics["pinball"])
+    assert ar1_model.quantiles_.calibration == 2400 - 6 + 1  # every validation origin
+    head = ar1_model.training_["quantile_head"]
+    assert head["val_pinball"] <= head["start_val_pinball"]
+
+
+def test_predict_writes_sorted_quantiles_beside_the_forecast(ar1_model: Forecaster) -> None:
+    forecast = ar1_model.predict(ar1_frame(n=300))
+    assert list(forecast.columns) == ["time", "step", "y", "q0.1", "q0.5", "q0.9"]
+    assert np.all(forecast["q0.1"] <= forecast["q0.5"]) and np.all(forecast["q0.5"] <= forecast["q0.9"])
+    assert np.all(forecast["q0.1"] < forecast["y"]) and np.all(forecast["y"] < forecast["q0.9"])
+    # Wider further out: an AR(1) forgets its start, so step 6 is less certain than step 1.
+    width = (forecast["q0.9"] - forecast["q0.1"]).to_numpy()
+    assert width[-1] > width[0]
+
+
+def test_quantiles_never_cross_even_when_the_corrections_would_make_them(ar1_model: Forecaster) -> None:
+    state = ar1_model.state_
+    crossed = Quantiles(state.quantiles.levels, state.quantiles.shifts[::-1] * 3, "last", 1)  # q0.1 now highest
+    forecast = Forecaster.from_state(state.replace(quantiles=crossed)).predict(ar1_frame(n=300))
+    values = forecast[["q0.1", "q0.5", "q0.9"]].to_numpy()
+    assert np.all(np.diff(values, axis=1) >= 0)
+
+
+def test_the_head_reads_the_window_so_its_band_follows_how_noisy_the_series_is_now() -> None:
+    """Noise whose size swings slowly between 0.3 and 3: a constant band would be the same width
+    everywhere; the head's band is wide where the recent window is noisy and narrow where it is calm."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    sigma = 0.3 + 2.7 * np.sin(np.arange(n) / 150) ** 2
+    y = np.cumsum(rng.normal(size=n) * sigma) * 0.05 + rng.normal(size=n) * sigma
+    frame = pd.DataFrame({"time": pd.date_range("2024-01-01", periods=n, freq="h"), "y": y})
+    settings = {**TINY, "lookback": 24, "horizon": 3, "epochs": 5, "patience": 5}
+    model = Forecaster("y", time_col="time", quantiles="0.1,0.9", **settings).fit(frame)
+    origins = np.arange(200, n - 3, 50)
+    widths = np.array(
+        [np.ptp(model.predict(frame.iloc[:origin])[["q0.1", "q0.9"]].to_numpy(), axis=1).mean() for origin in origins]
+    )
+    assert np.corrcoef(widths, sigma[origins])[0, 1] > 0.5
+    head = model.training_["quantile_head"]
+    assert head["best_epoch"] > 0 and head["val_pinball"] < 0.97 * head["start_val_pinball"]
+
+
+def test_the_quantile_head_never_changes_the_point_forecast() -> None:
+    frame = sine_frame(n=400)
+    settings = {**TINY, "ensemble": 2, "epochs": 3}
+    plain = Forecaster("y", time_col="time", **settings).fit(frame)
+    with_quantiles = Forecaster("y", time_col="time", quantiles=LEVELS, **settings).fit(frame)
+    shared = plain.state_.weights
+    for name, value in shared.items():
+        np.testing.assert_array_equal(with_quantiles.state_.weights[name], value, err_msg=name)
+    assert {name for name in with_quantiles.state_.weights if name not in shared} == {
+        f"members.{k}.core.quantile_head.{part}" for k in range(2) for part in ("weight", "bias")
+    }
+    np.testing.assert_array_equal(with_quantiles.predict(frame)["y"], plain.predict(frame)["y"])
+    assert with_quantiles.metrics_["mse"] == plain.metrics_["mse"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"ensemble": 2},
+        {"window_norm": "mean"},
+        {"window_norm": "revin", "attention": True},
+        {"window_norm": "none", "linear": False, "model": "gru", "bidirectional": True, "segment": 0},
+        {"model": "peephole", "conv_kernel": 3, "layers": 2, "segment": 0},
+    ],
+)
+def test_the_numpy_head_is_the_torch_head_for_every_kind_of_network(options: dict) -> None:
+    config = ModelConfig(**{"segment": 4, "hidden": 8, "ensemble": 1, "quantiles": (0.1, 0.5, 0.9), **options})
+    torch.manual_seed(0)
+    network = build_model(config, 2, 16, 5).eval()
+    for name, parameter in network.named_parameters():
+        if "quantile_head" in name:  # trained heads are not zero; the test must see them act
+            torch.nn.init.normal_(parameter)
+    x = torch.randn(7, 16, 2)
+    with torch.no_grad():
+        point, offsets, _ = quantile_offsets(network, x)
+        expected_point = network(x)
+    weights = {name: value.numpy() for name, value in network.state_dict().items()}
+    assert {name: tuple(value.shape) for name, value in weights.items()} == parameter_shapes(config, 2, 16, 5)
+    numpy_point, numpy_offsets = forecast_offsets(config, weights, x.numpy())
+    assert numpy_offsets.shape == (7, 5, 3)
+    np.testing.assert_allclose(numpy_offsets, offsets.numpy(), atol=1e-5)
+    np.testing.assert_allclose(numpy_point, expected_point.numpy(), atol=1e-5)
+    np.testing.assert_allclose(point.numpy(), expected_point.numpy(), atol=1e-6)
+
+
+def test_quantiles_are_kept_with_the_model_and_checked_on_load(ar1_model: Forecaster, tmp_path: Path) -> None:
+    ar1_model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.quantiles == (0.1, 0.5, 0.9)
+    np.testing.assert_array_equal(loaded.quantiles_.shifts, ar1_model.quantiles_.shifts)
+    pd.testing.assert_frame_equal(loaded.predict(ar1_frame(n=300)), ar1_model.predict(ar1_frame(n=300)))
+    manifest_path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["quantiles"]["levels"] = [0.1, 0.5, 0.95]  # not the levels the head was trained for
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="quantiles' levels differ"):
+        Forecaster.load(tmp_path / "m")
+    manifest["quantiles"]["levels"] = [0.1, 0.5, 0.9]
+    manifest["quantiles"]["shifts"] = [row[:3] for row in manifest["quantiles"]["shifts"]]  # 3 steps, horizon 6
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="shifts for 3 steps; the horizon is 6"):
+        Forecaster.load(tmp_path / "m")
+
+
+def test_a_format_7_model_loads_and_predicts_as_before(tmp_path: Path) -> None:
+    model = Forecaster("y", time_col="time", **TINY).fit(sine_frame(n=300))
+    model.save(tmp_path / "m")
+    manifest_path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["config"]["model"]["quantiles"]  # what format 7 wrote
+    manifest["schema_version"] = 7
+    manifest_path.write_text(json.dumps(manifest))
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.quantiles == () and loaded.quantiles_ is None
+    pd.testing.assert_frame_equal(loaded.predict(sine_frame(n=300)), model.predict(sine_frame(n=300)))
+
+
+def test_the_fast_path_leaves_a_model_with_quantiles_to_pandas(ar1_model: Forecaster, tmp_path: Path) -> None:
+    path = tmp_path / "recent.csv"
+    ar1_frame(n=300, seed=5).to_csv(path, index=False)
+    assert predict_source(ar1_model.state_, str(path), None) == (None, None)
+
+
+def test_evaluate_scores_the_quantiles_on_new_rows(ar1_model: Forecaster) -> None:
+    metrics = ar1_model.evaluate(ar1_frame(n=2000, seed=7, start="2026-01-01"), stride=4)
+    assert abs(metrics["quantiles"]["levels"]["q0.9"]["coverage"] - 0.9) <= 0.04
+    assert metrics["crps"] > 0
+
+
+def test_many_series_get_quantiles_each_in_its_own_units() -> None:
+    table = long_table(lengths=(400, 300, 350)).sort_values(["store", "time"])
+    model = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8", "epochs": 2}).fit(table)
+    assert set(model.metrics_["quantiles"]["levels"]) == {"q0.2", "q0.8"} and model.metrics_["pinball"] > 0
+    forecast = model.predict(table)
+    assert list(forecast.columns) == ["store", "time", "step", "y", "q0.2", "q0.8"]
+    assert np.all(forecast["q0.2"] <= forecast["q0.8"])
+    # each series' band sits around its own level, not the pool's
+    for store, rows in forecast.groupby("store"):
+        assert np.all((rows["q0.2"] <= rows["y"]) & (rows["y"] <= rows["q0.8"])), store
+    # and a shard of one series forecasts it as the whole table does
+    alone = model.predict(table[table["store"] == "b"])
+    whole = forecast[forecast["store"] == "b"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone.reset_index(drop=True), whole)
+
+
+def test_parse_quantiles_reads_sorted_distinct_levels_and_refuses_the_rest() -> None:
+    assert parse_quantiles("0.9, 0.1,0.5") == (0.1, 0.5, 0.9)
+    assert parse_quantiles("") == () and parse_quantiles(None) == ()
+    for bad, message in (("0", "strictly between 0 and 1"), ("1", "strictly between"), ("abc", "like 0.1,0.5,0.9")):
+        with pytest.raises(ConfigError, match=message):
+            parse_quantiles(bad)
+    with pytest.raises(ConfigError, match="each level once"):
+        parse_quantiles("0.1,0.10")
+    with pytest.raises(ConfigError, match="ascending order"):
+        ModelConfig(quantiles=(0.9, 0.1))
+
+
+def test_too_few_validation_origins_for_a_level_is_an_error_before_training() -> None:
+    # a 0.99 quantile needs 99 validation errors for its conformal correction to be finite
+    with pytest.raises(DataError, match="too few to calibrate quantiles 0.5, 0.99; they need at least 99"):
+        Forecaster("y", time_col="time", quantiles="0.5,0.99", **TINY).fit(sine_frame(n=300))
+
+
+def test_pinball_loss_and_scores_follow_their_definitions() -> None:
+    actual = np.array([[1.0, 2.0]])
+    assert pinball(actual, np.array([[0.0, 3.0]]), 0.9).tolist() == [[0.9, pytest.approx(0.1)]]
+    values = np.stack([actual - 1, actual + 1], axis=2)  # [1, 2, 2]: one below, one above every value
+    scores = quantile_scores(actual, values, (0.25, 0.75))
+    assert scores["levels"]["q0.25"]["coverage"] == 0 and scores["levels"]["q0.75"]["coverage"] == 1
+    assert scores["pinball"] == pytest.approx(0.25) and scores["crps"] == pytest.approx(0.5)
+
+
+def test_train_and_predict_quantiles_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    sine_frame(n=400).to_csv(data, index=False)
+    runner = CliRunner()
+    trained = runner.invoke(
+        cli, ["train", str(data), "--target", "y", "--quantiles", "0.9,0.1", "-o", str(tmp_path / "m"), *TINY_FLAGS]
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "Quantiles: actual values at or below q0.1" in trained.stderr
+    predicted = runner.invoke(cli, ["predict", str(tmp_path / "m"), str(data)])
+    assert predicted.exit_code == 0 and predicted.stdout.splitlines()[0] == "time,step,y,q0.1,q0.9"
+    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
+    assert "0.1, 0.9 (quantile head, calibrated on" in info.stderr
