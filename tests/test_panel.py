@@ -745,3 +745,19 @@ def test_many_series_warn_when_their_step_differs_from_the_models(global_model: 
     every_other = table.groupby("store").nth(slice(None, None, 2))
     with pytest.warns(DataWarning, match="rows are '2h' apart but the model was trained on 'h' data"):
         global_model.predict(every_other)
+
+
+def test_forecasts_that_are_not_finite_numbers_name_their_series() -> None:
+    """Series that barely move (10 +- 3e-5): a spike of 3e35 at the end of store b overflows on the way
+    through the network. predict and evaluate name that series instead of writing or scoring NaN."""
+    table = long_table().sort_values(["store", "time"], ignore_index=True)
+    table["y"] = 10 + (table["y"] - 100 * (table["store"] == "b") - 200 * (table["store"] == "c")) * 1e-5
+    model = Forecaster(**PANEL_TINY).fit(table)
+    last_b = table.index[table["store"] == "b"][-1]
+    spiked = table.assign(y=table["y"].where(table.index != last_b - 5, 3e35))
+    with pytest.raises(DataError, match=r"^<frame> \(store 'b'\): the forecast is not a finite number \(its input"):
+        model.predict(spiked)
+    with pytest.raises(
+        DataError, match=r"^<frame> \(store 'b'\): \d+ forecasts are not finite numbers, the first from origin 2024-"
+    ):
+        model.evaluate(spiked)
