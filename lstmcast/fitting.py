@@ -34,7 +34,7 @@ from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelState
 from lstmcast.train import EpochReport, FitResult, TensorWindows, fit, predict_windows, resolve_device
-from lstmcast.validate import Panel, Series, format_names
+from lstmcast.validate import Panel, Series, format_ids
 from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
 
@@ -465,7 +465,7 @@ def _say_left_out(panel: Panel, mask: np.ndarray, why: str, strict: bool) -> Non
     """One warning (or with ``strict`` a DataError) naming the first few series flagged in ``mask``."""
     if not mask.any():
         return
-    names = format_names([panel.ids[k] for k in np.flatnonzero(mask)], limit=3)
+    names = format_ids([panel.ids[k] for k in np.flatnonzero(mask)], limit=3)
     what = f"{int(mask.sum()):,} of {len(panel.ids):,} series {why}"
     if strict:
         raise DataError(f"{panel.source}: {what} ({panel.id_col} {names}); --strict refuses them")

@@ -30,7 +30,7 @@ from lstmcast.intervals import (
 )
 from lstmcast.metrics import skill
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_names
+from lstmcast.validate import Panel, Series, format_ids
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ def panel_in_sample_origins(state: FittedState, panel: Panel, origins: np.ndarra
     seen = panel.index.asi8[origins] <= state.panel.seen_until[state.panel.positions(panel.ids)][owner]  # [n]
     count = int(seen.sum())
     if count:
-        names = format_names([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
+        names = format_ids([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
         warnings.warn(
             f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
             f"early-stopped on ({panel.id_col} {names}); those scores are optimistic",

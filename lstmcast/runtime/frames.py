@@ -22,7 +22,7 @@ from lstmcast.intervals import (
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
+from lstmcast.validate import Panel, Series, format_ids, leave_out_short, same_step, validate_frame, validate_panel
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -349,7 +349,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     bad = [panel.ids[k] for k in np.flatnonzero(~np.isfinite(forecast).all(axis=1))]
     if bad:
         what = "the forecast is not a finite number" if len(bad) == 1 else "the forecasts are not finite numbers"
-        names = format_names([repr(name) for name in bad], limit=3)
+        names = format_ids(bad, limit=3)
         raise DataError(f"{panel.source} ({panel.id_col} {names}): {what} ({_FAR_OUTSIDE})")
     bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
@@ -387,7 +387,7 @@ def require_known(panel: Panel, state: FittedState) -> np.ndarray:
     unseen = [panel.ids[k] for k in np.flatnonzero(positions < 0)]
     if unseen:
         raise DataError(
-            f"{panel.source}: {panel.id_col} {format_names(unseen, limit=3)}: not among the series the model was "
+            f"{panel.source}: {panel.id_col} {format_ids(unseen, limit=3)}: not among the series the model was "
             "trained on (each series is scaled by its own statistics); train again with them"
         )
     return positions
