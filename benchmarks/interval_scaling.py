@@ -182,6 +182,11 @@ def summarise(rows: list[dict]) -> dict:
         for level in ("80", "95"):
             nominal = float(level) / 100
             have = [r for r in rows if level in r["arms"][arm] and level in r["arms"]["model"]]
+            if not have:  # no series has this band in both arms (usmelec alone has no 95% band): no figures
+                item[level] = dict(series=0, missing=[r["series"] for r in rows])
+                if level == "80":
+                    item["series_in_70_90"], item["outside_70_90"] = 0, []
+                continue
             points = np.array([r["test_points"] for r in have], dtype=float)
             cov = np.array([r["arms"][arm][level]["coverage"] for r in have])
             mine = [r["arms"][arm][level] for r in have]
@@ -241,17 +246,23 @@ def summary_table(summary: dict) -> str:
         "median IS ratio vs A 80 / 95 | geomean IS ratio 80 / 95 | lower IS than A (80 / 95) | median width ratio 80 |"
     )
     lines = [head, "|---|" + "---:|" * (head.count("|") - 2)]
+
+    def cell(figures: dict, key: str, fmt: str, times: float = 1) -> str:
+        """One figure, or "-" for a level no series had a band of (summarise gives it none)."""
+        return format(figures[key] * times, fmt) if key in figures else "-"
+
     for letter, arm in zip("ABCD", ARMS, strict=True):
         s = summary[arm]
         a, b = s["80"], s["95"]
         lines.append(
             f"| {letter} {arm} ({a['series']} / {b['series']} series) | "
-            f"{100 * a['pooled_coverage']:.1f} | {100 * b['pooled_coverage']:.1f} | "
+            f"{cell(a, 'pooled_coverage', '.1f', 100)} | {cell(b, 'pooled_coverage', '.1f', 100)} | "
             f"{s['series_in_70_90']} of {a['series']} | "
-            f"{100 * a['mean_abs_gap']:.1f} / {100 * b['mean_abs_gap']:.1f} | "
-            f"{a['median_score_ratio']:.3f} / {b['median_score_ratio']:.3f} | "
-            f"{a['geomean_score_ratio']:.3f} / {b['geomean_score_ratio']:.3f} | "
-            f"{a['lower_score_than_model']} / {b['lower_score_than_model']} | {a['median_width_ratio']:.3f} |"
+            f"{cell(a, 'mean_abs_gap', '.1f', 100)} / {cell(b, 'mean_abs_gap', '.1f', 100)} | "
+            f"{cell(a, 'median_score_ratio', '.3f')} / {cell(b, 'median_score_ratio', '.3f')} | "
+            f"{cell(a, 'geomean_score_ratio', '.3f')} / {cell(b, 'geomean_score_ratio', '.3f')} | "
+            f"{cell(a, 'lower_score_than_model', 'd')} / {cell(b, 'lower_score_than_model', 'd')} | "
+            f"{cell(a, 'median_width_ratio', '.3f')} |"
         )
     return "\n".join(lines)
 

@@ -583,5 +583,5 @@ def panel_note(
     worst = next((row for row in metrics.get("series", []) if row["id"] == metrics.get("worst_series")), None)
     if worst is not None and worst.get("skill") is not None:
         console.print(
-            f"Worst against ridge: {worst['id']} (skill {worst['skill']:.3f}, MSE {worst['mse']:.4g}).", markup=False
+            f"Worst against ridge: {worst['id']!r} (skill {worst['skill']:.3f}, MSE {worst['mse']:.4g}).", markup=False
         )

@@ -31,6 +31,7 @@ from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.quantiles import Quantiles, fit_shifts
 from lstmcast.quantiles import check_calibration as check_quantile_calibration
+from lstmcast.report import require_finite
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelState
@@ -45,7 +46,7 @@ from lstmcast.train import (
     predict_windows,
     resolve_device,
 )
-from lstmcast.validate import Panel, Series, format_names
+from lstmcast.validate import Panel, Series, format_ids
 from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
 
@@ -335,12 +336,15 @@ def _tune_alert_level(fitted: Fitted, series: Series, events: EventSettings) -> 
 
 def forecast_origins(network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray) -> np.ndarray:
     """Forecasts from every origin in original units, ``[n_origins, horizon]``: batched passes of the
-    torch network (fast for thousands of origins)."""
+    torch network (fast for thousands of origins). One that is not a finite number is a DataError
+    (``report.require_finite``)."""
     device = next(network.parameters()).device
-    windows = tensor_windows(state.scaler.transform(series.values), state.lookback, state.horizon, device)
+    with np.errstate(over="ignore"):  # values far outside the training range: refused below
+        scaled_values = state.scaler.transform(series.values)
+    windows = tensor_windows(scaled_values, state.lookback, state.horizon, device)
     index = torch.as_tensor(origins, device=device)
     scaled = predict_windows(network, windows, index).cpu().numpy()
-    return state.scaler.inverse_target(scaled)
+    return require_finite(state.scaler.inverse_target(scaled), origins, series)
 
 
 def origin_offsets(network: ForecastNetwork, state: FittedState, scaled: np.ndarray, origins: np.ndarray) -> np.ndarray:
@@ -546,7 +550,7 @@ def _say_left_out(panel: Panel, mask: np.ndarray, why: str, strict: bool) -> Non
     """One warning (or with ``strict`` a DataError) naming the first few series flagged in ``mask``."""
     if not mask.any():
         return
-    names = format_names([panel.ids[k] for k in np.flatnonzero(mask)], limit=3)
+    names = format_ids([panel.ids[k] for k in np.flatnonzero(mask)], limit=3)
     what = f"{int(mask.sum()):,} of {len(panel.ids):,} series {why}"
     if strict:
         raise DataError(f"{panel.source}: {what} ({panel.id_col} {names}); --strict refuses them")
@@ -555,9 +559,12 @@ def _say_left_out(panel: Panel, mask: np.ndarray, why: str, strict: bool) -> Non
 
 def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:
     """Forecasts from global origins of ``panel`` in each series' scaled units, ``[n, horizon]``, in
-    batched torch passes; every series of ``panel`` must be one the state was fitted on."""
+    batched torch passes; every series of ``panel`` must be one the state was fitted on. One that is
+    not a finite number is a DataError naming its series (``report.require_finite``)."""
     assert state.panel is not None
     device = next(network.parameters()).device
-    scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
+    with np.errstate(over="ignore"):  # values far outside the training range: refused below, by series
+        scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
     windows = tensor_windows(scaled, state.lookback, state.horizon, device)
-    return predict_windows(network, windows, torch.as_tensor(origins, device=device)).cpu().numpy().astype(np.float64)
+    forecast = predict_windows(network, windows, torch.as_tensor(origins, device=device)).cpu().numpy()
+    return require_finite(forecast.astype(np.float64), origins, panel)

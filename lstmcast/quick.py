@@ -199,7 +199,7 @@ def _numbers(cells: list[list[str]]) -> np.ndarray | None:
 def _forecast(state: FittedState, window: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
     """The forecast ``[H]`` from the last ``lookback`` rows and its interval columns (``[H]`` each), or
     None when numpy overflowed on the way (values far outside the training range): the pandas path
-    then shows numpy's warnings once, and writes a NaN forecast as an empty field."""
+    then says what is wrong (a forecast that is not a finite number is a DataError)."""
     try:
         with np.errstate(over="raise", invalid="raise", divide="raise"):
             scaled = state.scaler.transform(window)  # [L, F]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
-from lstmcast.errors import DataWarning
+from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.intervals import (
     Intervals,
@@ -31,7 +31,7 @@ from lstmcast.intervals import (
 from lstmcast.metrics import skill
 from lstmcast.quantiles import Quantiles, quantile_scores
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_names
+from lstmcast.validate import Panel, Series, format_ids
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,30 @@ class Scoring:
             ),
             quantiles=state.quantiles,
         )
+
+
+def require_finite(forecast: np.ndarray, origins: np.ndarray, data: Series | Panel) -> np.ndarray:
+    """``forecast`` ``[N, H]`` from ``origins`` of ``data`` (global rows of a panel) when every value is
+    a finite number; else a DataError naming the first origin whose forecast is not, and its series.
+    Values far outside the range the model was trained on overflow on their way through the network,
+    and a NaN must not reach the metrics (scikit-learn refuses it) or a report."""
+    bad = np.flatnonzero(~np.isfinite(forecast).all(axis=1))
+    if not len(bad):
+        return forecast
+    origin = int(origins[bad[0]])
+    source, row = data.source, origin
+    if isinstance(data, Panel):
+        k = int(np.searchsorted(data.offsets, origin, side="right") - 1)
+        source, row = f"{data.source} ({data.id_col} {data.ids[k]!r})", origin - int(data.offsets[k])
+    where = str(data.index[origin]) if data.index is not None else f"row {row + 1}"
+    if len(bad) == 1:
+        what, whose, they = "1 forecast is not a finite number, from", "its", "it"
+    else:
+        what, whose, they = f"{len(bad):,} forecasts are not finite numbers, the first from", "their", "they"
+    raise DataError(
+        f"{source}: {what} origin {where} ({whose} input is far outside the range the model was trained on); "
+        f"{they} cannot be scored"
+    )
 
 
 def stored_events(state: FittedState) -> EventSettings | None:
@@ -253,7 +277,7 @@ def panel_in_sample_origins(state: FittedState, panel: Panel, origins: np.ndarra
     seen = panel.index.asi8[origins] <= state.panel.seen_until[state.panel.positions(panel.ids)][owner]  # [n]
     count = int(seen.sum())
     if count:
-        names = format_names([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
+        names = format_ids([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
         warnings.warn(
             f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
             f"early-stopped on ({panel.id_col} {names}); those scores are optimistic",

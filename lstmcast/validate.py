@@ -56,6 +56,16 @@ def format_names(names: list[str] | tuple[str, ...], limit: int = _LISTED_NAMES)
     return text
 
 
+def format_ids(ids: list[str] | tuple[str, ...], limit: int = _LISTED_NAMES) -> str:
+    """Series ids as ``format_names`` lists them, each in Python's quotes (``'north, east', ' 7'``): ids
+    are text as written, and bare, one with a comma or spaces could not be told from two."""
+    shown = [name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 3] + "..." for name in ids[:limit]]
+    text = ", ".join(repr(name) for name in shown)
+    if len(ids) > limit:
+        text += f", ... and {len(ids) - limit:,} more"
+    return text
+
+
 def format_rows(positions: np.ndarray, limit: int = 3) -> str:
     """'row 5', 'rows 17-19' or 'rows 2, 7-9 and 4 more' from 0-based positions."""
     rows = np.asarray(positions) + 1
@@ -327,7 +337,7 @@ class Panel:
         """Series ``k`` alone."""
         rows = slice(int(self.offsets[k]), int(self.offsets[k + 1]))
         index = self.index[rows] if self.index is not None else None
-        source = f"{self.source} ({self.id_col} {self.ids[k]})"
+        source = f"{self.source} ({self.id_col} {self.ids[k]!r})"
         return Series(self.values[rows], self.columns, index, self.time_col, self.frequency, source)
 
     def select(self, keep: np.ndarray) -> Panel:
@@ -361,7 +371,7 @@ def leave_out_short(
     count = int(short.sum())
     if not count:
         return panel
-    names = format_names([panel.ids[k] for k in np.flatnonzero(short)], limit=3)
+    names = format_ids([panel.ids[k] for k in np.flatnonzero(short)], limit=3)
     what = f"{count:,} of {len(panel.ids):,} series"
     if count == len(panel.ids) and not may_empty:
         raise DataError(
@@ -533,7 +543,7 @@ def _panel_frequency(
     share = np.bincount(series[1:][off_step], minlength=len(lengths)) / np.maximum(lengths - 1, 1)
     other = np.flatnonzero(share > 0.5)
     if len(other):
-        listed = format_names([str(names[k]) for k in other], limit=3)
+        listed = format_ids([str(names[k]) for k in other], limit=3)
         raise DataError(
             f"{source}: {id_col} {listed}: rows step otherwise than {frequency!r} (the step of the others); "
             "every series of one table must share its frequency"

@@ -428,3 +428,57 @@ def test_shard_needs_a_model_of_many_series(trained) -> None:
     result = run("predict", model, data, "--shard", "1/2")
     assert result.exit_code == ExitCode.USAGE and result.stdout == ""
     assert result.stderr == "Error: --shard splits the series of a model of many series (--id-col); this one has one\n"
+
+
+@pytest.fixture(scope="module")
+def narrow(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """A model trained on a series that barely moves (10 +- 3e-5): a spike of 3e35 in its input is
+    far outside that range, and its scaled value overflows float32 on the way through the network."""
+    root = tmp_path_factory.mktemp("narrow")
+    frame = sine_frame().assign(y=lambda f: 10 + f["y"] * 1e-5)
+    frame.to_csv(root / "narrow.csv", index=False)
+    result = run("train", root / "narrow.csv", "-o", root / "model", "--quiet", *TINY_FLAGS)
+    assert result.exit_code == 0, result.stderr
+    return root / "model", frame.assign(y=frame["y"].where(frame.index != 290, 3e35))
+
+
+def one_error_line(result) -> str:
+    """The one ``Error: ...`` line of a failed run that printed nothing else (no traceback)."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "internal error" not in result.stderr
+    return lines[0]
+
+
+def test_evaluate_refuses_forecasts_that_are_not_finite_numbers(narrow, tmp_path: Path) -> None:
+    model, spiked = narrow
+    spiked.to_csv(tmp_path / "spike.csv", index=False)
+    for flags in ([], ["--json"]):
+        result = run("evaluate", model, tmp_path / "spike.csv", "--device", "cpu", "-q", *flags)
+        assert result.exit_code == ExitCode.DATA and result.stdout == ""
+        assert one_error_line(result) == (
+            f"Error: {tmp_path / 'spike.csv'}: 6 forecasts are not finite numbers, the first from origin "
+            "2024-01-13 03:00:00 (their input is far outside the range the model was trained on); they cannot be scored"
+        )
+
+
+def test_backtest_refuses_forecasts_that_are_not_finite_numbers(tmp_path: Path) -> None:
+    frame = sine_frame().assign(y=lambda f: 10 + f["y"] * 1e-5)
+    frame.assign(y=frame["y"].where(frame.index != 290, 3e35)).to_csv(tmp_path / "spike.csv", index=False)
+    result = run("backtest", tmp_path / "spike.csv", "--folds", "1", "-q", "-o", tmp_path / "bt.json", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.DATA and result.stdout == ""
+    assert "not finite numbers" in one_error_line(result)
+    assert not (tmp_path / "bt.json").exists()
+
+
+@pytest.mark.parametrize("output", ["-", "forecast.csv"], ids=["fast path", "pandas path"])
+def test_predict_refuses_a_forecast_that_is_not_a_finite_number(narrow, tmp_path: Path, output: str) -> None:
+    model, spiked = narrow
+    spiked.iloc[:292].to_csv(tmp_path / "spike.csv", index=False)
+    result = run("predict", model, tmp_path / "spike.csv", "-o", tmp_path / output if output != "-" else "-")
+    assert result.exit_code == ExitCode.DATA and result.stdout == ""
+    assert one_error_line(result) == (
+        f"Error: {tmp_path / 'spike.csv'}: the forecast is not a finite number "
+        "(its input is far outside the range the model was trained on)"
+    )
+    assert not (tmp_path / "forecast.csv").exists()

@@ -20,6 +20,7 @@ from lstmcast.console import (
     literal,
     make_console,
     metrics_table,
+    panel_note,
     print_error,
     print_warning,
 )
@@ -186,3 +187,10 @@ def test_a_terminal_keeps_rich_s_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORCE_COLOR", "1")  # rich treats the output as a terminal
     assert make_console().is_terminal
     assert make_console().width == Console(stderr=True).width
+
+
+def test_the_worst_series_is_named_in_quotes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Ids are text as written: 'north, east' is one series, and bare it would read as two."""
+    metrics = {"series": [{"id": "north, east", "skill": -0.25, "mse": 1.5}], "worst_series": "north, east"}
+    panel_note(make_console(), metrics, {"series_fitted": 3, "series": 3})
+    assert capsys.readouterr().err.splitlines()[-1] == "Worst against ridge: 'north, east' (skill -0.250, MSE 1.5)."

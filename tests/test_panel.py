@@ -72,7 +72,7 @@ def test_bad_ids_are_one_clear_error(change, message: str) -> None:
 def test_the_same_time_in_different_series_is_fine_and_series_must_share_a_step() -> None:
     table = long_table().sort_values(["store", "time"])
     daily = sine_frame(n=60, freq="D").assign(store="d")
-    with pytest.raises(DataError, match=r"store d: rows step otherwise than 'h'"):
+    with pytest.raises(DataError, match=r"store 'd': rows step otherwise than 'h'"):
         validate_panel(pd.concat([table, daily], ignore_index=True), CONFIG, "store")
 
 
@@ -337,7 +337,7 @@ def test_a_plot_of_one_series_shows_what_predict_forecasts_for_it(global_model: 
 def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global_model: Forecaster) -> None:
     table = long_table().sort_values(["store", "time"])
     stranger = sine_frame(n=50).assign(store="z")
-    with pytest.raises(DataError, match=r"store z: not among the series the model was trained on"):
+    with pytest.raises(DataError, match=r"store 'z': not among the series the model was trained on"):
         global_model.predict(pd.concat([table, stranger], ignore_index=True))
     with pytest.raises(ConfigError, match="--explain takes a model of one series; this one was trained on 3 series"):
         global_model.explain(table)
@@ -348,11 +348,11 @@ def test_a_series_too_short_to_forecast_is_left_out_with_a_warning_or_refused_wh
 ) -> None:
     table = long_table().sort_values(["store", "time"])
     short = table[(table["store"] != "a") | (table["time"] < "2024-01-01 05:00")]  # store a: 5 rows
-    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to forecast .*\(store a\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to forecast .*\(store 'a'\)"):
         forecast = global_model.predict(short)
     assert sorted(set(forecast["store"])) == ["b", "c"]
     assert forecast.equals(global_model.predict(table[table["store"] != "a"]).reset_index(drop=True))
-    with pytest.raises(DataError, match=r"1 of 3 series too short to forecast .*\(store a\); --strict refuses them"):
+    with pytest.raises(DataError, match=r"1 of 3 series too short to forecast .*\(store 'a'\); --strict refuses them"):
         global_model.predict(short, strict=True)
     with pytest.raises(DataError, match=r"every series is too short to forecast"):
         global_model.predict(table.groupby("store").head(5))
@@ -360,18 +360,18 @@ def test_a_series_too_short_to_forecast_is_left_out_with_a_warning_or_refused_wh
 
 def test_series_too_short_to_split_are_left_out_with_a_warning_or_refused_when_strict() -> None:
     table = pd.concat([long_table().sort_values(["store", "time"]), sine_frame(n=30).assign(store="tiny")])
-    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(store tiny\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(store 'tiny'\)"):
         fitted = Forecaster(**PANEL_TINY).fit(table)
     assert fitted.training_["series_fitted"] == 3
     assert "tiny" not in [row["id"] for row in fitted.metrics_["series"]]
-    with pytest.raises(DataError, match=r"1 of 4 series too short to split \(store tiny\); --strict refuses them"):
+    with pytest.raises(DataError, match=r"1 of 4 series too short to split \(store 'tiny'\); --strict refuses them"):
         Forecaster(**PANEL_TINY).fit(table, strict=True)
 
 
 def test_evaluate_leaves_out_series_too_short_to_score_or_refuses_them_when_strict(global_model: Forecaster) -> None:
     table = long_table().sort_values(["store", "time"])
     short = table[(table["store"] != "b") | (table["time"] < "2024-01-01 10:00")]  # store b: 10 rows
-    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to evaluate .*\(store b\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to evaluate .*\(store 'b'\)"):
         metrics = global_model.evaluate(short.groupby("store").tail(60))  # rows training never saw
     assert [row["id"] for row in metrics["series"]] == ["a", "c"]
     with pytest.raises(DataError, match=r"--strict refuses them"):
@@ -445,7 +445,7 @@ def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(glo
     with pytest.warns(DataWarning):
         thinned = global_model.evaluate(table, stride=5)
     assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
-    with pytest.raises(DataError, match="store z: not among the series the model was trained on"):
+    with pytest.raises(DataError, match="store 'z': not among the series the model was trained on"):
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
     with pytest.raises(ConfigError, match="threshold events are not yet scored"):
         global_model.evaluate(table, threshold=10.0)
@@ -628,7 +628,7 @@ def test_series_too_short_to_backtest_are_left_out_or_refused_when_strict(tmp_pa
     from lstmcast.cli import cli
 
     table = pd.concat([long_table().sort_values(["store", "time"]), sine_frame(n=40).assign(store="tiny")])
-    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to backtest .*\(store tiny\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to backtest .*\(store 'tiny'\)"):
         report = backtest(Forecaster(**BACKTEST), table, folds=3)
     assert [row["id"] for row in report["series"]] == ["a", "b", "c"] and report["backtest"]["series"] == 3
     table.to_csv(tmp_path / "stores.csv", index=False)
@@ -702,13 +702,13 @@ def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_p
     flat = _stores(["k"]).assign(y=lambda f: np.where(np.arange(len(f)) < 140, 1000.0, 1000 + f["y"]))
     both = pd.concat([table, flat], ignore_index=True)
     settings = {**PANEL_TINY, "id_col": "id", "levels": "80", "val_frac": 0.2}
-    with pytest.warns(DataWarning, match=r"left out 1 of 4 series with one value on every training row \(id k\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series with one value on every training row \(id 'k'\)"):
         model = Forecaster(**settings).fit(both)
     alone = Forecaster(**settings).fit(table)
     assert model.training_["series"] == 4 and model.training_["series_fitted"] == 3
     assert model.state_.panel.ids == ("a", "b", "c")
     np.testing.assert_allclose(model.intervals_.upper, alone.intervals_.upper)  # k changes nobody's bands
-    with pytest.raises(DataError, match="id k: not among the series the model was trained on"):
+    with pytest.raises(DataError, match="id 'k': not among the series the model was trained on"):
         model.predict(both)
     with pytest.raises(DataError, match="--strict refuses them"):
         Forecaster(**settings).fit(both, strict=True)
@@ -726,7 +726,7 @@ def test_tune_refuses_levels_the_validation_part_is_too_short_for_before_any_tri
     with pytest.raises(DataError, match="too few for 95% intervals"):
         tune(sine_frame(n=400), {"hidden": [4, 5]}, {**TINY, "target": "y", "time_col": "time", "levels": "95"})
     short = pd.concat([_stores(["a", "b", "c"]), _stores(["s"], rows=14)], ignore_index=True)
-    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(id s\)"):
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series too short to split \(id 's'\)"):
         tune(short, {"hidden": [4]}, {**PANEL_TINY, "id_col": "id"})
 
 
@@ -745,3 +745,38 @@ def test_many_series_warn_when_their_step_differs_from_the_models(global_model: 
     every_other = table.groupby("store").nth(slice(None, None, 2))
     with pytest.warns(DataWarning, match="rows are '2h' apart but the model was trained on 'h' data"):
         global_model.predict(every_other)
+
+
+def test_forecasts_that_are_not_finite_numbers_name_their_series() -> None:
+    """Series that barely move (10 +- 3e-5): a spike of 3e35 at the end of store b overflows on the way
+    through the network. predict and evaluate name that series instead of writing or scoring NaN."""
+    table = long_table().sort_values(["store", "time"], ignore_index=True)
+    table["y"] = 10 + (table["y"] - 100 * (table["store"] == "b") - 200 * (table["store"] == "c")) * 1e-5
+    model = Forecaster(**PANEL_TINY).fit(table)
+    last_b = table.index[table["store"] == "b"][-1]
+    spiked = table.assign(y=table["y"].where(table.index != last_b - 5, 3e35))
+    with pytest.raises(DataError, match=r"^<frame> \(store 'b'\): the forecast is not a finite number \(its input"):
+        model.predict(spiked)
+    with pytest.raises(
+        DataError, match=r"^<frame> \(store 'b'\): \d+ forecasts are not finite numbers, the first from origin 2024-"
+    ):
+        model.evaluate(spiked)
+
+
+def test_messages_quote_series_ids_so_commas_and_spaces_read_unambiguously() -> None:
+    """Ids are text as written: 'north, east' is one id and ' 7' another than '7'. Bare, a list of
+    them could not be read back; quoted as Python quotes text, it can."""
+    names = {"a": "north, east", "b": " 7", "c": "7"}
+    table = long_table().sort_values(["store", "time"], ignore_index=True)
+    table["store"] = table["store"].map(names)
+    model = Forecaster(**PANEL_TINY).fit(table)
+    short = table[(table["store"] != " 7") | (table["time"] < "2024-01-01 05:00")]
+    with pytest.warns(DataWarning, match=r"left out 1 of 3 series too short to forecast .* \(store ' 7'\)$"):
+        model.predict(short)
+    stranger = sine_frame(n=50).assign(store="south, west")
+    with pytest.raises(DataError, match=r"^<frame>: store 'south, west': not among the series the model was trained"):
+        model.predict(pd.concat([table, stranger], ignore_index=True))
+    with pytest.raises(DataError, match=r"^<frame> \(store 'north, east'\): 5 rows are too few to forecast"):
+        model.forecast_context(table[table["store"] != "7"].groupby("store").head(5), series="north, east")
+    with pytest.raises(DataError, match=r"1 of 3 series too short to evaluate .* \(store ' 7'\); --strict refuses"):
+        model.evaluate(short, strict=True)

@@ -180,12 +180,16 @@ def test_output_names_that_collide_are_left_to_pandas_which_refuses_them(hourly,
 
 
 def test_a_forecast_that_overflows_is_left_to_pandas() -> None:
-    """Values far outside a narrow training range overflow float32 once scaled; the pandas path warns
-    and writes the NaN forecast as empty fields."""
+    """Values far outside a narrow training range overflow float32 once scaled; the pandas path refuses
+    the forecast that is not a finite number."""
+    from lstmcast.errors import DataError
+
     frame = sine_frame().assign(y=lambda f: 10 + f["y"] * 1e-5)
     forecaster = fitted_on(frame)
     recent = frame.assign(y=frame["y"].where(frame.index != 290, 3e35))
     assert predict_csv(forecaster.state_, lines(recent)) is None
+    with pytest.raises(DataError, match=r"^<frame>: the forecast is not a finite number \(its input is far outside"):
+        forecaster.predict(recent)
 
 
 def test_years_before_1000_are_written_with_four_digits(hourly: Forecaster, tmp_path: Path) -> None:

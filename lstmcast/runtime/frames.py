@@ -24,7 +24,7 @@ from lstmcast.quantiles import quantile_names
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_names, leave_out_short, same_step, validate_frame, validate_panel
+from lstmcast.validate import Panel, Series, format_ids, leave_out_short, same_step, validate_frame, validate_panel
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -72,7 +72,10 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         probabilities=state.paths is not None,
         quantiles=state.model.quantiles,
     )
-    forecast, _ = forecast_from(state, series, len(series))  # [H]
+    with np.errstate(over="ignore"):  # values far outside the training range: refused below
+        forecast, _ = forecast_from(state, series, len(series))  # [H]
+    if not np.all(np.isfinite(forecast)):
+        raise DataError(f"{series.source}: the forecast is not a finite number ({_FAR_OUTSIDE})")
     out: dict[str, Any] = {"step": np.arange(1, state.horizon + 1), state.target: forecast}
     window = state.scaler.transform_target(series.values[-state.lookback :, 0])[None]  # [1, L] scaled
     out.update(
@@ -102,6 +105,9 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         future = pd.date_range(series.index[-1], periods=state.horizon + 1, freq=frequency)[1:]
         out = {series.time_col or "time": future, **out}
     return pd.DataFrame(out)
+
+
+_FAR_OUTSIDE = "its input is far outside the range the model was trained on"
 
 
 def check_output_names(
@@ -358,9 +364,15 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     rows = panel.offsets[1:, None] - lookback + np.arange(lookback)  # [S, L]: each series' last rows
     center = state.panel.scaler.center[positions][:, None, :]  # [S, 1, F]
     scale = state.panel.scaler.scale[positions][:, None, :]  # [S, 1, F]
-    windows = ((panel.values[rows] - center) / scale).astype(np.float32)  # [S, L, F]
+    with np.errstate(over="ignore"):  # values far outside the training range: refused below, by series
+        windows = ((panel.values[rows] - center) / scale).astype(np.float32)  # [S, L, F]
     scaled = forecast_rows(state.model, state.weights, windows)  # [S, H], each row as in any shard
     forecast = scaled * scale[:, 0, :1] + center[:, 0, :1]  # [S, H] back to each series' units
+    bad = [panel.ids[k] for k in np.flatnonzero(~np.isfinite(forecast).all(axis=1))]
+    if bad:
+        what = "the forecast is not a finite number" if len(bad) == 1 else "the forecasts are not finite numbers"
+        names = format_ids(bad, limit=3)
+        raise DataError(f"{panel.source} ({panel.id_col} {names}): {what} ({_FAR_OUTSIDE})")
     bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
     bands |= quantile_columns(state, windows, forecast, scale[:, 0, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
@@ -398,7 +410,7 @@ def require_known(panel: Panel, state: FittedState) -> np.ndarray:
     unseen = [panel.ids[k] for k in np.flatnonzero(positions < 0)]
     if unseen:
         raise DataError(
-            f"{panel.source}: {panel.id_col} {format_names(unseen, limit=3)}: not among the series the model was "
+            f"{panel.source}: {panel.id_col} {format_ids(unseen, limit=3)}: not among the series the model was "
             "trained on (each series is scaled by its own statistics); train again with them"
         )
     return positions
