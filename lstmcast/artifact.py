@@ -51,7 +51,8 @@ SCHEMA_VERSION = 7
 #    its error paths (events.paths); a model of many series keeps each series' ridge, MASE
 #    denominator and last seen time there. All optional, so format-6 models need no rewriting; the
 #    number tells readers of format 6 (with its strict settings) to upgrade instead of calling a
-#    newer model corrupt.
+#    newer model corrupt. Later additions that a format-7 reader ignores without harm stay format 7:
+#    events.alert_prob_tuning (the alerts follow events.alert_prob either way).
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
@@ -535,6 +536,9 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("events.base_rate_any?", _NUMBER.or_null()),
     ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
     ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),
+    ("events.alert_prob_tuning?", _OBJECT.or_null()),
+    ("events.alert_prob_tuning.event_f1?", _NUMBER.or_null()),
+    ("events.alert_prob_tuning.even_odds_f1?", _NUMBER.or_null()),
     ("scaler", _OBJECT),
     ("scaler.kind", _STRING),
     ("scaler.center", _LIST),

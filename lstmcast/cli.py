@@ -653,6 +653,12 @@ def cli(debug: bool) -> None:
     help="With --threshold: raise alerts on the steps whose probability of the event is above P (0 < P < 1), "
     "instead of on the forecast beyond the alert level.",
 )
+@click.option(
+    "--tune-alert-prob",
+    is_flag=True,
+    help="With --threshold: raise alerts from the probability, at the P with the best event F1 on the validation "
+    "part; kept with the model.",
+)
 @per_step_option
 @quiet_option
 @threads_option
@@ -668,6 +674,7 @@ def train(
     tolerance: int | None,
     tune_alert_level: bool,
     alert_prob: float | None,
+    tune_alert_prob: bool,
     per_step_path: str | None,
     per_series_path: str | None,
     strict: bool,
@@ -686,6 +693,7 @@ def train(
     Example:
       lstmcast train sample_data/load.csv --target load --horizon 24 -o model/
       lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-level
+      lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-prob
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
@@ -700,7 +708,9 @@ def train(
     use_threads(threads)
     forecaster = Forecaster(**params)
     forecaster.settings()  # settings errors before reading anything
-    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level, alert_prob)
+    events = EventSettings.from_options(
+        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
     if per_series_path is not None and (forecaster.id_col is None or forecaster.test_frac == 0):

@@ -314,6 +314,12 @@ def _describe_events(events: dict[str, Any]) -> str:
             f", tuned on the validation part (event F1 {_fmt(tuning['event_f1'])} there; "
             f"{_fmt(tuning['threshold_f1'])} at the threshold itself)"
         )
+    tuning = events.get("alert_prob_tuning")
+    if tuning:
+        text += (
+            f", tuned on the validation part (event F1 {_fmt(tuning.get('event_f1'))} there, each origin's "
+            f"probability without the error paths near it; {_fmt(tuning.get('even_odds_f1'))} at 0.5)"
+        )
     tolerance = events.get("tolerance", 0)
     return text + (f"; tolerance {tolerance} step{'' if tolerance == 1 else 's'}" if tolerance else "")
 

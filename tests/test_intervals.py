@@ -291,6 +291,87 @@ def test_alerts_can_be_raised_from_the_probability(tmp_path: Path) -> None:
     assert "alert_prob" not in by_level and by_level["alert_level"] == model.events_["threshold"]
 
 
+def test_validation_probabilities_for_tuning_leave_out_the_paths_near_each_origin() -> None:
+    from lstmcast.intervals import held_out_probabilities
+
+    # Ten origins (rows 10..19), horizon 2; origin j's path is [j - 10, j - 10]. With a forecast of 0
+    # and a spread of 1, a path puts a step above 4.5 when j - 10 >= 5. Paths of origins less than a
+    # horizon away (|j - o| < 2) share a forecast row with origin o and are left out of its probability.
+    origins = np.arange(10, 20)
+    paths = np.repeat(np.arange(10.0)[:, None], 2, axis=1)
+    probability = held_out_probabilities(paths, origins, np.zeros((10, 2)), np.ones((10, 1)), origins, 4.5, "above")
+    assert probability[0].tolist() == [5 / 8, 5 / 8]  # origin 10: paths of 12..19, five of them above
+    assert probability[5].tolist() == [3 / 7, 3 / 7]  # origin 15: paths of 10..13 and 17..19
+    with pytest.raises(DataError, match="too few to leave out the paths near each one"):
+        held_out_probabilities(paths[:3], origins[:3], np.zeros((3, 2)), np.ones((3, 1)), origins[:3], 4.5, "above")
+
+
+@pytest.fixture(scope="module")
+def tuned_prob_model() -> Forecaster:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 2, "val_frac": 0.2, "test_frac": 0.3}
+    return Forecaster("y", time_col="time", **settings).fit(
+        ar1_frame(n=3000), threshold="q0.9", tolerance=1, tune_alert_prob=True
+    )
+
+
+def test_the_tuned_alert_probability_scores_the_validation_part_at_least_as_well_as_a_poor_fixed_one(
+    tuned_prob_model: Forecaster,
+) -> None:
+    from lstmcast.events import event_metrics
+    from lstmcast.intervals import kept_paths
+    from lstmcast.report import held_out_event_chances
+    from lstmcast.validate import validate_frame
+    from lstmcast.window import chronological_split
+
+    model = tuned_prob_model
+    tuned, record = model.events_["alert_prob"], model.events_["alert_prob_tuning"]
+    assert record["part"] == "val" and record["alert_prob"] == tuned and tuned != 0.9
+    # The validation part's probabilities rebuilt outside the tuning, then scored as reports score.
+    series = validate_frame(ar1_frame(n=3000), model.settings().data)
+    origins = chronological_split(len(series), model.state_.window, "<test>").origins("val", 24, 6)
+    target = series.values[:, 0].astype(np.float64)
+    chances = held_out_event_chances(
+        model.scoring(), target, origins, model.forecast_origins(series, origins), origins[kept_paths(len(origins))]
+    )
+
+    def validation_f1(p: float) -> float:
+        scores = event_metrics(target, chances, origins, model.events_["threshold"], alert_level=p, tolerance=1)
+        return -1.0 if scores["event_f1"] is None else scores["event_f1"]
+
+    assert validation_f1(tuned) == pytest.approx(record["event_f1"])
+    assert validation_f1(tuned) >= validation_f1(0.9) and validation_f1(tuned) > 0
+    assert model.metrics_["alert_prob"] == tuned  # the test part is scored with the tuned probability
+
+
+def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+    from lstmcast.console import info_table, make_console
+
+    ar1_frame(n=2000).to_csv(tmp_path / "series.csv", index=False)
+    flags = ["--lookback", "24", "--horizon", "6", "--hidden", "4", "--epochs", "2", "--device", "cpu"]
+    ran = CliRunner().invoke(
+        cli,
+        ["train", str(tmp_path / "series.csv"), "-o", str(tmp_path / "m"), *flags, "--threshold", "q0.9"]
+        + ["--tune-alert-prob", "--val-frac", "0.2"],
+    )
+    assert ran.exit_code == 0, ran.stderr
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    events = manifest["events"]
+    assert events["alert_prob"] == events["alert_prob_tuning"]["alert_prob"]
+    said = f"alerts when the probability of the event > {events['alert_prob']:g}, tuned on the validation part"
+    assert said in ran.stderr
+    console = make_console()
+    with console.capture() as captured:
+        info_table(console, manifest)
+    assert said in captured.get()
+    loaded = Forecaster.load(tmp_path / "m")
+    forecast = loaded.predict(ar1_frame(n=400, seed=9, start="2026-01-01"))
+    assert (forecast["alert"] == (forecast["prob"] > events["alert_prob"])).all()
+    assert loaded.events.tune_alert_prob and loaded.events.alert_prob is None  # a refit tunes again
+
+
 def test_a_reliability_diagram_of_the_event_probabilities(threshold_model: Forecaster, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
