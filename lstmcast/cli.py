@@ -1080,12 +1080,14 @@ def calibrate(
     threads: int | None,
     quiet: bool,
 ) -> None:
-    """Refresh MODEL_DIR's prediction intervals from its errors on recent DATA, without retraining.
+    """Refresh MODEL_DIR's prediction intervals and event probabilities from its errors on recent DATA.
 
     Every origin of DATA with a whole lookback and horizon (or the --last N) is forecast with the
     stored network; the bands of each level are taken again from those errors, as training took
-    them from the validation part. Only the intervals change; the model directory is replaced
-    atomically. DATA should be rows the model has not trained on (a warning says when it has).
+    them from the validation part, and so are the error paths of a model trained with --threshold
+    (its prob and prob_any). Nothing else changes (the network's weights stay as they are); the model
+    directory is replaced atomically. DATA should be rows the model has not trained on (a warning
+    says when it has).
 
     \b
     Example:
@@ -1093,9 +1095,9 @@ def calibrate(
       lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
     """
     _forecast_in_numpy(threads, None)
-    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_new_intervals
+    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
-    from lstmcast.calibration import describe
+    from lstmcast.calibration import describe, describe_paths
     from lstmcast.intervals import parse_levels
     from lstmcast.read import read_table
 
@@ -1106,14 +1108,17 @@ def calibrate(
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     state = read_state(model_dir)
     result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last)
-    assert model_output.staging is not None and result.state.intervals is not None
-    write_new_intervals(model_output.staging, model_dir, result.state.intervals.to_dict())
+    assert model_output.staging is not None
+    write_recalibrated(model_output.staging, model_dir, result.state)
     outputs.commit()
     if not quiet:
         where = data if data != "-" else "<stdin>"
         console.print(f"Recalibrated {model_dir} on {result.origins} forecast origins of {where}.", markup=False)
-        for line in describe(state.intervals, result.state.intervals):
-            console.print(line, markup=False)
+        if result.state.intervals is not None:  # refreshed: the model had them, or --level asked
+            for line in describe(state.intervals, result.state.intervals):
+                console.print(line, markup=False)
+        if result.state.paths is not None:  # a threshold model's, refreshed too
+            console.print(describe_paths(state.paths, result.state.paths) + ".", markup=False)
 
 
 @cli.command()

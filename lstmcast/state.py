@@ -74,6 +74,7 @@ class FittedState:
     panel: PanelState | None = None  # fitted on many series (data.id_col); scaler is then the identity
     intervals: Intervals | None = None  # trained with --level: conformal offsets per level and step
     paths: np.ndarray | None = field(default=None, repr=False)  # [P, H] validation error paths (threshold models)
+    calibration: dict[str, Any] | None = None  # the last ``lstmcast calibrate``: when, from what, what it replaced
 
     @property
     def target(self) -> str:
@@ -113,6 +114,7 @@ class FittedState:
             "metrics": self.metrics,
             **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
             **({"intervals": self.intervals.to_dict()} if self.intervals is not None else {}),
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
 
     @classmethod
@@ -151,6 +153,7 @@ class FittedState:
             panel=panel,
             intervals=intervals,
             paths=paths,
+            calibration=manifest.get("calibration"),
         )
         return state
 

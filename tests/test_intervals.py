@@ -186,12 +186,63 @@ def test_calibrate_changes_the_intervals_and_nothing_else(ar1_model: Forecaster,
     assert after["weights.safetensors"] == before["weights.safetensors"]
     assert after["metrics.json"] == before["metrics.json"]
     old, new = (json.loads(files["manifest.json"]) for files in (before, after))
-    assert {k: v for k, v in old.items() if k != "intervals"} == {k: v for k, v in new.items() if k != "intervals"}
+    refreshed = {"intervals", "calibration"}
+    assert {k: v for k, v in old.items() if k not in refreshed} == {k: v for k, v in new.items() if k not in refreshed}
+    assert "calibration" not in old and new["events"] is None  # no threshold: nothing about events changes
+    record = new["calibration"]
+    assert record["source"] == str(tmp_path / "recent.csv") and record["origins"] == 2000 - 24 - 6 + 1
+    assert record["levels"] == [80, 95] and record["paths"] is None and record["last"] is None
+    assert record["period"] == {"start": "2026-01-02 00:00:00", "end": "2026-03-25 07:00:00"}
     ratio = np.subtract(new["intervals"]["upper"], new["intervals"]["lower"]) / np.subtract(
         old["intervals"]["upper"], old["intervals"]["lower"]
     )
     assert 2.5 < np.median(ratio) < 3.5  # the bands follow the new noise
     assert new["intervals"]["calibration"] == 2000 - 24 - 6 + 1
+
+
+def _network_tensors(directory: Path) -> dict[str, bytes]:
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(directory / "weights.safetensors"))
+    return {
+        name: value.dtype.str.encode() + value.tobytes() for name, value in tensors.items() if name != "events.paths"
+    }
+
+
+def test_calibrate_refreshes_a_threshold_models_error_paths_and_keeps_its_network(
+    threshold_model: Forecaster, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    threshold_model.save(tmp_path / "m")
+    before, network = _files(tmp_path / "m"), _network_tensors(tmp_path / "m")
+    recent = ar1_frame(n=1000, seed=7, start="2026-01-01")
+    recent.assign(y=10 + 3 * (recent["y"] - 10)).to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "600"])
+    assert ran.exit_code == 0, ran.stderr
+    assert "Recalibrated" in ran.stderr and "band" not in ran.stderr  # trained with a threshold, without --level
+    assert "Event error paths" in ran.stderr and "-> 600 from these origins" in ran.stderr
+    assert "prob and prob_any follow them" in ran.stderr
+    after = _files(tmp_path / "m")
+    assert _network_tensors(tmp_path / "m") == network  # every tensor of the network, byte for byte
+    assert after["metrics.json"] == before["metrics.json"]
+    old, new = (json.loads(files["manifest.json"]) for files in (before, after))
+    assert new["events"] == old["events"] and "intervals" not in new
+    assert new["calibration"]["paths"] == 600 and new["calibration"]["levels"] is None
+    assert new["weights_sha256"] != old["weights_sha256"]  # the file holds the new paths, and says so
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.state_.paths.shape == (600, 6)
+    # Three times the noise: the events beyond the old q0.9 become likelier, as the new paths say.
+    frame = ar1_frame(n=400, seed=9, start="2026-06-01")
+    assert loaded.predict(frame)["prob_any"].iloc[0] > threshold_model.predict(frame)["prob_any"].iloc[0]
+    # With --level, the bands are learned from the same origins too.
+    from lstmcast.calibration import calibrate
+
+    both = calibrate(threshold_model.state_, read_table(tmp_path / "recent.csv"), (80.0,), last=600)
+    assert both.state.intervals.levels == (80.0,) and both.state.calibration["levels"] == [80.0]
+    assert both.state.paths.shape == (600, 6) and both.state.weights is threshold_model.state_.weights
 
 
 def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: Path) -> None:
