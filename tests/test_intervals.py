@@ -259,6 +259,33 @@ def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: P
     assert seen.in_sample > 0
 
 
+def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
+    ar1_model: Forecaster, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_model.save(tmp_path / "m")
+    fresh = CliRunner().invoke(cli, ["info", str(tmp_path / "m")])
+    assert "from 2395 validation origins" in fresh.stderr and "calibrated" not in fresh.stderr
+    assert "80% interval: covers" in fresh.stderr
+    ar1_frame(n=600, seed=7, start="2026-01-01").to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "100"])
+    assert ran.exit_code == 0, ran.stderr
+    shown = CliRunner().invoke(cli, ["info", str(tmp_path / "m")], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stderr.splitlines()
+    (intervals,) = [line for line in lines if line.startswith("intervals ")]
+    assert intervals.split(maxsplit=1)[1].strip() == "80%, 95% (conformal, recalibrated from 100 forecast origins)"
+    (calibrated,) = [line for line in lines if line.startswith("calibrated ")]
+    assert "the 80%, 95% bands taken again from 100 forecast origins of " in calibrated
+    assert "recent.csv (2026-01-21 15:00:00 to 2026-01-25 23:00:00; --last 100)" in calibrated
+    # The test part's coverage belongs to the bands training learned, and says so.
+    assert "80% interval: covers" not in shown.stderr
+    assert "80% interval (training-time band, replaced by calibrate since): covers" in shown.stderr
+
+
 def test_calibrate_a_model_of_many_series() -> None:
     from test_panel import PANEL_TINY, long_table
 
