@@ -421,6 +421,15 @@ def test_the_tuned_alert_probability_scores_the_validation_part_at_least_as_well
     assert model.metrics_["alert_prob"] == tuned  # the test part is scored with the tuned probability
 
 
+def test_tune_alert_prob_without_a_validation_event_warns_and_alerts_at_even_odds() -> None:
+    frame = ar1_frame(n=1500)
+    frame.loc[100, "y"] = 100.0  # the only value beyond 50, in the training part
+    settings = {**TINY, "lookback": 24, "horizon": 6, "val_frac": 0.2}
+    with pytest.warns(DataWarning, match="the alert probability is 0.5, untuned: the validation part has no above-"):
+        model = Forecaster("y", time_col="time", **settings).fit(frame, threshold=50.0, tune_alert_prob=True)
+    assert model.events_["alert_prob"] == 0.5 and model.events_["alert_prob_tuning"] is None
+
+
 def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
