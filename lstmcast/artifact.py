@@ -51,7 +51,9 @@ SCHEMA_VERSION = 8
 #    its error paths (events.paths); a model of many series keeps each series' ridge, MASE
 #    denominator and last seen time there. All optional, so format-6 models need no rewriting; the
 #    number tells readers of format 6 (with its strict settings) to upgrade instead of calling a
-#    newer model corrupt.
+#    newer model corrupt. Later additions that a format-7 reader ignores without harm stay format 7:
+#    events.alert_prob_tuning (the alerts follow events.alert_prob either way) and calibration (the
+#    record of lstmcast calibrate, whose bands and error paths are where a format-7 reader reads them).
 # 8: model config gains quantiles (() for older models: no quantile head); with them weights.safetensors
 #    holds each network's quantile_head and the manifest "quantiles" (levels and conformal shifts), and
 #    training gains quantile_head. Format-7 models need no rewriting.
@@ -139,12 +141,17 @@ def write_model_files(directory: Path, files: ModelFiles, name: str | None = Non
         ) from None
 
 
-def write_new_intervals(directory: Path, model_dir: str | Path, intervals: dict[str, Any]) -> None:
-    """Write into ``directory`` (a staging directory) the model at ``model_dir`` with only its
-    manifest's ``intervals`` replaced: the weights and metrics files are copied byte for byte and every
-    other manifest field is kept as it is (``lstmcast calibrate``), its format number too. Only a model
-    of a format that has intervals (``INTERVALS_SINCE`` and later) is rewritten, so the manifest says
+def write_recalibrated(directory: Path, model_dir: str | Path, state: FittedState) -> None:
+    """Write into ``directory`` (a staging directory) the model at ``model_dir`` with what ``lstmcast
+    calibrate`` refreshed taken from ``state``: the manifest's ``intervals`` and ``calibration``, and a
+    threshold model's error paths (``events.paths``). Every other manifest field is kept as it is, and
+    ``metrics.json`` is copied byte for byte; so is ``weights.safetensors`` when the model has no
+    paths, and otherwise it is written again with every other tensor, and its header, as they were
+    (the checksum in the manifest follows). Only a model of a format that has intervals
+    (``INTERVALS_SINCE`` and later) is rewritten, and it keeps its format number, so the manifest says
     what it holds."""
+    from safetensors import SafetensorError
+
     source = Path(model_dir)
     try:
         manifest = json.loads((source / MANIFEST).read_text())
@@ -154,14 +161,34 @@ def write_new_intervals(directory: Path, model_dir: str | Path, intervals: dict[
                 f"{model_dir}: calibrate rewrites models of format {INTERVALS_SINCE} to {SCHEMA_VERSION}; this one "
                 f"is format {version}: train it again with this version"
             )
-        manifest["intervals"] = intervals
-        for name in (WEIGHTS, METRICS):
-            shutil.copyfile(source / name, directory / name)
+        if state.intervals is not None:
+            manifest["intervals"] = state.intervals.to_dict()
+        manifest["calibration"] = state.calibration
+        if state.paths is not None:
+            manifest["weights_sha256"] = _write_paths(source, directory, manifest, state.paths)
+        else:
+            shutil.copyfile(source / WEIGHTS, directory / WEIGHTS)
+        shutil.copyfile(source / METRICS, directory / METRICS)
         _write_json(directory / MANIFEST, manifest)
-    except OSError as exc:
+    except (OSError, SafetensorError) as exc:
         raise OutputError(
             f"{model_dir}: the model could not be written ({_write_failure(exc)}); it is unchanged"
         ) from None
+
+
+def _write_paths(source: Path, directory: Path, manifest: dict[str, Any], paths: np.ndarray) -> str:
+    """``source``'s weights file (checked against ``manifest``'s checksum first, so a replaced file is
+    not blessed with a new one) written into ``directory`` with ``paths`` as its error paths; the new
+    file's checksum."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    tensors = read_weights(source, manifest)
+    with safe_open(str(source / WEIGHTS), framework="np") as stream:
+        metadata = stream.metadata()
+    tensors[EVENT_PATHS] = paths
+    save_file(tensors, str(directory / WEIGHTS), metadata)
+    return _sha256(directory / WEIGHTS)
 
 
 def _write_failure(exc: Exception) -> str:
@@ -549,6 +576,21 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("events.base_rate_any?", _NUMBER.or_null()),
     ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
     ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),
+    ("events.alert_prob_tuning?", _OBJECT.or_null()),
+    ("calibration?", _OBJECT.or_null()),
+    ("calibration.at?", _STRING),
+    ("calibration.source?", _STRING),
+    ("calibration.origins", _WHOLE),
+    ("calibration.last?", _WHOLE.or_null()),
+    ("calibration.in_sample_origins?", _WHOLE.or_null()),
+    ("calibration.period?", _OBJECT.or_null()),
+    ("calibration.period.start", _STRING),
+    ("calibration.period.end", _STRING),
+    ("calibration.levels?", _LIST.or_null()),
+    ("calibration.levels.*", _NUMBER),
+    ("calibration.paths?", _WHOLE.or_null()),
+    ("events.alert_prob_tuning.event_f1?", _NUMBER.or_null()),
+    ("events.alert_prob_tuning.even_odds_f1?", _NUMBER.or_null()),
     ("scaler", _OBJECT),
     ("scaler.kind", _STRING),
     ("scaler.center", _LIST),

@@ -4,7 +4,9 @@ Conformal bands are only as good as the errors they were taken from. Split confo
 from the validation part once; a series that drifts (a noisier season, a new regime) needs them
 taken again from what the model does now. ``calibrate`` forecasts every origin of recent rows with
 the stored network (in numpy: no torch), and computes the bands of each level from those errors
-exactly as training did from the validation part's; only the intervals change. Run nightly from
+exactly as training did from the validation part's; a model trained with a threshold also takes its
+event error paths (``prob``, ``prob_any``) from them. Only those change, and the record of the
+calibration (``FittedState.calibration``): the network stays as it is. Run nightly from
 cron on the last few weeks, it keeps the bands adaptive in the spirit of EnbPI and adaptive
 conformal inference, without touching the network.
 """
@@ -12,13 +14,22 @@ conformal inference, without touching the network.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from lstmcast.errors import ConfigError, DataError
-from lstmcast.intervals import Intervals, check_calibration, fit_intervals, level_name, window_spread
+from lstmcast.intervals import (
+    Intervals,
+    check_calibration,
+    check_finite_errors,
+    fit_intervals,
+    keep_paths,
+    level_name,
+    window_spread,
+)
 from lstmcast.report import in_sample_origins, panel_in_sample_origins
 from lstmcast.runtime import frames
 from lstmcast.runtime.network import forecast_rows
@@ -29,7 +40,8 @@ from lstmcast.window import ranges
 
 @dataclass(frozen=True)
 class Calibrated:
-    """A state with new intervals, and where they came from."""
+    """A state with new intervals (and, for a threshold model, new event error paths), and where they
+    came from: ``state.calibration`` records it in the model."""
 
     state: FittedState
     origins: int  # how many forecast origins gave the residuals
@@ -42,9 +54,12 @@ def calibrate(
 ) -> Calibrated:
     """``state`` with its intervals taken again from its errors on ``frame`` (the levels it has, or
     ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
-    model of many), or the ``last`` of them (per series). Nothing but the intervals changes."""
+    model of many), or the ``last`` of them (per series). A model trained with a threshold also gets
+    its event error paths (``paths``, what ``prob`` and ``prob_any`` come from) taken again from the
+    same errors, so it needs no levels. Nothing else changes but the record of this calibration."""
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
-    if not levels:
+    refresh_paths = state.paths is not None and bool(state.events)
+    if not levels and not refresh_paths:
         raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
     if last is not None and last < 1:
         raise ConfigError(f"--last must be at least 1; got {last}")
@@ -62,7 +77,7 @@ def calibrate(
         series = frames.validate_for(state, frame)
         frames.warn_if_frequency_differs(state, series)
         source, values, offsets = series.source, state.scaler.transform(series.values), np.array([0, len(series)])
-        target = state.scaler.transform_target(series.values[:, 0])
+        target, index = state.scaler.transform_target(series.values[:, 0]), series.index
     else:
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
@@ -74,6 +89,7 @@ def calibrate(
         source, values, offsets = panel.source, scaler.transform(panel.values, panel.offsets), panel.offsets
         rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
         target = (panel.values[:, 0] - scaler.center[rows, 0]) / scaler.scale[rows, 0]  # float64, as trained
+        index = panel.index
     origins = _origins(offsets, state.lookback, state.horizon, last)
     if not len(origins):
         raise DataError(
@@ -84,15 +100,38 @@ def calibrate(
     forecast = forecast_rows(state.model, state.weights, values[origins[:, None] - lookback + np.arange(lookback)])
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
-    check_calibration(
-        len(origins), levels, source, "forecast origins", "more recent rows, a larger --last, or a lower --level"
-    )
-    intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
+    intervals, paths = state.intervals, state.paths
+    if levels:
+        check_calibration(
+            len(origins), levels, source, "forecast origins", "more recent rows, a larger --last, or a lower --level"
+        )
+        intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
+    if refresh_paths:  # the same errors, whole paths, as training kept the validation part's
+        check_finite_errors((actual - forecast) / spread, source, "give event probabilities")
+        paths = keep_paths(actual - forecast, spread)
     if state.panel is None:
         seen = in_sample_origins(state, series, origins)  # warns: errors on rows training saw are too small
     else:
         seen = panel_in_sample_origins(state, panel, origins)
-    return Calibrated(dataclasses.replace(state, intervals=intervals), len(origins), seen, source)
+    record = {
+        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "source": source,
+        "origins": int(len(origins)),
+        "last": last,
+        "in_sample_origins": seen,
+        "period": _period(index, origins, horizon),
+        "levels": list(levels) if levels else None,
+        "paths": int(len(paths)) if refresh_paths and paths is not None else None,
+    }
+    calibrated = dataclasses.replace(state, intervals=intervals, paths=paths, calibration=record)
+    return Calibrated(calibrated, len(origins), seen, source)
+
+
+def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -> dict[str, str] | None:
+    """The first and last row the calibration's forecasts were for (None without times)."""
+    if index is None:
+        return None
+    return {"start": str(index[origins].min()), "end": str(index[origins + horizon - 1].max())}
 
 
 def _origins(offsets: np.ndarray, lookback: int, horizon: int, last: int | None) -> np.ndarray:
@@ -118,3 +157,14 @@ def describe(before: Intervals | None, after: Intervals) -> list[str]:
         change = f"{old:.4g} -> {new:.4g}" if old is not None else f"{new:.4g} (new)"
         lines.append(f"{level_name(level)}% band: mean width in scaled units {change}")
     return lines
+
+
+def describe_paths(before: np.ndarray | None, after: np.ndarray) -> str:
+    """A line on the event error paths: how many, and their mean absolute error (in units of the
+    window's spread) before and after, so a jump shows."""
+    old = f"{len(before):,} ({float(np.mean(np.abs(before))):.4g})" if before is not None else "none"
+    new = f"{len(after):,} from these origins ({float(np.mean(np.abs(after))):.4g})"
+    return (
+        f"Event error paths (mean absolute error in units of the window's spread): {old} -> {new}; "
+        "prob and prob_any follow them"
+    )

@@ -663,6 +663,12 @@ def cli(debug: bool) -> None:
     help="With --threshold: raise alerts on the steps whose probability of the event is above P (0 < P < 1), "
     "instead of on the forecast beyond the alert level.",
 )
+@click.option(
+    "--tune-alert-prob",
+    is_flag=True,
+    help="With --threshold: raise alerts from the probability, at the P with the best event F1 on the validation "
+    "part; kept with the model.",
+)
 @per_step_option
 @quiet_option
 @threads_option
@@ -678,6 +684,7 @@ def train(
     tolerance: int | None,
     tune_alert_level: bool,
     alert_prob: float | None,
+    tune_alert_prob: bool,
     per_step_path: str | None,
     per_series_path: str | None,
     strict: bool,
@@ -696,6 +703,7 @@ def train(
     Example:
       lstmcast train sample_data/load.csv --target load --horizon 24 -o model/
       lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-level
+      lstmcast train sample_data/load.csv --target load -o model/ --threshold q0.95 --tune-alert-prob
       lstmcast train sample_data/load.csv --target load -o model/ --test-frac 0 --quiet   # production refit
     """
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
@@ -710,7 +718,9 @@ def train(
     use_threads(threads)
     forecaster = Forecaster(**params)
     forecaster.settings()  # settings errors before reading anything
-    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level, alert_prob)
+    events = EventSettings.from_options(
+        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
     if per_series_path is not None and (forecaster.id_col is None or forecaster.test_frac == 0):
@@ -1080,12 +1090,14 @@ def calibrate(
     threads: int | None,
     quiet: bool,
 ) -> None:
-    """Refresh MODEL_DIR's prediction intervals from its errors on recent DATA, without retraining.
+    """Refresh MODEL_DIR's prediction intervals and event probabilities from its errors on recent DATA.
 
     Every origin of DATA with a whole lookback and horizon (or the --last N) is forecast with the
     stored network; the bands of each level are taken again from those errors, as training took
-    them from the validation part. Only the intervals change; the model directory is replaced
-    atomically. DATA should be rows the model has not trained on (a warning says when it has).
+    them from the validation part, and so are the error paths of a model trained with --threshold
+    (its prob and prob_any). Nothing else changes (the network's weights stay as they are); the model
+    directory is replaced atomically. DATA should be rows the model has not trained on (a warning
+    says when it has).
 
     \b
     Example:
@@ -1093,9 +1105,9 @@ def calibrate(
       lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
     """
     _forecast_in_numpy(threads, None)
-    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_new_intervals
+    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
-    from lstmcast.calibration import describe
+    from lstmcast.calibration import describe, describe_paths
     from lstmcast.intervals import parse_levels
     from lstmcast.read import read_table
 
@@ -1106,14 +1118,17 @@ def calibrate(
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     state = read_state(model_dir)
     result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last)
-    assert model_output.staging is not None and result.state.intervals is not None
-    write_new_intervals(model_output.staging, model_dir, result.state.intervals.to_dict())
+    assert model_output.staging is not None
+    write_recalibrated(model_output.staging, model_dir, result.state)
     outputs.commit()
     if not quiet:
         where = data if data != "-" else "<stdin>"
         console.print(f"Recalibrated {model_dir} on {result.origins} forecast origins of {where}.", markup=False)
-        for line in describe(state.intervals, result.state.intervals):
-            console.print(line, markup=False)
+        if result.state.intervals is not None:  # refreshed: the model had them, or --level asked
+            for line in describe(state.intervals, result.state.intervals):
+                console.print(line, markup=False)
+        if result.state.paths is not None:  # a threshold model's, refreshed too
+            console.print(describe_paths(state.paths, result.state.paths) + ".", markup=False)
 
 
 @cli.command()

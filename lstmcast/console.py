@@ -195,9 +195,17 @@ def _rows(metrics: dict[str, Any], model_name: str) -> list[tuple[str, str, dict
     return rows
 
 
-def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_name: str = "lstmcast") -> None:
+def metrics_table(
+    console: Console,
+    metrics: dict[str, Any],
+    title: str,
+    model_name: str = "lstmcast",
+    replaced: tuple[str, ...] = (),
+) -> None:
     """Model and baselines side by side with the model's skill against each (the best row marked with
-    ``*``); then threshold events point by point and as events, when scored."""
+    ``*``); then threshold events point by point and as events, when scored. ``replaced`` names what
+    ``calibrate`` has refreshed since ``metrics`` were measured ("bands", "paths"): their scores are
+    labelled as the training-time ones."""
     if not metrics:
         console.print(
             f"{title}: none; no test origin to score (test_frac is 0, or the test part is shorter than "
@@ -226,15 +234,18 @@ def metrics_table(console: Console, metrics: dict[str, Any], title: str, model_n
         _pointwise_table(console, metrics, rows)
     if "event_f1" in metrics:
         _event_table(console, metrics, rows)
+    since = ", replaced by calibrate since"
     for scores in metrics.get("intervals", {}).values():
-        console.print(_interval_line(scores), markup=False)
+        label = f" (training-time band{since})" if "bands" in replaced else ""
+        console.print(_interval_line(scores, label), markup=False)
     if metrics.get("quantiles", {}).get("levels"):
         console.print(_quantile_line(metrics["quantiles"]), markup=False)
     if "probabilities" in metrics:
-        console.print(_probability_line(metrics["probabilities"]), markup=False)
+        label = f" (training-time error paths{since})" if "paths" in replaced else ""
+        console.print(_probability_line(metrics["probabilities"], label), markup=False)
 
 
-def _probability_line(scores: dict[str, Any]) -> str:
+def _probability_line(scores: dict[str, Any], label: str = "") -> str:
     """The event probabilities' Brier scores as a sentence."""
 
     def part(entry: dict[str, Any]) -> str:
@@ -245,7 +256,9 @@ def _probability_line(scores: dict[str, Any]) -> str:
         )
         return f"Brier {_fmt(entry['brier'])}{against}"
 
-    return f"Event probabilities: each step {part(scores['step'])}; any step of the horizon {part(scores['any'])}."
+    return (
+        f"Event probabilities{label}: each step {part(scores['step'])}; any step of the horizon {part(scores['any'])}."
+    )
 
 
 def _quantile_line(scores: dict[str, Any]) -> str:
@@ -257,12 +270,12 @@ def _quantile_line(scores: dict[str, Any]) -> str:
     )
 
 
-def _interval_line(scores: dict[str, Any]) -> str:
+def _interval_line(scores: dict[str, Any], label: str = "") -> str:
     """One level's band scores as a sentence."""
     steps = scores["per_step_coverage"]
     spread = f" (steps {min(steps):.0%} to {max(steps):.0%})" if len(steps) > 1 else ""
     return (
-        f"{scores['level']:g}% interval: covers {scores['coverage']:.1%} of actual values{spread}, mean width "
+        f"{scores['level']:g}% interval{label}: covers {scores['coverage']:.1%} of actual values{spread}, mean width "
         f"{_fmt(scores['width'])}, interval score {_fmt(scores['interval_score'])}."
     )
 
@@ -324,6 +337,12 @@ def _describe_events(events: dict[str, Any]) -> str:
         text += (
             f", tuned on the validation part (event F1 {_fmt(tuning['event_f1'])} there; "
             f"{_fmt(tuning['threshold_f1'])} at the threshold itself)"
+        )
+    tuning = events.get("alert_prob_tuning")
+    if tuning:
+        text += (
+            f", tuned on the validation part (event F1 {_fmt(tuning.get('event_f1'))} there, each origin's "
+            f"probability without the error paths near it; {_fmt(tuning.get('even_odds_f1'))} at 0.5)"
         )
     tolerance = events.get("tolerance", 0)
     return text + (f"; tolerance {tolerance} step{'' if tolerance == 1 else 's'}" if tolerance else "")
@@ -430,6 +449,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     config, columns, training = manifest["config"], manifest["columns"], manifest.get("training", {})
     model, window, train = config["model"], config["window"], config["train"]
     parts = training.get("parts", {})
+    calibration = manifest.get("calibration") or {}
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -448,7 +468,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
             else []
         ),
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
-        ("intervals", _describe_intervals(manifest["intervals"]) if manifest.get("intervals") else "-"),
+        ("intervals", _describe_intervals(manifest["intervals"], calibration) if manifest.get("intervals") else "-"),
+        *([("calibrated", _describe_calibration(calibration))] if calibration else []),
         ("quantiles", _describe_quantiles(manifest, training) if manifest.get("quantiles") else "-"),
         ("scaler", window["scaler"]),
         (
@@ -475,7 +496,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
-    metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics")
+    replaced = tuple(what for what, key in (("bands", "levels"), ("paths", "paths")) if calibration.get(key))
+    metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics", replaced=replaced)
 
 
 def _setting(value: Any) -> str:
@@ -560,9 +582,32 @@ def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any]) -> s
     return f"{levels} (quantile head, calibrated on {quantiles['calibration']} validation origins{trained})"
 
 
-def _describe_intervals(intervals: dict[str, Any]) -> str:
+def _describe_intervals(intervals: dict[str, Any], calibration: dict[str, Any]) -> str:
     levels = ", ".join(f"{level:g}%" for level in intervals["levels"])
+    if calibration.get("levels"):  # the bands are calibrate's, not training's
+        return f"{levels} (conformal, recalibrated from {intervals['calibration']:,} forecast origins)"
     return f"{levels} (conformal, from {intervals['calibration']} validation origins)"
+
+
+def _describe_calibration(calibration: dict[str, Any]) -> str:
+    """When the last ``lstmcast calibrate`` ran, what it replaced, and from which rows."""
+    replaced = []
+    if calibration.get("levels"):
+        replaced.append("the " + ", ".join(f"{level:g}%" for level in calibration["levels"]) + " bands")
+    if calibration.get("paths"):
+        replaced.append(f"the event error paths ({calibration['paths']:,})")
+    text = (
+        f"{calibration.get('at', '?')}: {' and '.join(replaced) or 'nothing'} taken again from "
+        f"{calibration['origins']:,} forecast origins of {calibration.get('source', '?')}"
+    )
+    details = []
+    if calibration.get("period"):
+        details.append(f"{calibration['period']['start']} to {calibration['period']['end']}")
+    if calibration.get("last") is not None:
+        details.append(f"--last {calibration['last']}")
+    if calibration.get("in_sample_origins"):
+        details.append(f"{calibration['in_sample_origins']:,} on rows training saw")
+    return text + (f" ({'; '.join(details)})" if details else "")
 
 
 def _panel_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:

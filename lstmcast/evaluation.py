@@ -36,6 +36,7 @@ class EventSettings:
     tolerance: int = 0
     tune_alert_level: bool = False
     alert_prob: float | None = None  # raise alerts when the probability of the event is above this instead
+    tune_alert_prob: bool = False  # choose that probability for the best event F1 on the validation part
 
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
@@ -46,12 +47,24 @@ class EventSettings:
             raise ConfigError("--alert-level and --tune-alert-level contradict each other; give one")
         if self.alert_level is not None and not np.isfinite(self.alert_level):
             raise ConfigError(f"--alert-level must be a finite number; got {self.alert_level}")
+        self._check_alerts_from_probability()
+
+    def _check_alerts_from_probability(self) -> None:
+        """--alert-prob and --tune-alert-prob: a probability, and no other way of raising alerts."""
         if self.alert_prob is not None:
             if not (np.isfinite(self.alert_prob) and 0 < self.alert_prob < 1):
                 raise ConfigError(f"--alert-prob is a probability strictly between 0 and 1; got {self.alert_prob}")
             if self.alert_level is not None or self.tune_alert_level:
                 raise ConfigError(
                     "--alert-prob raises alerts from the probability: give it or an alert level, not both"
+                )
+        if self.tune_alert_prob:
+            if self.alert_prob is not None:
+                raise ConfigError("--tune-alert-prob chooses the alert probability: give it or --alert-prob, not both")
+            if self.alert_level is not None or self.tune_alert_level:
+                raise ConfigError(
+                    "--tune-alert-prob raises alerts from the probability: give it or an alert level "
+                    "(--alert-level, --tune-alert-level), not both"
                 )
 
     @classmethod
@@ -63,6 +76,7 @@ class EventSettings:
         tolerance: int | None = None,
         tune_alert_level: bool = False,
         alert_prob: float | None = None,
+        tune_alert_prob: bool = False,
     ) -> EventSettings | None:
         """Settings from command-line style values (None: not given); None without a threshold. The
         other options then have nothing to act on, which is an error rather than silently ignored."""
@@ -73,6 +87,7 @@ class EventSettings:
                 "--tolerance": tolerance is not None,
                 "--tune-alert-level": tune_alert_level,
                 "--alert-prob": alert_prob is not None,
+                "--tune-alert-prob": tune_alert_prob,
             }
             if any(given.values()):
                 named = [name for name, on in given.items() if on]
@@ -86,7 +101,7 @@ class EventSettings:
         if isinstance(value, float) and not np.isfinite(value):
             raise ConfigError(f"--threshold must be a finite number; got {threshold}")
         tolerance = 0 if tolerance is None else tolerance
-        return cls(value, event or "above", alert_level, tolerance, tune_alert_level, alert_prob)
+        return cls(value, event or "above", alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values: the threshold as a number, or ``"q0.95"`` for a quantile."""
@@ -98,12 +113,13 @@ class EventSettings:
             "tolerance": self.tolerance,
             "tune_alert_level": self.tune_alert_level,
             "alert_prob": self.alert_prob,
+            "tune_alert_prob": self.tune_alert_prob,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EventSettings:
         """The settings ``to_dict`` gave (missing keys take their defaults); checked as the options are."""
-        known = {"threshold", "event", "alert_level", "tolerance", "tune_alert_level", "alert_prob"}
+        known = {"threshold", "event", "alert_level", "tolerance", "tune_alert_level", "alert_prob", "tune_alert_prob"}
         unknown = sorted(set(data) - known)
         if unknown or "threshold" not in data:
             problem = f"unknown keys {', '.join(unknown)}" if unknown else "no threshold"
@@ -115,6 +131,7 @@ class EventSettings:
             data.get("tolerance"),
             bool(data.get("tune_alert_level", False)),
             data.get("alert_prob"),
+            bool(data.get("tune_alert_prob", False)),
         )
         assert settings is not None
         return settings
@@ -122,7 +139,7 @@ class EventSettings:
     @classmethod
     def from_record(cls, record: Mapping[str, Any] | None) -> EventSettings | None:
         """The settings a fitted model's ``events`` record was made from (its quantile, if one was
-        given; a tuned alert level as ``tune_alert_level``)."""
+        given; a tuned alert level or probability as ``tune_alert_level`` or ``tune_alert_prob``)."""
         if not record:
             return None
         tuned = record.get("alert_level_tuning") is not None
@@ -130,15 +147,9 @@ class EventSettings:
         threshold: float | Quantile = Quantile(float(quantile)) if quantile is not None else float(record["threshold"])
         alert = record.get("alert_level")
         given_alert = None if tuned or alert is None or alert == record["threshold"] else float(alert)
-        prob = record.get("alert_prob")
-        return cls(
-            threshold,
-            record["event"],
-            given_alert,
-            int(record["tolerance"]),
-            tuned,
-            None if prob is None else float(prob),
-        )
+        tuned_prob = record.get("alert_prob_tuning") is not None
+        prob = None if tuned_prob or record.get("alert_prob") is None else float(record["alert_prob"])
+        return cls(threshold, record["event"], given_alert, int(record["tolerance"]), tuned, prob, tuned_prob)
 
     def overridden(self, alert_level: float | None, tolerance: int | None) -> EventSettings:
         """These (stored) settings with an alert level or tolerance given on the command line."""

@@ -286,14 +286,61 @@ def tune_alert_level(
     setup = _prepare(target, forecast, origins, threshold, event, tolerance)
     if not len(setup.actual):
         return None
-    keys = ("alert_level", "event_precision", "event_recall", "event_f1")
-    curve = []
-    for level in _candidate_levels(setup, threshold, max_candidates):
-        scores = _score(setup, float(level))
-        curve.append({key: scores[key] for key in keys})
+    curve = _curve(setup, _candidate_levels(setup, threshold, max_candidates), "alert_level")
     best = max(curve, key=lambda point: _preference(point, threshold, event))
     at_threshold = next(point for point in curve if point["alert_level"] == threshold)
     return {**best, "threshold_f1": at_threshold["event_f1"], "curve": curve}
+
+
+def _curve(setup: _Setup, levels: np.ndarray, name: str, sign: float = 1.0) -> list[dict[str, Any]]:
+    """Event precision, recall and F1 at each alert level, the level reported as ``name`` (times ``sign``)."""
+    curve = []
+    for level in levels:
+        scores = _score(setup, float(level))
+        curve.append({name: sign * scores["alert_level"], **{key: scores[key] for key in _TUNED_SCORES}})
+    return curve
+
+
+_TUNED_SCORES = ("event_precision", "event_recall", "event_f1")
+
+# The alert probabilities --tune-alert-prob tries: round numbers, finer near 0 and 1, where a rare
+# event's (or a near-certain one's) best probability lies. A grid, not every distinct probability as
+# for levels: probabilities come in steps of 1 / paths, and a P chosen to the path is fitted to noise.
+ALERT_PROBS = (0.01, 0.02, *np.round(np.arange(0.05, 0.951, 0.05), 2).tolist(), 0.98, 0.99)
+EVEN_ODDS = 0.5  # the untuned reference: alert when the event is more likely than not
+
+
+def tune_alert_prob(
+    target: np.ndarray,
+    probability: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str = "above",
+    tolerance: int = 0,
+    candidates: Sequence[float] = ALERT_PROBS,
+) -> dict[str, Any] | None:
+    """The alert probability P that maximises event F1 when origin i alerts on the steps whose
+    ``probability[i, h]`` (of the event beyond X) is above P, over ``candidates``; the rules of
+    ``tune_alert_level``: ties go to the P closest to ``EVEN_ODDS``, then to the higher P (fewer
+    alerts). ``even_odds_f1`` is the F1 at ``EVEN_ODDS``. None when the scored rows hold no event."""
+    grid = np.unique(np.append(np.asarray(candidates, dtype=np.float64), EVEN_ODDS))
+    if not np.all((grid > 0) & (grid < 1)):
+        raise ValueError(f"alert probabilities must lie strictly between 0 and 1; got {list(candidates)}")
+    # "beyond the alert level" in the event's direction: for "below", -probability < -P is probability > P.
+    sign = 1.0 if event == "above" else -1.0
+    setup = _prepare(target, sign * np.asarray(probability, dtype=np.float64), origins, threshold, event, tolerance)
+    if not len(setup.actual):
+        return None
+    curve = _curve(setup, sign * grid, "alert_prob", sign)
+    best = max(curve, key=_probability_preference)
+    even = next(point for point in curve if point["alert_prob"] == EVEN_ODDS)
+    return {**best, "even_odds_f1": even["event_f1"], "curve": curve}
+
+
+def _probability_preference(point: dict[str, Any]) -> tuple[float, float, float]:
+    """Sort key, larger is better: F1 first, then closeness to even odds, then the P raising fewer alerts."""
+    f1 = -1.0 if point["event_f1"] is None else point["event_f1"]
+    return (f1, -abs(point["alert_prob"] - EVEN_ODDS), point["alert_prob"])
 
 
 # -- thresholds given on the command line ------------------------------------------------------------

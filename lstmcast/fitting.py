@@ -24,14 +24,14 @@ from lstmcast.baselines import Ridge, fit_panel_ridges, fit_ridge, fitted_season
 from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
-from lstmcast.events import Quantile, comparison, training_quantiles, tune_alert_level
-from lstmcast.intervals import Intervals, check_calibration, fit_intervals, window_spread
+from lstmcast.events import EVEN_ODDS, Quantile, comparison, training_quantiles, tune_alert_level, tune_alert_prob
+from lstmcast.intervals import Intervals, check_calibration, fit_intervals, kept_paths, window_spread
 from lstmcast.intervals import keep_paths as keep_error_paths
 from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.quantiles import Quantiles, fit_shifts
 from lstmcast.quantiles import check_calibration as check_quantile_calibration
-from lstmcast.report import require_finite
+from lstmcast.report import Scoring, held_out_event_chances, require_finite
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelState
@@ -275,7 +275,8 @@ def choose_start(
 
 def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, Any]:
     """The event settings resolved on the training part (a quantile becomes a value), with the alert
-    level tuned on the validation part when asked: what the model keeps as ``events``."""
+    level or the alert probability tuned on the validation part when asked: what the model keeps as
+    ``events``."""
     given = events.threshold
     resolved = events.resolve(fitted.state.target_quantiles)
     record: dict[str, Any] = {
@@ -293,6 +294,10 @@ def event_record(fitted: Fitted, series: Series, events: EventSettings) -> dict[
         record["alert_level_tuning"] = tuned
         if tuned is not None:
             record["alert_level"] = tuned["alert_level"]
+    if resolved.tune_alert_prob:
+        tuned = _tune_alert_prob(fitted, series, resolved)
+        record["alert_prob_tuning"] = tuned
+        record["alert_prob"] = tuned["alert_prob"] if tuned is not None else EVEN_ODDS
     return record
 
 
@@ -332,6 +337,35 @@ def _tune_alert_level(fitted: Fitted, series: Series, events: EventSettings) -> 
         )
         return None
     return {"part": "val", "n_origins": int(len(origins)), **tuned}
+
+
+def _tune_alert_prob(fitted: Fitted, series: Series, events: EventSettings) -> dict[str, Any] | None:
+    """The alert probability with the best event F1 on the validation part, from probabilities that
+    leave out, for each origin, the error paths of origins within a horizon of it (the paths are this
+    part's own errors: scored on themselves they would put every event's probability near 1)."""
+    state = fitted.state
+    origins = fitted.split.origins("val", state.lookback, state.horizon)
+    target = series.values[:, 0].astype(np.float64)
+    untuned = f"{series.source}: the alert probability is {EVEN_ODDS:g}, untuned:"
+    if state.paths is None or not len(origins):
+        warnings.warn(f"{untuned} the validation part has no forecast origin", DataWarning, stacklevel=5)
+        return None
+    forecast = forecast_origins(fitted.network, state, series, origins)
+    path_origins = origins[kept_paths(len(origins))]  # the origins state.paths were taken from
+    try:
+        probability = held_out_event_chances(Scoring.of(state, events), target, origins, forecast, path_origins)
+    except DataError as exc:
+        warnings.warn(f"{untuned} {exc}", DataWarning, stacklevel=5)
+        return None
+    tuned = tune_alert_prob(target, probability, origins, events.level, events.event, events.tolerance)
+    if tuned is None:
+        warnings.warn(
+            f"{untuned} the validation part has no {events.event}-threshold event to tune it on",
+            DataWarning,
+            stacklevel=5,
+        )
+        return None
+    return {"part": "val", "n_origins": int(len(origins)), "paths": int(len(state.paths)), **tuned}
 
 
 def forecast_origins(network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray) -> np.ndarray:

@@ -268,6 +268,7 @@ class Forecaster:
         tolerance: int | None = None,
         tune_alert_level: bool = False,
         alert_prob: float | None = None,
+        tune_alert_prob: bool = False,
         strict: bool = False,
     ) -> Forecaster:
         """Train on ``frame``; ``metrics_`` then holds the held-out test scores (empty if test_frac is 0).
@@ -276,11 +277,14 @@ class Forecaster:
         ``"q0.95"`` for a quantile of the training part) the scores include them, judged with
         ``event``, ``alert_level`` and ``tolerance``; with ``tune_alert_level`` the alert level is the
         one with the best event F1 on the validation part; with ``alert_prob`` alerts are the steps whose
-        probability of the event is above it (``predict``'s ``prob``). The resolved settings are kept with the
+        probability of the event is above it (``predict``'s ``prob``), and with ``tune_alert_prob`` that
+        probability is the one with the best event F1 on the validation part. The resolved settings are kept with the
         model (``events_``) as the defaults of ``evaluate``. With ``id_col``, series too short to split
         are left out with a warning, or with ``strict`` are a DataError.
         """
-        events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level, alert_prob)
+        events = EventSettings.from_options(
+            threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+        )
         data = self.settings().data
         if data.id_col is not None:
             if events is not None or self.events is not None:

@@ -144,6 +144,15 @@ def window_spread(windows: np.ndarray, window_norm: str) -> np.ndarray:
     return spread
 
 
+def check_finite_errors(errors: np.ndarray, source: str, use: str = "size a band") -> None:
+    """A DataError when some errors are not finite: their forecasts overflowed."""
+    if not np.all(np.isfinite(errors)):
+        raise DataError(
+            f"{source}: some forecasts are not finite numbers (values far outside the range the model was "
+            f"trained on); their errors cannot {use}"
+        )
+
+
 def fit_intervals(
     residuals: np.ndarray, spread: np.ndarray, levels: tuple[float, ...], window_norm: str, source: str
 ) -> Intervals:
@@ -152,11 +161,7 @@ def fit_intervals(
     finite is a DataError saying how many it needs."""
     n = len(residuals)
     check_calibration(n, levels, source)
-    if not np.all(np.isfinite(residuals / spread)):
-        raise DataError(
-            f"{source}: some forecasts are not finite numbers (values far outside the range the model was "
-            "trained on); their errors cannot size a band"
-        )
+    check_finite_errors(residuals / spread, source)
     ordered = np.sort(residuals / spread, axis=0)  # [N, H]
     lower, upper = [], []
     for level in levels:
@@ -194,13 +199,17 @@ MAX_PATHS = 2000  # validation error paths kept with a model trained with a thre
 _CHUNK_CELLS = 8_000_000  # origins x paths x steps compared at once
 
 
+def kept_paths(count: int) -> np.ndarray:
+    """Which of ``count`` error paths ``keep_paths`` keeps: all, or ``MAX_PATHS`` evenly spaced in time."""
+    if count <= MAX_PATHS:
+        return np.arange(count)
+    return np.linspace(0, count - 1, MAX_PATHS).round().astype(np.int64)
+
+
 def keep_paths(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """At most ``MAX_PATHS`` whole validation error paths ``[P, H]`` (each origin's errors over the
     horizon, in units of its window's spread), evenly spaced in time, as float32."""
-    paths = residuals / spread
-    if len(paths) > MAX_PATHS:
-        paths = paths[np.linspace(0, len(paths) - 1, MAX_PATHS).round().astype(np.int64)]
-    return paths.astype(np.float32)
+    return (residuals / spread)[kept_paths(len(residuals))].astype(np.float32)
 
 
 def event_probabilities(
@@ -221,6 +230,40 @@ def event_probabilities(
         step[rows] = beyond.mean(axis=1)
         anywhere[rows] = beyond.any(axis=2).mean(axis=1)
     return step, anywhere
+
+
+def held_out_probabilities(
+    paths: np.ndarray,
+    path_origins: np.ndarray,
+    forecast: np.ndarray,
+    spread: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str,
+) -> np.ndarray:
+    """``event_probabilities``' per-step probabilities ``[N, H]`` for forecasts from ``origins`` that
+    the ``paths`` were themselves taken from (``path_origins``, rows of the same series): each origin
+    counts only the paths of origins at least a horizon away, so no path shares a forecast row, an
+    actual value, with the forecast it is scored on. A DataError when some origin has no such path."""
+    count, horizon = forecast.shape
+    order = np.sort(path_origins)
+    # Paths whose origin o' has |o' - o| < H forecast a row that origin o forecasts too.
+    near = np.searchsorted(order, origins + horizon, side="left") - np.searchsorted(order, origins - horizon, "right")
+    usable = len(paths) - near  # [N]
+    if not len(usable) or usable.min() < 1:
+        raise DataError(
+            f"{len(origins)} validation origins are too few to leave out the paths near each one (a horizon of "
+            f"{horizon} on either side)"
+        )
+    step = np.empty((count, horizon))
+    chunk = max(_CHUNK_CELLS // max(len(paths) * horizon, 1), 1)
+    for start in range(0, count, chunk):
+        rows = slice(start, start + chunk)
+        values = forecast[rows, None, :] + paths[None, :, :] * spread[rows, None, :]  # [C, P, H]
+        beyond = values > threshold if event == "above" else values < threshold
+        far = np.abs(origins[rows, None] - path_origins[None, :]) >= horizon  # [C, P]
+        step[rows] = (beyond & far[:, :, None]).sum(axis=1) / usable[rows, None]
+    return step
 
 
 PROBABILITY_COLUMNS = ("prob", "prob_any")

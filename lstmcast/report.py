@@ -23,6 +23,7 @@ from lstmcast.evaluation import EventSettings, score_report
 from lstmcast.intervals import (
     Intervals,
     event_probabilities,
+    held_out_probabilities,
     interval_scores,
     level_name,
     probability_scores,
@@ -194,11 +195,28 @@ def forecast_event_chances(
     ``forecast`` (original units) at ``origins`` of ``target``: the report's, and the reliability
     diagram's."""
     assert scoring.events is not None and scoring.paths is not None
-    target = np.asarray(target, dtype=np.float64)
-    lookback = scoring.lookback
-    windows = target[origins[:, None] - lookback + np.arange(lookback)] / scoring.target_scale
-    spread = window_spread(windows, scoring.window_norm) * scoring.target_scale
+    spread = _path_spread(scoring, target, origins)
     return event_probabilities(scoring.paths, forecast, spread, scoring.events.level, scoring.events.event)
+
+
+def held_out_event_chances(
+    scoring: Scoring, target: np.ndarray, origins: np.ndarray, forecast: np.ndarray, path_origins: np.ndarray
+) -> np.ndarray:
+    """``forecast_event_chances``' per-step probabilities ``[N, H]`` at the origins the model's error
+    paths were taken from (``path_origins``: the validation part's), each leaving out the paths
+    within a horizon of it (``lstmcast.intervals.held_out_probabilities``)."""
+    assert scoring.events is not None and scoring.paths is not None
+    spread = _path_spread(scoring, target, origins)
+    level, event = scoring.events.level, scoring.events.event
+    return held_out_probabilities(scoring.paths, path_origins, forecast, spread, origins, level, event)
+
+
+def _path_spread(scoring: Scoring, target: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """Each origin's input-window spread ``[N, 1]`` in the target's units: what the error paths are
+    in units of, measured as the model measured it (in scaled units, so times the target's scale)."""
+    lookback = scoring.lookback
+    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]
+    return window_spread(windows / scoring.target_scale, scoring.window_norm) * scoring.target_scale
 
 
 def _probability_report(

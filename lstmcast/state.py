@@ -76,6 +76,7 @@ class FittedState:
     intervals: Intervals | None = None  # trained with --level: conformal offsets per level and step
     paths: np.ndarray | None = field(default=None, repr=False)  # [P, H] validation error paths (threshold models)
     quantiles: Quantiles | None = None  # trained with --quantiles: the levels and their conformal corrections
+    calibration: dict[str, Any] | None = None  # the last ``lstmcast calibrate``: when, from what, what it replaced
 
     @property
     def target(self) -> str:
@@ -116,6 +117,7 @@ class FittedState:
             **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
             **({"intervals": self.intervals.to_dict()} if self.intervals is not None else {}),
             **({"quantiles": self.quantiles.to_dict()} if self.quantiles is not None else {}),
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
 
     @classmethod
@@ -160,6 +162,7 @@ class FittedState:
             intervals=intervals,
             paths=paths,
             quantiles=quantiles,
+            calibration=manifest.get("calibration"),
         )
         return state
 

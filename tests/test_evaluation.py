@@ -239,8 +239,11 @@ def test_event_settings_round_trip_through_plain_values() -> None:
         "tolerance": 2,
         "tune_alert_level": True,
         "alert_prob": None,
+        "tune_alert_prob": False,
     }
     assert EventSettings.from_dict(settings.to_dict()) == settings
+    tuned = EventSettings.from_options(10.0, tune_alert_prob=True)
+    assert EventSettings.from_dict(tuned.to_dict()) == tuned
     by_chance = EventSettings.from_options(10.0, alert_prob=0.3)
     assert EventSettings.from_dict(by_chance.to_dict()) == by_chance
     with pytest.raises(ConfigError, match="strictly between 0 and 1"):
@@ -249,6 +252,13 @@ def test_event_settings_round_trip_through_plain_values() -> None:
         EventSettings.from_options(10.0, alert_level=9.0, alert_prob=0.3)
     with pytest.raises(ConfigError, match="--alert-prob needs --threshold"):
         EventSettings.from_options(None, alert_prob=0.3)
+    with pytest.raises(ConfigError, match="--tune-alert-prob chooses the alert probability: give it or --alert-prob"):
+        EventSettings.from_options(10.0, alert_prob=0.3, tune_alert_prob=True)
+    for level, tune_level in ((9.0, False), (None, True)):
+        with pytest.raises(ConfigError, match="--tune-alert-prob raises alerts from the probability"):
+            EventSettings.from_options(10.0, alert_level=level, tune_alert_level=tune_level, tune_alert_prob=True)
+    with pytest.raises(ConfigError, match="--tune-alert-prob needs --threshold"):
+        EventSettings.from_options(None, tune_alert_prob=True)
     with pytest.raises(ConfigError, match="unknown keys level"):
         EventSettings.from_dict({"threshold": 3.0, "level": 2})
 

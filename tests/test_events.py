@@ -23,6 +23,7 @@ from lstmcast.events import (
     quantile_value,
     training_quantiles,
     tune_alert_level,
+    tune_alert_prob,
 )
 
 H = 3
@@ -360,6 +361,68 @@ def test_tune_alert_level_caps_the_candidates_at_quantiles_of_the_forecast() -> 
 def test_tune_alert_level_is_none_without_an_actual_event() -> None:
     quiet = series({})
     assert tune_alert_level(quiet, flat_forecast({(2, 3): 90}), ORIGINS, threshold=80) is None
+
+
+# -- tune_alert_prob --------------------------------------------------------------------------------
+
+
+def test_tune_alert_prob_picks_the_f1_best_probability_on_its_grid() -> None:
+    # TWO_EVENTS, actual [2, 3] and [9, 9]. Probabilities of the event: 0.3 for rows 2 and 9 (from
+    # origins 1 and 7), 0.6 for a false alarm at row 6 (origin 5), 0.1 everywhere else.
+    # P     alerts (> P)        predicted            precision recall F1
+    # 0.05  every step          [1, 11]              1         1/2    2/3
+    # 0.2   rows 2, 6, 9        [2] [6] [9]          2/3       1      0.8   <- best
+    # 0.5   row 6               [6]                  0         0      None
+    probability = np.full((len(ORIGINS), H), 0.1)
+    probability[0, 1] = probability[6, 2] = 0.3
+    probability[4, 1] = 0.6
+    tuned = tune_alert_prob(TWO_EVENTS, probability, ORIGINS, threshold=80, candidates=(0.05, 0.2, 0.5))
+    assert tuned is not None
+    assert tuned["alert_prob"] == 0.2 and tuned["event_f1"] == pytest.approx(0.8)
+    assert tuned["even_odds_f1"] is None
+    assert [point["alert_prob"] for point in tuned["curve"]] == [0.05, 0.2, 0.5]
+    assert [point["event_f1"] for point in tuned["curve"]] == pytest.approx([2 / 3, 0.8, None])
+    # The same as scoring the probabilities directly, as reports do (alerting = probability > P).
+    direct = event_metrics(TWO_EVENTS, probability, ORIGINS, threshold=80, alert_level=0.2)
+    assert direct["event_f1"] == tuned["event_f1"]
+
+
+def test_tune_alert_prob_breaks_ties_toward_even_odds_then_fewer_alerts() -> None:
+    # Perfect probabilities (1 on the event rows, 0 elsewhere): every P scores F1 1, and 0.5 wins.
+    probability = (perfect(TWO_EVENTS) > 80).astype(float)
+    tuned = tune_alert_prob(TWO_EVENTS, probability, ORIGINS, threshold=80)
+    assert tuned is not None and tuned["alert_prob"] == 0.5 and tuned["even_odds_f1"] == 1.0
+    # Rows 2 and 9 at 0.7 (origins 1 and 7), a false alarm at row 5 at 0.55 (origin 5), rows 3 and 4
+    # at 0.45 (origins 1 and 2), which join it to the event [2, 3]:
+    # P     alerted rows        predicted              F1
+    # 0.4   2, 3, 4, 5, 9       [2, 5] [9]             1     (one-to-one: the false alarm is absorbed)
+    # 0.5   2, 5, 9             [2] [5] [9]            0.8
+    # 0.6   2, 9                [2] [9]                1
+    # 0.4 and 0.6 are as far from 0.5: the higher P, raising fewer alerts, wins.
+    probability = np.zeros((len(ORIGINS), H))
+    probability[0, 1] = probability[6, 2] = 0.7
+    probability[0, 2] = probability[1, 2] = 0.45
+    probability[4, 0] = 0.55
+    tuned = tune_alert_prob(TWO_EVENTS, probability, ORIGINS, threshold=80, candidates=(0.4, 0.6))
+    assert tuned is not None
+    f1 = {point["alert_prob"]: point["event_f1"] for point in tuned["curve"]}
+    assert f1 == pytest.approx({0.4: 1.0, 0.5: 0.8, 0.6: 1.0})
+    assert tuned["alert_prob"] == 0.6 and tuned["even_odds_f1"] == pytest.approx(0.8)
+
+
+def test_tune_alert_prob_of_events_below_alerts_on_high_probabilities_too() -> None:
+    # Events below 20: rows 4 and 5. The probability of that event is high (0.9) where it happens.
+    target = series({4: 10, 5: 12})
+    probability = np.where(perfect(target) < 20, 0.9, 0.05)
+    tuned = tune_alert_prob(target, probability, ORIGINS, threshold=20, event="below")
+    assert tuned is not None and tuned["alert_prob"] == 0.5 and tuned["event_f1"] == 1.0
+    assert [p["event_f1"] for p in tuned["curve"] if p["alert_prob"] == 0.95] == [None]  # no alert above 0.9
+
+
+def test_tune_alert_prob_is_none_without_an_actual_event_and_refuses_a_bad_grid() -> None:
+    assert tune_alert_prob(series({}), np.full((len(ORIGINS), H), 0.5), ORIGINS, threshold=80) is None
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        tune_alert_prob(TWO_EVENTS, np.zeros((len(ORIGINS), H)), ORIGINS, threshold=80, candidates=(0.0, 0.5))
 
 
 # -- the definitions, literally, against the vectorised code -------------------------------------------

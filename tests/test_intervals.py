@@ -186,12 +186,63 @@ def test_calibrate_changes_the_intervals_and_nothing_else(ar1_model: Forecaster,
     assert after["weights.safetensors"] == before["weights.safetensors"]
     assert after["metrics.json"] == before["metrics.json"]
     old, new = (json.loads(files["manifest.json"]) for files in (before, after))
-    assert {k: v for k, v in old.items() if k != "intervals"} == {k: v for k, v in new.items() if k != "intervals"}
+    refreshed = {"intervals", "calibration"}
+    assert {k: v for k, v in old.items() if k not in refreshed} == {k: v for k, v in new.items() if k not in refreshed}
+    assert "calibration" not in old and new["events"] is None  # no threshold: nothing about events changes
+    record = new["calibration"]
+    assert record["source"] == str(tmp_path / "recent.csv") and record["origins"] == 2000 - 24 - 6 + 1
+    assert record["levels"] == [80, 95] and record["paths"] is None and record["last"] is None
+    assert record["period"] == {"start": "2026-01-02 00:00:00", "end": "2026-03-25 07:00:00"}
     ratio = np.subtract(new["intervals"]["upper"], new["intervals"]["lower"]) / np.subtract(
         old["intervals"]["upper"], old["intervals"]["lower"]
     )
     assert 2.5 < np.median(ratio) < 3.5  # the bands follow the new noise
     assert new["intervals"]["calibration"] == 2000 - 24 - 6 + 1
+
+
+def _network_tensors(directory: Path) -> dict[str, bytes]:
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(directory / "weights.safetensors"))
+    return {
+        name: value.dtype.str.encode() + value.tobytes() for name, value in tensors.items() if name != "events.paths"
+    }
+
+
+def test_calibrate_refreshes_a_threshold_models_error_paths_and_keeps_its_network(
+    threshold_model: Forecaster, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    threshold_model.save(tmp_path / "m")
+    before, network = _files(tmp_path / "m"), _network_tensors(tmp_path / "m")
+    recent = ar1_frame(n=1000, seed=7, start="2026-01-01")
+    recent.assign(y=10 + 3 * (recent["y"] - 10)).to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "600"])
+    assert ran.exit_code == 0, ran.stderr
+    assert "Recalibrated" in ran.stderr and "band" not in ran.stderr  # trained with a threshold, without --level
+    assert "Event error paths" in ran.stderr and "-> 600 from these origins" in ran.stderr
+    assert "prob and prob_any follow them" in ran.stderr
+    after = _files(tmp_path / "m")
+    assert _network_tensors(tmp_path / "m") == network  # every tensor of the network, byte for byte
+    assert after["metrics.json"] == before["metrics.json"]
+    old, new = (json.loads(files["manifest.json"]) for files in (before, after))
+    assert new["events"] == old["events"] and "intervals" not in new
+    assert new["calibration"]["paths"] == 600 and new["calibration"]["levels"] is None
+    assert new["weights_sha256"] != old["weights_sha256"]  # the file holds the new paths, and says so
+    loaded = Forecaster.load(tmp_path / "m")
+    assert loaded.state_.paths.shape == (600, 6)
+    # Three times the noise: the events beyond the old q0.9 become likelier, as the new paths say.
+    frame = ar1_frame(n=400, seed=9, start="2026-06-01")
+    assert loaded.predict(frame)["prob_any"].iloc[0] > threshold_model.predict(frame)["prob_any"].iloc[0]
+    # With --level, the bands are learned from the same origins too.
+    from lstmcast.calibration import calibrate
+
+    both = calibrate(threshold_model.state_, read_table(tmp_path / "recent.csv"), (80.0,), last=600)
+    assert both.state.intervals.levels == (80.0,) and both.state.calibration["levels"] == [80.0]
+    assert both.state.paths.shape == (600, 6) and both.state.weights is threshold_model.state_.weights
 
 
 def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: Path) -> None:
@@ -206,6 +257,33 @@ def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: P
     with pytest.warns(DataWarning, match="origins forecast rows the model was trained or early-stopped on"):
         seen = calibrate(plain.state_, ar1_frame(n=1500), (80.0,))
     assert seen.in_sample > 0
+
+
+def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
+    ar1_model: Forecaster, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_model.save(tmp_path / "m")
+    fresh = CliRunner().invoke(cli, ["info", str(tmp_path / "m")])
+    assert "from 2395 validation origins" in fresh.stderr and "calibrated" not in fresh.stderr
+    assert "80% interval: covers" in fresh.stderr
+    ar1_frame(n=600, seed=7, start="2026-01-01").to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "100"])
+    assert ran.exit_code == 0, ran.stderr
+    shown = CliRunner().invoke(cli, ["info", str(tmp_path / "m")], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stderr.splitlines()
+    (intervals,) = [line for line in lines if line.startswith("intervals ")]
+    assert intervals.split(maxsplit=1)[1].strip() == "80%, 95% (conformal, recalibrated from 100 forecast origins)"
+    (calibrated,) = [line for line in lines if line.startswith("calibrated ")]
+    assert "the 80%, 95% bands taken again from 100 forecast origins of " in calibrated
+    assert "recent.csv (2026-01-21 15:00:00 to 2026-01-25 23:00:00; --last 100)" in calibrated
+    # The test part's coverage belongs to the bands training learned, and says so.
+    assert "80% interval: covers" not in shown.stderr
+    assert "80% interval (training-time band, replaced by calibrate since): covers" in shown.stderr
 
 
 def test_calibrate_a_model_of_many_series() -> None:
@@ -289,6 +367,96 @@ def test_alerts_can_be_raised_from_the_probability(tmp_path: Path) -> None:
     assert own["alert_prob"] == 0.3 and "event_f1" in own
     by_level = model.evaluate(recent, alert_level=model.events_["threshold"])
     assert "alert_prob" not in by_level and by_level["alert_level"] == model.events_["threshold"]
+
+
+def test_validation_probabilities_for_tuning_leave_out_the_paths_near_each_origin() -> None:
+    from lstmcast.intervals import held_out_probabilities
+
+    # Ten origins (rows 10..19), horizon 2; origin j's path is [j - 10, j - 10]. With a forecast of 0
+    # and a spread of 1, a path puts a step above 4.5 when j - 10 >= 5. Paths of origins less than a
+    # horizon away (|j - o| < 2) share a forecast row with origin o and are left out of its probability.
+    origins = np.arange(10, 20)
+    paths = np.repeat(np.arange(10.0)[:, None], 2, axis=1)
+    probability = held_out_probabilities(paths, origins, np.zeros((10, 2)), np.ones((10, 1)), origins, 4.5, "above")
+    assert probability[0].tolist() == [5 / 8, 5 / 8]  # origin 10: paths of 12..19, five of them above
+    assert probability[5].tolist() == [3 / 7, 3 / 7]  # origin 15: paths of 10..13 and 17..19
+    with pytest.raises(DataError, match="too few to leave out the paths near each one"):
+        held_out_probabilities(paths[:3], origins[:3], np.zeros((3, 2)), np.ones((3, 1)), origins[:3], 4.5, "above")
+
+
+@pytest.fixture(scope="module")
+def tuned_prob_model() -> Forecaster:
+    settings = {**TINY, "lookback": 24, "horizon": 6, "epochs": 2, "val_frac": 0.2, "test_frac": 0.3}
+    return Forecaster("y", time_col="time", **settings).fit(
+        ar1_frame(n=3000), threshold="q0.9", tolerance=1, tune_alert_prob=True
+    )
+
+
+def test_the_tuned_alert_probability_scores_the_validation_part_at_least_as_well_as_a_poor_fixed_one(
+    tuned_prob_model: Forecaster,
+) -> None:
+    from lstmcast.events import event_metrics
+    from lstmcast.intervals import kept_paths
+    from lstmcast.report import held_out_event_chances
+    from lstmcast.validate import validate_frame
+    from lstmcast.window import chronological_split
+
+    model = tuned_prob_model
+    tuned, record = model.events_["alert_prob"], model.events_["alert_prob_tuning"]
+    assert record["part"] == "val" and record["alert_prob"] == tuned and tuned != 0.9
+    # The validation part's probabilities rebuilt outside the tuning, then scored as reports score.
+    series = validate_frame(ar1_frame(n=3000), model.settings().data)
+    origins = chronological_split(len(series), model.state_.window, "<test>").origins("val", 24, 6)
+    target = series.values[:, 0].astype(np.float64)
+    chances = held_out_event_chances(
+        model.scoring(), target, origins, model.forecast_origins(series, origins), origins[kept_paths(len(origins))]
+    )
+
+    def validation_f1(p: float) -> float:
+        scores = event_metrics(target, chances, origins, model.events_["threshold"], alert_level=p, tolerance=1)
+        return -1.0 if scores["event_f1"] is None else scores["event_f1"]
+
+    assert validation_f1(tuned) == pytest.approx(record["event_f1"])
+    assert validation_f1(tuned) >= validation_f1(0.9) and validation_f1(tuned) > 0
+    assert model.metrics_["alert_prob"] == tuned  # the test part is scored with the tuned probability
+
+
+def test_tune_alert_prob_without_a_validation_event_warns_and_alerts_at_even_odds() -> None:
+    frame = ar1_frame(n=1500)
+    frame.loc[100, "y"] = 100.0  # the only value beyond 50, in the training part
+    settings = {**TINY, "lookback": 24, "horizon": 6, "val_frac": 0.2}
+    with pytest.warns(DataWarning, match="the alert probability is 0.5, untuned: the validation part has no above-"):
+        model = Forecaster("y", time_col="time", **settings).fit(frame, threshold=50.0, tune_alert_prob=True)
+    assert model.events_["alert_prob"] == 0.5 and model.events_["alert_prob_tuning"] is None
+
+
+def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+    from lstmcast.console import info_table, make_console
+
+    ar1_frame(n=2000).to_csv(tmp_path / "series.csv", index=False)
+    flags = ["--lookback", "24", "--horizon", "6", "--hidden", "4", "--epochs", "2", "--device", "cpu"]
+    ran = CliRunner().invoke(
+        cli,
+        ["train", str(tmp_path / "series.csv"), "-o", str(tmp_path / "m"), *flags, "--threshold", "q0.9"]
+        + ["--tune-alert-prob", "--val-frac", "0.2"],
+    )
+    assert ran.exit_code == 0, ran.stderr
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    events = manifest["events"]
+    assert events["alert_prob"] == events["alert_prob_tuning"]["alert_prob"]
+    said = f"alerts when the probability of the event > {events['alert_prob']:g}, tuned on the validation part"
+    assert said in ran.stderr
+    console = make_console()
+    with console.capture() as captured:
+        info_table(console, manifest)
+    assert said in captured.get()
+    loaded = Forecaster.load(tmp_path / "m")
+    forecast = loaded.predict(ar1_frame(n=400, seed=9, start="2026-01-01"))
+    assert (forecast["alert"] == (forecast["prob"] > events["alert_prob"])).all()
+    assert loaded.events.tune_alert_prob and loaded.events.alert_prob is None  # a refit tunes again
 
 
 def test_a_reliability_diagram_of_the_event_probabilities(threshold_model: Forecaster, tmp_path: Path) -> None:
