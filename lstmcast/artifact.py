@@ -143,8 +143,9 @@ def write_model_files(directory: Path, files: ModelFiles, name: str | None = Non
 
 def write_recalibrated(directory: Path, model_dir: str | Path, state: FittedState) -> None:
     """Write into ``directory`` (a staging directory) the model at ``model_dir`` with what ``lstmcast
-    calibrate`` refreshed taken from ``state``: the manifest's ``intervals`` and ``calibration``, and a
-    threshold model's error paths (``events.paths``). Every other manifest field is kept as it is, and
+    calibrate`` refreshed taken from ``state``: the manifest's ``intervals``, ``quantiles`` and
+    ``calibration``, and a threshold model's error paths (``events.paths``). Every other manifest
+    field is kept as it is, and
     ``metrics.json`` is copied byte for byte; so is ``weights.safetensors`` when the model has no
     paths, and otherwise it is written again with every other tensor, and its header, as they were
     (the checksum in the manifest follows). Only a model of a format that has intervals
@@ -163,6 +164,8 @@ def write_recalibrated(directory: Path, model_dir: str | Path, state: FittedStat
             )
         if state.intervals is not None:
             manifest["intervals"] = state.intervals.to_dict()
+        if state.quantiles is not None:
+            manifest["quantiles"] = state.quantiles.to_dict()
         manifest["calibration"] = state.calibration
         if state.paths is not None:
             manifest["weights_sha256"] = _write_paths(source, directory, manifest, state.paths)

@@ -30,9 +30,11 @@ from lstmcast.intervals import (
     level_name,
     window_spread,
 )
+from lstmcast.quantiles import Quantiles, fit_shifts, quantile_name
+from lstmcast.quantiles import check_calibration as check_quantile_calibration
 from lstmcast.report import in_sample_origins, panel_in_sample_origins
 from lstmcast.runtime import frames
-from lstmcast.runtime.network import forecast_rows
+from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import leave_out_short
 from lstmcast.window import ranges
@@ -56,10 +58,12 @@ def calibrate(
     ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
     model of many), or the ``last`` of them (per series). A model trained with a threshold also gets
     its event error paths (``paths``, what ``prob`` and ``prob_any`` come from) taken again from the
-    same errors, so it needs no levels. Nothing else changes but the record of this calibration."""
+    same errors, so it needs no levels; so does a model trained with quantiles, whose conformal
+    corrections (``lstmcast.quantiles``) are taken again from the errors its quantile head leaves.
+    Nothing else changes but the record of this calibration."""
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
     refresh_paths = state.paths is not None and bool(state.events)
-    if not levels and not refresh_paths:
+    if not levels and not refresh_paths and state.quantiles is None:
         raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
     if last is not None and last < 1:
         raise ConfigError(f"--last must be at least 1; got {last}")
@@ -72,6 +76,7 @@ def calibrate(
         levels,
         probabilities=state.paths is not None,
         id_col=state.data.id_col,
+        quantiles=state.model.quantiles,
     )
     if state.panel is None:
         series = frames.validate_for(state, frame)
@@ -97,7 +102,11 @@ def calibrate(
             f"(lookback {state.lookback} + horizon {state.horizon})"
         )
     lookback, horizon = state.lookback, state.horizon
-    forecast = forecast_rows(state.model, state.weights, values[origins[:, None] - lookback + np.arange(lookback)])
+    inputs = values[origins[:, None] - lookback + np.arange(lookback)]  # [N, L, F]
+    if state.quantiles is not None:  # the forecast and the head's offsets, in one pass
+        forecast, offsets = offset_rows(state.model, state.weights, inputs)
+    else:
+        forecast, offsets = forecast_rows(state.model, state.weights, inputs), None
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
     intervals, paths = state.intervals, state.paths
@@ -109,6 +118,12 @@ def calibrate(
     if refresh_paths:  # the same errors, whole paths, as training kept the validation part's
         check_finite_errors((actual - forecast) / spread, source, "give event probabilities")
         paths = keep_paths(actual - forecast, spread)
+    quantiles = state.quantiles
+    if quantiles is not None and offsets is not None:
+        check_quantile_calibration(
+            len(origins), quantiles.levels, source, "forecast origins", "more recent rows or a larger --last"
+        )
+        quantiles = fit_shifts(actual, forecast, offsets, spread, quantiles.levels, quantiles.window_norm, source)
     if state.panel is None:
         seen = in_sample_origins(state, series, origins)  # warns: errors on rows training saw are too small
     else:
@@ -122,8 +137,9 @@ def calibrate(
         "period": _period(index, origins, horizon),
         "levels": list(levels) if levels else None,
         "paths": int(len(paths)) if refresh_paths and paths is not None else None,
+        "quantiles": list(quantiles.levels) if quantiles is not None else None,
     }
-    calibrated = dataclasses.replace(state, intervals=intervals, paths=paths, calibration=record)
+    calibrated = dataclasses.replace(state, intervals=intervals, paths=paths, quantiles=quantiles, calibration=record)
     return Calibrated(calibrated, len(origins), seen, source)
 
 
@@ -157,6 +173,16 @@ def describe(before: Intervals | None, after: Intervals) -> list[str]:
         change = f"{old:.4g} -> {new:.4g}" if old is not None else f"{new:.4g} (new)"
         lines.append(f"{level_name(level)}% band: mean width in scaled units {change}")
     return lines
+
+
+def describe_quantiles(before: Quantiles, after: Quantiles) -> str:
+    """A line on the quantiles' conformal corrections: their mean per level (in units of the window's
+    spread) before and after, so a jump shows."""
+    parts = [
+        f"{quantile_name(level)} {float(np.mean(before.shifts[k])):+.4g} -> {float(np.mean(after.shifts[k])):+.4g}"
+        for k, level in enumerate(after.levels)
+    ]
+    return f"Quantile corrections (mean, in units of the window's spread): {'; '.join(parts)}"
 
 
 def describe_paths(before: np.ndarray | None, after: np.ndarray) -> str:

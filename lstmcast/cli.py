@@ -1095,7 +1095,8 @@ def calibrate(
     Every origin of DATA with a whole lookback and horizon (or the --last N) is forecast with the
     stored network; the bands of each level are taken again from those errors, as training took
     them from the validation part, and so are the error paths of a model trained with --threshold
-    (its prob and prob_any). Nothing else changes (the network's weights stay as they are); the model
+    (its prob and prob_any) and the conformal corrections of a model trained with --quantiles.
+    Nothing else changes (the network's weights stay as they are); the model
     directory is replaced atomically. DATA should be rows the model has not trained on (a warning
     says when it has).
 
@@ -1107,7 +1108,7 @@ def calibrate(
     _forecast_in_numpy(threads, None)
     from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
-    from lstmcast.calibration import describe, describe_paths
+    from lstmcast.calibration import describe, describe_paths, describe_quantiles
     from lstmcast.intervals import parse_levels
     from lstmcast.read import read_table
 
@@ -1129,6 +1130,8 @@ def calibrate(
                 console.print(line, markup=False)
         if result.state.paths is not None:  # a threshold model's, refreshed too
             console.print(describe_paths(state.paths, result.state.paths) + ".", markup=False)
+        if state.quantiles is not None and result.state.quantiles is not None:
+            console.print(describe_quantiles(state.quantiles, result.state.quantiles) + ".", markup=False)
 
 
 @cli.command()

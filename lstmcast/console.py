@@ -239,7 +239,8 @@ def metrics_table(
         label = f" (training-time band{since})" if "bands" in replaced else ""
         console.print(_interval_line(scores, label), markup=False)
     if metrics.get("quantiles", {}).get("levels"):
-        console.print(_quantile_line(metrics["quantiles"]), markup=False)
+        label = f" (training-time corrections{since})" if "quantiles" in replaced else ""
+        console.print(_quantile_line(metrics["quantiles"], label), markup=False)
     if "probabilities" in metrics:
         label = f" (training-time error paths{since})" if "paths" in replaced else ""
         console.print(_probability_line(metrics["probabilities"], label), markup=False)
@@ -261,11 +262,11 @@ def _probability_line(scores: dict[str, Any], label: str = "") -> str:
     )
 
 
-def _quantile_line(scores: dict[str, Any]) -> str:
+def _quantile_line(scores: dict[str, Any], label: str = "") -> str:
     """The quantiles' scores as a sentence: how often the actual value fell below each, and the losses."""
     below = ", ".join(f"{name} {entry['coverage']:.1%}" for name, entry in scores["levels"].items())
     return (
-        f"Quantiles: actual values at or below {below}; pinball loss {_fmt(scores['pinball'])}, "
+        f"Quantiles{label}: actual values at or below {below}; pinball loss {_fmt(scores['pinball'])}, "
         f"CRPS {_fmt(scores['crps'])}."
     )
 
@@ -470,7 +471,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
         ("intervals", _describe_intervals(manifest["intervals"], calibration) if manifest.get("intervals") else "-"),
         *([("calibrated", _describe_calibration(calibration))] if calibration else []),
-        ("quantiles", _describe_quantiles(manifest, training) if manifest.get("quantiles") else "-"),
+        ("quantiles", _describe_quantiles(manifest, training, calibration) if manifest.get("quantiles") else "-"),
         ("scaler", window["scaler"]),
         (
             "trained on",
@@ -496,7 +497,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     for key, value in rows:
         table.add_row(key, str(value))
     console.print(table)
-    replaced = tuple(what for what, key in (("bands", "levels"), ("paths", "paths")) if calibration.get(key))
+    refreshed = (("bands", "levels"), ("paths", "paths"), ("quantiles", "quantiles"))  # what, calibration's key
+    replaced = tuple(what for what, key in refreshed if calibration.get(key))
     metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics", replaced=replaced)
 
 
@@ -569,7 +571,7 @@ def search_report(console: Console, result: Any, model_dir: str, budget: str | N
     metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
 
 
-def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any]) -> str:
+def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any], calibration: dict[str, Any]) -> str:
     quantiles = manifest["quantiles"]
     levels = ", ".join(f"{level:g}" for level in quantiles["levels"])
     head = training.get("quantile_head") or {}
@@ -579,7 +581,12 @@ def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any]) -> s
         if head
         else ""
     )
-    return f"{levels} (quantile head, calibrated on {quantiles['calibration']} validation origins{trained})"
+    source = (
+        f"recalibrated from {quantiles['calibration']} forecast origins"
+        if calibration.get("quantiles")
+        else f"calibrated on {quantiles['calibration']} validation origins"
+    )
+    return f"{levels} (quantile head, {source}{trained})"
 
 
 def _describe_intervals(intervals: dict[str, Any], calibration: dict[str, Any]) -> str:
@@ -596,6 +603,8 @@ def _describe_calibration(calibration: dict[str, Any]) -> str:
         replaced.append("the " + ", ".join(f"{level:g}%" for level in calibration["levels"]) + " bands")
     if calibration.get("paths"):
         replaced.append(f"the event error paths ({calibration['paths']:,})")
+    if calibration.get("quantiles"):
+        replaced.append("the corrections of quantiles " + ", ".join(f"{level:g}" for level in calibration["quantiles"]))
     text = (
         f"{calibration.get('at', '?')}: {' and '.join(replaced) or 'nothing'} taken again from "
         f"{calibration['origins']:,} forecast origins of {calibration.get('source', '?')}"

@@ -76,14 +76,19 @@ def minimum_calibration(levels: tuple[float, ...]) -> int:
     return max(math.ceil(high / (1 - high) - 1e-9), 1)
 
 
-def check_calibration(count: int, levels: tuple[float, ...], source: str) -> None:
-    """A DataError when ``count`` validation origins are too few to conformalise every level."""
+def check_calibration(
+    count: int,
+    levels: tuple[float, ...],
+    source: str,
+    what: str = "validation origins",
+    advice: str = "a longer series, a larger --val-frac, or levels nearer 0.5",
+) -> None:
+    """A DataError when ``count`` origins are too few to conformalise every level."""
     needed = minimum_calibration(levels)
     if count < needed:
         raise DataError(
-            f"{source}: {count} validation origins are too few to calibrate quantiles "
-            f"{', '.join(f'{level:g}' for level in levels)}; they need at least {needed} (a longer series, a larger "
-            "--val-frac, or levels nearer 0.5)"
+            f"{source}: {count} {what} are too few to calibrate quantiles "
+            f"{', '.join(f'{level:g}' for level in levels)}; they need at least {needed} ({advice})"
         )
 
 

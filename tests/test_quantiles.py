@@ -229,3 +229,32 @@ def test_train_and_predict_quantiles_from_the_command_line(tmp_path: Path) -> No
     assert predicted.exit_code == 0 and predicted.stdout.splitlines()[0] == "time,step,y,q0.1,q0.9"
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
     assert "0.1, 0.9 (quantile head, calibrated on" in info.stderr
+
+
+def test_calibrate_takes_the_quantile_corrections_again_and_touches_nothing_else(tmp_path: Path) -> None:
+    """A model trained on calm noise, calibrated on rows whose noise is three times as large: only the
+    corrections change (the network's weights file is copied byte for byte), and the new quantiles
+    fit the noisier rows."""
+    model = Forecaster("y", time_col="time", quantiles="0.1,0.9", **{**TINY, "lookback": 24, "horizon": 3})
+    model.fit(ar1_frame(n=3000))
+    model.save(tmp_path / "m")
+    weights_before = (tmp_path / "m" / "weights.safetensors").read_bytes()
+    metrics_before = (tmp_path / "m" / "metrics.json").read_bytes()
+    noisy = ar1_frame(n=1500, seed=3, start="2025-01-01").assign(y=lambda f: 10 + (f["y"] - 10) * 3)
+    noisy.to_csv(tmp_path / "recent.csv", index=False)
+    result = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "800"])
+    assert result.exit_code == 0, result.output
+    assert "Quantile corrections (mean, in units of the window's spread): q0.1" in result.stderr
+    assert (tmp_path / "m" / "weights.safetensors").read_bytes() == weights_before
+    assert (tmp_path / "m" / "metrics.json").read_bytes() == metrics_before
+    calibrated = Forecaster.load(tmp_path / "m")
+    assert calibrated.quantiles_.calibration == 800 and calibrated.intervals_ is None
+    assert calibrated.quantiles_.shifts[0].mean() < model.quantiles_.shifts[0].mean()  # q0.1 moved down
+    assert calibrated.quantiles_.shifts[1].mean() > model.quantiles_.shifts[1].mean()  # q0.9 moved up
+    later = ar1_frame(n=1500, seed=4, start="2026-01-01").assign(y=lambda f: 10 + (f["y"] - 10) * 3)
+    before = model.evaluate(later)["quantiles"]["levels"]
+    after = calibrated.evaluate(later)["quantiles"]["levels"]
+    assert abs(after["q0.9"]["coverage"] - 0.9) < abs(before["q0.9"]["coverage"] - 0.9)
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "m")])
+    assert "recalibrated from 800 forecast origins" in info.stderr
+    assert "Quantiles (training-time corrections, replaced by calibrate since)" in info.stderr
