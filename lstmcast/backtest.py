@@ -154,7 +154,10 @@ def backtest(
         if model.intervals_ is not None:  # each fold's own bands, pooled as they are
             bands = interval_bands(model.scoring(), target, fold_origins, forecasts["model"])
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
-        record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained)
+        quantiles = model.origin_quantiles(series, fold_origins, forecasts["model"])  # each fold's own
+        if quantiles is not None:
+            parts[-1][QUANTILES] = quantiles
+        record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained, quantiles)
         records.append(record)
         if on_fold is not None:
             on_fold(FoldResult(fold, len(plan), trained, record))
@@ -201,10 +204,13 @@ def _fold_record(
     origins: np.ndarray,
     forecasts: dict[str, np.ndarray],
     trained: bool,
+    quantiles: np.ndarray | None = None,
 ) -> dict[str, Any]:
     baselines = {name: forecast for name, forecast in forecasts.items() if name != "model"}
     # Each fold fits its own ridge, so its penalty is reported per fold.
-    metrics = build_report(target, origins, forecasts["model"], baselines, model.scoring(), index=series.index)
+    metrics = build_report(
+        target, origins, forecasts["model"], baselines, model.scoring(), index=series.index, quantiles=quantiles
+    )
     return {
         "fold": fold.number,
         "trained": trained,
@@ -225,14 +231,24 @@ def _pooled_report(
     """One report over every fold's origins, scaled by the first fold's training part."""
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
+    quantiles = pooled.pop(QUANTILES, None)  # every fold's own, [n, H, Q]
     bands = _pooled_bands(pooled)
     scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
     alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
     return build_report(
-        target, origins, forecast, pooled, scoring, alert_levels=alert_levels, index=series.index, bands=bands
+        target,
+        origins,
+        forecast,
+        pooled,
+        scoring,
+        alert_levels=alert_levels,
+        index=series.index,
+        bands=bands,
+        quantiles=quantiles,
     )
 
 
+QUANTILES = "quantiles"  # parts' key of each fold's quantiles
 BAND = "band"  # parts' keys ("band", level, 0 or 1) hold each fold's interval bands, low and high
 
 
@@ -299,6 +315,8 @@ def backtest_panel(
     report has the shape of a model of many series' (pooled in each series' units, per series) with
     ``folds``; the pooled one scales every series by the first fold's statistics, and scores each
     fold's forecasts against that fold's own baselines."""
+    if template.settings().model.quantiles:
+        raise ConfigError("quantiles are not yet backtested for a model of many series (--id-col); train with them")
     panel, bounds = plan_panel_folds(panel, folds, template.settings().window, strict)
     horizon = template.horizon
     # Every stride-th origin from each series' first test row, while a whole horizon fits.

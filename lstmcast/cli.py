@@ -934,6 +934,7 @@ def evaluate(
 @data_options
 @id_col_option
 @level_option
+@quantiles_option
 @window_options
 @model_options
 @train_options

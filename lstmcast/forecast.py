@@ -34,6 +34,7 @@ from lstmcast.report import (
     panel_in_sample_origins,
     panel_report,
     panel_target,
+    quantile_values,
     series_units,
     stored_events,
 )
@@ -417,13 +418,17 @@ class Forecaster:
         state = self._check_fitted()
         return panel_offsets(self.model_, state, panel, origins) if state.quantiles is not None else None
 
-    def origin_offsets(self, series: Series, origins: np.ndarray) -> np.ndarray | None:
-        """The quantile head's offsets from ``origins`` of ``series``, ``[n_origins, horizon, Q]``, in
-        batched torch passes; None for a model without quantiles."""
+    def origin_quantiles(self, series: Series, origins: np.ndarray, forecast: np.ndarray) -> np.ndarray | None:
+        """The model's quantiles ``[n_origins, horizon, Q]`` (original units, sorted) around its
+        ``forecast`` from ``origins`` of ``series``, the head in batched torch passes; None for a model
+        without quantiles."""
         from lstmcast.fitting import series_offsets
 
         state = self._check_fitted()
-        return series_offsets(self.model_, state, series, origins) if state.quantiles is not None else None
+        if state.quantiles is None:
+            return None
+        offsets = series_offsets(self.model_, state, series, origins)
+        return quantile_values(self.scoring(), series.values[:, 0].astype(np.float64), origins, forecast, offsets)
 
     def panel_baselines(self, panel: Panel, origins: np.ndarray) -> dict[str, np.ndarray]:
         """Every series' own baselines from global ``origins`` of ``panel``, in original units."""
@@ -483,9 +488,14 @@ class Forecaster:
         target = series.values[:, 0].astype(np.float64)  # [n]
         forecast = self.forecast_origins(series, origins)
         baselines = self.baseline_forecasts(series, origins)
-        offsets = self.origin_offsets(series, origins)
         return build_report(
-            target, origins, forecast, baselines, self.scoring(events), index=series.index, offsets=offsets
+            target,
+            origins,
+            forecast,
+            baselines,
+            self.scoring(events),
+            index=series.index,
+            quantiles=self.origin_quantiles(series, origins, forecast),
         )
 
     # -- threshold events -----------------------------------------------------------------------

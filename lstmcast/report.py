@@ -142,15 +142,15 @@ def build_report(
     alert_levels: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
     bands: Bands | None = None,
-    offsets: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
     level per origin where they differ (pooled backtest folds that each tuned their own). A model
     with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
     (pooled backtest folds, each with its own), else from ``scoring.intervals``. A model with
-    quantiles has them scored (``quantiles``, ``pinball``, ``crps``) from its head's ``offsets``
-    ``[n_origins, horizon, Q]`` (``lstmcast.quantiles``)."""
+    quantiles has ``quantiles`` ``[n_origins, horizon, Q]`` (original units, see ``quantile_values``)
+    scored at ``scoring.quantiles``' levels (``quantiles``, ``pinball``, ``crps``)."""
     chances = None
     if scoring.events is not None and scoring.paths is not None and len(origins):
         chances = forecast_event_chances(scoring, target, origins, forecast)
@@ -176,10 +176,9 @@ def build_report(
         report["intervals"] = interval_scores(actual, bands)
         for name, scores in report["intervals"].items():
             report[f"coverage_{name}"] = scores["coverage"]
-    if scoring.quantiles is not None and offsets is not None and len(origins):
+    if scoring.quantiles is not None and quantiles is not None and len(origins):
         actual = np.asarray(target, dtype=np.float64)[origins[:, None] + np.arange(forecast.shape[1])]
-        values = quantile_values(scoring, target, origins, forecast, offsets)
-        report["quantiles"] = quantile_scores(actual, values, scoring.quantiles.levels)
+        report["quantiles"] = quantile_scores(actual, quantiles, scoring.quantiles.levels)
         report["pinball"], report["crps"] = report["quantiles"]["pinball"], report["quantiles"]["crps"]
     if chances is not None:
         report["probabilities"] = _probability_report(scoring, target, origins, *chances)
@@ -375,7 +374,8 @@ def panel_report(
     scoring = Scoring(1.0, None, state.season, alpha, None, state.intervals, state.lookback, quantiles=state.quantiles)
     if bands is None and state.intervals is not None:
         bands = interval_bands(scoring, target, origins, forecast)
-    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, offsets=offsets)
+    values = quantile_values(scoring, target, origins, forecast, offsets) if offsets is not None else None
+    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=values)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]

@@ -258,3 +258,27 @@ def test_calibrate_takes_the_quantile_corrections_again_and_touches_nothing_else
     info = CliRunner().invoke(cli, ["info", str(tmp_path / "m")])
     assert "recalibrated from 800 forecast origins" in info.stderr
     assert "Quantiles (training-time corrections, replaced by calibrate since)" in info.stderr
+
+
+def test_backtest_scores_every_folds_own_quantiles_and_pools_them() -> None:
+    from lstmcast.backtest import backtest
+
+    template = Forecaster("y", time_col="time", quantiles="0.1,0.9", **{**TINY, "lookback": 24, "horizon": 3})
+    report = backtest(template, ar1_frame(n=2000), folds=2, stride=3)
+    folds = [record["metrics"] for record in report["folds"]]
+    assert all(set(fold["quantiles"]["levels"]) == {"q0.1", "q0.9"} for fold in folds)
+    weights = np.array([fold["n_origins"] for fold in folds])
+    for name in ("q0.1", "q0.9"):  # the pool is the folds' own quantiles together, not one fold's
+        pooled = np.average([fold["quantiles"]["levels"][name]["coverage"] for fold in folds], weights=weights)
+        assert report["quantiles"]["levels"][name]["coverage"] == pytest.approx(pooled)
+    assert report["pinball"] == pytest.approx(np.average([fold["pinball"] for fold in folds], weights=weights))
+
+
+def test_backtest_of_many_series_refuses_quantiles_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "stores.csv"
+    long_table().to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli, ["backtest", str(path), "--target", "y", "--id-col", "store", "--quantiles", "0.1,0.9", *TINY_FLAGS]
+    )
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "quantiles are not yet backtested for a model of many series" in result.stderr
