@@ -657,9 +657,10 @@ class Forecaster:
         self, frame: pd.DataFrame, origin: str | int | None = None, series: str | None = None
     ) -> dict[float, tuple[pd.Series, pd.Series]]:
         """The interval bands around ``forecast_context``'s forecast (level -> low, high, indexed like
-        it); empty for a model trained without ``levels``."""
+        it); for a model trained with quantiles and without ``levels``, its central quantile pairs (0.1
+        and 0.9 as the 80% band); empty for other models."""
         state = self._check_fitted()
-        if state.intervals is None:
+        if state.intervals is None and state.quantiles is None:
             return {}
         if state.panel is None:
             return frames.context_bands(state, frames.forecastable(state, frame), origin)

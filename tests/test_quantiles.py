@@ -282,3 +282,13 @@ def test_backtest_of_many_series_refuses_quantiles_clearly(tmp_path: Path) -> No
     )
     assert result.exit_code == 2 and result.stdout == ""
     assert "quantiles are not yet backtested for a model of many series" in result.stderr
+
+
+def test_plot_shades_the_central_quantile_pairs_as_bands(ar1_model: Forecaster) -> None:
+    frame = ar1_frame(n=300)
+    bands = ar1_model.forecast_bands(frame)
+    assert list(bands) == [80.0]  # 0.1 with 0.9; the median is the middle, not a band
+    low, high = bands[80.0]
+    forecast = ar1_model.predict(frame)
+    np.testing.assert_array_equal(low.to_numpy(), forecast["q0.1"].to_numpy())
+    np.testing.assert_array_equal(high.to_numpy(), forecast["q0.9"].to_numpy())

@@ -20,7 +20,7 @@ from lstmcast.intervals import (
     probability_columns,
     window_spread,
 )
-from lstmcast.quantiles import quantile_names
+from lstmcast.quantiles import quantile_name, quantile_names
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
@@ -209,12 +209,15 @@ def forecast_context(
 def context_bands(
     state: FittedState, series: Series, origin: str | int | None = None
 ) -> dict[float, tuple[pd.Series, pd.Series]]:
-    """The interval bands around ``forecast_context``'s forecast (indexed the same), by level; none for a
-    model without intervals."""
-    if state.intervals is None:
+    """The interval bands around ``forecast_context``'s forecast (indexed the same), by level; for a
+    model with quantiles and no intervals, its central quantile pairs as bands (0.1 and 0.9: the 80%
+    band); none for other models."""
+    if state.intervals is None and state.quantiles is None:
         return {}
     _, forecast, _ = forecast_context(state, series, origin)
     position = origin_position(state, series, origin)
+    if state.intervals is None:
+        return _quantile_bands(state, series, position, forecast)
     window = state.scaler.transform_target(series.values[position - state.lookback : position, 0])[None]  # [1, L]
     columns = band_columns(state.intervals, forecast.to_numpy()[None], window, state.scaler.scale[:1])
     return {
@@ -223,6 +226,25 @@ def context_bands(
             pd.Series(columns[f"hi_{level_name(level)}"][0], index=forecast.index),
         )
         for level in state.intervals.levels
+    }
+
+
+def _quantile_bands(
+    state: FittedState, series: Series, position: int, forecast: pd.Series
+) -> dict[float, tuple[pd.Series, pd.Series]]:
+    """A quantile model's pairs of levels from the outside in (the lowest with the highest, ...) as
+    central bands of ``100 * (high - low)`` percent, around the forecast from row ``position``."""
+    assert state.quantiles is not None
+    levels = state.quantiles.levels
+    inputs = state.scaler.transform(series.values[position - state.lookback : position])[None]  # [1, L, F]
+    columns = quantile_columns(state, inputs, forecast.to_numpy()[None], state.scaler.scale[:1])
+    pairs = [(levels[k], levels[-1 - k]) for k in range(len(levels) // 2)]
+    return {
+        round(100 * (high - low), 6): (
+            pd.Series(columns[quantile_name(low)][0], index=forecast.index),
+            pd.Series(columns[quantile_name(high)][0], index=forecast.index),
+        )
+        for low, high in pairs
     }
 
 
