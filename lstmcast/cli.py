@@ -1368,6 +1368,7 @@ def plot(
 @data_options
 @id_col_option
 @level_option
+@quantiles_option
 @window_options
 @model_options
 @train_options

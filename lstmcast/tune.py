@@ -34,14 +34,17 @@ from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, Tra
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
 from lstmcast.intervals import check_calibration, parse_levels
+from lstmcast.quantiles import check_calibration as check_quantile_calibration
+from lstmcast.quantiles import parse_quantiles
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.train import resolve_device
 from lstmcast.validate import Panel, Series, validate_frame, validate_panel
 from lstmcast.window import chronological_split, panel_split
 
 # Not tunable: which data and which split (trials on different rows would not compare), where to run,
-# the seed (every trial gets the same one, so trials differ only by their settings) and the threshold
-# events (what is scored, not how the model is trained).
+# the seed (every trial gets the same one, so trials differ only by their settings), the threshold
+# events (what is scored, not how the model is trained), and the intervals and quantiles (trained after
+# the network, which they do not change: every trial gets them, and validation MSE ranks trials alike).
 FIXED = (
     "target",
     "time_col",
@@ -56,6 +59,7 @@ FIXED = (
     "seed",
     "events",
     "levels",
+    "quantiles",
 )
 _DEFAULTS = Forecaster().get_params()
 TUNABLE = tuple(name for name in _DEFAULTS if name not in FIXED)
@@ -455,8 +459,9 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
         return _check_panel(frame, base, plan)
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill")})
     series = validate_frame(frame, data_config)
-    levels = parse_levels(base.get("levels"))
-    check_output_names(series.target, series.time_col, base.get("events") is not None, series.source, levels)
+    levels, quantiles = parse_levels(base.get("levels")), parse_quantiles(base.get("quantiles"))
+    alerts = base.get("events") is not None
+    check_output_names(series.target, series.time_col, alerts, series.source, levels, quantiles=quantiles)
     resolve_device(base["device"])
     problems: list[DataError | ConfigError] = []
     for setting in plan.settings:
@@ -465,8 +470,11 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
             try:
                 split = chronological_split(len(series), window, series.source)
                 fitted_season(window.season, series, split.train_end)
+                validation = len(split.origins("val", window.lookback, window.horizon))
                 if levels:  # every trial would fail on it after training: say so now (exit 3)
-                    check_calibration(len(split.origins("val", window.lookback, window.horizon)), levels, series.source)
+                    check_calibration(validation, levels, series.source)
+                if quantiles:
+                    check_quantile_calibration(validation, quantiles, series.source)
             except (DataError, ConfigError) as exc:
                 problems.append(exc)
             else:
@@ -488,8 +496,10 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
         )
     data_config = DataConfig(**{name: base[name] for name in ("target", "time_col", "features", "fill", "id_col")})
     panel = validate_panel(frame, data_config, base["id_col"])
-    levels = parse_levels(base.get("levels"))
-    check_output_names(panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col)
+    levels, quantiles = parse_levels(base.get("levels")), parse_quantiles(base.get("quantiles"))
+    check_output_names(
+        panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col, quantiles=quantiles
+    )
     resolve_device(base["device"])
     for setting in plan.settings:
         if _config_error({**base, **setting}) is None:
@@ -497,9 +507,11 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
             if panel_split(panel.offsets, window).fits.any():
                 # The series every trial leaves out, named once here (the trials' own warnings are quiet).
                 fitted = fittable_series(panel, window)
+                val = panel_split(fitted.offsets, window).origins("val", window.lookback, window.horizon)
                 if levels:
-                    val = panel_split(fitted.offsets, window).origins("val", window.lookback, window.horizon)
                     check_calibration(len(val), levels, panel.source)
+                if quantiles:
+                    check_quantile_calibration(len(val), quantiles, panel.source)
                 return panel
     raise DataError(
         f"{panel.source}: no series is long enough for any planned setting's lookback, horizon and split; the "

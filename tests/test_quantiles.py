@@ -292,3 +292,16 @@ def test_plot_shades_the_central_quantile_pairs_as_bands(ar1_model: Forecaster) 
     forecast = ar1_model.predict(frame)
     np.testing.assert_array_equal(low.to_numpy(), forecast["q0.1"].to_numpy())
     np.testing.assert_array_equal(high.to_numpy(), forecast["q0.9"].to_numpy())
+
+
+def test_tune_gives_every_trial_the_quantiles_and_keeps_them_with_the_best(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    sine_frame(n=400).to_csv(data, index=False)
+    common = ["--target", "y", "--quantiles", "0.2,0.8", *TINY_FLAGS]
+    result = CliRunner().invoke(cli, ["tune", str(data), *common, "--grid", "hidden=4,8", "-o", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert Forecaster.load(tmp_path / "m").quantiles_.levels == (0.2, 0.8)
+    refused = CliRunner().invoke(
+        cli, ["tune", str(data), *common, "--grid", "quantiles=0.1", "-o", str(tmp_path / "x")]
+    )
+    assert refused.exit_code == 2 and "quantiles" in refused.stderr
