@@ -204,6 +204,39 @@ class TrainConfig(_Config):
         )
 
 
+def parse_level_list(
+    text: str | tuple[float, ...] | list[float] | None,
+    option: str,
+    top: float,
+    takes: str,
+    rule: str,
+    name: Callable[[float], str],
+    most: int,
+) -> tuple[float, ...]:
+    """A list of levels such as ``"80,95"`` (or numbers) for ``option``: distinct numbers strictly
+    between 0 and ``top``, sorted; a ConfigError naming the bad one otherwise (``takes``: what the option
+    takes, ``rule``: what one level must be). Two levels are the same when ``name`` names them alike (the
+    column names they give), and there are at most ``most``."""
+    if text is None or text == "" or text == ():
+        return ()
+    parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
+    levels = []
+    for part in parts:
+        try:
+            level = float(part)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{option} takes {takes}; got {part!r}") from None
+        if not (math.isfinite(level) and 0 < level < top):
+            raise ConfigError(f"{option} {part}: {rule}")
+        levels.append(level)
+    if len({name(level) for level in levels}) != len(levels):  # 80 and 80.000001 both name lo_80
+        shown = text if isinstance(text, str) else ",".join(f"{level:g}" for level in levels)
+        raise ConfigError(f"{option} {shown}: each level once")
+    if len(levels) > most:
+        raise ConfigError(f"{option}: at most {most} levels")
+    return tuple(sorted(levels))
+
+
 def parse_segment(text: str) -> int | str:
     """``"auto"`` or a whole number of steps, as typed on the command line or in a tune grid."""
     text = text.strip()

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from lstmcast.baselines import normalise_windows
-from lstmcast.errors import ConfigError, DataError
+from lstmcast.config import parse_level_list
+from lstmcast.errors import DataError
 
 MAX_LEVELS = 8
 
@@ -31,23 +32,8 @@ MAX_LEVELS = 8
 def parse_levels(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
     """``"80,95"`` (or numbers) -> ``(80.0, 95.0)``: distinct percentages strictly between 0 and 100,
     sorted; a ConfigError naming the bad one otherwise."""
-    if text is None or text == "" or text == ():
-        return ()
-    parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
-    levels = []
-    for part in parts:
-        try:
-            level = float(part)
-        except (TypeError, ValueError):
-            raise ConfigError(f"--level takes percentages like 80,95; got {part!r}") from None
-        if not (math.isfinite(level) and 0 < level < 100):
-            raise ConfigError(f"--level {part}: a level is a percentage strictly between 0 and 100, like 80 or 95")
-        levels.append(level)
-    if len({level_name(level) for level in levels}) != len(levels):  # 80 and 80.000001 both name lo_80
-        raise ConfigError(f"--level {text}: each level once")
-    if len(levels) > MAX_LEVELS:
-        raise ConfigError(f"--level: at most {MAX_LEVELS} levels")
-    return tuple(sorted(levels))
+    rule = "a level is a percentage strictly between 0 and 100, like 80 or 95"
+    return parse_level_list(text, "--level", 100, "percentages like 80,95", rule, level_name, MAX_LEVELS)
 
 
 def level_name(level: float) -> str:

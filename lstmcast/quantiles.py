@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.errors import ConfigError, DataError
+from lstmcast.config import parse_level_list
+from lstmcast.errors import DataError
 
 MAX_QUANTILES = 19
 
@@ -40,23 +41,8 @@ MAX_QUANTILES = 19
 def parse_quantiles(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
     """``"0.1,0.5,0.9"`` (or numbers) -> ``(0.1, 0.5, 0.9)``: distinct levels strictly between 0 and 1,
     sorted; a ConfigError naming the bad one otherwise."""
-    if text is None or text == "" or text == ():
-        return ()
-    parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
-    levels = []
-    for part in parts:
-        try:
-            level = float(part)
-        except (TypeError, ValueError):
-            raise ConfigError(f"--quantiles takes levels like 0.1,0.5,0.9; got {part!r}") from None
-        if not (math.isfinite(level) and 0 < level < 1):
-            raise ConfigError(f"--quantiles {part}: a quantile level is strictly between 0 and 1, like 0.1 or 0.9")
-        levels.append(level)
-    if len({quantile_name(level) for level in levels}) != len(levels):
-        raise ConfigError(f"--quantiles {text if isinstance(text, str) else ','.join(map(str, text))}: each level once")
-    if len(levels) > MAX_QUANTILES:
-        raise ConfigError(f"--quantiles: at most {MAX_QUANTILES} levels")
-    return tuple(sorted(levels))
+    rule = "a quantile level is strictly between 0 and 1, like 0.1 or 0.9"
+    return parse_level_list(text, "--quantiles", 1, "levels like 0.1,0.5,0.9", rule, quantile_name, MAX_QUANTILES)
 
 
 def quantile_name(level: float) -> str:
