@@ -194,7 +194,7 @@ def forecast_event_chances(
     ``forecast`` (original units) at ``origins`` of ``target``: the report's, and the reliability
     diagram's."""
     assert scoring.events is not None and scoring.paths is not None
-    spread = _path_spread(scoring, target, origins)
+    spread = origin_spread(scoring, target, origins, scoring.window_norm)
     return event_probabilities(scoring.paths, forecast, spread, scoring.events.level, scoring.events.event)
 
 
@@ -205,17 +205,18 @@ def held_out_event_chances(
     paths were taken from (``path_origins``: the validation part's), each leaving out the paths
     within a horizon of it (``lstmcast.intervals.held_out_probabilities``)."""
     assert scoring.events is not None and scoring.paths is not None
-    spread = _path_spread(scoring, target, origins)
+    spread = origin_spread(scoring, target, origins, scoring.window_norm)
     level, event = scoring.events.level, scoring.events.event
     return held_out_probabilities(scoring.paths, path_origins, forecast, spread, origins, level, event)
 
 
-def _path_spread(scoring: Scoring, target: np.ndarray, origins: np.ndarray) -> np.ndarray:
-    """Each origin's input-window spread ``[N, 1]`` in the target's units: what the error paths are
-    in units of, measured as the model measured it (in scaled units, so times the target's scale)."""
+def origin_spread(scoring: Scoring, target: np.ndarray, origins: np.ndarray, window_norm: str) -> np.ndarray:
+    """Each origin's input-window spread ``[N, 1]`` in the target's units under ``window_norm``: what
+    interval offsets, quantile offsets and error paths are in units of, measured as the model measured
+    it (in scaled units, so times the target's scale)."""
     lookback = scoring.lookback
-    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]
-    return window_spread(windows / scoring.target_scale, scoring.window_norm) * scoring.target_scale
+    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
+    return window_spread(windows / scoring.target_scale, window_norm) * scoring.target_scale
 
 
 def _probability_report(
@@ -243,10 +244,7 @@ def interval_bands(scoring: Scoring, target: np.ndarray, origins: np.ndarray, fo
     model's offsets times each input window's spread, measured as the model measured it (in scaled
     units, so times the target's scale)."""
     assert scoring.intervals is not None
-    lookback = scoring.lookback
-    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
-    spread = window_spread(windows / scoring.target_scale, scoring.intervals.window_norm) * scoring.target_scale
-    return scoring.intervals.bands(forecast, spread)
+    return scoring.intervals.bands(forecast, origin_spread(scoring, target, origins, scoring.intervals.window_norm))
 
 
 def quantile_values(
@@ -256,9 +254,7 @@ def quantile_values(
     ``offsets`` at ``origins`` of ``target``, with each input window's spread measured as the model
     measured it (in scaled units, so times the target's scale)."""
     assert scoring.quantiles is not None
-    lookback = scoring.lookback
-    windows = np.asarray(target, dtype=np.float64)[origins[:, None] - lookback + np.arange(lookback)]  # [N, L]
-    spread = window_spread(windows / scoring.target_scale, scoring.quantiles.window_norm) * scoring.target_scale
+    spread = origin_spread(scoring, target, origins, scoring.quantiles.window_norm)
     return scoring.quantiles.values(forecast, offsets, spread)
 
 
