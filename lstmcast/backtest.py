@@ -315,8 +315,6 @@ def backtest_panel(
     report has the shape of a model of many series' (pooled in each series' units, per series) with
     ``folds``; the pooled one scales every series by the first fold's statistics, and scores each
     fold's forecasts against that fold's own baselines."""
-    if template.settings().model.quantiles:
-        raise ConfigError("quantiles are not yet backtested for a model of many series (--id-col); train with them")
     panel, bounds = plan_panel_folds(panel, folds, template.settings().window, strict)
     horizon = template.horizon
     # Every stride-th origin from each series' first test row, while a whole horizon fits.
@@ -350,6 +348,9 @@ def backtest_panel(
         bands = model.panel_bands(panel, fold_origins, forecast)
         if bands is not None:  # each fold's own bands, pooled as they are
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
+        quantiles = model.panel_quantiles(panel, fold_origins, forecast)  # each fold's own
+        if quantiles is not None:
+            parts[-1][QUANTILES] = quantiles
         fold = Fold(j + 1, int(bounds[:, j].min()), int(bounds[:, j + 1].max()))
         record = {
             "fold": j + 1,
@@ -361,7 +362,7 @@ def backtest_panel(
             "epochs_run": len(model.history_),
             "val_mse": model.training_["val_mse"],
             "events": None,
-            "metrics": model.panel_report(panel, fold_origins, forecast, baselines),
+            "metrics": model.panel_report(panel, fold_origins, forecast, baselines, quantiles=quantiles),
         }
         records.append(record)
         if on_fold is not None:
@@ -369,8 +370,9 @@ def backtest_panel(
     assert first is not None
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     all_origins, forecast = pooled.pop("origins"), pooled.pop("model")
+    quantiles = pooled.pop(QUANTILES, None)
     bands = _pooled_bands(pooled)
-    report = first.panel_report(panel, all_origins, forecast, pooled, bands)
+    report = first.panel_report(panel, all_origins, forecast, pooled, bands, quantiles)
     report["folds"] = records
     report["backtest"] = {
         "folds": folds,

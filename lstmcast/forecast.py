@@ -410,6 +410,24 @@ class Forecaster:
         state = self._check_fitted()
         return series_units(state, panel, origins, panel_forecasts(self.model_, state, panel, origins))
 
+    def panel_quantiles(self, panel: Panel, origins: np.ndarray, forecast: np.ndarray) -> np.ndarray | None:
+        """A model of many series' quantiles ``[n_origins, horizon, Q]`` around its ``forecast`` (each
+        series' original units) from global ``origins`` of ``panel``, in original units; None for a
+        model without quantiles."""
+        state = self._check_fitted()
+        offsets = self.panel_offsets(panel, origins)
+        if offsets is None:
+            return None
+        scoring = Scoring(1.0, None, state.season, None, None, None, state.lookback, quantiles=state.quantiles)
+        scaled = series_units(state, panel, origins, forecast, scaled=False)
+        values = quantile_values(scoring, panel_target(state, panel), origins, scaled, offsets)  # scaled units
+        return self._series_units_of(panel, origins, values, scaled=True)
+
+    def _series_units_of(self, panel: Panel, origins: np.ndarray, values: np.ndarray, *, scaled: bool) -> np.ndarray:
+        """``series_units`` of quantiles ``[n, H, Q]``: each row's numbers share its series' statistics."""
+        flat = series_units(self._check_fitted(), panel, origins, values.reshape(len(values), -1), scaled=scaled)
+        return flat.reshape(values.shape)
+
     def panel_offsets(self, panel: Panel, origins: np.ndarray) -> np.ndarray | None:
         """A model of many series' quantile offsets (``lstmcast.quantiles``) from global ``origins`` of
         ``panel``, ``[n_origins, horizon, Q]``; None for a model without quantiles."""
@@ -458,10 +476,11 @@ class Forecaster:
         forecast: np.ndarray,
         baselines: dict[str, np.ndarray],
         bands: Bands | None = None,
+        quantiles: np.ndarray | None = None,
     ) -> dict[str, Any]:
-        """The report of ``forecast``, ``baselines`` and ``bands`` (original units; default: this
-        model's own intervals) from global ``origins`` of ``panel``, each series scaled by this model's
-        statistics for it."""
+        """The report of ``forecast``, ``baselines``, ``bands`` and ``quantiles`` (original units;
+        default: this model's own intervals and quantiles) from global ``origins`` of ``panel``, each
+        series scaled by this model's statistics for it."""
         state = self._check_fitted()
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
 
@@ -469,6 +488,8 @@ class Forecaster:
             return series_units(state, panel, origins, values, scaled=False)
 
         scaled_bands = {level: (scaled(low), scaled(high)) for level, (low, high) in bands.items()} if bands else None
+        if quantiles is None:
+            quantiles = self.panel_quantiles(panel, origins, forecast)
         return panel_report(
             state,
             panel,
@@ -477,6 +498,7 @@ class Forecaster:
             starts,
             {name: scaled(v) for name, v in baselines.items()},
             scaled_bands,
+            quantiles=None if quantiles is None else self._series_units_of(panel, origins, quantiles, scaled=False),
         )
 
     def scoring(self, events: EventSettings | None = None) -> Scoring:

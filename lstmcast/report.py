@@ -345,6 +345,7 @@ def panel_report(
     baselines: Mapping[str, np.ndarray] | None = None,
     bands: Bands | None = None,
     offsets: np.ndarray | None = None,
+    quantiles: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
@@ -357,7 +358,8 @@ def panel_report(
     and ``worst_series`` names the one the model does worst on relative to its ridge. ``baselines``
     (in the state's scaled units) replace ``panel_baselines``' where given, and ``bands`` the
     state's intervals: a pooled backtest's, each fold's own. Interval coverage is per series too.
-    ``offsets``: the quantile head's at ``origins``, for a model with quantiles (scored pooled)."""
+    ``offsets``: the quantile head's at ``origins``, for a model with quantiles (scored pooled), or
+    ``quantiles`` ``[n, H, Q]`` in the state's scaled units (a pooled backtest's, each fold's own)."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
     scaler = state.panel.scaler
@@ -370,8 +372,9 @@ def panel_report(
     scoring = Scoring(1.0, None, state.season, alpha, None, state.intervals, state.lookback, quantiles=state.quantiles)
     if bands is None and state.intervals is not None:
         bands = interval_bands(scoring, target, origins, forecast)
-    values = quantile_values(scoring, target, origins, forecast, offsets) if offsets is not None else None
-    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=values)
+    if quantiles is None and offsets is not None:
+        quantiles = quantile_values(scoring, target, origins, forecast, offsets)
+    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]

@@ -274,14 +274,18 @@ def test_backtest_scores_every_folds_own_quantiles_and_pools_them() -> None:
     assert report["pinball"] == pytest.approx(np.average([fold["pinball"] for fold in folds], weights=weights))
 
 
-def test_backtest_of_many_series_refuses_quantiles_clearly(tmp_path: Path) -> None:
+def test_backtest_of_many_series_pools_every_folds_own_quantiles(tmp_path: Path) -> None:
     path = tmp_path / "stores.csv"
-    long_table().to_csv(path, index=False)
-    result = CliRunner().invoke(
-        cli, ["backtest", str(path), "--target", "y", "--id-col", "store", "--quantiles", "0.1,0.9", *TINY_FLAGS]
-    )
-    assert result.exit_code == 2 and result.stdout == ""
-    assert "quantiles are not yet backtested for a model of many series" in result.stderr
+    long_table(lengths=(400, 300, 350)).sort_values(["store", "time"]).to_csv(path, index=False)
+    args = ["backtest", str(path), "--target", "y", "--id-col", "store", "--quantiles", "0.1,0.9", "--folds", "2"]
+    result = CliRunner().invoke(cli, [*args, *TINY_FLAGS, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    folds = [record["metrics"] for record in report["folds"]]
+    weights = np.array([fold["n_origins"] for fold in folds])
+    for name in ("q0.1", "q0.9"):  # a share below is the same in any series' units: the pool is the folds'
+        pooled = np.average([fold["quantiles"]["levels"][name]["coverage"] for fold in folds], weights=weights)
+        assert report["quantiles"]["levels"][name]["coverage"] == pytest.approx(pooled)
 
 
 def test_plot_shades_the_central_quantile_pairs_as_bands(ar1_model: Forecaster) -> None:
