@@ -357,18 +357,15 @@ def fit_quantile_heads(
     weight frozen: from the training errors' empirical quantiles per step, with Adam (``config``'s
     batch size and gradient clipping) and early stopping on the validation part's
     pinball loss of the members' mean (``config``'s epochs and patience). At most
-    ``MAX_QUANTILE_WINDOWS`` training windows, drawn at random (seeded); the best heads are kept. The
+    ``MAX_QUANTILE_WINDOWS`` training and as many validation windows, drawn at random (seeded); the
+    best heads are kept. The
     learning rate is ``HEAD_LR_FACTOR`` times ``config.lr``."""
-    device = windows.values.device
     generator = torch.Generator().manual_seed(config.seed)
-    train_idx = torch.as_tensor(train_origins, device=device)
-    if len(train_idx) > MAX_QUANTILE_WINDOWS:
-        keep = torch.randperm(len(train_idx), generator=generator)[:MAX_QUANTILE_WINDOWS].sort().values
-        train_idx = train_idx[keep.to(device)]
     heads = [member.quantile_head for member in members(model)]
     assert all(head is not None for head in heads), "a model built without quantiles"
-    train = _head_data(model, windows, train_idx)
-    val = _head_data(model, windows, torch.as_tensor(val_origins, device=device))
+    train = _head_data(model, windows, _at_most(train_origins, MAX_QUANTILE_WINDOWS, generator, windows))
+    val = _head_data(model, windows, _at_most(val_origins, MAX_QUANTILE_WINDOWS, generator, windows))
+    device = windows.values.device
     taus = torch.tensor(levels, dtype=torch.float32, device=device)
     _start_heads(heads, train, levels)
     parameters = [p for head in heads for p in head.parameters()]
@@ -403,6 +400,16 @@ def fit_quantile_heads(
     return HeadFit(best_epoch, best_loss, start_loss, epoch)
 
 
+def _at_most(origins: np.ndarray, most: int, generator: torch.Generator, windows: TensorWindows) -> torch.Tensor:
+    """``origins`` on the windows' device, or ``most`` of them drawn at random (in time order) when there
+    are more: the heads' features are held in memory, and a linear head needs no million windows."""
+    index = torch.as_tensor(origins, device=windows.values.device)
+    if len(index) <= most:
+        return index
+    keep = torch.randperm(len(index), generator=generator)[:most].sort().values
+    return index[keep.to(index.device)]
+
+
 def _start_heads(heads: list[nn.Linear], data: HeadData, levels: tuple[float, ...]) -> None:
     """Every head starts at the training errors' empirical quantiles per step (in spread units) and
     weights of zero: a constant band, from which training learns how it varies with the window."""
@@ -420,5 +427,7 @@ def predict_quantile_offsets(
     """The forecasts ``[N, H]`` and quantile offsets ``[N, H, Q]`` (scaled, spread units) from ``origins``."""
     with evaluating(model):
         parts = [quantile_offsets(model, windows.inputs(chunk))[:2] for chunk in origins.split(EVAL_BATCH)]
+    if not parts:
+        raise ValueError("no origins to forecast quantiles from")
     points, offsets = zip(*parts, strict=True)
     return torch.cat(points), torch.cat(offsets)
