@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from lstmcast.errors import ConfigError, DataError
+from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.intervals import (
+    SPREAD_FLOOR,
     Intervals,
     check_calibration,
     check_finite_errors,
@@ -80,13 +82,13 @@ def calibrate(
     )
     if state.panel is None:
         series = frames.validate_for(state, frame)
-        frames.warn_if_frequency_differs(state, series)
+        frames.require_same_frequency(state, series, "calibrate")
         source, values, offsets = series.source, state.scaler.transform(series.values), np.array([0, len(series)])
         target, index = state.scaler.transform_target(series.values[:, 0]), series.index
     else:
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
-        frames.warn_if_frequency_differs(state, panel)
+        frames.require_same_frequency(state, panel, "calibrate")
         need = state.lookback + state.horizon
         panel = leave_out_short(panel, panel.lengths < need, f"to calibrate (each needs {need} rows)")
         positions = state.panel.positions(panel.ids)
@@ -109,6 +111,7 @@ def calibrate(
         forecast, offsets = forecast_rows(state.model, state.weights, inputs), None
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
+    _warn_if_flat(spread, state.model.window_norm, source)
     intervals, paths = state.intervals, state.paths
     if levels:
         check_calibration(
@@ -125,9 +128,9 @@ def calibrate(
         )
         quantiles = fit_shifts(actual, forecast, offsets, spread, quantiles.levels, quantiles.window_norm, source)
     if state.panel is None:
-        seen = in_sample_origins(state, series, origins)  # warns: errors on rows training saw are too small
+        seen = in_sample_origins(state, series, origins, TOO_SMALL)
     else:
-        seen = panel_in_sample_origins(state, panel, origins)
+        seen = panel_in_sample_origins(state, panel, origins, TOO_SMALL)
     record = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
@@ -141,6 +144,29 @@ def calibrate(
     }
     calibrated = dataclasses.replace(state, intervals=intervals, paths=paths, quantiles=quantiles, calibration=record)
     return Calibrated(calibrated, len(origins), seen, source)
+
+
+# What origins on rows training saw mean here: the model fitted those rows, so its errors there are small.
+TOO_SMALL = "their errors are smaller than on new rows, so the bands and quantiles taken from them are too narrow"
+FLAT_SHARE = 0.01  # of the origins: more windows than this at the spread floor is worth a warning
+
+
+def _warn_if_flat(spread: np.ndarray, window_norm: str, source: str) -> None:
+    """Warn when many windows are nearly flat under a window normalisation whose unit is their spread:
+    errors in units of a spread near 0 are huge, and bands or quantiles sized from them come out far
+    too wide for every other window."""
+    if window_norm not in ("mean", "revin"):
+        return
+    flat = int(np.sum(spread <= SPREAD_FLOOR))
+    if flat > FLAT_SHARE * len(spread):
+        warnings.warn(
+            f"{source}: {flat:,} of {len(spread):,} input windows are nearly flat (their spread is under "
+            f"{SPREAD_FLOOR:g} of the training target's scale); with --window-norm {window_norm} errors are "
+            "measured in units of that spread, so the bands and quantiles taken from them may be far too wide "
+            "for other windows",
+            DataWarning,
+            stacklevel=3,
+        )
 
 
 def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -> dict[str, str] | None:

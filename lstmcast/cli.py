@@ -305,8 +305,8 @@ threads_option = click.option(
     envvar="LSTMCAST_THREADS",
     show_envvar=True,
     metavar="N",
-    help="CPU threads for torch (default 1: faster than more for models this size, and it never collapses "
-    "when other jobs share the cores).",
+    help="CPU threads to compute with (torch's, or numpy's for the commands that need no torch; default 1: faster "
+    "than more for models this size, and it never collapses when other jobs share the cores).",
 )
 quiet_option = click.option(
     "-q", "--quiet", is_flag=True, help="No progress or tables on stderr (errors and warnings still show)."

@@ -230,11 +230,30 @@ def metrics_table(
     console.print(_verdict(metrics, model_name))
     if metrics.get("mape_skipped"):
         console.print(f"MAPE skips the {metrics['mape_skipped']} forecast steps whose actual value is 0.")
+    _event_tables(console, metrics, rows, replaced)
+    _uncertainty_lines(console, metrics, replaced)
+
+
+_SINCE = ", replaced by calibrate since"
+
+
+def _event_tables(
+    console: Console, metrics: dict[str, Any], rows: list[tuple[str, str, dict[str, Any]]], replaced: tuple[str, ...]
+) -> None:
+    """Threshold events point by point and as events, when scored; a note when their alerts came from
+    error paths that ``calibrate`` has replaced since."""
     if "f1" in metrics:
         _pointwise_table(console, metrics, rows)
     if "event_f1" in metrics:
         _event_table(console, metrics, rows)
-    since = ", replaced by calibrate since"
+    if "paths" in replaced and metrics.get("alert_prob") is not None and ("f1" in metrics or "event_f1" in metrics):
+        console.print(f"(The alerts scored above came from the training-time error paths{_SINCE}.)", markup=False)
+
+
+def _uncertainty_lines(console: Console, metrics: dict[str, Any], replaced: tuple[str, ...]) -> None:
+    """A sentence each for the interval bands, the quantiles and the event probabilities, labelled as
+    training-time when ``calibrate`` has replaced what they scored."""
+    since = _SINCE
     for scores in metrics.get("intervals", {}).values():
         label = f" (training-time band{since})" if "bands" in replaced else ""
         console.print(_interval_line(scores, label), markup=False)

@@ -196,7 +196,7 @@ def _draw_bands(ax: Axes, bands: Mapping[float, tuple[pd.Series, pd.Series]]) ->
     """Each level's band as a shaded area behind the forecast; wider bands paler."""
     for rank, level in enumerate(sorted(bands, reverse=True)):
         low, high = bands[level]
-        alpha = 0.14 + 0.14 * rank
+        alpha = 0.14 + min(0.14, 0.7 / len(bands)) * rank  # darker inward, never past 0.84 (8 levels, 9 pairs)
         ax.fill_between(
             low.index,
             low.to_numpy(dtype=float),

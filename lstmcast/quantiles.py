@@ -36,6 +36,7 @@ from lstmcast.config import parse_level_list
 from lstmcast.errors import DataError
 
 MAX_QUANTILES = 19
+MAX_SHIFT = 1e6  # window spreads: far beyond any real correction, and far from overflowing a forecast
 
 
 def parse_quantiles(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
@@ -46,8 +47,9 @@ def parse_quantiles(text: str | tuple[float, ...] | list[float] | None) -> tuple
 
 
 def quantile_name(level: float) -> str:
-    """0.1 -> "q0.1", 0.025 -> "q0.025": the forecast table's column of a level."""
-    return f"q{level:g}"
+    """0.1 -> "q0.1", 0.025 -> "q0.025", 1e-05 -> "q0.00001": the forecast table's column of a level,
+    in positional notation with every digit the level has."""
+    return "q" + np.format_float_positional(level, trim="-")
 
 
 def quantile_names(levels: tuple[float, ...]) -> list[str]:
@@ -98,7 +100,14 @@ class Quantiles:
         """The quantiles ``[N, H, Q]``, sorted along the levels, around ``forecast [N, H]`` from the head's
         ``offsets [N, H, Q]`` and each window's ``spread [N, 1]`` (in the forecast's units)."""
         corrected = offsets + self.shifts.T[None]  # [N, H, Q]
-        return np.sort(forecast[:, :, None] + corrected * spread[:, :, None], axis=2)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below
+            values = np.sort(forecast[:, :, None] + corrected * spread[:, :, None], axis=2)
+        if not np.all(np.isfinite(values)):
+            raise DataError(
+                "some quantiles are not finite numbers (an input far outside the range the model was trained on, "
+                "or a damaged model); they cannot be written or scored"
+            )
+        return values
 
     def columns(self, forecast: np.ndarray, offsets: np.ndarray, spread: np.ndarray) -> dict[str, np.ndarray]:
         """The forecast table's quantile columns, ``q0.1`` ... each ``[N, H]``."""
@@ -115,12 +124,18 @@ class Quantiles:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Quantiles:
-        levels = parse_quantiles(tuple(float(level) for level in data["levels"]))
-        shifts = np.asarray(data["shifts"], dtype=np.float64)
+        stored = tuple(float(level) for level in data["levels"])
+        levels = parse_quantiles(stored)
+        if levels != stored:  # the shifts' rows follow the stored order: a reordered list would mismatch them
+            raise ValueError("quantiles: the levels must be in ascending order")
+        try:
+            shifts = np.asarray(data["shifts"], dtype=np.float64)
+        except ValueError:  # ragged lists
+            shifts = np.empty(0)
         if shifts.ndim != 2 or shifts.shape[0] != len(levels):
             raise ValueError("quantiles: shifts must be one list per level, of one number per step")
-        if not np.all(np.isfinite(shifts)):
-            raise ValueError("quantiles: every shift must be a finite number")
+        if not np.all(np.abs(shifts) <= MAX_SHIFT):
+            raise ValueError(f"quantiles: every shift must be a number of at most {MAX_SHIFT:g} window spreads")
         return cls(levels, shifts, str(data["window_norm"]), int(data["calibration"]))
 
 

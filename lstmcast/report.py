@@ -258,9 +258,14 @@ def quantile_values(
     return scoring.quantiles.values(forecast, offsets, spread)
 
 
-def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -> int | None:
+OPTIMISTIC = "those scores are optimistic"  # what origins on rows training saw mean for a report
+
+
+def in_sample_origins(
+    state: FittedState, series: Series, origins: np.ndarray, consequence: str = OPTIMISTIC
+) -> int | None:
     """How many origins forecast rows that training or early stopping saw (None when the series has
-    no times to tell); warns when any do, since their scores are optimistic."""
+    no times to tell); warns when any do, saying ``consequence``."""
     seen = state.training.get("parts", {}).get("val", {}).get("end")
     if series.index is None or seen is None:
         return None
@@ -272,14 +277,16 @@ def in_sample_origins(state: FittedState, series: Series, origins: np.ndarray) -
     if count:
         warnings.warn(
             f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
-            f"early-stopped on (up to {seen}); those scores are optimistic",
+            f"early-stopped on (up to {seen}); {consequence}",
             DataWarning,
             stacklevel=3,
         )
     return count
 
 
-def panel_in_sample_origins(state: FittedState, panel: Panel, origins: np.ndarray) -> int | None:
+def panel_in_sample_origins(
+    state: FittedState, panel: Panel, origins: np.ndarray, consequence: str = OPTIMISTIC
+) -> int | None:
     """``in_sample_origins`` for a model of many series: how many global ``origins`` forecast rows
     that training or early stopping saw of their own series (None when there are no times, or the
     model does not record them); warns when any do, naming the first few series."""
@@ -293,7 +300,7 @@ def panel_in_sample_origins(state: FittedState, panel: Panel, origins: np.ndarra
         names = format_ids([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
         warnings.warn(
             f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
-            f"early-stopped on ({panel.id_col} {names}); those scores are optimistic",
+            f"early-stopped on ({panel.id_col} {names}); {consequence}",
             DataWarning,
             stacklevel=3,
         )

@@ -142,6 +142,10 @@ class FittedState:
             raise ValueError("the quantiles' levels differ from the model's settings")
         if quantiles is not None and quantiles.shifts.shape[1] != horizon:
             raise ValueError(f"quantiles hold shifts for {quantiles.shifts.shape[1]} steps; the horizon is {horizon}")
+        norm = configs["model"].window_norm
+        for name, part in (("intervals", intervals), ("quantiles", quantiles)):
+            if part is not None and part.window_norm != norm:  # their offsets are in units of this norm's spread
+                raise ValueError(f"{name} are in units of window norm {part.window_norm!r}; the model's is {norm!r}")
         state = cls(
             **configs,
             columns=(columns["target"], *columns["features"]),

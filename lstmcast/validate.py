@@ -78,20 +78,31 @@ def format_rows(positions: np.ndarray, limit: int = 3) -> str:
     return ("row " if len(rows) == 1 else "rows ") + text
 
 
+TRAIN_REPAIR = "pass --fill interpolate|ffill|drop to repair"  # what a missing value's message advises
+MODEL_REPAIR = "repair it in the data, or train the model with --fill interpolate|ffill|drop"  # a trained model's
+
+
 def validate_frame(
-    frame: pd.DataFrame, config: DataConfig, source: str | None = None, *, warn_constant: bool = True
+    frame: pd.DataFrame,
+    config: DataConfig,
+    source: str | None = None,
+    *,
+    warn_constant: bool = True,
+    repair: str = TRAIN_REPAIR,
 ) -> Series:
     """Check and convert a table into a ``Series`` following ``config``.
 
     A constant target warns (a model trained on it can only repeat it) unless ``warn_constant`` is
-    False, as for the recent rows a fitted model forecasts from, which may well be flat.
+    False, as for the recent rows a fitted model forecasts from, which may well be flat. ``repair`` is
+    what a missing value's message advises (``MODEL_REPAIR`` for commands that read a trained
+    model's ``fill``, which have no --fill).
     """
     source = source or frame.attrs.get("source", "<frame>")
     frame = _with_time_column(frame, config)
     time_col, columns, values = _columns(frame, config, source)
     index = _timestamps(frame[time_col], time_col, source) if time_col else None
     if config.fill == "none":
-        _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
+        _reject_missing(values, columns, source, repair)  # before sorting, so rows are named in file order
     if index is not None:
         values, index = _sorted(values, index, source)
     values, index = _repair_missing(values, index, columns, config.fill, source)
@@ -233,16 +244,14 @@ def _sorted(values: np.ndarray, index: pd.DatetimeIndex, source: str) -> tuple[n
     return values[order], index[order]
 
 
-def _reject_missing(values: np.ndarray, columns: tuple[str, ...], source: str) -> None:
+def _reject_missing(values: np.ndarray, columns: tuple[str, ...], source: str, repair: str = TRAIN_REPAIR) -> None:
     missing = ~np.isfinite(values)  # [n, n_columns]
     if not missing.any():
         return
     col = int(np.flatnonzero(missing.any(axis=0))[0])
     rows = np.flatnonzero(missing[:, col])
     kind = "infinite value" if np.isinf(values[rows[0], col]) else "missing value"
-    raise DataError(
-        f"{source}: column {columns[col]!r}, {format_rows(rows)}: {kind}; pass --fill interpolate|ffill|drop to repair"
-    )
+    raise DataError(f"{source}: column {columns[col]!r}, {format_rows(rows)}: {kind}; {repair}")
 
 
 def _repair_missing(
@@ -385,7 +394,9 @@ def leave_out_short(
     return panel.select(~short)
 
 
-def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source: str | None = None) -> Panel:
+def validate_panel(
+    frame: pd.DataFrame, config: DataConfig, id_col: str, source: str | None = None, *, repair: str = TRAIN_REPAIR
+) -> Panel:
     """Check and convert a long table (an id column, time, target, features) into a ``Panel``.
 
     Every check of ``validate_frame`` applies, with rows named in file order; besides, an id column
@@ -403,7 +414,7 @@ def validate_panel(frame: pd.DataFrame, config: DataConfig, id_col: str, source:
     np.minimum.at(first_rows, codes, np.arange(len(codes)))
     index = _parsed_times(rest[time_col], time_col, source) if time_col else None
     if config.fill == "none":
-        _reject_missing(values, columns, source)  # before sorting, so rows are named in file order
+        _reject_missing(values, columns, source, repair)  # before sorting, so rows are named in file order
     order = _panel_order(codes, index, id_col, names, source)
     values, codes = values[order], codes[order]
     index = index[order] if index is not None else None

@@ -502,8 +502,8 @@ def test_calibrate_refuses_a_level_whose_columns_the_data_has_and_overflowing_fo
     with pytest.raises(DataError, match="not finite numbers"):
         fit_intervals(residuals, np.ones((20, 1)), (80.0,), "last", "<test>")
     every_other = ar1_frame(n=600, seed=4, start="2026-01-01").iloc[::2].rename(columns={"y": "hi_90"})
-    with pytest.warns(DataWarning, match="rows are '2h' apart"):
-        calibrate(model.state_, every_other)
+    with pytest.raises(DataError, match="rows are '2h' apart .* calibrate needs rows at the model's step"):
+        calibrate(model.state_, every_other)  # errors at another step say nothing of the model's
 
 
 def test_a_probability_alert_model_says_so_and_plots_the_alerts_predict_writes(tmp_path: Path) -> None:

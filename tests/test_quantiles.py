@@ -14,7 +14,7 @@ from conftest import TINY, TINY_FLAGS, sine_frame
 from test_intervals import ar1_frame
 from test_panel import PANEL_TINY, long_table
 
-from lstmcast import ConfigError, DataError, Forecaster
+from lstmcast import ConfigError, DataError, DataWarning, Forecaster
 from lstmcast.cli import cli
 from lstmcast.config import ModelConfig
 from lstmcast.errors import ArtifactError
@@ -309,3 +309,65 @@ def test_tune_gives_every_trial_the_quantiles_and_keeps_them_with_the_best(tmp_p
         cli, ["tune", str(data), *common, "--grid", "quantiles=0.1", "-o", str(tmp_path / "x")]
     )
     assert refused.exit_code == 2 and "quantiles" in refused.stderr
+
+
+def test_plot_draws_as_many_bands_as_a_model_may_have(tmp_path: Path) -> None:
+    """Eight levels (the most --level takes) once gave a shading darker than opaque: an internal error."""
+    pytest.importorskip("matplotlib")
+    levels = "10,20,30,40,50,60,70,80"
+    model = Forecaster("y", time_col="time", levels=levels, **{**TINY, "lookback": 24}).fit(ar1_frame(n=1500))
+    model.save(tmp_path / "m")
+    ar1_frame(n=300).to_csv(tmp_path / "d.csv", index=False)
+    result = CliRunner().invoke(
+        cli, ["plot", str(tmp_path / "m"), str(tmp_path / "d.csv"), "-o", str(tmp_path / "p.png")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda q: q.update(shifts=[row[:-1] if k == 0 else row for k, row in enumerate(q["shifts"])]), "one list per"),
+        (lambda q: q.update(levels=q["levels"][::-1]), "levels must be in ascending order"),
+        (lambda q: q.update(window_norm="mean"), "in units of window norm 'mean'; the model's is 'last'"),
+        (lambda q: q["shifts"][0].__setitem__(0, 1e308), "at most 1e\\+06 window spreads"),
+    ],
+    ids=["ragged", "reordered", "other-norm", "huge"],
+)
+def test_a_damaged_quantile_record_is_a_clear_load_error(
+    ar1_model: Forecaster, tmp_path: Path, change, message: str
+) -> None:
+    ar1_model.save(tmp_path / "m")
+    path = tmp_path / "m" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest["quantiles"])
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        Forecaster.load(tmp_path / "m")
+
+
+def test_quantiles_that_are_not_finite_are_refused_not_written(ar1_model: Forecaster) -> None:
+    weights = dict(ar1_model.state_.weights)
+    weights["core.quantile_head.bias"] = np.full_like(weights["core.quantile_head.bias"], np.nan)  # a damaged head
+    damaged = Forecaster.from_state(ar1_model.state_.replace(weights=weights))
+    with pytest.raises(DataError, match="some quantiles are not finite numbers"):
+        damaged.predict(ar1_frame(n=300))
+
+
+def test_column_names_write_every_digit_of_a_level() -> None:
+    assert parse_quantiles("1e-5,0.5,0.1000000001") == (1e-5, 0.1000000001, 0.5)
+    from lstmcast.quantiles import quantile_names
+
+    assert quantile_names((1e-5, 0.1000000001, 0.5)) == ["q0.00001", "q0.1000000001", "q0.5"]
+
+
+def test_calibrate_warns_when_many_windows_are_flat_under_a_spread_norm() -> None:
+    from lstmcast.calibration import calibrate
+
+    settings = {**TINY, "lookback": 24, "horizon": 3, "window_norm": "mean"}
+    model = Forecaster("y", time_col="time", quantiles="0.1,0.9", **settings).fit(ar1_frame(n=1500))
+    stuck = ar1_frame(n=400, seed=2, start="2026-01-01")
+    stuck.loc[100:250, "y"] = 10.0  # a sensor stuck for 150 hours
+    with pytest.warns(DataWarning, match="input windows are nearly flat"):
+        calibrate(model.state_, stuck)

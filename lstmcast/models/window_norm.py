@@ -26,6 +26,7 @@ from torch import nn
 from lstmcast.models.recurrent import RecurrentForecaster
 
 EPS = 1e-5
+SPREAD_FLOOR = 0.01  # lstmcast.intervals.SPREAD_FLOOR (not imported: models do not import the numpy side)
 
 
 class WindowNorm(nn.Module):
@@ -87,8 +88,11 @@ class NormalisedForecaster(nn.Module):
 
     def spread(self, x: torch.Tensor) -> torch.Tensor:
         """Each window's spread ``[B, 1]``, the unit of quantile offsets and interval bands: the target
-        column's standard deviation for ``mean`` and ``revin``, 1 otherwise (``intervals.window_spread``)."""
-        return self.norm.normalise(x)[2][:, :, 0] if self.norm.mode in ("mean", "revin") else x.new_ones(len(x), 1)
+        column's standard deviation for ``mean`` and ``revin``, at least ``SPREAD_FLOOR``, and 1
+        otherwise (as ``lstmcast.intervals.window_spread``)."""
+        if self.norm.mode not in ("mean", "revin"):
+            return x.new_ones(len(x), 1)
+        return self.norm.normalise(x)[2][:, :, 0].clamp(min=SPREAD_FLOOR)
 
     @property
     def quantile_head(self) -> nn.Linear | None:

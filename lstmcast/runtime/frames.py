@@ -24,14 +24,23 @@ from lstmcast.quantiles import quantile_name, quantile_names
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_ids, leave_out_short, same_step, validate_frame, validate_panel
+from lstmcast.validate import (
+    MODEL_REPAIR,
+    Panel,
+    Series,
+    format_ids,
+    leave_out_short,
+    same_step,
+    validate_frame,
+    validate_panel,
+)
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
     """``frame`` validated as the model reads it: its columns, by name, repaired with its ``fill``."""
     config = DataConfig(target=state.target, time_col=state.time_col, features=state.columns[1:], fill=state.data.fill)
     # A flat stretch to forecast from is no reason to warn; a constant series to train on is.
-    return validate_frame(frame, config, warn_constant=False)
+    return validate_frame(frame, config, warn_constant=False, repair=MODEL_REPAIR)
 
 
 def forecastable(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -324,6 +333,17 @@ def warn_if_frequency_differs(state: FittedState, series: Series | Panel) -> Non
         )
 
 
+def require_same_frequency(state: FittedState, series: Series | Panel, command: str) -> None:
+    """A DataError when the data's rows are another step apart than the model's training data: errors
+    of forecasts made at the wrong step say nothing about the model's (what ``calibrate`` measures)."""
+    if series.frequency is None or state.frequency is None or same_step(series.frequency, state.frequency):
+        return
+    raise DataError(
+        f"{series.source}: rows are {series.frequency!r} apart but the model was trained on {state.frequency!r} "
+        f"data; {command} needs rows at the model's step"
+    )
+
+
 # -- many series ------------------------------------------------------------------------------------
 
 
@@ -337,7 +357,7 @@ def validate_panel_for(state: FittedState, frame: pd.DataFrame) -> Panel:
         id_col=state.data.id_col,
     )
     assert config.id_col is not None
-    return validate_panel(frame, config, config.id_col)
+    return validate_panel(frame, config, config.id_col, repair=MODEL_REPAIR)
 
 
 def panel_series(state: FittedState, frame: pd.DataFrame, name: str) -> tuple[FittedState, Series]:
