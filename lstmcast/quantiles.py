@@ -32,8 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from lstmcast.config import parse_level_list
+from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
+from lstmcast.intervals import window_spread
+from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
 MAX_SHIFT = 1e6  # window spreads: far beyond any real correction, and far from overflowing a forecast
@@ -137,6 +139,25 @@ class Quantiles:
         if not np.all(np.abs(shifts) <= MAX_SHIFT):
             raise ValueError(f"quantiles: every shift must be a number of at most {MAX_SHIFT:g} window spreads")
         return cls(levels, shifts, str(data["window_norm"]), int(data["calibration"]))
+
+
+def quantile_columns(
+    quantiles: Quantiles | None,
+    config: ModelConfig,
+    weights: Weights,
+    inputs: np.ndarray,
+    forecast: np.ndarray,
+    unit: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """A model with quantiles: ``q0.1``, ... ``[N, H]`` each (original units, sorted along the levels)
+    around ``forecast [N, H]`` from the scaled input windows ``[N, L, F]`` (the network in fixed passes,
+    so each row is the same in any shard) and each one's target scale ``unit`` (``[N]`` or one for
+    all); none for a model without quantiles. What ``predict`` writes, on either path."""
+    if quantiles is None:
+        return {}
+    _, offsets = offset_rows(config, weights, inputs)  # [N, H, Q] in spread units
+    spread = window_spread(inputs[:, :, 0], quantiles.window_norm) * np.reshape(unit, (-1, 1))  # [N, 1]
+    return quantiles.columns(forecast, offsets.astype(np.float64), spread)
 
 
 def fit_shifts(

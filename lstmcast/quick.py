@@ -9,7 +9,7 @@ warnings included: a column missing, a value that is not a plain finite number, 
 not ISO ``YYYY-MM-DD[ HH:MM[:SS]]`` without a time zone or fraction, rows out of order or not evenly
 spaced, a step that differs from the model's or that pandas would name otherwise (a weekday other
 than the model's, four weeks or more), a frequency that is not a fixed step (months, business
-days), a model without a time column or with quantiles, output columns whose names collide, a forecast that is not
+days), a model without a time column, output columns whose names collide, a forecast that is not
 finite or runs past the year 9999, compressed or quoted-multi-line input, and every output but CSV.
 ``tests/test_quick.py`` holds its output byte for byte to the pandas path's.
 """
@@ -24,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lstmcast.errors import DataError
 from lstmcast.intervals import PROBABILITY_COLUMNS, band_columns, band_names, probability_columns
+from lstmcast.quantiles import quantile_columns, quantile_names
 from lstmcast.state import FittedState
 from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
 
@@ -82,9 +84,7 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",", sample: b
     the last of ``text``: else the file is out of time order, and only the pandas path, reading it
     all, finds its latest rows."""
     step = fixed_step(state.frequency)
-    if state.panel is not None or state.quantiles is not None or state.time_col is None or step is None:
-        return None
-    if not _distinct_names(state):
+    if state.panel is not None or state.time_col is None or step is None or not _distinct_names(state):
         return None
     table = _parse(text, delimiter, (state.time_col, *state.columns))
     if table is None or len(table) < state.lookback:
@@ -137,7 +137,8 @@ def _distinct_names(state: FittedState) -> bool:
     """Whether the output's columns have distinct names: pandas builds the table from a dict, so a
     target named 'step' (or 'alert') or a time column named 'step' would replace a column there."""
     probabilities = list(PROBABILITY_COLUMNS) if state.paths is not None and state.events else []
-    names = [state.time_col, "step", state.target, *band_names(state.intervals), *probabilities]
+    quantiles = quantile_names(state.quantiles.levels) if state.quantiles is not None else []
+    names = [state.time_col, "step", state.target, *band_names(state.intervals), *quantiles, *probabilities]
     names += ["alert"] if state.events else []
     return len(set(names)) == len(names)
 
@@ -207,10 +208,13 @@ def _forecast(state: FittedState, window: np.ndarray) -> tuple[np.ndarray, dict[
             # The target window as predict_frame scales it (float64), so the bands match to the bit.
             target = state.scaler.transform_target(window[:, 0])[None]  # [1, L]
             bands = band_columns(state.intervals, forecast[None], target, state.scaler.scale[:1])
+            bands |= quantile_columns(
+                state.quantiles, state.model, state.weights, scaled[None], forecast[None], state.scaler.scale[:1]
+            )
             bands |= probability_columns(
                 state.paths, state.model.window_norm, state.events, forecast[None], target, state.scaler.scale[:1]
             )
-    except FloatingPointError:
+    except (FloatingPointError, DataError):  # the pandas path says what is wrong
         return None
     finite = np.all(np.isfinite(forecast)) and all(np.all(np.isfinite(band)) for band in bands.values())
     return (forecast, {name: band[0] for name, band in bands.items()}) if finite else None

@@ -14,7 +14,7 @@ from conftest import TINY, TINY_FLAGS, sine_frame
 from test_intervals import ar1_frame
 from test_panel import PANEL_TINY, long_table
 
-from lstmcast import ConfigError, DataError, DataWarning, Forecaster
+from lstmcast import ConfigError, DataError, DataWarning, Forecaster, read_table
 from lstmcast.cli import cli
 from lstmcast.config import ModelConfig
 from lstmcast.errors import ArtifactError
@@ -22,6 +22,7 @@ from lstmcast.models import build_model, quantile_offsets
 from lstmcast.quantiles import Quantiles, parse_quantiles, pinball, quantile_scores
 from lstmcast.quick import predict_source
 from lstmcast.runtime.network import forecast_offsets, parameter_shapes
+from lstmcast.write import table_bytes
 
 LEVELS = "0.1,0.5,0.9"
 
@@ -161,10 +162,12 @@ def test_a_format_7_model_loads_and_predicts_as_before(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(loaded.predict(sine_frame(n=300)), model.predict(sine_frame(n=300)))
 
 
-def test_the_fast_path_leaves_a_model_with_quantiles_to_pandas(ar1_model: Forecaster, tmp_path: Path) -> None:
+def test_the_fast_path_writes_the_quantiles_as_the_pandas_path_does(ar1_model: Forecaster, tmp_path: Path) -> None:
     path = tmp_path / "recent.csv"
     ar1_frame(n=300, seed=5).to_csv(path, index=False)
-    assert predict_source(ar1_model.state_, str(path), None) == (None, None)
+    fast, _ = predict_source(ar1_model.state_, str(path), None)
+    assert fast is not None and fast.splitlines()[0] == b"time,step,y,q0.1,q0.5,q0.9"
+    assert fast == table_bytes(ar1_model.predict(read_table(path)), "csv")
 
 
 def test_evaluate_scores_the_quantiles_on_new_rows(ar1_model: Forecaster) -> None:

@@ -18,11 +18,10 @@ from lstmcast.intervals import (
     band_names,
     level_name,
     probability_columns,
-    window_spread,
 )
-from lstmcast.quantiles import quantile_name, quantile_names
+from lstmcast.quantiles import quantile_columns, quantile_name, quantile_names
 from lstmcast.report import Scoring, forecast_event_chances, stored_events
-from lstmcast.runtime.network import forecast_rows, offset_rows
+from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import (
     MODEL_REPAIR,
@@ -94,7 +93,8 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         }
     )
     inputs = state.scaler.transform(series.values[-state.lookback :])[None]  # [1, L, F]
-    quantiles = quantile_columns(state, inputs, forecast[None], state.scaler.scale[:1])
+    unit = state.scaler.scale[:1]
+    quantiles = quantile_columns(state.quantiles, state.model, state.weights, inputs, forecast[None], unit)
     out.update({name: column[0] for name, column in quantiles.items()})
     probabilities = probability_columns(
         state.paths, state.model.window_norm, state.events, forecast[None], window, state.scaler.scale[:1]
@@ -150,20 +150,6 @@ def check_output_names(
                 f"{source}: the {role} is named {name!r}, as a column of the forecast table is; rename it in "
                 "the data and train again"
             )
-
-
-def quantile_columns(
-    state: FittedState, inputs: np.ndarray, forecast: np.ndarray, unit: np.ndarray
-) -> dict[str, np.ndarray]:
-    """A model with quantiles: ``q0.1``, ... ``[N, H]`` each (original units, sorted along the levels)
-    around ``forecast [N, H]`` from the scaled input windows ``[N, L, F]`` (each row in fixed passes, so
-    the same in any shard) and each one's target scale ``unit`` (``[N]`` or one for all); none for
-    other models."""
-    if state.quantiles is None:
-        return {}
-    _, offsets = offset_rows(state.model, state.weights, inputs)  # [N, H, Q] in spread units
-    spread = window_spread(inputs[:, :, 0], state.quantiles.window_norm) * np.reshape(unit, (-1, 1))  # [N, 1]
-    return state.quantiles.columns(forecast, offsets.astype(np.float64), spread)
 
 
 def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
@@ -246,7 +232,8 @@ def _quantile_bands(
     assert state.quantiles is not None
     levels = state.quantiles.levels
     inputs = state.scaler.transform(series.values[position - state.lookback : position])[None]  # [1, L, F]
-    columns = quantile_columns(state, inputs, forecast.to_numpy()[None], state.scaler.scale[:1])
+    unit = state.scaler.scale[:1]
+    columns = quantile_columns(state.quantiles, state.model, state.weights, inputs, forecast.to_numpy()[None], unit)
     pairs = [(levels[k], levels[-1 - k]) for k in range(len(levels) // 2)]
     return {
         round(100 * (high - low), 6): (
@@ -416,7 +403,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
         names = format_ids(bad, limit=3)
         raise DataError(f"{panel.source} ({panel.id_col} {names}): {what} ({_FAR_OUTSIDE})")
     bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
-    bands |= quantile_columns(state, windows, forecast, scale[:, 0, 0])
+    bands |= quantile_columns(state.quantiles, state.model, state.weights, windows, forecast, scale[:, 0, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
     if len(set(names + list(bands))) < len(names) + len(bands):
         raise DataError(
