@@ -30,7 +30,7 @@ from lstmcast.intervals import (
     window_spread,
 )
 from lstmcast.metrics import skill
-from lstmcast.quantiles import Quantiles, quantile_scores
+from lstmcast.quantiles import Quantiles, quantile_name, quantile_scores
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, format_ids
 
@@ -392,6 +392,8 @@ def panel_report(
     report["series"] = _per_series(panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase)
     if bands:
         _series_coverage(report["series"], owner, actual, bands)
+    if quantiles is not None and state.quantiles is not None:
+        _series_below(report["series"], owner, actual, quantiles, state.quantiles.levels)
     ratios = [(row["mse"] / row["ridge_mse"], row["id"]) for row in report["series"] if row.get("ridge_mse")]
     report["worst_series"] = max(ratios)[1] if ratios else None
     return report
@@ -406,6 +408,20 @@ def _series_coverage(rows: list[dict[str, Any]], owner: np.ndarray, actual: np.n
         seen = np.flatnonzero(counts)  # the rows list the series with origins, in this order
         for row, k in zip(rows, seen, strict=True):
             row[f"coverage_{level_name(level)}"] = float(share[k])
+
+
+def _series_below(
+    rows: list[dict[str, Any]], owner: np.ndarray, actual: np.ndarray, quantiles: np.ndarray, levels: tuple[float, ...]
+) -> None:
+    """Each series' share of actual values at or below every quantile (``coverage_q0.9``, ...), into its
+    row: near the level is right, so a series the quantiles do not fit shows."""
+    counts = np.bincount(owner)
+    seen = np.flatnonzero(counts)  # the rows list the series with origins, in this order
+    for k, level in enumerate(levels):
+        below = (actual <= quantiles[:, :, k]).mean(axis=1)  # [n] per origin
+        share = np.bincount(owner, weights=below, minlength=len(counts)) / np.maximum(counts, 1)
+        for row, series in zip(rows, seen, strict=True):
+            row[f"coverage_{quantile_name(level)}"] = float(share[series])
 
 
 def _drop_percentages(report: dict[str, Any]) -> None:

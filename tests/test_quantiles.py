@@ -180,6 +180,10 @@ def test_many_series_get_quantiles_each_in_its_own_units() -> None:
     table = long_table(lengths=(400, 300, 350)).sort_values(["store", "time"])
     model = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8", "epochs": 2}).fit(table)
     assert set(model.metrics_["quantiles"]["levels"]) == {"q0.2", "q0.8"} and model.metrics_["pinball"] > 0
+    rows = model.metrics_["series"]  # each series' own share below each level, which pool to the whole's
+    weights = [row["n_origins"] for row in rows]
+    pooled = np.average([row["coverage_q0.8"] for row in rows], weights=weights)
+    assert model.metrics_["quantiles"]["levels"]["q0.8"]["coverage"] == pytest.approx(pooled)
     forecast = model.predict(table)
     assert list(forecast.columns) == ["store", "time", "step", "y", "q0.2", "q0.8"]
     assert np.all(forecast["q0.2"] <= forecast["q0.8"])
