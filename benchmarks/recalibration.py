@@ -87,8 +87,7 @@ def blocks_of(test: np.ndarray, k: int, cap: int) -> tuple[list[np.ndarray], int
 
 def band_figures(scores: dict) -> dict:
     return {
-        k: dict(coverage=v["coverage"], width=v["width"], interval_score=v["interval_score"])
-        for k, v in scores.items()
+        k: dict(coverage=v["coverage"], width=v["width"], interval_score=v["interval_score"]) for k, v in scores.items()
     }
 
 
@@ -112,7 +111,7 @@ def reference_rows(role: str) -> dict:
     return out
 
 
-def run_one(name: str, role: str, seed: int, cap: int) -> dict:
+def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (one straight run: fit, arms, checks)
     from intervals import model_origins
     from recipe_study import load
 
@@ -171,7 +170,9 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:
             )
         ),
         report_quantile_diff=float(
-            max(abs(all_q["levels"][k]["coverage"] - met["quantiles"]["levels"][k]["coverage"]) for k in all_q["levels"])
+            max(
+                abs(all_q["levels"][k]["coverage"] - met["quantiles"]["levels"][k]["coverage"]) for k in all_q["levels"]
+            )
         ),
     )
     ref = reference_rows(role)
@@ -186,7 +187,10 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:
     if name in ref.get("quantiles", {}):
         r = ref["quantiles"][name]
         checks["quantiles_py_coverage_diff"] = float(
-            max(abs(all_q["levels"][k]["coverage"] - r["quantiles"]["head"]["levels"][k]["coverage"]) for k in all_q["levels"])
+            max(
+                abs(all_q["levels"][k]["coverage"] - r["quantiles"]["head"]["levels"][k]["coverage"])
+                for k in all_q["levels"]
+            )
         )
         checks["quantiles_py_band80_coverage_diff"] = float(
             abs(all_bands["80"]["coverage"] - r["bands"]["conformal"]["coverage"])
@@ -252,7 +256,11 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:
         arms[arm] = dict(
             bands=band_figures(interval_scores(act, b)),
             quantiles=quantile_figures(quantile_scores(act, np.concatenate(arm_q[arm]), QUANTILES)),
-            width80_scaled_blocks=[min(widths_scaled[arm]), float(np.median(widths_scaled[arm])), max(widths_scaled[arm])],
+            width80_scaled_blocks=[
+                min(widths_scaled[arm]),
+                float(np.median(widths_scaled[arm])),
+                max(widths_scaled[arm]),
+            ],
         )
     checks.update(
         leak_worst_row=int(leak_worst),
@@ -299,7 +307,10 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:
 def check_failures(r: dict) -> list[str]:
     c, out = r["checks"], []
     if c["report_band_diff"] > 1e-9 or c["report_quantile_diff"] > 1e-9:
-        out.append(f"trained scores differ from the report: bands {c['report_band_diff']:.3g}, quantiles {c['report_quantile_diff']:.3g}")
+        out.append(
+            f"trained scores differ from the report: bands {c['report_band_diff']:.3g}, "
+            f"quantiles {c['report_quantile_diff']:.3g}"
+        )
     for key in ("intervals_py_coverage_diff", "quantiles_py_coverage_diff", "quantiles_py_band80_coverage_diff"):
         if key in c and c[key] > 1e-9:
             out.append(f"{key} {c[key]:.3g}")
@@ -356,7 +367,9 @@ def summarise(rows: list[dict]) -> dict:
             cov = np.array([r["arms"][arm]["bands"][lv]["coverage"] for r in have])
             iscore = np.array([r["arms"][arm]["bands"][lv]["interval_score"] for r in have])
             trained_is = np.array([r["arms"]["trained"]["bands"][lv]["interval_score"] for r in have])
-            width = np.array([r["arms"][arm]["bands"][lv]["width"] / r["arms"]["trained"]["bands"][lv]["width"] for r in have])
+            width = np.array(
+                [r["arms"][arm]["bands"][lv]["width"] / r["arms"]["trained"]["bands"][lv]["width"] for r in have]
+            )
             nominal = float(lv) / 100
             per[lv] = dict(
                 series=len(have),
@@ -383,13 +396,18 @@ def summarise(rows: list[dict]) -> dict:
                 median=float(np.median(cov)),
                 mean_abs_miss_points=float(100 * np.mean(np.abs(cov - float(k[1:])))),
             )
-        pin = np.array([r["arms"][arm]["quantiles"]["pinball"] / r["arms"]["trained"]["quantiles"]["pinball"] for r in rows])
+        pin = np.array(
+            [r["arms"][arm]["quantiles"]["pinball"] / r["arms"]["trained"]["quantiles"]["pinball"] for r in rows]
+        )
         q["median_pinball_ratio"] = float(np.median(pin))
         q["pinball_lower_than_trained"] = int((pin < 1).sum())
-        band = np.array([
-            r["arms"][arm]["quantiles"]["levels"]["q0.9"]["coverage"] - r["arms"][arm]["quantiles"]["levels"]["q0.1"]["coverage"]
-            for r in rows
-        ])
+        band = np.array(
+            [
+                r["arms"][arm]["quantiles"]["levels"]["q0.9"]["coverage"]
+                - r["arms"][arm]["quantiles"]["levels"]["q0.1"]["coverage"]
+                for r in rows
+            ]
+        )
         q["band_q01_q09_pooled"] = float((band * points).sum() / points.sum())
         q["band_in_70_90"] = int(((band >= 0.70) & (band <= 0.90)).sum())
         per["quantiles"] = q
@@ -432,7 +450,8 @@ def main() -> None:
             cov = " ".join(f"{a} {A[a]['bands']['80']['coverage']:.3f}" for a in ARMS)
             print(
                 f"[{time.perf_counter() - t0:6.0f} s] {r['series']}: fit {r['fit_s']:.0f} s, calibrate "
-                f"{sum(r['calibrate_s'].values()):.0f} s, {r['blocks_kept']} of {r['blocks_total']} blocks; cov80 {cov}; "
+                f"{sum(r['calibrate_s'].values()):.0f} s, {r['blocks_kept']} of {r['blocks_total']} blocks; "
+                f"cov80 {cov}; "
                 f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
