@@ -7,7 +7,8 @@ the stored network (in numpy: no torch), and computes the bands of each level fr
 exactly as training did from the validation part's; a model trained with a threshold also takes its
 event error paths (``prob``, ``prob_any``) from them. Only those change, and the record of the
 calibration (``FittedState.calibration``): the network stays as it is. Run nightly from
-cron on the last few weeks, it keeps the bands adaptive in the spirit of EnbPI and adaptive
+cron on every row since the model's validation part (what docs/benchmarks.md found best; the last
+few weeks alone gave wider bands), it keeps the bands adaptive in the spirit of EnbPI and adaptive
 conformal inference, without touching the network.
 """
 

@@ -1103,7 +1103,7 @@ def calibrate(
 
     \b
     Example:
-      lstmcast calibrate model/ last-month.csv
+      lstmcast calibrate model/ since-validation.csv
       lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
     """
     _forecast_in_numpy(threads, None)
