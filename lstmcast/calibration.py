@@ -129,7 +129,8 @@ def calibrate(
         )
         quantiles = fit_shifts(actual, forecast, offsets, spread, quantiles.levels, quantiles.window_norm, source)
     if state.panel is None:
-        seen = in_sample_origins(state, series, origins, TOO_SMALL)
+        # The validation part is what training calibrated on: only the training rows make errors too small.
+        seen = in_sample_origins(state, series, origins, TOO_SMALL, part="train")
     else:
         seen = panel_in_sample_origins(state, panel, origins, TOO_SMALL)
     record = {

@@ -262,11 +262,12 @@ OPTIMISTIC = "those scores are optimistic"  # what origins on rows training saw 
 
 
 def in_sample_origins(
-    state: FittedState, series: Series, origins: np.ndarray, consequence: str = OPTIMISTIC
+    state: FittedState, series: Series, origins: np.ndarray, consequence: str = OPTIMISTIC, part: str = "val"
 ) -> int | None:
-    """How many origins forecast rows that training or early stopping saw (None when the series has
-    no times to tell); warns when any do, saying ``consequence``."""
-    seen = state.training.get("parts", {}).get("val", {}).get("end")
+    """How many origins forecast rows that training or early stopping saw (``part`` "val"), or that
+    training alone did ("train") (None when the series has no times to tell); warns when any do,
+    saying ``consequence``."""
+    seen = state.training.get("parts", {}).get(part, {}).get("end")
     if series.index is None or seen is None:
         return None
     try:
@@ -276,8 +277,8 @@ def in_sample_origins(
         return None
     if count:
         warnings.warn(
-            f"{series.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
-            f"early-stopped on (up to {seen}); {consequence}",
+            f"{series.source}: {count} of {len(origins)} origins forecast rows the model was "
+            f"{'trained or early-stopped' if part == 'val' else 'trained'} on (up to {seen}); {consequence}",
             DataWarning,
             stacklevel=3,
         )

@@ -2,6 +2,7 @@
 cover about their nominal share of new values, written beside the forecast and scored in reports."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -254,9 +255,14 @@ def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: P
     calibrated = calibrate(plain.state_, ar1_frame(n=500, seed=3, start="2025-01-01"), (80.0,), last=100)
     assert calibrated.origins == 100 and calibrated.state.intervals.levels == (80.0,)
     assert calibrated.state.weights is plain.state_.weights
-    with pytest.warns(DataWarning, match="origins forecast rows the model was trained or early-stopped on"):
+    with pytest.warns(DataWarning, match="origins forecast rows the model was trained on .* too narrow"):
         seen = calibrate(plain.state_, ar1_frame(n=1500), (80.0,))
     assert seen.in_sample > 0
+    # The validation part is what training calibrated on: calibrating from its start warns of nothing.
+    validation = ar1_frame(n=1500).iloc[1050 - 24 :]  # 70% training rows; the lookback before the part
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        assert calibrate(plain.state_, validation, (80.0,)).in_sample == 0
 
 
 def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
