@@ -495,7 +495,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         (
             "trained on",
             f"{training.get('source', '?')}: {training.get('rows', '?')} rows"
-            + "".join(f"; {k} {v['rows']}" for k, v in parts.items()),
+            + "".join(f"; {k} {v['rows']}{_part_span(v)}" for k, v in parts.items()),
         ),
         (
             "epochs",
@@ -588,6 +588,14 @@ def search_report(console: Console, result: Any, model_dir: str, budget: str | N
         f"Saved the best model (trial {result.best_trial}, val_mse {result.best.val_mse:.4g}) to {model_dir}."
     )
     metrics_table(console, result.test_metrics, "Held-out test metrics of the best trial")
+
+
+def _part_span(part: dict[str, Any]) -> str:
+    """`` (from START to END)`` for a part of the split with times (where calibrate's rows start), else ""."""
+    start, end = part.get("start"), part.get("end")
+    if not isinstance(start, str) or not isinstance(end, str):
+        return ""
+    return f" ({start} to {end})"
 
 
 def _describe_quantiles(manifest: dict[str, Any], training: dict[str, Any], calibration: dict[str, Any]) -> str:

@@ -236,6 +236,8 @@ def test_train_and_predict_quantiles_from_the_command_line(tmp_path: Path) -> No
     assert predicted.exit_code == 0 and predicted.stdout.splitlines()[0] == "time,step,y,q0.1,q0.9"
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
     assert "0.1, 0.9 (quantile head, calibrated on" in info.stderr
+    # where each part starts and ends: what calibrate's rows should start from
+    assert "; val 40 (2024-01-12 16:00:00 to 2024-01-14 07:00:00);" in " ".join(info.stderr.split())
 
 
 def test_calibrate_takes_the_quantile_corrections_again_and_touches_nothing_else(tmp_path: Path) -> None:
