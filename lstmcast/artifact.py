@@ -756,7 +756,10 @@ def read_weights(path: str | Path, manifest: dict[str, Any]) -> dict[str, np.nda
 
 def weights_mismatch(expected: Mapping[str, tuple[int, ...]], weights: Mapping[str, np.ndarray]) -> str | None:
     """Why ``weights`` do not fit a network whose weights have the ``expected`` names and shapes
-    (``FittedState.expected_shapes``), or None when they fit."""
+    (``FittedState.expected_shapes``), or None when they fit: every one there, of its shape, floating
+    point and finite."""
+    import numpy as np
+
     for names, problem in (
         (expected.keys() - weights.keys(), f"{WEIGHTS} lacks {{}}, which the settings in {MANIFEST} need"),
         (weights.keys() - expected.keys(), f"{WEIGHTS} holds {{}}, which the settings in {MANIFEST} do not have"),
@@ -770,6 +773,8 @@ def weights_mismatch(expected: Mapping[str, tuple[int, ...]], weights: Mapping[s
             return f"the settings in {MANIFEST} make {name} {_size_of(shape)}; {WEIGHTS} holds {held}"
         if weights[name].dtype.kind != "f":
             return f"{WEIGHTS} holds {name} as {weights[name].dtype}, not floating point"
+        if not np.all(np.isfinite(weights[name])):  # training never writes one: its forecasts would be NaN
+            return f"{WEIGHTS} holds {name} with values that are not finite numbers"
     return None
 
 

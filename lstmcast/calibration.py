@@ -55,7 +55,11 @@ class Calibrated:
 
 
 def calibrate(
-    state: FittedState, frame: pd.DataFrame, levels: tuple[float, ...] = (), last: int | None = None
+    state: FittedState,
+    frame: pd.DataFrame,
+    levels: tuple[float, ...] = (),
+    last: int | None = None,
+    since: str | None = None,
 ) -> Calibrated:
     """``state`` with its intervals taken again from its errors on ``frame`` (the levels it has, or
     ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
@@ -63,7 +67,9 @@ def calibrate(
     its event error paths (``paths``, what ``prob`` and ``prob_any`` come from) taken again from the
     same errors, so it needs no levels; so does a model trained with quantiles, whose conformal
     corrections (``lstmcast.quantiles``) are taken again from the errors its quantile head leaves.
-    Nothing else changes but the record of this calibration."""
+    With ``since`` (a time, or "validation": the first time of the model's validation part), only the
+    origins whose first forecast row is at or after it. Nothing else changes but the record of this
+    calibration."""
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
     refresh_paths = state.paths is not None and bool(state.events)
     if not levels and not refresh_paths and state.quantiles is None:
@@ -98,11 +104,13 @@ def calibrate(
         rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
         target = (panel.values[:, 0] - scaler.center[rows, 0]) / scaler.scale[rows, 0]  # float64, as trained
         index = panel.index
-    origins = _origins(offsets, state.lookback, state.horizon, last)
+    start = _since_rows(state, since, index, offsets, source) if since is not None else None
+    origins = _origins(offsets, state.lookback, state.horizon, last, start)
     if not len(origins):
+        after = f" from {since}" if since is not None else ""
         raise DataError(
-            f"{source}: too few rows to calibrate; a series needs at least {state.lookback + state.horizon} "
-            f"(lookback {state.lookback} + horizon {state.horizon})"
+            f"{source}: too few rows to calibrate{after}; a series needs at least {state.lookback + state.horizon} "
+            f"(lookback {state.lookback} + horizon {state.horizon}), the forecast rows of each origin at or after it"
         )
     lookback, horizon = state.lookback, state.horizon
     inputs = values[origins[:, None] - lookback + np.arange(lookback)]  # [N, L, F]
@@ -138,6 +146,7 @@ def calibrate(
         "source": source,
         "origins": int(len(origins)),
         "last": last,
+        "since": since,
         "in_sample_origins": seen,
         "period": _period(index, origins, horizon),
         "levels": list(levels) if levels else None,
@@ -178,10 +187,40 @@ def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -
     return {"start": str(index[origins].min()), "end": str(index[origins + horizon - 1].max())}
 
 
-def _origins(offsets: np.ndarray, lookback: int, horizon: int, last: int | None) -> np.ndarray:
+def _since_rows(
+    state: FittedState, since: str, index: pd.DatetimeIndex | None, offsets: np.ndarray, source: str
+) -> np.ndarray:
+    """Each series' first row at or after ``since`` (a time, or "validation": the first time of the
+    model's validation part); its end where it has none."""
+    if index is None:
+        raise DataError(f"{source}: --since needs a time column; the rows have none")
+    if since == "validation":
+        start = state.training.get("parts", {}).get("val", {}).get("start")
+        if state.panel is not None or not isinstance(start, str):
+            raise ConfigError(
+                "--since validation needs a model of one series trained on times (its validation part's first "
+                "time); give a time instead"
+            )
+        since = start
+    try:
+        stamp = pd.Timestamp(since)
+    except ValueError:
+        raise ConfigError(f"--since takes a time or 'validation'; got {since!r}") from None
+    if index.tz is not None and stamp.tz is None:
+        stamp = stamp.tz_localize(index.tz)
+    rows = np.arange(len(index))
+    at_or_after = np.where(index >= stamp, rows, offsets[-1])  # a row past the end where it is earlier
+    return np.minimum.reduceat(at_or_after, offsets[:-1])  # [S]
+
+
+def _origins(
+    offsets: np.ndarray, lookback: int, horizon: int, last: int | None, start: np.ndarray | None = None
+) -> np.ndarray:
     """Every origin of each series (rows ``offsets[k]:offsets[k + 1]``) with a full lookback and
-    horizon, or the ``last`` of each; global rows."""
+    horizon, from each one's ``start`` row when given, or the ``last`` of each; global rows."""
     first = offsets[:-1] + lookback
+    if start is not None:
+        first = np.maximum(first, start)
     counts = np.maximum(offsets[1:] - horizon + 1 - first, 0)  # [S]
     if last is not None:
         first, counts = first + np.maximum(counts - last, 0), np.minimum(counts, last)

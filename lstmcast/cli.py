@@ -1079,6 +1079,13 @@ def backtest(
     metavar="N",
     help="Only the N most recent forecast origins of DATA (of each series); default: every one.",
 )
+@click.option(
+    "--since",
+    default=None,
+    metavar="TIME|validation",
+    help="Only the origins whose forecast rows start at or after TIME, or after the start of the model's "
+    "validation part (validation: what the benchmarks found best to calibrate on); default: every one.",
+)
 @input_format_option
 @threads_option
 @quiet_option
@@ -1087,6 +1094,7 @@ def calibrate(
     data: str,
     levels: str | tuple[()],
     last: int | None,
+    since: str | None,
     input_format: str | None,
     threads: int | None,
     quiet: bool,
@@ -1103,7 +1111,7 @@ def calibrate(
 
     \b
     Example:
-      lstmcast calibrate model/ since-validation.csv
+      lstmcast calibrate model/ data.csv --since validation
       lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
     """
     _forecast_in_numpy(threads, None)
@@ -1119,7 +1127,7 @@ def calibrate(
     outputs.inputs(data)  # no output may replace what the command reads
     model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
     state = read_state(model_dir)
-    result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last)
+    result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last, since)
     assert model_output.staging is not None
     write_recalibrated(model_output.staging, model_dir, result.state)
     outputs.commit()

@@ -639,6 +639,8 @@ def _describe_calibration(calibration: dict[str, Any]) -> str:
     details = []
     if calibration.get("period"):
         details.append(f"{calibration['period']['start']} to {calibration['period']['end']}")
+    if calibration.get("since") is not None:
+        details.append(f"--since {calibration['since']}")
     if calibration.get("last") is not None:
         details.append(f"--last {calibration['last']}")
     if calibration.get("in_sample_origins"):

@@ -176,7 +176,20 @@ def fit_intervals(
         high_rank = min(math.ceil((n + 1) * (1 - alpha / 2) - 1e-9), n)
         lower.append(ordered[low_rank - 1])
         upper.append(ordered[high_rank - 1])
+    check_offsets(np.array([lower, upper]), MAX_OFFSET, source, "a band")
     return Intervals(levels, np.array(lower), np.array(upper), window_norm, n)
+
+
+def check_offsets(offsets: np.ndarray, most: float, source: str, what: str) -> None:
+    """A DataError when errors put ``what`` (a band, a quantile) more than ``most`` window spreads from
+    the forecast: a model file refuses such offsets as damaged, so none is written (the model there
+    stays as it was). A spike of 1e8 among the rows gives them."""
+    if np.all(np.abs(offsets) <= most):
+        return
+    raise DataError(
+        f"{source}: the errors put {what} more than {most:g} input-window spreads from the forecast; the rows "
+        "hold values far from the rest (a spike, a unit change?): repair them or leave them out"
+    )
 
 
 def interval_scores(actual: np.ndarray, bands: dict[float, tuple[np.ndarray, np.ndarray]]) -> dict[str, dict[str, Any]]:

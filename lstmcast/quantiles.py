@@ -34,7 +34,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
-from lstmcast.intervals import window_spread
+from lstmcast.intervals import check_offsets, window_spread
 from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
@@ -186,6 +186,7 @@ def fit_shifts(
     for k, level in enumerate(levels):
         rank = min(max(math.ceil((n + 1) * level - 1e-9), 1), n)
         shifts.append(ordered[rank - 1, :, k])
+    check_offsets(np.array(shifts), MAX_SHIFT, source, "a quantile")
     return Quantiles(levels, np.array(shifts, dtype=np.float64), window_norm, n)
 
 

@@ -3,6 +3,7 @@ pinball loss after the point network and conformalised on the validation part, s
 about its level's share of new values below it; written beside the forecast and scored in reports."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -380,3 +381,60 @@ def test_calibrate_warns_when_many_windows_are_flat_under_a_spread_norm() -> Non
     stuck.loc[100:250, "y"] = 10.0  # a sensor stuck for 150 hours
     with pytest.warns(DataWarning, match="input windows are nearly flat"):
         calibrate(model.state_, stuck)
+
+
+def test_a_spike_in_the_calibration_rows_is_refused_not_written_as_a_model_no_command_could_load(
+    ar1_model: Forecaster, tmp_path: Path
+) -> None:
+    """A glitch of 1e8 among the recent rows put a band 3e6 window spreads wide: calibrate wrote it,
+    and every later command refused the model as damaged. Now calibrate refuses, and the model stays."""
+    ar1_model.save(tmp_path / "m")
+    before = {name: (tmp_path / "m" / name).read_bytes() for name in ("manifest.json", "weights.safetensors")}
+    recent = ar1_frame(n=400, seed=6, start="2026-01-01")
+    recent.loc[len(recent) - 4 :, "y"] = 1e8
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    result = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--last", "9"])
+    assert result.exit_code == 3 and "more than 1e+06 input-window spreads from the forecast" in result.stderr
+    assert before == {name: (tmp_path / "m" / name).read_bytes() for name in before}
+
+
+def test_weights_that_are_not_finite_are_a_damaged_model(ar1_model: Forecaster, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    from lstmcast.artifact import _sha256
+
+    ar1_model.save(tmp_path / "m")
+    weights = load_file(str(tmp_path / "m" / "weights.safetensors"))
+    weights["core.quantile_head.bias"][0] = np.nan
+    save_file(weights, str(tmp_path / "m" / "weights.safetensors"))
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    manifest["weights_sha256"] = _sha256(tmp_path / "m" / "weights.safetensors")
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="core.quantile_head.bias with values that are not finite numbers"):
+        Forecaster.load(tmp_path / "m")
+
+
+def test_calibrate_since_the_validation_part_takes_every_origin_from_its_start(tmp_path: Path) -> None:
+    """What the recalibration benchmark found best, without cutting the file: the origins whose
+    forecasts start in the validation part or later; no warning (training took its bands from there)."""
+    from lstmcast.calibration import calibrate
+
+    frame = ar1_frame(n=1500)
+    model = Forecaster("y", time_col="time", quantiles="0.1,0.9", **{**TINY, "lookback": 24, "horizon": 6})
+    model.fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        result = calibrate(model.state_, frame, since="validation")
+    first_validation_row = 1050  # 70% of 1,500 rows train
+    assert result.origins == len(frame) - first_validation_row - 6 + 1
+    assert result.state.calibration["since"] == "validation"
+    assert (
+        calibrate(model.state_, frame, since="2024-03-01").state.calibration["period"]["start"] == "2024-03-01 00:00:00"
+    )
+    with pytest.raises(ConfigError, match="--since takes a time or 'validation'; got 'soon'"):
+        calibrate(model.state_, frame, since="soon")
+    with pytest.raises(DataError, match="too few rows to calibrate from 2030-01-01"):
+        calibrate(model.state_, frame, since="2030-01-01")
+    panel = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8"}).fit(long_table().sort_values(["store", "time"]))
+    with pytest.raises(ConfigError, match="--since validation needs a model of one series"):
+        calibrate(panel.state_, long_table().sort_values(["store", "time"]), since="validation")
