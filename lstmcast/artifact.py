@@ -62,6 +62,7 @@ MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
 PANEL_MASE_SCALE, PANEL_SEEN_UNTIL = "panel.mase_scale", "panel.seen_until"
+PANEL_TRAIN_UNTIL = "panel.train_until"  # each series' last training time (format 8): calibrate's warning and --since
 EVENT_PATHS = "events.paths"  # a threshold model's validation error paths [P, H]: its event probabilities
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
@@ -117,6 +118,8 @@ class ModelFiles:
             arrays[PANEL_MASE_SCALE] = panel.mase_scale
         if panel.seen_until is not None:
             arrays[PANEL_SEEN_UNTIL] = panel.seen_until
+        if panel.train_until is not None:
+            arrays[PANEL_TRAIN_UNTIL] = panel.train_until
         metadata = {PANEL_IDS: json.dumps(list(state.panel.ids))}
         return cls(state.to_manifest(), {**state.weights, **arrays}, state.metrics, metadata)
 
@@ -313,6 +316,7 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         _panel_ridge(weights, count, int(window["lookback"]), int(window["horizon"])),
         _optional_array(weights, PANEL_MASE_SCALE, (count,)),
         _optional_array(weights, PANEL_SEEN_UNTIL, (count,)),
+        _optional_array(weights, PANEL_TRAIN_UNTIL, (count,)),
     )
 
 

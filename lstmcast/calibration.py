@@ -104,7 +104,8 @@ def calibrate(
         rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
         target = (panel.values[:, 0] - scaler.center[rows, 0]) / scaler.scale[rows, 0]  # float64, as trained
         index = panel.index
-    start = _since_rows(state, since, index, offsets, source) if since is not None else None
+    ids = panel.ids if state.panel is not None else ()
+    start = _since_rows(state, since, index, offsets, source, ids) if since is not None else None
     origins = _origins(offsets, state.lookback, state.horizon, last, start)
     if not len(origins):
         after = f" from {since}" if since is not None else ""
@@ -140,7 +141,7 @@ def calibrate(
         # The validation part is what training calibrated on: only the training rows make errors too small.
         seen = in_sample_origins(state, series, origins, TOO_SMALL, part="train")
     else:
-        seen = panel_in_sample_origins(state, panel, origins, TOO_SMALL)
+        seen = panel_in_sample_origins(state, panel, origins, TOO_SMALL, part="train")
     record = {
         "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
@@ -188,18 +189,29 @@ def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -
 
 
 def _since_rows(
-    state: FittedState, since: str, index: pd.DatetimeIndex | None, offsets: np.ndarray, source: str
+    state: FittedState,
+    since: str,
+    index: pd.DatetimeIndex | None,
+    offsets: np.ndarray,
+    source: str,
+    ids: tuple[str, ...] = (),
 ) -> np.ndarray:
-    """Each series' first row at or after ``since`` (a time, or "validation": the first time of the
-    model's validation part); its end where it has none."""
+    """Each series' first row at or after ``since`` (a time, or "validation": each series' first row
+    after the model's training part of it); its end where it has none. ``ids``: a panel's series."""
     if index is None:
         raise DataError(f"{source}: --since needs a time column; the rows have none")
+    rows = np.arange(len(index))
     if since == "validation":
+        if state.panel is not None and state.panel.train_until is not None:
+            until = state.panel.train_until[state.panel.positions(ids)]  # [S] each series' last training time
+            series = np.repeat(np.arange(len(ids)), np.diff(offsets))
+            after = np.where(index.asi8 > until[series], rows, offsets[-1])
+            return np.minimum.reduceat(after, offsets[:-1])  # [S]
         start = state.training.get("parts", {}).get("val", {}).get("start")
         if state.panel is not None or not isinstance(start, str):
             raise ConfigError(
-                "--since validation needs a model of one series trained on times (its validation part's first "
-                "time); give a time instead"
+                "--since validation needs a model trained on times that records where its validation part starts "
+                "(lstmcast 0.5 or later); give a time instead"
             )
         since = start
     try:
@@ -208,7 +220,6 @@ def _since_rows(
         raise ConfigError(f"--since takes a time or 'validation'; got {since!r}") from None
     if index.tz is not None and stamp.tz is None:
         stamp = stamp.tz_localize(index.tz)
-    rows = np.arange(len(index))
     at_or_after = np.where(index >= stamp, rows, offsets[-1])  # a row past the end where it is earlier
     return np.minimum.reduceat(at_or_after, offsets[:-1])  # [S]
 

@@ -536,18 +536,21 @@ def fit_panel_state(
             fit_panel_ridges(scaled_target, panel.offsets, train_origins, val_origins, lookback, horizon),
             panel_mase_scale(scaled_target, panel.offsets, split.train_end, season),
             _seen_until(panel, split),
+            _seen_until(panel, split, part="train"),
         ),
     )
     return FittedPanel(state, network, split, panel)
 
 
-def _seen_until(panel: Panel, split: PanelSplit) -> np.ndarray | None:
-    """Each series' time (ns) of the last row training or early stopping saw; the earliest time
-    there is for a series that gave none (None without a time column)."""
+def _seen_until(panel: Panel, split: PanelSplit, part: str = "val") -> np.ndarray | None:
+    """Each series' time (ns) of the last row training or early stopping saw (``part`` "val"), or of
+    its last training row ("train"); the earliest time there is for a series that gave none (None
+    without a time column)."""
     if panel.index is None:
         return None
-    saw = split.val_end > panel.offsets[:-1]
-    last = panel.index.asi8[np.maximum(split.val_end - 1, 0)]
+    end = split.val_end if part == "val" else split.train_end
+    saw = end > panel.offsets[:-1]
+    last = panel.index.asi8[np.maximum(end - 1, 0)]
     return np.where(saw, last, np.iinfo(np.int64).min).astype(np.int64)
 
 

@@ -286,22 +286,24 @@ def in_sample_origins(
 
 
 def panel_in_sample_origins(
-    state: FittedState, panel: Panel, origins: np.ndarray, consequence: str = OPTIMISTIC
+    state: FittedState, panel: Panel, origins: np.ndarray, consequence: str = OPTIMISTIC, part: str = "val"
 ) -> int | None:
     """``in_sample_origins`` for a model of many series: how many global ``origins`` forecast rows
-    that training or early stopping saw of their own series (None when there are no times, or the
-    model does not record them); warns when any do, naming the first few series."""
+    that training or early stopping saw of their own series (``part`` "val"), or that training alone
+    did ("train") (None when there are no times, or the model does not record them); warns when any
+    do, naming the first few series."""
     assert state.panel is not None
-    if panel.index is None or state.panel.seen_until is None:
+    until = state.panel.seen_until if part == "val" else state.panel.train_until
+    if panel.index is None or until is None:
         return None
     owner = np.searchsorted(panel.offsets, origins, side="right") - 1
-    seen = panel.index.asi8[origins] <= state.panel.seen_until[state.panel.positions(panel.ids)][owner]  # [n]
+    seen = panel.index.asi8[origins] <= until[state.panel.positions(panel.ids)][owner]  # [n]
     count = int(seen.sum())
     if count:
         names = format_ids([panel.ids[k] for k in np.unique(owner[seen])], limit=3)
         warnings.warn(
-            f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was trained or "
-            f"early-stopped on ({panel.id_col} {names}); {consequence}",
+            f"{panel.source}: {count} of {len(origins)} origins forecast rows the model was "
+            f"{'trained or early-stopped' if part == 'val' else 'trained'} on ({panel.id_col} {names}); {consequence}",
             DataWarning,
             stacklevel=3,
         )

@@ -44,6 +44,7 @@ class PanelState:
     ridge: PanelRidge | None = None
     mase_scale: np.ndarray | None = None  # [S] float64
     seen_until: np.ndarray | None = None  # [S] int64: the time (ns) of each series' last row training saw
+    train_until: np.ndarray | None = None  # [S] int64: the time (ns) of each series' last training row
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""

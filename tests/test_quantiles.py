@@ -435,6 +435,16 @@ def test_calibrate_since_the_validation_part_takes_every_origin_from_its_start(t
         calibrate(model.state_, frame, since="soon")
     with pytest.raises(DataError, match="too few rows to calibrate from 2030-01-01"):
         calibrate(model.state_, frame, since="2030-01-01")
-    panel = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8"}).fit(long_table().sort_values(["store", "time"]))
-    with pytest.raises(ConfigError, match="--since validation needs a model of one series"):
-        calibrate(panel.state_, long_table().sort_values(["store", "time"]), since="validation")
+    # many series: each series' own validation part, no warning either
+    table = long_table(lengths=(400, 300, 350)).sort_values(["store", "time"])
+    panel = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8"}).fit(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        result = calibrate(panel.state_, table, since="validation")
+    from lstmcast.window import chronological_split
+
+    horizon, window = PANEL_TINY["horizon"], panel.state_.window
+    expected = sum(n - chronological_split(n, window, "x").train_end - horizon + 1 for n in (400, 300, 350))
+    assert result.origins == expected
+    with pytest.warns(DataWarning, match="origins forecast rows the model was trained on"):
+        calibrate(panel.state_, table)  # from each series' first row: its training part
