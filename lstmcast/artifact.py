@@ -315,8 +315,8 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         scaler,
         _panel_ridge(weights, count, int(window["lookback"]), int(window["horizon"])),
         _optional_array(weights, PANEL_MASE_SCALE, (count,)),
-        _optional_array(weights, PANEL_SEEN_UNTIL, (count,)),
-        _optional_array(weights, PANEL_TRAIN_UNTIL, (count,)),
+        _optional_array(weights, PANEL_SEEN_UNTIL, (count,), "int64"),
+        _optional_array(weights, PANEL_TRAIN_UNTIL, (count,), "int64"),
     )
 
 
@@ -355,11 +355,16 @@ def _panel_ridge(weights: dict[str, np.ndarray], count: int, lookback: int, hori
     return PanelRidge(weight, bias, alpha.astype(np.float64))
 
 
-def _optional_array(weights: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``weights[name]`` taken out of ``weights``, checked to be ``shape``; None when absent."""
+def _optional_array(
+    weights: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: str | None = None
+) -> np.ndarray | None:
+    """``weights[name]`` taken out of ``weights``, checked to be ``shape`` (and ``dtype``: the times
+    are int64 nanoseconds, which another type would misread); None when absent."""
     array = weights.pop(name, None)
     if array is not None and array.shape != shape:
         raise ValueError(f"{WEIGHTS}: {name} should be {' x '.join(map(str, shape))} numbers; it is {array.shape}")
+    if array is not None and dtype is not None and array.dtype != dtype:
+        raise ValueError(f"{WEIGHTS}: {name} should be {dtype}; it is {array.dtype}")
     return array
 
 

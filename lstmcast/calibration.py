@@ -39,7 +39,7 @@ from lstmcast.report import in_sample_origins, panel_in_sample_origins
 from lstmcast.runtime import frames
 from lstmcast.runtime.network import forecast_rows, offset_rows
 from lstmcast.state import FittedState
-from lstmcast.validate import leave_out_short
+from lstmcast.validate import leave_out_short, nanoseconds
 from lstmcast.window import ranges
 
 
@@ -123,19 +123,17 @@ def calibrate(
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
     _warn_if_flat(spread, state.model.window_norm, source)
     intervals, paths = state.intervals, state.paths
+    more = "more recent rows, a larger --last" + (", an earlier --since" if since is not None else "")
     if levels:
-        check_calibration(
-            len(origins), levels, source, "forecast origins", "more recent rows, a larger --last, or a lower --level"
-        )
+        check_calibration(len(origins), levels, source, "forecast origins", f"{more}, or a lower --level")
         intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
     if refresh_paths:  # the same errors, whole paths, as training kept the validation part's
         check_finite_errors((actual - forecast) / spread, source, "give event probabilities")
         paths = keep_paths(actual - forecast, spread)
     quantiles = state.quantiles
     if quantiles is not None and offsets is not None:
-        check_quantile_calibration(
-            len(origins), quantiles.levels, source, "forecast origins", "more recent rows or a larger --last"
-        )
+        advice = f"{more}, or levels nearer 0.5"
+        check_quantile_calibration(len(origins), quantiles.levels, source, "forecast origins", advice)
         quantiles = fit_shifts(actual, forecast, offsets, spread, quantiles.levels, quantiles.window_norm, source)
     if state.panel is None:
         # The validation part is what training calibrated on: only the training rows make errors too small.
@@ -200,28 +198,40 @@ def _since_rows(
     after the model's training part of it); its end where it has none. ``ids``: a panel's series."""
     if index is None:
         raise DataError(f"{source}: --since needs a time column; the rows have none")
+    if state.time_col is None:
+        raise ConfigError("--since: this model was trained without a time column, so it has no times to start from")
     rows = np.arange(len(index))
     if since == "validation":
-        if state.panel is not None and state.panel.train_until is not None:
+        if state.panel is not None:
+            if state.panel.train_until is None:
+                raise ConfigError(
+                    "--since validation: this model does not record where each series' validation part starts "
+                    "(saved before model format 8); give a time instead"
+                )
             until = state.panel.train_until[state.panel.positions(ids)]  # [S] each series' last training time
             series = np.repeat(np.arange(len(ids)), np.diff(offsets))
-            after = np.where(index.asi8 > until[series], rows, offsets[-1])
+            after = np.where(nanoseconds(index) > until[series], rows, offsets[-1])
             return np.minimum.reduceat(after, offsets[:-1])  # [S]
-        start = state.training.get("parts", {}).get("val", {}).get("start")
-        if state.panel is not None or not isinstance(start, str):
-            raise ConfigError(
-                "--since validation needs a model trained on times that records where its validation part starts "
-                "(lstmcast 0.5 or later); give a time instead"
-            )
-        since = start
-    try:
-        stamp = pd.Timestamp(since)
-    except ValueError:
-        raise ConfigError(f"--since takes a time or 'validation'; got {since!r}") from None
-    if index.tz is not None and stamp.tz is None:
-        stamp = stamp.tz_localize(index.tz)
+        since = str(state.training.get("parts", {}).get("val", {}).get("start"))
+    stamp = _time(since, index, source)
     at_or_after = np.where(index >= stamp, rows, offsets[-1])  # a row past the end where it is earlier
     return np.minimum.reduceat(at_or_after, offsets[:-1])  # [S]
+
+
+def _time(text: str, index: pd.DatetimeIndex, source: str) -> pd.Timestamp:
+    """``--since``'s time, in the data's convention: a time without a zone on zoned data is read on
+    the data's clock; a zoned time on data without zones is an error (which clock would it be?)."""
+    try:
+        stamp = pd.Timestamp(text) if any(char.isdigit() for char in text) else pd.NaT  # not "now", not ""
+    except ValueError:
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ConfigError(f"--since takes a time or 'validation'; got {text!r}")
+    if index.tz is not None and stamp.tz is None:
+        return stamp.tz_localize(index.tz)
+    if index.tz is None and stamp.tz is not None:
+        raise DataError(f"{source}: the times have no zone, and --since {text} has one; give it without a zone")
+    return stamp
 
 
 def _origins(

@@ -46,7 +46,7 @@ from lstmcast.train import (
     predict_windows,
     resolve_device,
 )
-from lstmcast.validate import Panel, Series, format_ids
+from lstmcast.validate import Panel, Series, format_ids, nanoseconds
 from lstmcast.window import PanelSplit, Split, chronological_split, panel_split
 
 
@@ -550,7 +550,7 @@ def _seen_until(panel: Panel, split: PanelSplit, part: str = "val") -> np.ndarra
         return None
     end = split.val_end if part == "val" else split.train_end
     saw = end > panel.offsets[:-1]
-    last = panel.index.asi8[np.maximum(end - 1, 0)]
+    last = nanoseconds(panel.index)[np.maximum(end - 1, 0)]
     return np.where(saw, last, np.iinfo(np.int64).min).astype(np.int64)
 
 

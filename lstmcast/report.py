@@ -32,7 +32,7 @@ from lstmcast.intervals import (
 from lstmcast.metrics import skill
 from lstmcast.quantiles import Quantiles, quantile_name, quantile_scores
 from lstmcast.state import FittedState
-from lstmcast.validate import Panel, Series, format_ids
+from lstmcast.validate import Panel, Series, format_ids, nanoseconds
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def in_sample_origins(
     training alone did ("train") (None when the series has no times to tell); warns when any do,
     saying ``consequence``."""
     seen = state.training.get("parts", {}).get(part, {}).get("end")
-    if series.index is None or seen is None:
+    if series.index is None or not isinstance(seen, str):  # a row number: the model was trained without times
         return None
     try:
         seen_until = pd.Timestamp(seen)
@@ -297,7 +297,7 @@ def panel_in_sample_origins(
     if panel.index is None or until is None:
         return None
     owner = np.searchsorted(panel.offsets, origins, side="right") - 1
-    seen = panel.index.asi8[origins] <= until[state.panel.positions(panel.ids)][owner]  # [n]
+    seen = nanoseconds(panel.index)[origins] <= until[state.panel.positions(panel.ids)][owner]  # [n]
     count = int(seen.sum())
     if count:
         names = format_ids([panel.ids[k] for k in np.unique(owner[seen])], limit=3)

@@ -78,6 +78,13 @@ def format_rows(positions: np.ndarray, limit: int = 3) -> str:
     return ("row " if len(rows) == 1 else "rows ") + text
 
 
+def nanoseconds(index: pd.DatetimeIndex) -> np.ndarray:
+    """The times as int64 nanoseconds (since 1970, UTC for times with a zone), whatever unit the file
+    was read in (pandas keeps a CSV's in microseconds, a Parquet file's in its own unit): how a model
+    stores times, so they compare whatever file they came from."""
+    return index.as_unit("ns").asi8
+
+
 TRAIN_REPAIR = "pass --fill interpolate|ffill|drop to repair"  # what a missing value's message advises
 MODEL_REPAIR = "repair it in the data, or train the model with --fill interpolate|ffill|drop"  # a trained model's
 

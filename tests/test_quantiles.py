@@ -448,3 +448,29 @@ def test_calibrate_since_the_validation_part_takes_every_origin_from_its_start(t
     assert result.origins == expected
     with pytest.warns(DataWarning, match="origins forecast rows the model was trained on"):
         calibrate(panel.state_, table)  # from each series' first row: its training part
+
+
+def test_since_is_read_whatever_unit_and_zone_the_files_keep_their_times_in(tmp_path: Path) -> None:
+    """A panel model stores each series' last training time in nanoseconds: a Parquet file of the
+    same rows (read in its own unit) must start each series at the same row as the CSV it was
+    trained on. A zoned --since on times without a zone, an empty one, or "now" is a clear error."""
+    from lstmcast.calibration import calibrate
+
+    table = long_table(lengths=(400, 300, 350)).sort_values(["store", "time"])
+    panel = Forecaster(**{**PANEL_TINY, "quantiles": "0.2,0.8"}).fit(table)
+    table.to_csv(tmp_path / "t.csv", index=False)
+    table.assign(time=pd.to_datetime(table["time"]).astype("datetime64[ns]")).to_parquet(tmp_path / "ns.parquet")
+    table.assign(time=pd.to_datetime(table["time"]).astype("datetime64[ms]")).to_parquet(tmp_path / "ms.parquet")
+    counts = {
+        name: calibrate(panel.state_, read_table(tmp_path / name), since="validation").origins
+        for name in ("t.csv", "ns.parquet", "ms.parquet")
+    }
+    assert len(set(counts.values())) == 1, counts
+    one = Forecaster("y", time_col="time", quantiles="0.2,0.8", **TINY).fit(sine_frame(n=400))
+    for bad, error, message in (
+        ("2024-01-12T16:00:00+02:00", DataError, "the times have no zone, and --since"),
+        ("", ConfigError, "--since takes a time or 'validation'; got ''"),
+        ("now", ConfigError, "got 'now'"),
+    ):
+        with pytest.raises(error, match=message):
+            calibrate(one.state_, sine_frame(n=400), since=bad)
