@@ -26,7 +26,7 @@ from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import EventSettings
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
-from lstmcast.report import build_report, interval_bands
+from lstmcast.report import build_report, forecast_event_chances, interval_bands
 from lstmcast.train import EpochReport
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
 from lstmcast.window import ranges, rolling_origins, rows_needed
@@ -157,6 +157,11 @@ def backtest(
         quantiles = model.origin_quantiles(series, fold_origins, forecasts["model"])  # each fold's own
         if quantiles is not None:
             parts[-1][QUANTILES] = quantiles
+        scoring = model.scoring()
+        if scoring.events is not None and scoring.paths is not None and len(fold_origins):
+            # Each fold's own error paths: the pooled report must not read every fold's with the first's.
+            step, anywhere = forecast_event_chances(scoring, target, fold_origins, forecasts["model"])
+            parts[-1].update({CHANCE_STEP: step, CHANCE_ANY: anywhere})
         record = _fold_record(model, series, target, fold, fold_origins, forecasts, trained, quantiles)
         records.append(record)
         if on_fold is not None:
@@ -232,6 +237,7 @@ def _pooled_report(
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
     quantiles = pooled.pop(QUANTILES, None)  # every fold's own, [n, H, Q]
+    chances = (pooled.pop(CHANCE_STEP), pooled.pop(CHANCE_ANY)) if CHANCE_STEP in pooled else None
     bands = _pooled_bands(pooled)
     scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
     alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
@@ -245,10 +251,12 @@ def _pooled_report(
         index=series.index,
         bands=bands,
         quantiles=quantiles,
+        chances=chances,
     )
 
 
 QUANTILES = "quantiles"  # parts' key of each fold's quantiles
+CHANCE_STEP, CHANCE_ANY = "chance_step", "chance_any"  # ... of each fold's event probabilities
 BAND = "band"  # parts' keys ("band", level, 0 or 1) hold each fold's interval bands, low and high
 
 

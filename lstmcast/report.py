@@ -143,6 +143,7 @@ def build_report(
     index: pd.DatetimeIndex | None = None,
     bands: Bands | None = None,
     quantiles: np.ndarray | None = None,
+    chances: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
@@ -150,9 +151,10 @@ def build_report(
     with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
     (pooled backtest folds, each with its own), else from ``scoring.intervals``. A model with
     quantiles has ``quantiles`` ``[n_origins, horizon, Q]`` (original units, see ``quantile_values``)
-    scored at ``scoring.quantiles``' levels (``quantiles``, ``pinball``, ``crps``)."""
-    chances = None
-    if scoring.events is not None and scoring.paths is not None and len(origins):
+    scored at ``scoring.quantiles``' levels (``quantiles``, ``pinball``, ``crps``). A threshold model's
+    event probabilities come from ``scoring.paths``, or are ``chances`` where given (each step's
+    ``[n_origins, horizon]`` and any step's ``[n_origins]``: pooled backtest folds, each its own)."""
+    if chances is None and scoring.events is not None and scoring.paths is not None and len(origins):
         chances = forecast_event_chances(scoring, target, origins, forecast)
     report = score_report(
         target,

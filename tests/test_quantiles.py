@@ -474,3 +474,15 @@ def test_since_is_read_whatever_unit_and_zone_the_files_keep_their_times_in(tmp_
     ):
         with pytest.raises(error, match=message):
             calibrate(one.state_, sine_frame(n=400), since=bad)
+
+
+def test_a_pooled_backtest_scores_every_folds_probabilities_with_its_own_error_paths() -> None:
+    """The pooled report once read every fold's forecasts through the first fold's error paths."""
+    from lstmcast.backtest import backtest
+
+    template = Forecaster("y", time_col="time", **{**TINY, "lookback": 24, "horizon": 3})
+    report = backtest(template, ar1_frame(n=2000), folds=2, stride=3, threshold="q0.9")
+    folds = [record["metrics"] for record in report["folds"]]
+    weights = np.array([fold["n_origins"] * 3 for fold in folds])  # forecast steps per fold
+    pooled = np.average([fold["probabilities"]["step"]["brier"] for fold in folds], weights=weights)
+    assert report["probabilities"]["step"]["brier"] == pytest.approx(pooled)
