@@ -146,7 +146,7 @@ def test_sigterm_is_handled_like_ctrl_c(with_model: Path) -> None:
     process = start_long_training(with_model)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143
+    assert process.returncode == 143, stderr.decode()  # the message says where the signal landed if not
     assert stderr.decode().splitlines()[-1] == "Error: terminated; nothing was written"
     assert stdout == b""
     assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
@@ -222,7 +222,7 @@ def test_sigterm_during_tune_keeps_the_best_trial_and_exits_143(with_model: Path
         raise AssertionError("the search ended before its second trial")
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 143
+    assert process.returncode == 143, stderr.decode()
     assert "the search was terminated at trial" in stderr.decode()
     assert (with_model / "best" / "manifest.json").is_file()
 
