@@ -92,6 +92,7 @@ def calibrate(
         frames.require_same_frequency(state, series, "calibrate")
         source, values, offsets = series.source, state.scaler.transform(series.values), np.array([0, len(series)])
         target, index = state.scaler.transform_target(series.values[:, 0]), series.index
+        ids: tuple[str, ...] = ()
     else:
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
@@ -103,8 +104,7 @@ def calibrate(
         source, values, offsets = panel.source, scaler.transform(panel.values, panel.offsets), panel.offsets
         rows = np.repeat(np.arange(len(panel.ids)), panel.lengths)
         target = (panel.values[:, 0] - scaler.center[rows, 0]) / scaler.scale[rows, 0]  # float64, as trained
-        index = panel.index
-    ids = panel.ids if state.panel is not None else ()
+        index, ids = panel.index, panel.ids
     start = _since_rows(state, since, index, offsets, source, ids) if since is not None else None
     origins = _origins(offsets, state.lookback, state.horizon, last, start)
     if not len(origins):
