@@ -26,13 +26,10 @@ Nothing about intervals was chosen on these series: they are reported once, as t
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -40,6 +37,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
+from role_runner import run_roles  # noqa: E402
 
 LEVELS = (80.0, 95.0)
 
@@ -246,43 +244,16 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def main() -> None:
-    from series import by_role
+def progress(r: dict) -> str:
+    mo, ri = r["model"], r["ridge"]
+    return (
+        f"fit {r['train_s']:.1f} s, coverage 80/95 "
+        f"{mo['80']['coverage']:.3f}/{mo['95']['coverage']:.3f} (ridge {ri['80']['coverage']:.3f}/"
+        f"{ri['95']['coverage']:.3f}), width ratio 80 {mo['80']['width'] / ri['80']['width']:.3f}"
+    )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=("dev", "report"), default="report")
-    parser.add_argument("--series", action="append", help="a series of that role; repeat for several (default all)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each (default 2)")
-    parser.add_argument("--json", type=Path, default=None, help="default benchmarks/out/intervals_ROLE.json")
-    args = parser.parse_args()
-    names = [s.name for s in by_role(args.role) if not args.series or s.name in args.series]
-    load_before = os.getloadavg()
-    print(f"{len(names)} {args.role} series, {args.workers} workers; load average before {load_before}", flush=True)
-    t0 = time.perf_counter()
-    results = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(run_one, n, args.role, args.seed): n for n in names}
-        for future in as_completed(futures):
-            r = future.result()
-            results.append(r)
-            mo = r["model"]
-            ri = r["ridge"]
-            print(
-                f"[{time.perf_counter() - t0:6.0f} s] {r['series']}: fit {r['train_s']:.1f} s, coverage 80/95 "
-                f"{mo['80']['coverage']:.3f}/{mo['95']['coverage']:.3f} (ridge {ri['80']['coverage']:.3f}/"
-                f"{ri['95']['coverage']:.3f}), width ratio 80 {mo['80']['width'] / ri['80']['width']:.3f}",
-                flush=True,
-            )
-            for problem in check_failures(r):
-                print(f"  CHECK FAILED {r['series']}: {problem}", flush=True)
-    took = time.perf_counter() - t0
-    load_after = os.getloadavg()
-    results.sort(key=lambda r: names.index(r["series"]))
-    summary = summarise(results)
-    print()
-    print(table(results))
-    print()
+
+def print_summary(summary: dict, results: list[dict]) -> None:
     for level in ("80", "95"):
         s = summary[level]
         print(
@@ -295,12 +266,21 @@ def main() -> None:
             f"{s['narrower_and_covers']}, lower interval score on {s['lower_interval_score']} of {summary['series']}"
         )
     print(f"target (a): {summary['target_a']}")
-    print(f"took {took:.0f} s; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
-    out = args.json or HERE / "out" / f"intervals_{args.role}.json"
-    out.parent.mkdir(exist_ok=True)
-    record = dict(took_s=took, args=vars(args), load=[load_before, load_after])
-    out.write_text(json.dumps(dict(record, summary=summary, results=results), indent=1, default=str))
-    print(f"wrote {out}")
+
+
+def main() -> None:
+    run_roles(
+        "intervals",
+        __doc__,
+        run_one,
+        progress,
+        check_failures,
+        summarise,
+        table,
+        role=dict(default="report"),
+        final=print_summary,
+        brief_load=True,
+    )
 
 
 if __name__ == "__main__":

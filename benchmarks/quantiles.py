@@ -42,13 +42,10 @@ Nothing about quantiles was chosen on the report series: they are reported once,
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,6 +53,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
+from role_runner import run_roles  # noqa: E402
 
 LEVELS = (0.1, 0.5, 0.9)
 BAND = 80.0  # [q0.1, q0.9]
@@ -334,52 +332,20 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def main() -> None:
-    from series import by_role
+def progress(r: dict) -> str:
+    qs, b = r["quantiles"], r["bands"]
+    cov = "/".join(f"{qs['head']['levels'][k]['coverage']:.3f}" for k in ("q0.1", "q0.5", "q0.9"))
+    return (
+        f"fit {r['train_s']:.1f} s, coverage {cov}, "
+        f"pinball head/no-head {qs['head']['pinball'] / qs['no_head']['pinball']:.3f}, head/ridge "
+        f"{qs['head']['pinball'] / qs['ridge']['pinball']:.3f}; band 80 {b['head']['coverage']:.3f} "
+        f"(conformal {b['conformal']['coverage']:.3f}), head epochs {r['head'].get('epochs_run')} "
+        f"best {r['head'].get('best_epoch')}"
+    )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=("dev", "report"), required=True, help="dev first; report once")
-    parser.add_argument("--series", action="append", help="a series of that role; repeat for several (default all)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each (default 2)")
-    parser.add_argument("--json", type=Path, default=None, help="default benchmarks/out/quantiles_ROLE.json")
-    args = parser.parse_args()
-    names = [s.name for s in by_role(args.role) if not args.series or s.name in args.series]
-    load_before = os.getloadavg()
-    print(f"{len(names)} {args.role} series, {args.workers} workers; load average before {load_before}", flush=True)
-    t0 = time.perf_counter()
-    results = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(run_one, n, args.role, args.seed): n for n in names}
-        for future in as_completed(futures):
-            r = future.result()
-            results.append(r)
-            qs, b = r["quantiles"], r["bands"]
-            cov = "/".join(f"{qs['head']['levels'][k]['coverage']:.3f}" for k in ("q0.1", "q0.5", "q0.9"))
-            print(
-                f"[{time.perf_counter() - t0:6.0f} s] {r['series']}: fit {r['train_s']:.1f} s, coverage {cov}, "
-                f"pinball head/no-head {qs['head']['pinball'] / qs['no_head']['pinball']:.3f}, head/ridge "
-                f"{qs['head']['pinball'] / qs['ridge']['pinball']:.3f}; band 80 {b['head']['coverage']:.3f} "
-                f"(conformal {b['conformal']['coverage']:.3f}), head epochs {r['head'].get('epochs_run')} "
-                f"best {r['head'].get('best_epoch')}",
-                flush=True,
-            )
-            for problem in check_failures(r):
-                print(f"  CHECK FAILED {r['series']}: {problem}", flush=True)
-    took = time.perf_counter() - t0
-    load_after = os.getloadavg()
-    results.sort(key=lambda r: names.index(r["series"]))
-    summary = summarise(results)
-    print()
-    print(table(results))
-    print()
-    print(json.dumps(summary, indent=1))
-    print(f"took {took:.0f} s; load average before {load_before}, after {load_after}")
-    out = args.json or HERE / "out" / f"quantiles_{args.role}.json"
-    out.parent.mkdir(exist_ok=True)
-    record = dict(took_s=took, args=vars(args), load=[load_before, load_after])
-    out.write_text(json.dumps(dict(record, summary=summary, results=results), indent=1, default=str))
-    print(f"wrote {out}")
+
+def main() -> None:
+    run_roles("quantiles", __doc__, run_one, progress, check_failures, summarise, table)
 
 
 if __name__ == "__main__":

@@ -47,14 +47,12 @@ recalibration (#16)"), written before the report run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -62,6 +60,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
+from role_runner import run_roles  # noqa: E402
 
 LEVELS = (80.0, 95.0)
 QUANTILES = (0.1, 0.5, 0.9)
@@ -419,59 +418,48 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def main() -> None:
-    from series import by_role
+def progress(r: dict) -> str:
+    A = r["arms"]
+    cov = " ".join(f"{a} {A[a]['bands']['80']['coverage']:.3f}" for a in ARMS)
+    return (
+        f"fit {r['fit_s']:.0f} s, calibrate "
+        f"{sum(r['calibrate_s'].values()):.0f} s, {r['blocks_kept']} of {r['blocks_total']} blocks; "
+        f"cov80 {cov}; "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--role", choices=("dev", "report"), required=True, help="dev first; report once")
-    parser.add_argument("--series", action="append", help="a series of that role; repeat for several (default all)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-blocks", type=int, default=60, help="blocks kept per series, evenly spread (60)")
-    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each (default 2)")
-    parser.add_argument("--json", type=Path, default=None, help="default benchmarks/out/recalibration_ROLE.json")
-    args = parser.parse_args()
-    specs = [s for s in by_role(args.role) if not args.series or s.name in args.series]
-    names = [s.name for s in specs]
-    # Longest fit first (by the earlier runs' fit seconds, where their JSONs are here), so that two workers
-    # finish together.
+
+def longest_first(args, specs: list) -> list:
+    """Longest fit first (by the earlier runs' fit seconds, where their JSONs are here), so that two
+    workers finish together."""
     ref = reference_rows(args.role)
     before = {n: r.get("train_s", 0.0) for rows in ref.values() for n, r in rows.items()}
-    order = sorted(specs, key=lambda s: -before.get(s.name, 0.0))
-    load_before = os.getloadavg()
-    print(f"{len(names)} {args.role} series, {args.workers} workers; load average before {load_before}", flush=True)
-    t0 = time.perf_counter()
-    results = []
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = {pool.submit(run_one, s.name, args.role, args.seed, args.max_blocks): s.name for s in order}
-        for future in as_completed(futures):
-            r = future.result()
-            results.append(r)
-            A = r["arms"]
-            cov = " ".join(f"{a} {A[a]['bands']['80']['coverage']:.3f}" for a in ARMS)
-            print(
-                f"[{time.perf_counter() - t0:6.0f} s] {r['series']}: fit {r['fit_s']:.0f} s, calibrate "
-                f"{sum(r['calibrate_s'].values()):.0f} s, {r['blocks_kept']} of {r['blocks_total']} blocks; "
-                f"cov80 {cov}; "
-                f"load {os.getloadavg()[0]:.2f}",
-                flush=True,
-            )
-            for problem in check_failures(r):
-                print(f"  CHECK FAILED {r['series']}: {problem}", flush=True)
-    took = time.perf_counter() - t0
-    load_after = os.getloadavg()
-    results.sort(key=lambda r: names.index(r["series"]))
-    summary = summarise(results)
-    print()
-    print(table(results))
-    print()
+    return sorted(specs, key=lambda s: -before.get(s.name, 0.0))
+
+
+def add_options(parser) -> None:
+    parser.add_argument("--max-blocks", type=int, default=60, help="blocks kept per series, evenly spread (60)")
+
+
+def print_summary(summary: dict, results: list[dict]) -> None:
     print(json.dumps(summary, indent=1))
     print(f"lstmcast from {results[0]['lstmcast_file']}")
-    print(f"took {took:.0f} s; load average before {load_before}, after {load_after}")
-    out = args.json or HERE / "out" / f"recalibration_{args.role}.json"
-    out.parent.mkdir(exist_ok=True)
-    record = dict(took_s=took, args=vars(args), load=[load_before, load_after])
-    out.write_text(json.dumps(dict(record, summary=summary, results=results), indent=1, default=str))
-    print(f"wrote {out}")
+
+
+def main() -> None:
+    run_roles(
+        "recalibration",
+        __doc__,
+        run_one,
+        progress,
+        check_failures,
+        summarise,
+        table,
+        add_options=add_options,
+        run_args=lambda args: (args.max_blocks,),
+        order=longest_first,
+        final=print_summary,
+    )
 
 
 if __name__ == "__main__":
