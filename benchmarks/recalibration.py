@@ -362,6 +362,9 @@ def summarise(rows: list[dict]) -> dict:
         per: dict = {}
         for lv in ("80", "95"):
             have = [r for r in rows if lv in r["arms"][arm]["bands"]]  # usmelec has 80% only
+            if not have:  # a run of such series alone (the docstring's smoke run): nothing to pool
+                per[lv] = dict(series=0)
+                continue
             pts = np.array([r["scored_points"] for r in have], dtype=float)
             cov = np.array([r["arms"][arm]["bands"][lv]["coverage"] for r in have])
             iscore = np.array([r["arms"][arm]["bands"][lv]["interval_score"] for r in have])
