@@ -147,14 +147,13 @@ def backtest(
             first = first or model
         assert model is not None and first is not None
         fold_origins = origins[(origins >= fold.start) & (origins < fold.stop)]
-        forecasts = {"model": model.forecast_origins(series, fold_origins)}
-        forecasts.update(model.baseline_forecasts(series, fold_origins))
+        forecast, quantiles = model.forecasts_and_quantiles(series, fold_origins)  # each fold's own
+        forecasts = {"model": forecast, **model.baseline_forecasts(series, fold_origins)}
         alert = model.events_["alert_level"] if model.events_ else np.nan
         parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
         if model.intervals_ is not None:  # each fold's own bands, pooled as they are
             bands = interval_bands(model.scoring(), target, fold_origins, forecasts["model"])
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
-        quantiles = model.origin_quantiles(series, fold_origins, forecasts["model"])  # each fold's own
         if quantiles is not None:
             parts[-1][QUANTILES] = quantiles
         scoring = model.scoring()
@@ -350,13 +349,12 @@ def backtest_panel(
         assert model is not None and first is not None
         chosen = fold_of == j
         fold_origins = origins[chosen]
-        forecast = model.panel_forecasts(panel, fold_origins)
+        forecast, quantiles = model.panel_forecasts_and_quantiles(panel, fold_origins)  # each fold's own
         baselines = model.panel_baselines(panel, fold_origins)
         parts.append({"origins": fold_origins, "model": forecast, **baselines})
         bands = model.panel_bands(panel, fold_origins, forecast)
         if bands is not None:  # each fold's own bands, pooled as they are
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
-        quantiles = model.panel_quantiles(panel, fold_origins, forecast)  # each fold's own
         if quantiles is not None:
             parts[-1][QUANTILES] = quantiles
         fold = Fold(j + 1, int(bounds[:, j].min()), int(bounds[:, j + 1].max()))

@@ -372,36 +372,43 @@ def forecast_origins(network: ForecastNetwork, state: FittedState, series: Serie
     """Forecasts from every origin in original units, ``[n_origins, horizon]``: batched passes of the
     torch network (fast for thousands of origins). One that is not a finite number is a DataError
     (``report.require_finite``)."""
-    device = next(network.parameters()).device
+    return series_forecasts(network, state, series, origins)[0]
+
+
+def series_forecasts(
+    network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``forecast_origins``' forecasts and, for a model with quantiles, the quantile head's offsets
+    ``[n_origins, horizon, Q]`` from the same pass (``_network_pass``)."""
     with np.errstate(over="ignore"):  # values far outside the training range: refused below
         scaled_values = state.scaler.transform(series.values)
+    scaled, offsets = _network_pass(network, state, scaled_values, origins)
+    return require_finite(state.scaler.inverse_target(scaled), origins, series), offsets
+
+
+def _network_pass(
+    network: ForecastNetwork, state: FittedState, scaled_values: np.ndarray, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The scaled forecasts ``[n, horizon]`` from ``origins`` of ``scaled_values [rows, F]`` and, for a
+    model with quantiles, the head's offsets ``[n, horizon, Q]`` (spread units, float64): one batched
+    pass of the network, which a model's point forecast and its quantiles share."""
+    device = next(network.parameters()).device
     windows = tensor_windows(scaled_values, state.lookback, state.horizon, device)
     index = torch.as_tensor(origins, device=device)
-    scaled = predict_windows(network, windows, index).cpu().numpy()
-    return require_finite(state.scaler.inverse_target(scaled), origins, series)
-
-
-def origin_offsets(network: ForecastNetwork, state: FittedState, scaled: np.ndarray, origins: np.ndarray) -> np.ndarray:
-    """The quantile head's offsets ``[n_origins, horizon, Q]`` from ``origins`` of the scaled values
-    ``[rows, F]`` (lstmcast.quantiles), in batched torch passes; for a model with quantiles."""
-    device = next(network.parameters()).device
-    windows = tensor_windows(scaled, state.lookback, state.horizon, device)
+    if state.quantiles is None:
+        return predict_windows(network, windows, index).cpu().numpy(), None
     if not len(origins):
-        return np.zeros((0, state.horizon, len(state.model.quantiles)))
-    _, offsets = predict_quantile_offsets(network, windows, torch.as_tensor(origins, device=device))
-    return offsets.cpu().numpy().astype(np.float64)
+        return np.zeros((0, state.horizon), np.float32), np.zeros((0, state.horizon, len(state.model.quantiles)))
+    points, offsets = predict_quantile_offsets(network, windows, index)
+    return points.cpu().numpy(), offsets.cpu().numpy().astype(np.float64)
 
 
 def series_offsets(network: ForecastNetwork, state: FittedState, series: Series, origins: np.ndarray) -> np.ndarray:
-    """``origin_offsets`` from ``origins`` of one series."""
-    return origin_offsets(network, state, state.scaler.transform(series.values), origins)
-
-
-def panel_offsets(network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray) -> np.ndarray:
-    """``origin_offsets`` from global ``origins`` of ``panel``, each series scaled by its own statistics."""
-    assert state.panel is not None
-    scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
-    return origin_offsets(network, state, scaled, origins)
+    """The quantile head's offsets ``[n_origins, horizon, Q]`` from ``origins`` of one series
+    (lstmcast.quantiles); for a model with quantiles."""
+    offsets = series_forecasts(network, state, series, origins)[1]
+    assert offsets is not None, "a model without quantiles"
+    return offsets
 
 
 def torch_network(state: FittedState, device: str) -> ForecastNetwork:
@@ -598,10 +605,16 @@ def panel_forecasts(network: ForecastNetwork, state: FittedState, panel: Panel, 
     """Forecasts from global origins of ``panel`` in each series' scaled units, ``[n, horizon]``, in
     batched torch passes; every series of ``panel`` must be one the state was fitted on. One that is
     not a finite number is a DataError naming its series (``report.require_finite``)."""
+    return panel_pass(network, state, panel, origins)[0]
+
+
+def panel_pass(
+    network: ForecastNetwork, state: FittedState, panel: Panel, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``panel_forecasts``' forecasts and, for a model with quantiles, the head's offsets
+    ``[n, horizon, Q]`` from the same pass (``_network_pass``)."""
     assert state.panel is not None
-    device = next(network.parameters()).device
     with np.errstate(over="ignore"):  # values far outside the training range: refused below, by series
         scaled = state.panel.scaler.of(state.panel.positions(panel.ids)).transform(panel.values, panel.offsets)
-    windows = tensor_windows(scaled, state.lookback, state.horizon, device)
-    forecast = predict_windows(network, windows, torch.as_tensor(origins, device=device)).cpu().numpy()
-    return require_finite(forecast.astype(np.float64), origins, panel)
+    forecast, offsets = _network_pass(network, state, scaled, origins)
+    return require_finite(forecast.astype(np.float64), origins, panel), offsets

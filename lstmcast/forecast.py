@@ -336,7 +336,7 @@ class Forecaster:
         """``score_test`` for a model of many series: the test part of every series of ``panel`` (the
         one it was fitted on), pooled and per series, into ``metrics_``; origins earlier than one
         season into their series are not scored."""
-        from lstmcast.fitting import panel_forecasts
+        from lstmcast.fitting import panel_pass
 
         state = self._check_fitted()
         assert state.panel is not None
@@ -346,8 +346,7 @@ class Forecaster:
         origins, starts = origins[origins - starts >= state.season], starts[origins - starts >= state.season]
         metrics: dict[str, Any] = {}
         if len(origins):
-            forecast = panel_forecasts(self.model_, state, panel, origins)
-            offsets = self.panel_offsets(panel, origins)
+            forecast, offsets = panel_pass(self.model_, state, panel, origins)
             metrics = {**panel_report(state, panel, origins, forecast, starts, offsets=offsets), "part": "test"}
         self.state_ = state.replace(metrics=metrics)
         return metrics
@@ -405,48 +404,37 @@ class Forecaster:
     def panel_forecasts(self, panel: Panel, origins: np.ndarray) -> np.ndarray:
         """A model of many series' forecasts from global ``origins`` of ``panel`` (series it was fitted
         on), in each series' original units, ``[n_origins, horizon]``, in batched torch passes."""
-        from lstmcast.fitting import panel_forecasts
+        return self.panel_forecasts_and_quantiles(panel, origins)[0]
+
+    def panel_forecasts_and_quantiles(self, panel: Panel, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``panel_forecasts`` and, for a model with quantiles, its quantiles ``[n_origins, horizon, Q]``
+        around them, from one pass of the network, in each series' original units (None without)."""
+        from lstmcast.fitting import panel_pass
 
         state = self._check_fitted()
-        return series_units(state, panel, origins, panel_forecasts(self.model_, state, panel, origins))
-
-    def panel_quantiles(self, panel: Panel, origins: np.ndarray, forecast: np.ndarray) -> np.ndarray | None:
-        """A model of many series' quantiles ``[n_origins, horizon, Q]`` around its ``forecast`` (each
-        series' original units) from global ``origins`` of ``panel``, in original units; None for a
-        model without quantiles."""
-        state = self._check_fitted()
-        offsets = self.panel_offsets(panel, origins)
+        scaled, offsets = panel_pass(self.model_, state, panel, origins)
+        forecast = series_units(state, panel, origins, scaled)
         if offsets is None:
-            return None
+            return forecast, None
         scoring = Scoring(1.0, None, state.season, None, None, None, state.lookback, quantiles=state.quantiles)
-        scaled = series_units(state, panel, origins, forecast, scaled=False)
         values = quantile_values(scoring, panel_target(state, panel), origins, scaled, offsets)  # scaled units
-        return self._series_units_of(panel, origins, values, scaled=True)
+        return forecast, self._series_units_of(panel, origins, values, scaled=True)
 
     def _series_units_of(self, panel: Panel, origins: np.ndarray, values: np.ndarray, *, scaled: bool) -> np.ndarray:
         """``series_units`` of quantiles ``[n, H, Q]``: each row's numbers share its series' statistics."""
         flat = series_units(self._check_fitted(), panel, origins, values.reshape(len(values), -1), scaled=scaled)
         return flat.reshape(values.shape)
 
-    def panel_offsets(self, panel: Panel, origins: np.ndarray) -> np.ndarray | None:
-        """A model of many series' quantile offsets (``lstmcast.quantiles``) from global ``origins`` of
-        ``panel``, ``[n_origins, horizon, Q]``; None for a model without quantiles."""
-        from lstmcast.fitting import panel_offsets
+    def forecasts_and_quantiles(self, series: Series, origins: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``forecast_origins`` and, for a model with quantiles, its quantiles ``[n_origins, horizon, Q]``
+        (original units, sorted) around them, from one pass of the network (None without)."""
+        from lstmcast.fitting import series_forecasts
 
-        state = self._check_fitted()
-        return panel_offsets(self.model_, state, panel, origins) if state.quantiles is not None else None
-
-    def origin_quantiles(self, series: Series, origins: np.ndarray, forecast: np.ndarray) -> np.ndarray | None:
-        """The model's quantiles ``[n_origins, horizon, Q]`` (original units, sorted) around its
-        ``forecast`` from ``origins`` of ``series``, the head in batched torch passes; None for a model
-        without quantiles."""
-        from lstmcast.fitting import series_offsets
-
-        state = self._check_fitted()
-        if state.quantiles is None:
-            return None
-        offsets = series_offsets(self.model_, state, series, origins)
-        return quantile_values(self.scoring(), series.values[:, 0].astype(np.float64), origins, forecast, offsets)
+        forecast, offsets = series_forecasts(self.model_, self._check_fitted(), series, origins)
+        if offsets is None:
+            return forecast, None
+        target = series.values[:, 0].astype(np.float64)
+        return forecast, quantile_values(self.scoring(), target, origins, forecast, offsets)
 
     def panel_baselines(self, panel: Panel, origins: np.ndarray) -> dict[str, np.ndarray]:
         """Every series' own baselines from global ``origins`` of ``panel``, in original units."""
@@ -479,8 +467,9 @@ class Forecaster:
         quantiles: np.ndarray | None = None,
     ) -> dict[str, Any]:
         """The report of ``forecast``, ``baselines``, ``bands`` and ``quantiles`` (original units;
-        default: this model's own intervals and quantiles) from global ``origins`` of ``panel``, each
-        series scaled by this model's statistics for it."""
+        default: this model's own intervals, and no quantiles scored: ``panel_forecasts_and_quantiles``
+        gives them with the forecast) from global ``origins`` of ``panel``, each series scaled by this
+        model's statistics for it."""
         state = self._check_fitted()
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
 
@@ -488,8 +477,6 @@ class Forecaster:
             return series_units(state, panel, origins, values, scaled=False)
 
         scaled_bands = {level: (scaled(low), scaled(high)) for level, (low, high) in bands.items()} if bands else None
-        if quantiles is None:
-            quantiles = self.panel_quantiles(panel, origins, forecast)
         return panel_report(
             state,
             panel,
@@ -508,16 +495,10 @@ class Forecaster:
     def report(self, series: Series, origins: np.ndarray, events: EventSettings | None = None) -> dict[str, Any]:
         """The report of the model and the baselines from ``origins`` of ``series``."""
         target = series.values[:, 0].astype(np.float64)  # [n]
-        forecast = self.forecast_origins(series, origins)
+        forecast, quantiles = self.forecasts_and_quantiles(series, origins)
         baselines = self.baseline_forecasts(series, origins)
         return build_report(
-            target,
-            origins,
-            forecast,
-            baselines,
-            self.scoring(events),
-            index=series.index,
-            quantiles=self.origin_quantiles(series, origins, forecast),
+            target, origins, forecast, baselines, self.scoring(events), index=series.index, quantiles=quantiles
         )
 
     # -- threshold events -----------------------------------------------------------------------
@@ -578,7 +559,7 @@ class Forecaster:
         return metrics
 
     def _evaluate_panel(self, frame: pd.DataFrame, stride: int, strict: bool) -> dict[str, Any]:
-        from lstmcast.fitting import panel_forecasts
+        from lstmcast.fitting import panel_pass
 
         state = self._check_fitted()
         panel = frames.validate_panel_for(state, frame)
@@ -594,9 +575,8 @@ class Forecaster:
             np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         )
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
-        forecast = panel_forecasts(self.model_, state, panel, origins)
+        forecast, offsets = panel_pass(self.model_, state, panel, origins)
         seen = panel_in_sample_origins(state, panel, origins)
-        offsets = self.panel_offsets(panel, origins)
         return {**panel_report(state, panel, origins, forecast, starts, offsets=offsets), "in_sample_origins": seen}
 
     # -- predict, in numpy ----------------------------------------------------------------------

@@ -27,7 +27,7 @@ from lstmcast.config import parse_level_list
 from lstmcast.errors import DataError
 
 MAX_LEVELS = 8
-MAX_OFFSET = 1e6  # window spreads: far beyond any real band, and far from overflowing a forecast
+MAX_OFFSET = 1e6  # window spreads, for bands and quantile corrections: beyond any real one, far from overflow
 
 
 def parse_levels(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
@@ -176,18 +176,18 @@ def fit_intervals(
         high_rank = min(math.ceil((n + 1) * (1 - alpha / 2) - 1e-9), n)
         lower.append(ordered[low_rank - 1])
         upper.append(ordered[high_rank - 1])
-    check_offsets(np.array([lower, upper]), MAX_OFFSET, source, "a band")
+    check_offsets(np.array([lower, upper]), source, "a band")
     return Intervals(levels, np.array(lower), np.array(upper), window_norm, n)
 
 
-def check_offsets(offsets: np.ndarray, most: float, source: str, what: str) -> None:
-    """A DataError when errors put ``what`` (a band, a quantile) more than ``most`` window spreads from
-    the forecast: a model file refuses such offsets as damaged, so none is written (the model there
-    stays as it was). A spike of 1e8 among the rows gives them."""
-    if np.all(np.abs(offsets) <= most):
+def check_offsets(offsets: np.ndarray, source: str, what: str) -> None:
+    """A DataError when errors put ``what`` (a band, a quantile) more than ``MAX_OFFSET`` window
+    spreads from the forecast: a model file refuses such offsets as damaged, so none is written (the
+    model there stays as it was). A spike of 1e8 among the rows gives them."""
+    if np.all(np.abs(offsets) <= MAX_OFFSET):
         return
     raise DataError(
-        f"{source}: the errors put {what} more than {most:g} input-window spreads from the forecast; the rows "
+        f"{source}: the errors put {what} more than {MAX_OFFSET:g} input-window spreads from the forecast; the rows "
         "hold values far from the rest (a spike, a unit change?): repair them or leave them out"
     )
 

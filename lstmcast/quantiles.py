@@ -34,11 +34,10 @@ import numpy as np
 
 from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
-from lstmcast.intervals import check_offsets, window_spread
+from lstmcast.intervals import MAX_OFFSET, check_offsets, window_spread
 from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
-MAX_SHIFT = 1e6  # window spreads: far beyond any real correction, and far from overflowing a forecast
 
 
 def parse_quantiles(text: str | tuple[float, ...] | list[float] | None) -> tuple[float, ...]:
@@ -136,8 +135,8 @@ class Quantiles:
             shifts = np.empty(0)
         if shifts.ndim != 2 or shifts.shape[0] != len(levels):
             raise ValueError("quantiles: shifts must be one list per level, of one number per step")
-        if not np.all(np.abs(shifts) <= MAX_SHIFT):
-            raise ValueError(f"quantiles: every shift must be a number of at most {MAX_SHIFT:g} window spreads")
+        if not np.all(np.abs(shifts) <= MAX_OFFSET):
+            raise ValueError(f"quantiles: every shift must be a number of at most {MAX_OFFSET:g} window spreads")
         return cls(levels, shifts, str(data["window_norm"]), int(data["calibration"]))
 
 
@@ -186,7 +185,7 @@ def fit_shifts(
     for k, level in enumerate(levels):
         rank = min(max(math.ceil((n + 1) * level - 1e-9), 1), n)
         shifts.append(ordered[rank - 1, :, k])
-    check_offsets(np.array(shifts), MAX_SHIFT, source, "a quantile")
+    check_offsets(np.array(shifts), source, "a quantile")
     return Quantiles(levels, np.array(shifts, dtype=np.float64), window_norm, n)
 
 
