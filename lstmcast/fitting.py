@@ -21,7 +21,7 @@ import torch
 
 from lstmcast import __version__
 from lstmcast.baselines import Ridge, fit_panel_ridges, fit_ridge, fitted_season, season_length
-from lstmcast.config import AUTO, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
+from lstmcast.config import AUTO, AUTO_WINDOW_MARGIN, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import EVEN_ODDS, Quantile, comparison, training_quantiles, tune_alert_level, tune_alert_prob
@@ -256,9 +256,9 @@ def choose_start(
 ) -> tuple[ModelConfig, Ridge | None]:
     """The window normalisation (resolved in the returned settings) and the ridge the linear path
     starts from: a ridge fitted in the model's own coordinates (the normalised window), or None
-    without a linear path. ``window_norm="auto"`` takes the coordinates, of ``AUTO_WINDOW_NORMS``,
-    whose ridge forecasts the validation part best (the first on a tie). ``ridge`` is the baseline,
-    on the raw window."""
+    without a linear path. ``window_norm="auto"`` takes the first of ``AUTO_WINDOW_NORMS`` unless
+    another's ridge forecasts the validation part with an MSE at least ``AUTO_WINDOW_MARGIN`` lower
+    (then the best of those). ``ridge`` is the baseline, on the raw window."""
     if not model_cfg.linear and model_cfg.window_norm != AUTO:
         return model_cfg, None
     candidates = AUTO_WINDOW_NORMS if model_cfg.window_norm == AUTO else (model_cfg.window_norm,)
@@ -268,7 +268,10 @@ def choose_start(
         else fit_ridge(scaled_target, train_origins, val_origins, lookback, horizon, window_norm=norm)
         for norm in candidates
     ]
-    best = min(range(len(ridges)), key=lambda i: ridges[i].mse(scaled_target, val_origins))
+    errors = [r.mse(scaled_target, val_origins) for r in ridges]
+    best = min(range(len(ridges)), key=lambda i: errors[i])
+    if errors[best] > (1 - AUTO_WINDOW_MARGIN) * errors[0]:  # not clearly better than the first
+        best = 0
     model_cfg = dataclasses.replace(model_cfg, window_norm=candidates[best])
     return model_cfg, ridges[best] if model_cfg.linear else None
 

@@ -164,6 +164,29 @@ def test_window_norm_auto_takes_the_coordinates_whose_ridge_start_validates_best
     assert (loaded.predict(level)["y"] == chosen.predict(level)["y"]).all()
 
 
+@pytest.mark.parametrize(("raw_mse", "chosen"), [(0.98, "last"), (0.96, "none")])
+def test_window_norm_auto_leaves_last_only_for_a_ridge_at_least_3_percent_better(monkeypatch, raw_mse, chosen) -> None:
+    """A hair's advantage on validation is noise: the raw window must beat the shift-equivariant
+    coordinates by the margin before the model gives up following the series' level."""
+    import numpy as np
+
+    from lstmcast import fitting
+
+    class Fixed:
+        def __init__(self, mse: float) -> None:
+            self.value = mse
+
+        def mse(self, values, origins) -> float:
+            return self.value
+
+    monkeypatch.setattr(fitting, "fit_ridge", lambda *args, **kwargs: Fixed(1.0))  # the start relative to the last value
+    model, start = fitting.choose_start(
+        ModelConfig(window_norm="auto"), Fixed(raw_mse), np.zeros(50), np.arange(10), np.arange(10, 20), 4, 2
+    )
+    assert model.window_norm == chosen
+    assert start.value == (1.0 if chosen == "last" else raw_mse)
+
+
 def test_window_norm_auto_needs_training_data_to_be_chosen() -> None:
     with pytest.raises(ConfigError, match="window_norm auto is chosen on the validation part"):
         build_model(ModelConfig(window_norm="auto"), 1, 12, 4)
