@@ -409,6 +409,30 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
 
 
+def test_many_series_forecasts_at_midnight_keep_their_time_of_day(tmp_path: Path) -> None:
+    """Every series of an hourly table ends at 23:00, so a one-step forecast is at midnight for all of
+    them: pandas wrote such a column as bare dates."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table(lengths=(288, 216, 240)).sort_values(["store", "time"]).to_csv(tmp_path / "s.csv", index=False)
+    flags = [*TINY_FLAGS, "--horizon=1", "-q"]
+    run = CliRunner().invoke
+    assert (
+        run(cli, ["train", str(tmp_path / "s.csv"), "--id-col", "store", "-o", str(tmp_path / "m"), *flags]).exit_code
+        == 0
+    )
+    predicted = run(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "s.csv")])
+    assert predicted.exit_code == 0, predicted.stderr
+    assert [line.split(",")[:3] for line in predicted.stdout.splitlines()] == [
+        ["store", "time", "step"],
+        ["a", "2024-01-13 00:00:00", "1"],
+        ["b", "2024-01-10 00:00:00", "1"],
+        ["c", "2024-01-11 00:00:00", "1"],
+    ]
+
+
 def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
