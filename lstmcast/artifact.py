@@ -56,7 +56,9 @@ SCHEMA_VERSION = 8
 #    record of lstmcast calibrate, whose bands and error paths are where a format-7 reader reads them).
 # 8: model config gains quantiles (() for older models: no quantile head); with them weights.safetensors
 #    holds each network's quantile_head and the manifest "quantiles" (levels and conformal shifts), and
-#    training gains quantile_head. Format-7 models need no rewriting.
+#    training gains quantile_head. Format-7 models need no rewriting. Later additions that a format-8 reader
+#    ignores without harm stay format 8: panel.time_zone (the zone of a model of many series' training times,
+#    null for none; a reader without it compares them with new times as they are, as before it was kept).
 INTERVALS_SINCE = 7  # the first format with intervals: calibrate rewrites models of it and later
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
@@ -317,6 +319,8 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         _optional_array(weights, PANEL_MASE_SCALE, (count,)),
         _optional_array(weights, PANEL_SEEN_UNTIL, (count,), "int64"),
         _optional_array(weights, PANEL_TRAIN_UNTIL, (count,), "int64"),
+        manifest["panel"].get("time_zone"),
+        "time_zone" in manifest["panel"],
     )
 
 
@@ -641,6 +645,7 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("metrics", _OBJECT),
     ("panel?", _OBJECT),
     ("panel.series", _Kind("a whole number from 1", (int,), lambda value: 1 <= value < 2**63)),
+    ("panel.time_zone?", _STRING.or_null()),
     ("metrics.period?", _OBJECT.or_null()),
     ("metrics.baselines?", _OBJECT),
     ("metrics.baselines.*", _OBJECT),

@@ -203,19 +203,58 @@ def _since_rows(
     rows = np.arange(len(index))
     if since == "validation":
         if state.panel is not None:
-            if state.panel.train_until is None:
-                raise ConfigError(
-                    "--since validation: this model does not record where each series' validation part starts "
-                    "(saved before model format 8); give a time instead"
-                )
-            until = state.panel.train_until[state.panel.positions(ids)]  # [S] each series' last training time
+            until = _train_until(state, index, source)[state.panel.positions(ids)]  # [S] each one's last training time
             series = np.repeat(np.arange(len(ids)), np.diff(offsets))
             after = np.where(nanoseconds(index) > until[series], rows, offsets[-1])
             return np.minimum.reduceat(after, offsets[:-1])  # [S]
         since = str(state.training.get("parts", {}).get("val", {}).get("start"))
+        zone = _zone(since)
+        if index.tz is None and zone is not None:  # else _time would blame a --since time the user never gave
+            raise _zoned_training(source, zone)
     stamp = _time(since, index, source)
     at_or_after = np.where(index >= stamp, rows, offsets[-1])  # a row past the end where it is earlier
     return np.minimum.reduceat(at_or_after, offsets[:-1])  # [S]
+
+
+def _train_until(state: FittedState, index: pd.DatetimeIndex, source: str) -> np.ndarray:
+    """A model of many series' last training time of each of its series (ns), comparable with
+    ``nanoseconds(index)``: times recorded without a zone are read on the data's clock when the data
+    has one, as a --since time without a zone is; recorded with a zone, they cannot be placed on data
+    without one (a DataError)."""
+    assert state.panel is not None
+    until = state.panel.train_until
+    if until is None:
+        raise ConfigError(
+            "--since validation: this model does not record where each series' validation part starts "
+            "(saved before model format 8); give a time instead"
+        )
+    if not state.panel.zone_differs(index.tz):
+        return until
+    if state.panel.time_zone is not None:
+        raise _zoned_training(source, state.panel.time_zone)
+    # A wall time the data's clock skips moves forward, and one it repeats takes the later instant: so
+    # no row training saw is taken for a new one.
+    wall = pd.DatetimeIndex(until.astype("datetime64[ns]"))  # the series with no training row: NaT
+    repeated_as_later = np.zeros(len(wall), dtype=bool)
+    return nanoseconds(wall.tz_localize(index.tz, ambiguous=repeated_as_later, nonexistent="shift_forward"))
+
+
+def _zone(text: str) -> str | None:
+    """The zone of the time ``text`` ("UTC+02:00"); None for a time without one, or text that is no time
+    (``_time`` says what is wrong with it)."""
+    try:
+        zone = pd.Timestamp(text).tz
+    except ValueError:
+        return None
+    return str(zone) if zone is not None else None
+
+
+def _zoned_training(source: str, zone: str) -> DataError:
+    """--since validation on times without a zone for a model trained on times with one: which clock?"""
+    return DataError(
+        f"{source}: the times have no zone, but the model was trained on times in {zone}, so --since validation "
+        "cannot tell where its validation part starts; write the times with their zone, or give --since a time"
+    )
 
 
 def _time(text: str, index: pd.DatetimeIndex, source: str) -> pd.Timestamp:

@@ -547,6 +547,9 @@ def fit_panel_state(
             panel_mase_scale(scaled_target, panel.offsets, split.train_end, season),
             _seen_until(panel, split),
             _seen_until(panel, split, part="train"),
+            # Those times are UTC for zoned times and wall-clock for others: later times must be of their kind.
+            time_zone=str(panel.index.tz) if panel.index is not None and panel.index.tz is not None else None,
+            time_zone_known=True,
         ),
     )
     return FittedPanel(state, network, split, panel)

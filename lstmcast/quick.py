@@ -107,7 +107,7 @@ def predict_csv(state: FittedState, text: bytes, delimiter: str = ",", sample: b
     future = _future(last, step, state.horizon)
     if forecast is None or future is None:
         return None
-    return _csv(state, future, *forecast)
+    return _csv(state, future, step, *forecast)
 
 
 def _none_later(sample: bytes, delimiter: str, time_col: str, last: dt.datetime) -> bool:
@@ -228,12 +228,18 @@ def _future(last: dt.datetime, step: dt.timedelta, horizon: int) -> list[dt.date
         return None
 
 
-def _csv(state: FittedState, future: list[dt.datetime], forecast: np.ndarray, bands: dict[str, np.ndarray]) -> bytes:
-    """The table as pandas' ``to_csv`` writes it: dates alone when every time is midnight, floats by
-    ``repr``, booleans as True/False. Times by ``isoformat``, which pads years before 1000 to four
-    digits as pandas does (``strftime`` does not)."""
+def _csv(
+    state: FittedState,
+    future: list[dt.datetime],
+    step: dt.timedelta,
+    forecast: np.ndarray,
+    bands: dict[str, np.ndarray],
+) -> bytes:
+    """The table as the pandas path writes it (``lstmcast.write.table_bytes``): dates alone when the
+    step is whole days and every time is midnight, floats by ``repr``, booleans as True/False. Times by
+    ``isoformat``, which pads years before 1000 to four digits as pandas does (``strftime`` does not)."""
     assert state.time_col is not None
-    midnight = all(time.time() == dt.time(0) for time in future)
+    midnight = not step % _DAY and all(time.time() == dt.time(0) for time in future)
     header = [state.time_col, "step", state.target, *bands]
     alerts = _alerts(state, forecast, bands.get("prob"))
     if alerts is not None:

@@ -292,11 +292,12 @@ def panel_in_sample_origins(
 ) -> int | None:
     """``in_sample_origins`` for a model of many series: how many global ``origins`` forecast rows
     that training or early stopping saw of their own series (``part`` "val"), or that training alone
-    did ("train") (None when there are no times, or the model does not record them); warns when any
-    do, naming the first few series."""
+    did ("train") (None when there are no times, the model does not record them, or one of the two
+    has a zone and the other not, as ``in_sample_origins`` gives for one series); warns when any do,
+    naming the first few series."""
     assert state.panel is not None
     until = state.panel.seen_until if part == "val" else state.panel.train_until
-    if panel.index is None or until is None:
+    if panel.index is None or until is None or state.panel.zone_differs(panel.index.tz):
         return None
     owner = np.searchsorted(panel.offsets, origins, side="right") - 1
     seen = nanoseconds(panel.index)[origins] <= until[state.panel.positions(panel.ids)][owner]  # [n]

@@ -45,12 +45,23 @@ class PanelState:
     mase_scale: np.ndarray | None = None  # [S] float64
     seen_until: np.ndarray | None = None  # [S] int64: the time (ns) of each series' last row training saw
     train_until: np.ndarray | None = None  # [S] int64: the time (ns) of each series' last training row
+    # The training times' zone ("UTC+02:00"; None: they had none). The two times above are UTC for zoned
+    # times and wall-clock for others, so they compare only with times of the same kind. A model saved
+    # before lstmcast 0.5 does not record it (time_zone_known False): its times are compared as they are.
+    time_zone: str | None = None
+    time_zone_known: bool = False
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""
         import pandas as pd  # a panel is read through pandas anyway; the fast path of one series is not
 
         return pd.Index(self.ids).get_indexer(list(ids)).astype(np.int64)  # one hash lookup pass, not a loop
+
+    def zone_differs(self, zone: object) -> bool:
+        """Whether times in ``zone`` (a time index's ``tz``; None for times without one) are of another
+        kind than the training times, one with a zone and the other without, so that their nanoseconds
+        are on different clocks; False when the model does not record its zone."""
+        return self.time_zone_known and (self.time_zone is None) != (zone is None)
 
 
 @dataclass(frozen=True)
@@ -115,11 +126,18 @@ class FittedState:
             "training": self.training,
             "history": self.history,
             "metrics": self.metrics,
-            **({"panel": {"series": len(self.panel.ids)}} if self.panel is not None else {}),
+            **({"panel": self._panel_manifest()} if self.panel is not None else {}),
             **({"intervals": self.intervals.to_dict()} if self.intervals is not None else {}),
             **({"quantiles": self.quantiles.to_dict()} if self.quantiles is not None else {}),
             **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
+
+    def _panel_manifest(self) -> dict[str, Any]:
+        """The manifest's ``panel``: the number of series and, when known, the training times' zone
+        (null: none; absent from a model saved before it was recorded, which it stays)."""
+        assert self.panel is not None
+        zone = {"time_zone": self.panel.time_zone} if self.panel.time_zone_known else {}
+        return {"series": len(self.panel.ids), **zone}
 
     @classmethod
     def from_manifest(

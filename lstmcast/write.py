@@ -15,6 +15,11 @@ from lstmcast.errors import OutputError
 from lstmcast.outputs import STDOUT, Outputs, resolve
 
 WRITE_FORMATS = ("csv", "parquet", "json")
+# A table's ``attrs`` key: the frequency its times step by (a forecast's, an input window's). pandas
+# writes a CSV column of times whose values are all midnight as bare dates, which for a step shorter
+# than a day (an hourly forecast of one step at 00:00) drops the time of day a parser needs.
+TIME_STEP = "time_step"
+_DAY_NS = 86_400 * 10**9
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 
 
@@ -49,7 +54,42 @@ def table_bytes(frame: pd.DataFrame, format: str) -> bytes:
     if format == "json":
         text = frame.to_json(orient="records", date_format="iso", indent=2)
         return (text + "\n").encode()
-    return frame.to_csv(index=False, lineterminator="\n").encode()
+    return _with_time_of_day(frame).to_csv(index=False, lineterminator="\n").encode()
+
+
+def _with_time_of_day(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of times written in full (``2024-01-02 00:00:00``) when its
+    ``attrs[TIME_STEP]`` is shorter than a day or not a whole number of days, so that its times of
+    day vary and a reader needs them; else as it is (a daily or coarser step keeps pandas' dates
+    alone when every time is midnight). Only columns of all-midnight times change: pandas writes
+    every other one in full already, and a midnight has no fraction of a second to lose."""
+    if not _within_days(frame.attrs.get(TIME_STEP)):
+        return frame
+    import pandas as pd
+
+    bare = [
+        name
+        for name, column in frame.items()
+        if pd.api.types.is_datetime64_any_dtype(column.dtype)
+        and column.notna().all()
+        and (column.dt.normalize() == column).all()
+    ]
+    if not bare:
+        return frame
+    return frame.assign(**{name: frame[name].map(lambda time: time.isoformat(sep=" ")) for name in bare})
+
+
+def _within_days(frequency: object) -> bool:
+    """Whether ``frequency`` is a fixed step that is not a whole number of days ('h', '15min', '36h')."""
+    if not isinstance(frequency, str):
+        return False
+    import pandas as pd
+
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(frequency))
+    except (ValueError, TypeError):  # a calendar step (weeks, months, business days): whole days or more
+        return False
+    return step.value % _DAY_NS != 0
 
 
 def json_bytes(data: Any) -> bytes:

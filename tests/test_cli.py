@@ -100,6 +100,23 @@ def test_predict_writes_files_in_the_format_asked(trained, tmp_path: Path, name:
     assert list(table.columns) == ["time", "step", "y"] and len(table) == TINY["horizon"]
 
 
+def test_a_one_step_hourly_forecast_at_midnight_is_written_with_its_time_in_every_format(tmp_path: Path) -> None:
+    """An hourly model's one forecast step at 00:00 was written to CSV as a bare date, whichever path
+    wrote it; Parquet and JSON kept their times, and still do."""
+    data = tmp_path / "series.csv"
+    sine_frame(n=288).to_csv(data, index=False)  # the last row is at 23:00
+    sine_frame(n=288).to_parquet(tmp_path / "series.parquet", index=False)
+    assert run("train", data, "-o", tmp_path / "m", *TINY_FLAGS, "--horizon=1", "-q").exit_code == 0
+    fast = run("predict", tmp_path / "m", data)  # a clean CSV: the standard-library path
+    slow = run("predict", tmp_path / "m", tmp_path / "series.parquet")  # Parquet in: the pandas path
+    assert fast.exit_code == 0 and fast.stdout.splitlines()[1].startswith("2024-01-13 00:00:00,1,")
+    assert slow.stdout == fast.stdout
+    assert run("predict", tmp_path / "m", data, "-o", tmp_path / "f.parquet").exit_code == 0
+    assert pd.read_parquet(tmp_path / "f.parquet")["time"].tolist() == [pd.Timestamp("2024-01-13 00:00")]
+    assert run("predict", tmp_path / "m", data, "-o", tmp_path / "f.json").exit_code == 0
+    assert json.loads((tmp_path / "f.json").read_text())[0]["time"] == "2024-01-13T00:00:00.000"
+
+
 def test_evaluate_reports_threshold_events_as_json(trained: tuple[Path, Path], tmp_path: Path) -> None:
     model, data = trained
     tail = tmp_path / "new.csv"

@@ -146,6 +146,19 @@ def test_the_python_api_returns_the_attention_weights(frame: pd.DataFrame) -> No
     assert len(weights) == TINY["lookback"] and weights["weight"].sum() == pytest.approx(1.0)
 
 
+def test_explain_writes_an_hourly_input_time_at_midnight_with_its_time_of_day(tmp_path: Path) -> None:
+    """With a lookback of one row at 00:00, every time --explain writes is midnight: pandas wrote it as a
+    bare date."""
+    from conftest import sine_frame
+
+    sine_frame(n=289).to_csv(tmp_path / "s.csv", index=False)  # the last row is at 00:00
+    flags = [*TINY_FLAGS, "--lookback=1", "--horizon=1", "--attention", "-q"]
+    assert run("train", tmp_path / "s.csv", "-o", tmp_path / "m", *flags).exit_code == 0
+    result = run("predict", tmp_path / "m", tmp_path / "s.csv", "-o", tmp_path / "f.csv", "--explain", "-")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith("2024-01-13 00:00:00,-1,")
+
+
 # -- convolutional front-end ----------------------------------------------------------------
 
 

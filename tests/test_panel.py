@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from conftest import TINY, TINY_FLAGS, sine_frame
 
-from lstmcast import DataConfig, Forecaster, WindowConfig
+from lstmcast import DataConfig, Forecaster, WindowConfig, read_table
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.scale import fit_panel_scaler, fit_scaler
 from lstmcast.validate import validate_frame, validate_panel
@@ -390,7 +390,7 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     )
     assert trained.exit_code == 0, trained.stderr
     assert "Pooled over the test parts of 3 series, each in its own scaled units." in trained.stderr
-    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["panel"] == {"series": 3}
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["panel"] == {"series": 3, "time_zone": None}
     predicted = run(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv")])
     assert predicted.exit_code == 0 and predicted.stderr == ""
     lines = predicted.stdout.splitlines()
@@ -407,6 +407,30 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
     assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
+
+
+def test_many_series_forecasts_at_midnight_keep_their_time_of_day(tmp_path: Path) -> None:
+    """Every series of an hourly table ends at 23:00, so a one-step forecast is at midnight for all of
+    them: pandas wrote such a column as bare dates."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table(lengths=(288, 216, 240)).sort_values(["store", "time"]).to_csv(tmp_path / "s.csv", index=False)
+    flags = [*TINY_FLAGS, "--horizon=1", "-q"]
+    run = CliRunner().invoke
+    assert (
+        run(cli, ["train", str(tmp_path / "s.csv"), "--id-col", "store", "-o", str(tmp_path / "m"), *flags]).exit_code
+        == 0
+    )
+    predicted = run(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "s.csv")])
+    assert predicted.exit_code == 0, predicted.stderr
+    assert [line.split(",")[:3] for line in predicted.stdout.splitlines()] == [
+        ["store", "time", "step"],
+        ["a", "2024-01-13 00:00:00", "1"],
+        ["b", "2024-01-10 00:00:00", "1"],
+        ["c", "2024-01-11 00:00:00", "1"],
+    ]
 
 
 def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) -> None:
@@ -780,3 +804,107 @@ def test_messages_quote_series_ids_so_commas_and_spaces_read_unambiguously() -> 
         model.forecast_context(table[table["store"] != "7"].groupby("store").head(5), series="north, east")
     with pytest.raises(DataError, match=r"1 of 3 series too short to evaluate .* \(store ' 7'\); --strict refuses"):
         model.evaluate(short, strict=True)
+
+
+# -- time zones: times with a zone are stored in UTC, times without one as they read ----------------
+
+
+@pytest.fixture(scope="module")
+def zone_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the same long table twice, ``plain.csv`` (times without a zone) and ``zoned.csv``
+    (the same wall-clock times at +02:00), and a model of many series trained through the CLI on each
+    (``plain/``, ``zoned/``), with 80% bands so that ``calibrate`` has something to refresh."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    root = tmp_path_factory.mktemp("zones")
+    plain = long_table(lengths=(400, 300, 350)).sort_values(["store", "time"])
+    plain.to_csv(root / "plain.csv", index=False)
+    plain.assign(time=plain["time"] + "+02:00").to_csv(root / "zoned.csv", index=False)
+    for name in ("plain", "zoned"):
+        flags = ["--id-col", "store", "--level", "80", "-o", str(root / name), *TINY_FLAGS, "-q"]
+        trained = CliRunner().invoke(cli, ["train", str(root / f"{name}.csv"), *flags])
+        assert trained.exit_code == 0, trained.stderr
+    return root
+
+
+def in_sample(model: Path, data: Path) -> int | None:
+    """``evaluate``'s count of origins forecasting rows the model was trained or early-stopped on."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    result = CliRunner().invoke(cli, ["evaluate", str(model), str(data), "--json", "-q"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["in_sample_origins"]
+
+
+def test_a_model_of_many_series_records_the_zone_of_its_training_times(zone_models: Path) -> None:
+    manifest = {name: json.loads((zone_models / name / "manifest.json").read_text()) for name in ("plain", "zoned")}
+    assert manifest["plain"]["panel"] == {"series": 3, "time_zone": None}
+    assert manifest["zoned"]["panel"] == {"series": 3, "time_zone": "UTC+02:00"}
+    assert Forecaster.load(zone_models / "zoned").state_.panel.time_zone == "UTC+02:00"
+
+
+def test_in_sample_origins_are_not_counted_between_times_with_a_zone_and_times_without(zone_models: Path) -> None:
+    """The stored training times are UTC for zoned times and wall-clock for others: compared raw, a file
+    of the other kind moved every series' training end by two hours, and the count with it. As for one
+    series, the count is null then."""
+    plain, zoned = zone_models / "plain", zone_models / "zoned"
+    same = in_sample(plain, zone_models / "plain.csv")
+    assert same and in_sample(zoned, zone_models / "zoned.csv") == same
+    assert in_sample(zoned, zone_models / "plain.csv") is None
+    assert in_sample(plain, zone_models / "zoned.csv") is None
+    one = Forecaster(**{**TINY, "time_col": "time"}).fit(sine_frame().assign(time=lambda f: f["time"] + "+02:00"))
+    assert one.evaluate(sine_frame())["in_sample_origins"] is None  # what one series gives
+
+
+def test_calibrate_since_validation_reads_training_times_without_a_zone_on_the_datas_clock(zone_models) -> None:
+    """As a --since time without a zone is: the same origins as from the file the model was trained on."""
+    from lstmcast.calibration import calibrate
+
+    def origins(model: str, data: str) -> int:
+        state = Forecaster.load(zone_models / model).state_
+        return calibrate(state, read_table(zone_models / data), since="validation").origins
+
+    assert origins("plain", "zoned.csv") == origins("plain", "plain.csv") == origins("zoned", "zoned.csv")
+
+
+def test_calibrate_since_validation_refuses_times_without_a_zone_for_a_model_trained_on_zoned_ones(
+    zone_models: Path,
+) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    before = (zone_models / "zoned" / "manifest.json").read_bytes()
+    data = str(zone_models / "plain.csv")
+    result = CliRunner().invoke(cli, ["calibrate", str(zone_models / "zoned"), data, "--since", "validation"])
+    assert result.exit_code == 3 and result.stdout == ""
+    assert result.stderr == (
+        f"Error: {data}: the times have no zone, but the model was trained on times in UTC+02:00, so --since "
+        "validation cannot tell where its validation part starts; write the times with their zone, or give --since "
+        "a time\n"
+    )
+    assert (zone_models / "zoned" / "manifest.json").read_bytes() == before
+
+
+def test_a_model_of_many_series_saved_before_its_zone_was_recorded_compares_times_as_before(
+    zone_models: Path, tmp_path: Path
+) -> None:
+    """Without ``panel.time_zone`` the zone is unknown: the model loads, and its times are compared with
+    new ones as they are (right for a file of the training file's kind); saved again, it stays unknown."""
+    import shutil
+
+    old = tmp_path / "old"
+    shutil.copytree(zone_models / "zoned", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["panel"] = {"series": 3}
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    state = Forecaster.load(old).state_
+    assert not state.panel.time_zone_known
+    assert in_sample(old, zone_models / "zoned.csv") == in_sample(zone_models / "zoned", zone_models / "zoned.csv")
+    assert isinstance(in_sample(old, zone_models / "plain.csv"), int)  # compared as they are
+    Forecaster.load(old).save(tmp_path / "again")
+    assert json.loads((tmp_path / "again" / "manifest.json").read_text())["panel"] == {"series": 3}

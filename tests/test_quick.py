@@ -215,3 +215,27 @@ def test_the_forecast_is_the_networks(hourly: Forecaster) -> None:
     assert fast is not None
     values = [float(line.split(b",")[2]) for line in fast.splitlines()[1:]]
     np.testing.assert_array_equal(values, hourly.predict(sine_frame())["y"].to_numpy())
+
+
+@pytest.mark.parametrize(
+    ("frequency", "rows", "written"),
+    [
+        ("h", 288, "2024-01-13 00:00:00"),
+        ("15min", 288, "2024-01-04 00:00:00"),
+        ("36h", 300, "2025-03-26 00:00:00"),
+        ("D", 300, "2024-10-27"),
+        ("W-MON", 100, "2025-12-01"),
+    ],
+)
+def test_a_forecast_at_midnight_keeps_its_time_of_day_unless_the_step_is_whole_days(
+    tmp_path: Path, frequency: str, rows: int, written: str
+) -> None:
+    """pandas writes a column of times that are all midnight as dates alone, so an hourly model's one-step
+    forecast at 00:00 came out as '2024-01-13'. The step decides now, on both paths: a step that is not
+    whole days keeps the time of day; days and weeks write dates alone, as before."""
+    frame = sine_frame(n=rows, freq=frequency)
+    forecaster = fitted_on(frame, horizon=1)
+    frame.to_csv(tmp_path / "recent.csv", index=False)
+    fast, _ = predict_source(forecaster.state_, str(tmp_path / "recent.csv"), None)
+    assert fast is not None and fast == pandas_csv(forecaster, tmp_path / "recent.csv")
+    assert fast.decode().splitlines()[1].startswith(f"{written},1,")

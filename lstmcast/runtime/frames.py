@@ -33,6 +33,7 @@ from lstmcast.validate import (
     validate_frame,
     validate_panel,
 )
+from lstmcast.write import TIME_STEP
 
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -113,7 +114,15 @@ def predict_frame(state: FittedState, series: Series) -> pd.DataFrame:
         warn_if_frequency_differs(state, series)
         future = pd.date_range(series.index[-1], periods=state.horizon + 1, freq=frequency)[1:]
         out = {series.time_col or "time": future, **out}
-    return pd.DataFrame(out)
+    return _stepping(pd.DataFrame(out), series.frequency or state.frequency)
+
+
+def _stepping(table: pd.DataFrame, frequency: str | None) -> pd.DataFrame:
+    """``table`` marked with the step its times are apart, so a CSV of it writes them as that step
+    needs (``lstmcast.write.TIME_STEP``: an hourly time at midnight keeps its ``00:00:00``)."""
+    if frequency is not None:
+        table.attrs[TIME_STEP] = frequency
+    return table
 
 
 _FAR_OUTSIDE = "its input is far outside the range the model was trained on"
@@ -166,7 +175,7 @@ def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
     }
     if series.index is not None:
         out = {series.time_col or "time": series.index[rows], **out}
-    return pd.DataFrame(out)
+    return _stepping(pd.DataFrame(out), series.frequency or state.frequency)
 
 
 def require_attention(state: FittedState) -> None:
@@ -416,7 +425,7 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
     out["step"] = np.tile(np.arange(1, horizon + 1), len(panel.ids))
     out[state.target] = forecast.astype(np.float64)[order].ravel()
     out.update({name: band.astype(np.float64)[order].ravel() for name, band in bands.items()})
-    return pd.DataFrame(out)
+    return _stepping(pd.DataFrame(out), panel.frequency or state.frequency)
 
 
 def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
