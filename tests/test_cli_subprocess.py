@@ -194,6 +194,21 @@ def test_json_to_a_full_or_closed_stdout_keeps_the_old_model(with_model: Path, s
     assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
 
 
+@pytest.mark.parametrize("stderr", ["2> /dev/full", "2>&-"])
+def test_a_stderr_that_cannot_be_written_changes_no_exit_status(pipeline: Path, tmp_path: Path, stderr: str) -> None:
+    """cron with `2>>log` on a full disk: a model that was written is exit 0, a data error still exit 3."""
+
+    def run(command: str) -> int:
+        return subprocess.run(
+            f"{sys.executable} -m lstmcast {command} {stderr}", shell=True, cwd=pipeline, env=clean_env(), timeout=300
+        ).returncode
+
+    assert run(f"train series.csv -o {tmp_path / 'model'} {' '.join(TINY_FLAGS)}") == 0
+    assert (tmp_path / "model" / "manifest.json").is_file()
+    assert run(f"predict model {tmp_path / 'missing.csv'} -o {tmp_path / 'forecast.csv'}") == 3
+    assert run(f"calibrate {tmp_path / 'model'} series.csv --level 50") == 0
+
+
 def test_dev_stdout_appended_to_a_log_keeps_the_log(pipeline: Path, tmp_path: Path) -> None:
     log = tmp_path / "forecasts.log"
     log.write_text("yesterday\n")
