@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import warnings
@@ -31,9 +32,11 @@ from lstmcast.config import (
     parse_segment,
 )
 from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
-from lstmcast.errors import DataWarning, LstmcastError, Terminated
+from lstmcast.errors import ArtifactError, DataWarning, LstmcastError, Terminated
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lstmcast.forecast import Forecaster
     from lstmcast.outputs import Output, Outputs
 
@@ -1115,7 +1118,7 @@ def calibrate(
       lstmcast calibrate model/ recent.csv --level 80,95,99 --last 500
     """
     _forecast_in_numpy(threads, None)
-    from lstmcast.artifact import check_replaceable, is_model_dir, read_state, write_recalibrated
+    from lstmcast.artifact import is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
     from lstmcast.calibration import describe, describe_paths, describe_quantiles
     from lstmcast.intervals import parse_levels
@@ -1125,7 +1128,9 @@ def calibrate(
     wanted = parse_levels(levels or None)  # a bad level before any work
     outputs = _outputs()
     outputs.inputs(data)  # no output may replace what the command reads
-    model_output = outputs.directory(model_dir, check=check_replaceable, is_ours=is_model_dir)
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):  # before resolve refuses it as an output
+        raise ArtifactError(f"{model_dir}: not a model directory (it is a file)")
+    model_output = outputs.directory(model_dir, check=_check_recalibratable, is_ours=is_model_dir)
     state = read_state(model_dir)
     result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last, since)
     assert model_output.staging is not None
@@ -1141,6 +1146,17 @@ def calibrate(
             console.print(describe_paths(state.paths, result.state.paths) + ".", markup=False)
         if state.quantiles is not None and result.state.quantiles is not None:
             console.print(describe_quantiles(state.quantiles, result.state.quantiles) + ".", markup=False)
+
+
+def _check_recalibratable(dest: Path, given: str) -> None:
+    """calibrate's model directory is its input before it is its output: one that is not a model (a
+    file, a foreign folder, a damaged manifest) is a model error, exit 4, as it is for predict; a model
+    holding other files is still one that cannot be replaced, exit 5."""
+    from lstmcast.artifact import check_replaceable, is_model_dir, read_manifest
+
+    if not is_model_dir(dest):
+        read_manifest(given)  # raises the model's own error
+    check_replaceable(dest, given)
 
 
 @cli.command()
@@ -1165,8 +1181,6 @@ def info(model_dir: str, as_json: bool) -> None:
         try:
             info_table(make_console(), manifest)
         except (KeyError, TypeError, AttributeError) as exc:
-            from lstmcast.errors import ArtifactError
-
             raise ArtifactError(f"{model_dir}: manifest.json is incomplete ({exc})") from None
 
 

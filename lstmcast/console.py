@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -97,12 +98,50 @@ class LiteralConsole(Console):
         return super().render_str(literal(text), **kwargs)
 
 
+class _Stderr:
+    """The file the console writes to: the process's stderr as it is at each write (a test runner swaps
+    it), except that a write the stream refuses is dropped.
+
+    stderr is for people. A full log disk (`2>>log`), a closed descriptor (`2>&-`) or a log reader that
+    went away must neither turn a run whose outputs were written into a failure (exit 1, while `-o`
+    was replaced) nor turn a data error's exit 3 into a crash: the exit status is what a script reads.
+    """
+
+    @staticmethod
+    def _target() -> Any:
+        target = sys.stderr
+        return getattr(target, "rich_proxied_file", target)  # as rich resolves it under a live display
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._target(), "encoding", None) or "utf-8"
+
+    def write(self, text: str) -> int:
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # no stderr, or one that refuses
+            self._target().write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            self._target().flush()
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._target().isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def fileno(self) -> int:
+        return int(self._target().fileno())
+
+
 def make_console() -> LiteralConsole:
-    """A stderr console; rich itself honours NO_COLOR, TERM=dumb and non-terminals.
+    """A stderr console; rich itself honours NO_COLOR, TERM=dumb and non-terminals. A stderr that cannot
+    be written is ignored (see ``_Stderr``).
 
     Off a terminal (a pipe, a log file) lines are as wide as they need to be, unless COLUMNS says otherwise.
     """
-    console = LiteralConsole(stderr=True, highlight=False, soft_wrap=True)
+    console = LiteralConsole(file=_Stderr(), stderr=True, highlight=False, soft_wrap=True)
     if not console.is_terminal and not os.environ.get("COLUMNS", "").isdigit():
         console.width = _UNBOUNDED_WIDTH
     return console

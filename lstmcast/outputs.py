@@ -679,5 +679,14 @@ def _write_all(fd: int, payload: bytes) -> None:
 def _write_stdout(payload: bytes) -> None:
     if sys.stdout is None:
         raise OutputError(_STDOUT_CLOSED)
-    sys.stdout.buffer.write(payload)
-    sys.stdout.buffer.flush()
+    stream = sys.stdout.buffer
+    view = memoryview(payload)
+    while view:
+        # Under PYTHONUNBUFFERED=1 (most container images) or `python -u`, stdout is a raw file: one
+        # write(2), and what it took is returned. A reader that leaves mid-write (`| head`) or a signal
+        # cuts it short; the next write raises BrokenPipeError instead of the rest being dropped.
+        written = stream.write(view)
+        if not written:  # None: a non-blocking stdout that is full
+            raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        view = view[written:]
+    stream.flush()

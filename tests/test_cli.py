@@ -373,6 +373,21 @@ def test_predict_checks_the_rows_it_reads_and_names_them_as_the_file_does(traine
     assert result.stderr == f"Error: {tmp_path / 'late.csv'}: column 'y', row 4998: not a number (e.g. 'oops')\n"
 
 
+def test_a_line_the_parser_rejects_near_the_end_is_named_as_the_file_numbers_it(trained, long_csv, tmp_path) -> None:
+    """The CSV parser counts lines from where predict cut the file: the whole read names the right one."""
+    model, _ = trained
+    lines = long_csv.read_text().splitlines()
+    lines[-3] += ",extra"  # line 4999 of the file (the header is line 1) has a field too many
+    (tmp_path / "ragged.csv").write_text("\n".join(lines) + "\n")
+    for source, name in ((tmp_path / "ragged.csv", tmp_path / "ragged.csv"), ("-", "<stdin>")):
+        result = run("predict", model, source, input=(tmp_path / "ragged.csv").read_bytes())
+        assert result.exit_code == ExitCode.DATA
+        assert result.stderr == (
+            f"Error: {name}: not a readable CSV table (Error tokenizing data. C error: Expected 2 fields in line "
+            "4999, saw 3)\n"
+        )
+
+
 @pytest.mark.parametrize(
     ("rename", "flags"), [({"y": "step"}, []), ({"time": "step"}, []), ({"y": "alert"}, ["--threshold", "10"])]
 )

@@ -194,6 +194,41 @@ def test_json_to_a_full_or_closed_stdout_keeps_the_old_model(with_model: Path, s
     assert sorted(p.name for p in with_model.iterdir()) == ["model", "series.csv"]
 
 
+@pytest.mark.parametrize("stderr", ["2> /dev/full", "2>&-"])
+def test_a_stderr_that_cannot_be_written_changes_no_exit_status(pipeline: Path, tmp_path: Path, stderr: str) -> None:
+    """cron with `2>>log` on a full disk: a model that was written is exit 0, a data error still exit 3."""
+
+    def run(command: str) -> int:
+        return subprocess.run(
+            f"{sys.executable} -m lstmcast {command} {stderr}", shell=True, cwd=pipeline, env=clean_env(), timeout=300
+        ).returncode
+
+    assert run(f"train series.csv -o {tmp_path / 'model'} {' '.join(TINY_FLAGS)}") == 0
+    assert (tmp_path / "model" / "manifest.json").is_file()
+    assert run(f"predict model {tmp_path / 'missing.csv'} -o {tmp_path / 'forecast.csv'}") == 3
+    assert run(f"calibrate {tmp_path / 'model'} series.csv --level 50") == 0
+
+
+def test_a_reader_that_leaves_mid_write_is_exit_141_under_pythonunbuffered(pipeline: Path) -> None:
+    """PYTHONUNBUFFERED=1 (most container images) makes stdout a raw file, whose write takes what one
+    write(2) takes: the rest of the report must not be dropped with exit 0 when the reader leaves."""
+    flags = [*TINY_FLAGS, "--level=80", "--threshold=q0.9", "--folds=2", "--json", "-q"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstmcast", "backtest", "series.csv", *flags],
+        cwd=pipeline,
+        env={**clean_env(), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(1) == b"{"  # the report is over 64 KiB: the rest waits in one write
+    process.stdout.close()
+    with process.stderr:
+        stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 141, stderr.decode()
+    assert stderr == b""
+
+
 def test_dev_stdout_appended_to_a_log_keeps_the_log(pipeline: Path, tmp_path: Path) -> None:
     log = tmp_path / "forecasts.log"
     log.write_text("yesterday\n")

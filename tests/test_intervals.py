@@ -2,6 +2,7 @@
 cover about their nominal share of new values, written beside the forecast and scored in reports."""
 
 import json
+import shutil
 import warnings
 from pathlib import Path
 
@@ -199,6 +200,41 @@ def test_calibrate_changes_the_intervals_and_nothing_else(ar1_model: Forecaster,
     )
     assert 2.5 < np.median(ratio) < 3.5  # the bands follow the new noise
     assert new["intervals"]["calibration"] == 2000 - 24 - 6 + 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("a file", "m: not a model directory (it is a file)"),
+        ("a foreign manifest", "m/manifest.json: not an lstmcast model manifest"),
+        ("a truncated manifest", "m/manifest.json: corrupt (Expecting"),
+    ],
+)
+def test_calibrate_on_what_is_not_a_model_is_a_model_error_as_for_predict(
+    ar1_model: Forecaster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str, message: str
+) -> None:
+    """The model directory is calibrate's input before it is its output: exit 4, not 5, and left as it was."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_model.save(tmp_path / "m")
+    manifest = tmp_path / "m" / "manifest.json"
+    if damage == "a file":
+        shutil.rmtree(tmp_path / "m")
+        (tmp_path / "m").write_text("notes\n")
+    elif damage == "a foreign manifest":
+        manifest.write_text('{"name": "my web app"}')
+    else:
+        manifest.write_bytes(manifest.read_bytes()[:1000])
+    before = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    ar1_frame(n=300, seed=7).to_csv(tmp_path / "recent.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    ran = CliRunner().invoke(cli, ["calibrate", "m", "recent.csv"])
+    assert ran.exit_code == 4, ran.stderr
+    assert ran.stderr.startswith(f"Error: {message}") and ran.stderr.count("\n") == 1
+    after = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in tmp_path.rglob("*") if p.is_file())
+    assert [entry for entry in after if entry[0].name != "recent.csv"] == before
 
 
 def _network_tensors(directory: Path) -> dict[str, bytes]:
