@@ -178,7 +178,7 @@ class ModelConfig(_Config):
 class TrainConfig(_Config):
     """Optimisation and early stopping."""
 
-    epochs: int = 100
+    epochs: int = 200  # a cap: early stopping (patience) ends training; 100 cut off traffic_volume (docs/benchmarks.md)
     patience: int = 20
     min_delta: float = 0.0
     batch_size: int = 256

@@ -21,7 +21,15 @@ import torch
 
 from lstmcast import __version__
 from lstmcast.baselines import Ridge, fit_panel_ridges, fit_ridge, fitted_season, season_length
-from lstmcast.config import AUTO, AUTO_WINDOW_MARGIN, AUTO_WINDOW_NORMS, ModelConfig, Settings, WindowConfig, auto_segment
+from lstmcast.config import (
+    AUTO,
+    AUTO_WINDOW_MARGIN,
+    AUTO_WINDOW_NORMS,
+    ModelConfig,
+    Settings,
+    WindowConfig,
+    auto_segment,
+)
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import EVEN_ODDS, Quantile, comparison, training_quantiles, tune_alert_level, tune_alert_prob

@@ -128,7 +128,7 @@ class Forecaster:
         linear: bool = True,
         ensemble: int = 3,
         quantiles: tuple[float, ...] | str = (),
-        epochs: int = 100,
+        epochs: int = 200,
         patience: int = 20,
         min_delta: float = 0.0,
         batch_size: int = 256,

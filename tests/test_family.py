@@ -101,7 +101,14 @@ def test_info_describes_the_variant_and_its_regularisation(tmp_path: Path, csv_f
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_every_encoder_maps_a_window_to_the_horizon(model: str, bidirectional: bool) -> None:
     config = ModelConfig(
-        ensemble=1, model=model, hidden=5, layers=2, bidirectional=bidirectional, attention=True, conv_kernel=3
+        ensemble=1,
+        model=model,
+        hidden=5,
+        layers=2,
+        bidirectional=bidirectional,
+        attention=True,
+        conv_kernel=3,
+        window_norm="last",
     )
     network = build_model(config, n_inputs=2, lookback=12, horizon=4)
     forecast, weights = network.explain(torch.randn(3, 12, 2))
@@ -193,7 +200,7 @@ def _train_weights(**train: float) -> dict[str, torch.Tensor]:
 
 
 def test_weight_decay_shrinks_weight_matrices_but_not_biases() -> None:
-    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1, window_norm="last"), 1, 12, 4)
     groups = make_optimizer(model, TrainConfig(weight_decay=0.1)).param_groups
     decayed = {id(p) for g in groups if g["weight_decay"] == 0.1 for p in g["params"]}
     for name, parameter in model.named_parameters():
@@ -211,7 +218,7 @@ def test_l1_drives_weights_towards_zero() -> None:
 def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() -> None:
     values = torch.from_numpy(np.sin(np.arange(200) / 4.0).astype(np.float32))[:, None]
     windows = TensorWindows(values, lookback=12, horizon=4)
-    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(ensemble=1, hidden=4, layers=1, window_norm="last"), 1, 12, 4)
     calls = []
     result = fit(
         model,
@@ -230,7 +237,9 @@ def test_a_fit_can_be_stopped_by_the_caller_and_keeps_the_best_weights_so_far() 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("segment", [1, 3, 12])
 def test_with_segments_the_cell_runs_one_step_per_segment(model: str, segment: int) -> None:
-    config = ModelConfig(ensemble=1, model=model, hidden=5, layers=1, segment=segment, attention=True)
+    config = ModelConfig(
+        ensemble=1, model=model, hidden=5, layers=1, segment=segment, attention=True, window_norm="last"
+    )
     network = build_model(config, n_inputs=2, lookback=12, horizon=4)
     seen: list[tuple[int, ...]] = []
     network.core.encoder.register_forward_hook(lambda module, inputs, output: seen.append(tuple(inputs[0].shape)))
@@ -265,7 +274,7 @@ def test_a_lookback_that_is_not_a_whole_number_of_segments_is_a_usage_error(tmp_
 
 
 def test_a_segment_model_follows_a_shift_of_the_series(frame: pd.DataFrame) -> None:
-    fitted = Forecaster(**{**TINY, "segment": 4}).fit(frame)
+    fitted = Forecaster(**{**TINY, "segment": 4, "window_norm": "last"}).fit(frame)
     base = fitted.predict(frame)["y"].to_numpy()
     moved = fitted.predict(frame.assign(y=frame["y"] + 250.0))["y"].to_numpy()
     np.testing.assert_allclose(moved, base + 250.0, atol=2e-3)

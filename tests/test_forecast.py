@@ -68,8 +68,9 @@ def test_the_scaler_is_fitted_on_the_training_rows_only(frame: pd.DataFrame) -> 
 def test_save_and_load_give_identical_forecasts_and_metrics(fitted: Forecaster, model_dir, frame) -> None:
     loaded = Forecaster.load(model_dir, device="cpu")
     pd.testing.assert_frame_equal(loaded.predict(frame), fitted.predict(frame))
-    # segment "auto" is saved as the segment length it chose: the loaded model says what it is
-    assert loaded.get_params() == {**fitted.get_params(), "device": "cpu", "segment": fitted.segment_}
+    # segment and window_norm "auto" are saved as what they chose: the loaded model says what it is
+    chosen = {"segment": fitted.segment_, "window_norm": fitted.window_norm_}
+    assert loaded.get_params() == {**fitted.get_params(), "device": "cpu", **chosen}
     assert loaded.segment_ == fitted.segment_
     assert loaded.metrics_ == fitted.metrics_
     assert loaded.evaluate(frame.tail(60)) == fitted.evaluate(frame.tail(60))

@@ -112,7 +112,9 @@ def test_the_quantile_head_never_changes_the_point_forecast() -> None:
     ],
 )
 def test_the_numpy_head_is_the_torch_head_for_every_kind_of_network(options: dict) -> None:
-    config = ModelConfig(**{"segment": 4, "hidden": 8, "ensemble": 1, "quantiles": (0.1, 0.5, 0.9), **options})
+    config = ModelConfig(
+        **{"segment": 4, "hidden": 8, "ensemble": 1, "quantiles": (0.1, 0.5, 0.9), "window_norm": "last", **options}
+    )
     torch.manual_seed(0)
     network = build_model(config, 2, 16, 5).eval()
     for name, parameter in network.named_parameters():

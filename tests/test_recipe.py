@@ -90,7 +90,7 @@ def test_the_history_records_the_training_loss_and_the_validation_mse() -> None:
 
 def test_an_ensemble_forecasts_the_mean_of_its_members() -> None:
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=4, layers=1, ensemble=3, segment=4), 1, 12, 4).eval()
+    model = build_model(ModelConfig(hidden=4, layers=1, ensemble=3, segment=4, window_norm="last"), 1, 12, 4).eval()
     assert isinstance(model, Ensemble) and len(model.members) == 3
     x = torch.randn(5, 12, 1)
     members = torch.stack([member(x) for member in model.members])
@@ -102,15 +102,17 @@ def test_an_ensemble_forecasts_the_mean_of_its_members() -> None:
 
 
 def test_a_single_network_is_not_wrapped() -> None:
-    assert isinstance(build_model(ModelConfig(hidden=4), 1, 12, 4), Ensemble)  # the default is 3
-    model = build_model(ModelConfig(hidden=4, ensemble=1), 1, 12, 4)
+    assert isinstance(build_model(ModelConfig(hidden=4, window_norm="last"), 1, 12, 4), Ensemble)  # the default is 3
+    model = build_model(ModelConfig(hidden=4, ensemble=1, window_norm="last"), 1, 12, 4)
     assert not isinstance(model, Ensemble)
     assert not any(name.startswith("members.") for name in model.state_dict())
 
 
 def test_an_ensemble_trains_every_member_saves_and_loads_identically(tmp_path) -> None:
     frame = sine_frame(noise=0.3)
-    fitted = Forecaster(target="y", time_col="time", **{**TINY, "ensemble": 3, "epochs": 10, "patience": 10}).fit(frame)
+    fitted = Forecaster(
+        target="y", time_col="time", **{**TINY, "ensemble": 3, "epochs": 10, "patience": 10, "window_norm": "last"}
+    ).fit(frame)
     assert fitted.best_epoch_ > 0
     heads = [member.core.head.weight for member in fitted.model_.members]
     assert all(head.abs().sum() > 0 for head in heads)  # every head started at zero and was trained
@@ -179,7 +181,9 @@ def test_window_norm_auto_leaves_last_only_for_a_ridge_at_least_3_percent_better
         def mse(self, values, origins) -> float:
             return self.value
 
-    monkeypatch.setattr(fitting, "fit_ridge", lambda *args, **kwargs: Fixed(1.0))  # the start relative to the last value
+    monkeypatch.setattr(
+        fitting, "fit_ridge", lambda *args, **kwargs: Fixed(1.0)
+    )  # the start relative to the last value
     model, start = fitting.choose_start(
         ModelConfig(window_norm="auto"), Fixed(raw_mse), np.zeros(50), np.arange(10), np.arange(10, 20), 4, 2
     )

@@ -35,7 +35,7 @@ def test_every_epoch_is_reported_through_the_callback() -> None:
     windows, train, val = small_problem()
     reports = []
     fit(
-        build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
+        build_model(ModelConfig(hidden=4, layers=1, window_norm="last"), 1, 12, 4),
         windows,
         train,
         val,
@@ -66,7 +66,7 @@ def test_an_epoch_draws_at_most_n_windows_of_each_series_afresh() -> None:
     # Three series: 100, 6 and 150 training windows.
     train = np.concatenate([np.arange(12, 112), np.arange(130, 136), np.arange(200, 350)])
     groups = np.repeat([0, 1, 2], [100, 6, 150])
-    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(hidden=4, layers=1, window_norm="last"), 1, 12, 4)
     windows.model = model
     config = TrainConfig(epochs=3, patience=5, device="cpu", max_windows_per_series=10, batch_size=7)
     fit(model, windows, train, np.arange(380, 396), config, lambda _: windows.epochs.append([]), train_groups=groups)
@@ -82,7 +82,7 @@ def test_an_epoch_draws_at_most_n_windows_of_each_series_afresh() -> None:
 def test_min_delta_makes_small_improvements_not_count() -> None:
     windows, train, val = small_problem()
     result = fit(
-        build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
+        build_model(ModelConfig(hidden=4, layers=1, window_norm="last"), 1, 12, 4),
         windows,
         train,
         val,
@@ -95,7 +95,7 @@ def test_min_delta_makes_small_improvements_not_count() -> None:
 def test_the_starting_point_is_kept_when_no_epoch_beats_it_on_validation() -> None:
     windows, train, val = small_problem()
     torch.manual_seed(0)
-    model = build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4)
+    model = build_model(ModelConfig(hidden=4, layers=1, window_norm="last"), 1, 12, 4)
     start = {k: v.clone() for k, v in model.state_dict().items()}
     # A learning rate this high only makes things worse: every epoch is beaten by the start.
     result = fit(model, windows, train, val, TrainConfig(epochs=3, patience=3, lr=50.0, device="cpu"))
@@ -109,7 +109,7 @@ def test_a_diverging_loss_is_a_training_error() -> None:
     windows.values[20, 0] = float("nan")
     with pytest.raises(TrainingError, match=r"training diverged at epoch 1 .* try a lower --lr"):
         fit(
-            build_model(ModelConfig(hidden=4, layers=1), 1, 12, 4),
+            build_model(ModelConfig(hidden=4, layers=1, window_norm="last"), 1, 12, 4),
             windows,
             train,
             val,
@@ -118,7 +118,7 @@ def test_a_diverging_loss_is_a_training_error() -> None:
 
 
 def test_dropout_also_regularises_a_single_layer_model() -> None:
-    model = build_model(ModelConfig(hidden=4, layers=1, dropout=0.5), 1, 12, 4)
+    model = build_model(ModelConfig(hidden=4, layers=1, dropout=0.5, window_norm="last"), 1, 12, 4)
     x = torch.randn(8, 12, 1)
     model.train()
     assert not torch.equal(model(x), model(x))  # dropout is active before the head
