@@ -85,7 +85,8 @@ def run_one(name: str, role: str, seed: int, overrides: dict) -> dict:
         fc = Forecaster(**kwargs).fit(frame)
     seconds = time.perf_counter() - t0
     met, base = fc.metrics_, fc.metrics_["baselines"]
-    start = start_test_mse(frame, time_col, L, H, m)
+    # The start in the coordinates the model chose (window_norm auto may leave "last").
+    start = start_test_mse(frame, time_col, L, H, m, window_norm=fc.window_norm_)
     return dict(
         series=name,
         seed=seed,
@@ -96,6 +97,7 @@ def run_one(name: str, role: str, seed: int, overrides: dict) -> dict:
         horizon=H,
         season=m,
         segment=fc.segment_,
+        window_norm=fc.window_norm_,
         threads=torch.get_num_threads(),
         train_s=seconds,
         epochs_run=len(fc.history_),

@@ -72,8 +72,8 @@ def load(name: str):
     return spec, frame, rows
 
 
-def start_test_mse(frame, time_col, lookback: int, horizon: int, season: int) -> float:
-    """Test MSE (series units) of the untrained start: ridge in window-norm "last" coordinates."""
+def start_test_mse(frame, time_col, lookback: int, horizon: int, season: int, window_norm: str = "last") -> float:
+    """Test MSE (series units) of the untrained start: the ridge in the model's window-norm coordinates."""
     from lstmcast.baselines import fit_ridge
     from lstmcast.config import DataConfig, WindowConfig
     from lstmcast.scale import fit_scaler
@@ -89,7 +89,7 @@ def start_test_mse(frame, time_col, lookback: int, horizon: int, season: int) ->
     target = scaler.transform_target(series.values[:, 0].astype(np.float64))
     train, val, test = (split.origins(p, lookback, horizon) for p in ("train", "val", "test"))
     test = test[test >= season]
-    ridge = fit_ridge(target, train, val, lookback, horizon, window_norm="last")
+    ridge = fit_ridge(target, train, val, lookback, horizon, window_norm=window_norm)
     return float(ridge.mse(target, test)) * float(scaler.scale[0]) ** 2
 
 
