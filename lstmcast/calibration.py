@@ -266,6 +266,10 @@ def _time(text: str, index: pd.DatetimeIndex, source: str) -> pd.Timestamp:
         stamp = pd.NaT
     if pd.isna(stamp):
         raise ConfigError(f"--since takes a time or 'validation'; got {text!r}")
+    if stamp.year < 1:  # pandas reads "-2024-03-10" as the year 2024 BC: a stray sign, not a time to start from
+        raise ConfigError(
+            f"--since {text}: reads as the year {stamp.year}; give a time like 2024-03-10 (no sign), or 'validation'"
+        )
     if index.tz is not None and stamp.tz is None:
         return stamp.tz_localize(index.tz)
     if index.tz is None and stamp.tz is not None:
