@@ -472,6 +472,36 @@ def test_tune_alert_prob_without_a_validation_event_warns_and_alerts_at_even_odd
     assert model.events_["alert_prob"] == 0.5 and model.events_["alert_prob_tuning"] is None
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (
+            "--tune-alert-prob",
+            "the alert probability is 0.5, untuned: every row of the validation part is above the "
+            "threshold -1000, so no event starts in it to tune it on",
+        ),
+        (
+            "--tune-alert-level",
+            "every row of the validation part is above the threshold -1000, so no event starts in "
+            "it to tune the alert level on; alerts use the threshold -1000",
+        ),
+    ],
+)
+def test_a_threshold_below_every_value_says_every_row_is_beyond_it(tmp_path: Path, option: str, said: str) -> None:
+    """Not "no above-threshold event": every row is one, the event under way from before the part."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_frame(n=600).to_csv(tmp_path / "series.csv", index=False)
+    flags = ["--lookback", "24", "--horizon", "6", "--hidden", "4", "--epochs", "1", "--device", "cpu", "-q"]
+    args = ["train", str(tmp_path / "series.csv"), "-o", str(tmp_path / "m"), *flags, "--threshold", "-1000", option]
+    ran = CliRunner().invoke(cli, args)
+    assert ran.exit_code == 0, ran.stderr
+    assert f"Warning: {tmp_path / 'series.csv'}: {said}" in ran.stderr.replace("\n", " ")
+    assert "has no above-threshold event" not in ran.stderr
+
+
 def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
