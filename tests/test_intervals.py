@@ -301,6 +301,29 @@ def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: P
         assert calibrate(plain.state_, validation, (80.0,)).in_sample == 0
 
 
+@pytest.mark.parametrize("since", ["validation", "2024-01-01"])
+def test_calibrate_since_on_a_model_without_times_is_a_usage_error_whatever_the_data(
+    tmp_path: Path, since: str
+) -> None:
+    """The model alone decides it (exit 2, as docs/cli.md says), before the data's lack of times (exit 3)."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    settings = {**TINY, "lookback": 24, "horizon": 6, "levels": (80,)}
+    Forecaster("y", **settings).fit(ar1_frame(n=600)[["y"]]).save(tmp_path / "m")
+    before = (tmp_path / "m" / "manifest.json").read_bytes()
+    ar1_frame(n=300, seed=3)[["y"]].to_csv(tmp_path / "untimed.csv", index=False)
+    ar1_frame(n=300, seed=3).to_csv(tmp_path / "timed.csv", index=False)
+    for data in ("untimed.csv", "timed.csv"):
+        ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / data), "--since", since])
+        assert ran.exit_code == 2, ran.stderr
+        assert ran.stderr == (
+            "Error: --since: this model was trained without a time column, so it has no times to start from\n"
+        )
+    assert (tmp_path / "m" / "manifest.json").read_bytes() == before
+
+
 def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
     ar1_model: Forecaster, tmp_path: Path
 ) -> None:
