@@ -74,8 +74,7 @@ def calibrate(
     refresh_paths = state.paths is not None and bool(state.events)
     if not levels and not refresh_paths and state.quantiles is None:
         raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
-    if last is not None and last < 1:
-        raise ConfigError(f"--last must be at least 1; got {last}")
+    _check_window_options(state, last, since)
     # The bands name columns of predict's table: a new level must not name one the data has.
     frames.check_output_names(
         state.target,
@@ -186,6 +185,22 @@ def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -
     return {"start": str(index[origins].min()), "end": str(index[origins + horizon - 1].max())}
 
 
+def _check_window_options(state: FittedState, last: int | None, since: str | None) -> None:
+    """``--last`` and what the model alone tells about ``--since``, checked before the data: a model
+    without times cannot start from one, whatever the data holds (a usage error, not the data's)."""
+    if last is not None and last < 1:
+        raise ConfigError(f"--last must be at least 1; got {last}")
+    if since is None:
+        return
+    if state.time_col is None:
+        raise ConfigError("--since: this model was trained without a time column, so it has no times to start from")
+    if since == "validation" and state.panel is not None and state.panel.train_until is None:
+        raise ConfigError(
+            "--since validation: this model does not record where each series' validation part starts "
+            "(saved before model format 8); give a time instead"
+        )
+
+
 def _since_rows(
     state: FittedState,
     since: str,
@@ -196,10 +211,8 @@ def _since_rows(
 ) -> np.ndarray:
     """Each series' first row at or after ``since`` (a time, or "validation": each series' first row
     after the model's training part of it); its end where it has none. ``ids``: a panel's series."""
-    if index is None:
+    if index is None:  # the model has a time column (_check_window_options), so the data's lacks it
         raise DataError(f"{source}: --since needs a time column; the rows have none")
-    if state.time_col is None:
-        raise ConfigError("--since: this model was trained without a time column, so it has no times to start from")
     rows = np.arange(len(index))
     if since == "validation":
         if state.panel is not None:
@@ -223,11 +236,7 @@ def _train_until(state: FittedState, index: pd.DatetimeIndex, source: str) -> np
     without one (a DataError)."""
     assert state.panel is not None
     until = state.panel.train_until
-    if until is None:
-        raise ConfigError(
-            "--since validation: this model does not record where each series' validation part starts "
-            "(saved before model format 8); give a time instead"
-        )
+    assert until is not None  # _check_window_options refused a model without it
     if not state.panel.zone_differs(index.tz):
         return until
     if state.panel.time_zone is not None:
@@ -266,6 +275,10 @@ def _time(text: str, index: pd.DatetimeIndex, source: str) -> pd.Timestamp:
         stamp = pd.NaT
     if pd.isna(stamp):
         raise ConfigError(f"--since takes a time or 'validation'; got {text!r}")
+    if stamp.year < 1:  # pandas reads "-2024-03-10" as the year 2024 BC: a stray sign, not a time to start from
+        raise ConfigError(
+            f"--since {text}: reads as the year {stamp.year}; give a time like 2024-03-10 (no sign), or 'validation'"
+        )
     if index.tz is not None and stamp.tz is None:
         return stamp.tz_localize(index.tz)
     if index.tz is None and stamp.tz is not None:

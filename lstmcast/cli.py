@@ -32,7 +32,7 @@ from lstmcast.config import (
     parse_segment,
 )
 from lstmcast.console import ExitCode, exit_code_for, make_console, print_error, print_warning
-from lstmcast.errors import ArtifactError, DataWarning, LstmcastError, Terminated
+from lstmcast.errors import ArtifactError, ConfigError, DataWarning, LstmcastError, Terminated
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -269,7 +269,18 @@ def _silence_stdout() -> None:
 
 
 def _csv_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in value.split(",") if part.strip()) if value else ()
+    if value is None:
+        return ()
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:  # `--features ""` must not be taken as no features at all
+        option = param.opts[0]
+        raise ConfigError(f"{option} is empty; give column names like temperature,humidity, or leave the option out")
+    return names
+
+
+def _given_or_none(ctx: click.Context, param: click.Parameter, value: str | None) -> str | tuple[()]:
+    """A list option's text as given, checked by the library (an empty one is an error there); () when absent."""
+    return () if value is None else value
 
 
 def _options(*decorators: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -318,18 +329,18 @@ quiet_option = click.option(
 level_option = click.option(
     "--level",
     "levels",
-    default="",
+    default=None,
     metavar="P1,P2",
-    callback=lambda ctx, param, value: value or (),
+    callback=_given_or_none,
     help="Also learn prediction intervals at these levels (percent, like 80,95) from the validation part's "
     "errors; predict then writes lo_P and hi_P columns, and reports score their coverage.",
 )
 
 quantiles_option = click.option(
     "--quantiles",
-    default="",
+    default=None,
     metavar="Q1,Q2",
-    callback=lambda ctx, param, value: value or (),
+    callback=_given_or_none,
     help="Also train a quantile head for these levels (like 0.1,0.5,0.9; pinball loss, calibrated on the "
     "validation part); predict then writes q0.1, q0.5, ... columns, and reports score pinball loss and CRPS.",
 )
@@ -1070,9 +1081,9 @@ def backtest(
 @click.option(
     "--level",
     "levels",
-    default="",
+    default=None,
     metavar="P1,P2",
-    callback=lambda ctx, param, value: value or (),
+    callback=_given_or_none,
     help="The levels to learn (percent, like 80,95); default: the model's.",
 )
 @click.option(
@@ -1125,7 +1136,7 @@ def calibrate(
     from lstmcast.read import read_table
 
     console = make_console()
-    wanted = parse_levels(levels or None)  # a bad level before any work
+    wanted = parse_levels(levels)  # a bad level before any work; none given: the model's
     outputs = _outputs()
     outputs.inputs(data)  # no output may replace what the command reads
     if os.path.exists(model_dir) and not os.path.isdir(model_dir):  # before resolve refuses it as an output

@@ -222,8 +222,10 @@ def parse_level_list(
     between 0 and ``top``, sorted; a ConfigError naming the bad one otherwise (``takes``: what the option
     takes, ``rule``: what one level must be). Two levels are the same when ``name`` names them alike (the
     column names they give), and there are at most ``most``."""
-    if text is None or text == "" or text == ():
+    if text is None or text == ():
         return ()
+    if isinstance(text, str) and not text.strip():  # `--quantiles ""` must not be taken as no levels at all
+        raise ConfigError(f"{option} is empty; give {takes}, or leave the option out")
     parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
     levels = []
     for part in parts:

@@ -175,6 +175,22 @@ def _prepare(
     )
 
 
+def why_no_event(
+    target: np.ndarray, origins: np.ndarray, horizon: int, threshold: float, event: str, part: str = "validation part"
+) -> str:
+    """Why the rows scored from ``origins`` hold no event to count (``tune_alert_level`` and
+    ``tune_alert_prob`` returned None): none beyond the threshold, or the only one already under way
+    at the first scored row (``_prepare`` leaves it out), perhaps covering every row. A phrase such as
+    "the validation part has no above-threshold event"."""
+    first_row, last_row = int(origins[0]), int(origins[-1]) + horizon - 1
+    scored = comparison(event)(np.asarray(target[first_row : last_row + 1], dtype=np.float64), threshold)
+    if scored.all():
+        return f"every row of the {part} is {event} the threshold {threshold:g}, so no event starts in it"
+    if scored.any():
+        return f"the {part}'s only {event}-threshold event is under way from its first row, so none starts in it"
+    return f"the {part} has no {event}-threshold event"
+
+
 def _earliest_warning(setup: _Setup, alert_level: float) -> np.ndarray:
     """Per scored row (relative to ``first_row``), the earliest origin warning it; ``_NO_ORIGIN`` if none."""
     warned = setup.beyond(setup.alert_forecast, alert_level)  # [M, H]

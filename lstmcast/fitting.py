@@ -32,7 +32,15 @@ from lstmcast.config import (
 )
 from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
-from lstmcast.events import EVEN_ODDS, Quantile, comparison, training_quantiles, tune_alert_level, tune_alert_prob
+from lstmcast.events import (
+    EVEN_ODDS,
+    Quantile,
+    comparison,
+    training_quantiles,
+    tune_alert_level,
+    tune_alert_prob,
+    why_no_event,
+)
 from lstmcast.intervals import Intervals, check_calibration, fit_intervals, kept_paths, window_spread
 from lstmcast.intervals import keep_paths as keep_error_paths
 from lstmcast.metrics import mase_scale, panel_mase_scale
@@ -340,9 +348,9 @@ def _tune_alert_level(fitted: Fitted, series: Series, events: EventSettings) -> 
     forecast = forecast_origins(fitted.network, state, series, origins)
     tuned = tune_alert_level(target, forecast, origins, events.level, events.event, events.tolerance)
     if tuned is None:
+        reason = why_no_event(target, origins, state.horizon, events.level, events.event)
         warnings.warn(
-            f"{series.source}: the validation part has no {events.event}-threshold event to tune the "
-            f"alert level on; alerts use the threshold {events.level:g}",
+            f"{series.source}: {reason} to tune the alert level on; alerts use the threshold {events.level:g}",
             DataWarning,
             stacklevel=5,
         )
@@ -370,11 +378,8 @@ def _tune_alert_prob(fitted: Fitted, series: Series, events: EventSettings) -> d
         return None
     tuned = tune_alert_prob(target, probability, origins, events.level, events.event, events.tolerance)
     if tuned is None:
-        warnings.warn(
-            f"{untuned} the validation part has no {events.event}-threshold event to tune it on",
-            DataWarning,
-            stacklevel=5,
-        )
+        reason = why_no_event(target, origins, state.horizon, events.level, events.event)
+        warnings.warn(f"{untuned} {reason} to tune it on", DataWarning, stacklevel=5)
         return None
     return {"part": "val", "n_origins": int(len(origins)), "paths": int(len(state.paths)), **tuned}
 

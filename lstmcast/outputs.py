@@ -15,7 +15,8 @@ any work, and all of them are committed together at the end.
   and SIGTERM are held until the renames are done.
 - **Never replaced.** A symlink is followed (its target is what is written); a character device,
   FIFO or socket (``/dev/null``, a named pipe, ``/proc/self/fd/1``) is written through; a directory
-  that is not ours is refused.
+  that is not ours is refused. Nothing is written into an lstmcast model directory but the model
+  itself: a report there would replace one of its files or make it a model folder with extra files.
 - **No leftovers.** Staging files left by a killed run are swept by the next run that writes the
   same destination, once the process that made them is gone.
 """
@@ -454,6 +455,26 @@ class Output:
         self.payload = payload
 
 
+def _check_not_in_a_model(destination: Destination) -> None:
+    """No output goes into an lstmcast model directory, whether it would replace one of the model's
+    files or add a new one: a model directory holds only a model's files, so one with anything else
+    in it is refused as a model output later (artifact.check_replaceable), and its own files are
+    never someone's report."""
+    from lstmcast.artifact import is_model_dir  # artifact writes models through this module
+
+    folder = destination.path.parent
+    if not is_model_dir(folder):
+        return
+    named = Path(destination.given).parent  # the folder as the user wrote it, unless a symlink led elsewhere
+    shown = named if Path(os.path.realpath(named)) == folder else folder
+    if os.path.lexists(destination.path):
+        raise OutputError(f"{destination.given}: is a file of the lstmcast model {shown}; write it elsewhere")
+    raise OutputError(
+        f"{destination.given}: is inside the lstmcast model directory {shown}, which holds only a model's files; "
+        "write it elsewhere"
+    )
+
+
 class Outputs:
     """Every output of one command: reserved up front with ``file``/``directory``, filled during the
     work, written all together by ``commit``; ``discard`` (or leaving the ``with`` block on an error)
@@ -513,6 +534,7 @@ class Outputs:
             self._outputs.append(output)
             return output
         self._check_overlap(destination, directory)
+        _check_not_in_a_model(destination)
         target = destination.path
         output.lock = _Lock.acquire(target, destination.given)
         self._outputs.append(output)  # from here on, discard releases the lock

@@ -133,16 +133,38 @@ def _columns(frame: pd.DataFrame, config: DataConfig, source: str) -> tuple[str 
     columns = (target, *config.features)
     for col in config.features:
         _require_column(frame, col, source, "feature")
-    values = np.column_stack([_numeric(frame[col], col, source) for col in columns])
+    values = np.column_stack([_numeric(frame[col], col, source, _separator_hint(frame)) for col in columns])
     return time_col, columns, values
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
     if col not in frame.columns:
         names = [str(c) for c in frame.columns]
-        close = difflib.get_close_matches(str(col), names, n=1)
+        separator = _separator_hint(frame)  # then the one name is the whole header: no use suggesting it
+        close = difflib.get_close_matches(str(col), names, n=1) if not separator else []
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise DataError(f"{source}: {role} column {col!r} not found{hint}; columns are: {format_names(names)}")
+        listed = format_names(names)
+        raise DataError(f"{source}: {role} column {col!r} not found{hint}; columns are: {listed}{separator}")
+
+
+_SEPARATORS = {
+    "\t": "tabs between fields: pass --input-format tsv (or name it .tsv)",
+    ",": "commas between fields: pass --input-format csv (or name it .csv)",
+    ";": "';' between fields, and lstmcast reads commas (or tabs, with --input-format tsv)",
+    "|": "'|' between fields, and lstmcast reads commas (or tabs, with --input-format tsv)",
+}
+
+
+def _separator_hint(frame: pd.DataFrame) -> str:
+    """What to add to a message about a missing or non-numeric column when the whole header was read
+    as one name holding another separator (``time;load``): the file was split on the wrong character."""
+    if len(frame.columns) != 1:
+        return ""
+    name = str(frame.columns[0])
+    for separator, uses in _SEPARATORS.items():
+        if sum(bool(part.strip()) for part in name.split(separator)) >= 2:
+            return f"; the file seems to use {uses}"
+    return ""
 
 
 def _parses_as_time(column: pd.Series) -> pd.Series | None:
@@ -204,14 +226,14 @@ def _resolve_target(frame: pd.DataFrame, config: DataConfig, time_col: str | Non
     raise DataError(f"{source}: several numeric columns; pass --target, one of: {format_names(numeric)}")
 
 
-def _numeric(column: pd.Series, col: str, source: str) -> np.ndarray:
+def _numeric(column: pd.Series, col: str, source: str, hint: str = "") -> np.ndarray:
     if pd.api.types.is_bool_dtype(column):
         raise DataError(f"{source}: column {col!r} holds true/false values, not numbers")
     converted = pd.to_numeric(column, errors="coerce")
     bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
     if len(bad):
         example = column.iloc[bad[0]]
-        raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a number (e.g. {example!r})")
+        raise DataError(f"{source}: column {col!r}, {format_rows(bad)}: not a number (e.g. {example!r}){hint}")
     numbers = converted.to_numpy(dtype=np.float64, na_value=np.nan)
     huge = np.flatnonzero(np.isfinite(numbers) & (np.abs(numbers) > _FLOAT32_MAX))
     if len(huge):

@@ -24,6 +24,7 @@ from lstmcast.events import (
     training_quantiles,
     tune_alert_level,
     tune_alert_prob,
+    why_no_event,
 )
 
 H = 3
@@ -361,6 +362,23 @@ def test_tune_alert_level_caps_the_candidates_at_quantiles_of_the_forecast() -> 
 def test_tune_alert_level_is_none_without_an_actual_event() -> None:
     quiet = series({})
     assert tune_alert_level(quiet, flat_forecast({(2, 3): 90}), ORIGINS, threshold=80) is None
+
+
+def test_why_no_event_tells_none_beyond_from_one_under_way_from_the_start() -> None:
+    # ORIGINS 1..9 with H 3 score rows 1-11.
+    quiet = series({})
+    assert why_no_event(quiet, ORIGINS, H, 80, "above") == "the validation part has no above-threshold event"
+    under_way = series({0: 90, 1: 90, 2: 90})  # beyond from before row 1 to row 2: not counted
+    assert tune_alert_level(under_way, perfect(under_way), ORIGINS, threshold=80) is None
+    assert why_no_event(under_way, ORIGINS, H, 80, "above") == (
+        "the validation part's only above-threshold event is under way from its first row, so none starts in it"
+    )
+    everywhere = series({}, base=90.0)
+    assert tune_alert_level(everywhere, perfect(everywhere), ORIGINS, threshold=80) is None
+    assert why_no_event(everywhere, ORIGINS, H, 80, "above", part="test part") == (
+        "every row of the test part is above the threshold 80, so no event starts in it"
+    )
+    assert why_no_event(quiet, ORIGINS, H, 60, "below").startswith("every row of the validation part is below")
 
 
 # -- tune_alert_prob --------------------------------------------------------------------------------

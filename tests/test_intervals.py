@@ -301,6 +301,29 @@ def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: P
         assert calibrate(plain.state_, validation, (80.0,)).in_sample == 0
 
 
+@pytest.mark.parametrize("since", ["validation", "2024-01-01"])
+def test_calibrate_since_on_a_model_without_times_is_a_usage_error_whatever_the_data(
+    tmp_path: Path, since: str
+) -> None:
+    """The model alone decides it (exit 2, as docs/cli.md says), before the data's lack of times (exit 3)."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    settings = {**TINY, "lookback": 24, "horizon": 6, "levels": (80,)}
+    Forecaster("y", **settings).fit(ar1_frame(n=600)[["y"]]).save(tmp_path / "m")
+    before = (tmp_path / "m" / "manifest.json").read_bytes()
+    ar1_frame(n=300, seed=3)[["y"]].to_csv(tmp_path / "untimed.csv", index=False)
+    ar1_frame(n=300, seed=3).to_csv(tmp_path / "timed.csv", index=False)
+    for data in ("untimed.csv", "timed.csv"):
+        ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / data), "--since", since])
+        assert ran.exit_code == 2, ran.stderr
+        assert ran.stderr == (
+            "Error: --since: this model was trained without a time column, so it has no times to start from\n"
+        )
+    assert (tmp_path / "m" / "manifest.json").read_bytes() == before
+
+
 def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
     ar1_model: Forecaster, tmp_path: Path
 ) -> None:
@@ -470,6 +493,36 @@ def test_tune_alert_prob_without_a_validation_event_warns_and_alerts_at_even_odd
     with pytest.warns(DataWarning, match="the alert probability is 0.5, untuned: the validation part has no above-"):
         model = Forecaster("y", time_col="time", **settings).fit(frame, threshold=50.0, tune_alert_prob=True)
     assert model.events_["alert_prob"] == 0.5 and model.events_["alert_prob_tuning"] is None
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (
+            "--tune-alert-prob",
+            "the alert probability is 0.5, untuned: every row of the validation part is above the "
+            "threshold -1000, so no event starts in it to tune it on",
+        ),
+        (
+            "--tune-alert-level",
+            "every row of the validation part is above the threshold -1000, so no event starts in "
+            "it to tune the alert level on; alerts use the threshold -1000",
+        ),
+    ],
+)
+def test_a_threshold_below_every_value_says_every_row_is_beyond_it(tmp_path: Path, option: str, said: str) -> None:
+    """Not "no above-threshold event": every row is one, the event under way from before the part."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_frame(n=600).to_csv(tmp_path / "series.csv", index=False)
+    flags = ["--lookback", "24", "--horizon", "6", "--hidden", "4", "--epochs", "1", "--device", "cpu", "-q"]
+    args = ["train", str(tmp_path / "series.csv"), "-o", str(tmp_path / "m"), *flags, "--threshold", "-1000", option]
+    ran = CliRunner().invoke(cli, args)
+    assert ran.exit_code == 0, ran.stderr
+    assert f"Warning: {tmp_path / 'series.csv'}: {said}" in ran.stderr.replace("\n", " ")
+    assert "has no above-threshold event" not in ran.stderr
 
 
 def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tmp_path: Path) -> None:

@@ -110,6 +110,33 @@ def test_dot_in_a_folder_with_a_foreign_manifest_is_refused(tmp_path: Path, data
     assert "internal error" not in result.stderr
 
 
+def test_a_report_never_replaces_a_file_of_another_model(tmp_path: Path, model: Path, data: Path, no_training) -> None:
+    before = snapshot(model)
+    result = run("train", data, "-o", tmp_path / "new", "--per-step", model / "manifest.json", *TINY_FLAGS)
+    assert result.exit_code == ExitCode.OUTPUT
+    message = f"Error: {model}/manifest.json: is a file of the lstmcast model {model}; write it elsewhere\n"
+    assert result.stderr == message
+    assert snapshot(model) == before and not (tmp_path / "new").exists()
+    assert run("info", model).exit_code == 0
+
+
+def test_no_output_is_added_to_a_model_folder_even_through_a_symlink(tmp_path: Path, model: Path) -> None:
+    from lstmcast.write import write_json
+
+    before = snapshot(model)
+    with pytest.raises(OutputError, match=f"is inside the lstmcast model directory {model}, which holds only"):
+        write_json({"a": 1}, model / "report.json")
+    (tmp_path / "weights-link").symlink_to(model / "weights.safetensors")
+    with pytest.raises(OutputError, match=f"weights-link: is a file of the lstmcast model {model}; write"):
+        write_json({"a": 1}, tmp_path / "weights-link")
+    assert snapshot(model) == before
+    # A folder whose manifest.json is someone else's is not a model: a file may be written there.
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "manifest.json").write_text('{"name": "app"}')
+    write_json({"a": 1}, tmp_path / "web" / "report.json")
+    assert json.loads((tmp_path / "web" / "report.json").read_text()) == {"a": 1}
+
+
 def test_an_earlier_model_is_replaced(model: Path, data: Path) -> None:
     before = (model / "manifest.json").read_text()
     result = run("train", data, "-o", model, *TINY_FLAGS, "--seed", "7")

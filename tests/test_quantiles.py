@@ -201,8 +201,14 @@ def test_many_series_get_quantiles_each_in_its_own_units() -> None:
 
 def test_parse_quantiles_reads_sorted_distinct_levels_and_refuses_the_rest() -> None:
     assert parse_quantiles("0.9, 0.1,0.5") == (0.1, 0.5, 0.9)
-    assert parse_quantiles("") == () and parse_quantiles(None) == ()
-    for bad, message in (("0", "strictly between 0 and 1"), ("1", "strictly between"), ("abc", "like 0.1,0.5,0.9")):
+    assert parse_quantiles(None) == () and parse_quantiles(()) == ()
+    for bad, message in (
+        ("0", "strictly between 0 and 1"),
+        ("1", "strictly between"),
+        ("abc", "like 0.1,0.5,0.9"),
+        ("", "--quantiles is empty; give levels like 0.1,0.5,0.9, or leave the option out"),  # not "no levels"
+        (" ", "--quantiles is empty"),
+    ):
         with pytest.raises(ConfigError, match=message):
             parse_quantiles(bad)
     with pytest.raises(ConfigError, match="each level once"):
