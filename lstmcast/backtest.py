@@ -109,6 +109,8 @@ def backtest(
     alert_level: float | None = None,
     tolerance: int | None = None,
     tune_alert_level: bool = False,
+    alert_prob: float | None = None,
+    tune_alert_prob: bool = False,
     on_fold: Callable[[FoldResult], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     strict: bool = False,
@@ -116,10 +118,14 @@ def backtest(
     """Walk-forward backtest of ``template``'s settings (an unfitted ``Forecaster``) on ``frame``.
     With ``id_col``, every series of the long table is backtested by one model per fold
     (``backtest_panel``); series too short for the folds are left out with a warning, or with
-    ``strict`` are a DataError."""
+    ``strict`` are a DataError. With ``tune_alert_level`` or ``tune_alert_prob`` every trained fold
+    tunes its own on its validation part, and the pooled report scores each origin's alerts with its
+    fold's."""
     if stride < 1:
         raise ConfigError(f"--stride must be at least 1; got {stride}")
-    events = EventSettings.from_options(threshold, event, alert_level, tolerance, tune_alert_level)
+    events = EventSettings.from_options(
+        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )
     settings = template.settings()
     if settings.data.id_col is not None:
         if events is not None or template.events is not None:
@@ -149,8 +155,9 @@ def backtest(
         fold_origins = origins[(origins >= fold.start) & (origins < fold.stop)]
         forecast, quantiles = model.forecasts_and_quantiles(series, fold_origins)  # each fold's own
         forecasts = {"model": forecast, **model.baseline_forecasts(series, fold_origins)}
-        alert = model.events_["alert_level"] if model.events_ else np.nan
-        parts.append({"origins": fold_origins, "alert": np.full(len(fold_origins), alert), **forecasts})
+        alert, prob = _fold_alerts(model)
+        parts.append({"origins": fold_origins, ALERT: np.full(len(fold_origins), alert), **forecasts})
+        parts[-1][ALERT_PROB] = np.full(len(fold_origins), prob)
         if model.intervals_ is not None:  # each fold's own bands, pooled as they are
             bands = interval_bands(model.scoring(), target, fold_origins, forecasts["model"])
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
@@ -196,6 +203,14 @@ def _train_fold(
     return model.fit_series(series.head(fold.start), on_epoch, events=events, score=False)
 
 
+def _fold_alerts(model: Forecaster) -> tuple[float, float]:
+    """A fold's alert level and alert probability (NaN when it has none), one per origin when pooled."""
+    if not model.events_:
+        return np.nan, np.nan
+    prob = model.events_.get("alert_prob")
+    return float(model.events_["alert_level"]), np.nan if prob is None else float(prob)
+
+
 def _stamp(series: Series, row: int) -> str | int:
     return str(series.index[row]) if series.index is not None else row
 
@@ -234,12 +249,15 @@ def _pooled_report(
 ) -> dict[str, Any]:
     """One report over every fold's origins, scaled by the first fold's training part."""
     pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-    origins, alerts, forecast = pooled.pop("origins"), pooled.pop("alert"), pooled.pop("model")
+    origins, alerts, forecast = pooled.pop("origins"), pooled.pop(ALERT), pooled.pop("model")
+    probs = pooled.pop(ALERT_PROB)
     quantiles = pooled.pop(QUANTILES, None)  # every fold's own, [n, H, Q]
     chances = (pooled.pop(CHANCE_STEP), pooled.pop(CHANCE_ANY)) if CHANCE_STEP in pooled else None
     bands = _pooled_bands(pooled)
     scoring = replace(first.scoring(), ridge_alpha=None)  # the folds' ridges differ: no one penalty
     alert_levels = alerts if scoring.events is not None and np.unique(alerts).size > 1 else None
+    by_probability = scoring.events is not None and scoring.events.alert_prob is not None
+    alert_probs = probs if by_probability and np.unique(probs).size > 1 else None
     return build_report(
         target,
         origins,
@@ -247,6 +265,7 @@ def _pooled_report(
         pooled,
         scoring,
         alert_levels=alert_levels,
+        alert_probs=alert_probs,
         index=series.index,
         bands=bands,
         quantiles=quantiles,
@@ -254,6 +273,7 @@ def _pooled_report(
     )
 
 
+ALERT, ALERT_PROB = "alert", "alert_prob"  # parts' keys of each origin's fold's alert level and probability
 QUANTILES = "quantiles"  # parts' key of each fold's quantiles
 CHANCE_STEP, CHANCE_ANY = "chance_step", "chance_any"  # ... of each fold's event probabilities
 BAND = "band"  # parts' keys ("band", level, 0 or 1) hold each fold's interval bands, low and high

@@ -602,6 +602,22 @@ tune_alert_option = click.option(
     is_flag=True,
     help="Pick the alert level with the best event F1 on the validation part; kept with the model.",
 )
+alert_prob_options = _options(  # train, backtest: alerts from the probability of the event
+    click.option(
+        "--alert-prob",
+        type=float,
+        default=None,
+        metavar="P",
+        help="With --threshold: raise alerts on the steps whose probability of the event is above P (0 < P < 1), "
+        "instead of on the forecast beyond the alert level.",
+    ),
+    click.option(
+        "--tune-alert-prob",
+        is_flag=True,
+        help="With --threshold: raise alerts from the probability, at the P with the best event F1 on the "
+        "validation part; kept with the model (backtest: each trained fold its own).",
+    ),
+)
 per_step_option = click.option(
     "--per-step",
     "per_step_path",
@@ -669,20 +685,7 @@ def cli(debug: bool) -> None:
 @train_options
 @threshold_options
 @tune_alert_option
-@click.option(
-    "--alert-prob",
-    type=float,
-    default=None,
-    metavar="P",
-    help="With --threshold: raise alerts on the steps whose probability of the event is above P (0 < P < 1), "
-    "instead of on the forecast beyond the alert level.",
-)
-@click.option(
-    "--tune-alert-prob",
-    is_flag=True,
-    help="With --threshold: raise alerts from the probability, at the P with the best event F1 on the validation "
-    "part; kept with the model.",
-)
+@alert_prob_options
 @per_step_option
 @quiet_option
 @threads_option
@@ -966,6 +969,7 @@ def evaluate(
 )
 @threshold_options
 @tune_alert_option
+@alert_prob_options
 @per_step_option
 @per_series_option
 @strict_option
@@ -992,6 +996,8 @@ def backtest(
     alert_level: float | None,
     tolerance: int | None,
     tune_alert_level: bool,
+    alert_prob: float | None,
+    tune_alert_prob: bool,
     per_step_path: str | None,
     per_series_path: str | None,
     strict: bool,
@@ -1013,6 +1019,7 @@ def backtest(
     Example:
       lstmcast backtest sample_data/load.csv --target load --folds 5 --test-frac 0.3
       lstmcast backtest load.csv --target load --folds 4 --no-retrain --threshold q0.95 --json > bt.json
+      lstmcast backtest load.csv --target load --threshold q0.95 --tune-alert-prob   # each fold tunes its own P
       lstmcast backtest load.csv --target load --plot backtest.png --per-step steps.csv
     """
     from lstmcast import backtest as backtesting
@@ -1053,6 +1060,8 @@ def backtest(
         alert_level=alert_level,
         tolerance=tolerance,
         tune_alert_level=tune_alert_level,
+        alert_prob=alert_prob,
+        tune_alert_prob=tune_alert_prob,
         on_fold=on_fold,
         strict=strict,
     )

@@ -192,10 +192,11 @@ def _scores(
     events: EventSettings | None,
     alert_levels: np.ndarray | None,
     probability: np.ndarray | None = None,
+    alert_probs: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events.
     With ``events.alert_prob`` and the forecaster's ``probability`` of each step's event ``[N, H]``,
-    alerts are the steps whose probability is above it."""
+    alerts are the steps whose probability is above it, or above their origin's ``alert_probs``."""
     scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
     per_step = per_step_metrics(actual, forecast, mase_scale)
     if events is not None:
@@ -204,6 +205,8 @@ def _scores(
             # "beyond the level" in the event's direction: below the threshold is above it negated
             sign = 1.0 if events.event == "above" else -1.0
             alerting, level = sign * probability, sign * events.alert_prob
+            if alert_probs is not None:  # folds that tuned their own: "above its origin's P" is "P less, above 0"
+                alerting, level = sign * (probability - alert_probs[:, None]), 0.0
         elif alert_levels is not None:
             # Folds that tuned their own alert level: "forecast beyond its origin's level" is the same
             # test as "forecast shifted by (threshold - that level) beyond the threshold".
@@ -216,7 +219,8 @@ def _scores(
         if alert_levels is not None:  # one number no longer describes the alert level
             scores["alert_level"] = None
         if events.alert_prob is not None and probability is not None:
-            scores["alert_level"], scores["alert_prob"] = None, events.alert_prob
+            scores["alert_level"] = None
+            scores["alert_prob"] = None if alert_probs is not None else events.alert_prob
     scores["per_step"] = per_step
     return scores
 
@@ -232,19 +236,23 @@ def score_report(
     alert_levels: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
     probability: np.ndarray | None = None,
+    alert_probs: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report for ``forecast`` (and each baseline) from ``origins`` of the series ``target``.
 
     ``events`` must be resolved (a value threshold). ``alert_levels`` gives one alert level per
     origin when they differ (backtest folds that each tuned their own). ``probability`` is the
-    model's probability of each step's event, for alerts raised from it (``events.alert_prob``).
+    model's probability of each step's event, for alerts raised from it (``events.alert_prob``, or
+    ``alert_probs``: one per origin, where backtest folds tuned their own).
     """
     target = np.asarray(target, dtype=np.float64)
     horizon = forecast.shape[1]
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
 
     def scores(prediction: np.ndarray, chance: np.ndarray | None = None) -> dict[str, Any]:
-        return _scores(target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels, chance)
+        return _scores(
+            target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels, chance, alert_probs
+        )
 
     report = scores(forecast, probability)
     report["n_origins"] = int(len(origins))

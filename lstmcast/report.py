@@ -140,6 +140,7 @@ def build_report(
     scoring: Scoring,
     *,
     alert_levels: np.ndarray | None = None,
+    alert_probs: np.ndarray | None = None,
     index: pd.DatetimeIndex | None = None,
     bands: Bands | None = None,
     quantiles: np.ndarray | None = None,
@@ -147,7 +148,8 @@ def build_report(
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
-    level per origin where they differ (pooled backtest folds that each tuned their own). A model
+    level per origin where they differ (pooled backtest folds that each tuned their own), and
+    ``alert_probs`` one alert probability per origin for a model alerting from probabilities. A model
     with intervals has them scored (``intervals``, ``coverage_80``, ...): from ``bands`` where given
     (pooled backtest folds, each with its own), else from ``scoring.intervals``. A model with
     quantiles has ``quantiles`` ``[n_origins, horizon, Q]`` (original units, see ``quantile_values``)
@@ -167,6 +169,7 @@ def build_report(
         alert_levels,
         index=index,
         probability=chances[0] if chances is not None else None,
+        alert_probs=alert_probs,
     )
     report["baselines"]["seasonal_naive"]["season"] = scoring.season
     if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:

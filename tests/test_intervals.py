@@ -554,6 +554,69 @@ def test_train_tune_alert_prob_from_the_cli_keeps_and_reports_the_probability(tm
     assert loaded.events.tune_alert_prob and loaded.events.alert_prob is None  # a refit tunes again
 
 
+def test_alerts_from_probabilities_follow_each_origins_own_alert_probability() -> None:
+    """Pooled backtest folds that tuned their own P: each origin alerts above its fold's, not the first's."""
+    from lstmcast.evaluation import EventSettings, score_report
+
+    rng = np.random.default_rng(3)
+    target = rng.normal(size=400)
+    origins = np.arange(20, 390, 2)
+    forecast = rng.normal(size=(len(origins), 6))
+    probability = rng.uniform(size=(len(origins), 6))
+    events = EventSettings(1.0, "above", None, 0, False, 0.3)  # alerts above 30% unless told otherwise
+
+    def scores(alert_probs: np.ndarray | None) -> dict:
+        return score_report(
+            target, origins, forecast, {}, 1.0, None, events, probability=probability, alert_probs=alert_probs
+        )
+
+    same = scores(np.full(len(origins), 0.3))
+    alone = scores(None)
+    for key in ("event_precision", "event_recall", "event_f1", "precision", "recall"):
+        assert same[key] == alone[key]
+    assert alone["alert_prob"] == 0.3 and same["alert_prob"] is None  # one number no longer describes the folds
+    never = scores(np.full(len(origins), 1.0))  # no probability is above 1: no origin may alert
+    assert never["event_precision"] is None and never["event_recall"] == 0
+    assert alone["event_recall"] > 0
+    half = scores(np.where(origins < 200, 0.3, 1.0))  # the later origins never alert
+    late = scores(np.where(origins < 200, 1.0, 0.3))
+    assert 0 < half["event_recall"] < alone["event_recall"] and 0 < late["event_recall"] < alone["event_recall"]
+
+
+def test_backtest_tunes_the_alert_probability_in_every_fold_and_takes_a_fixed_one(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    ar1_frame(n=2400).to_csv(tmp_path / "series.csv", index=False)
+    flags = ["--lookback", "24", "--horizon", "6", "--hidden", "4", "--epochs", "2", "--device", "cpu"]
+    base = ["backtest", str(tmp_path / "series.csv"), *flags, "--folds", "2", "--stride", "3", "--threshold", "q0.9"]
+    tuned = CliRunner().invoke(cli, [*base, "--tune-alert-prob", "--val-frac", "0.2", "--json"])
+    assert tuned.exit_code == 0, tuned.stderr
+    report = json.loads(tuned.stdout)
+    folds = [record["events"] for record in report["folds"]]
+    assert all(fold["alert_prob"] == fold["alert_prob_tuning"]["alert_prob"] for fold in folds)
+    chosen = {fold["alert_prob"] for fold in folds}
+    if len(chosen) == 1:
+        assert report["alert_prob"] == chosen.pop()
+    else:
+        assert report["alert_prob"] is None and "alert probabilities tuned fold by fold" in tuned.stderr
+    assert report["event_f1"] is None or 0 <= report["event_f1"] <= 1
+    fixed = CliRunner().invoke(cli, [*base, "--alert-prob", "0.25", "--json", "--quiet"])
+    assert fixed.exit_code == 0, fixed.stderr
+    report = json.loads(fixed.stdout)
+    assert [record["events"]["alert_prob"] for record in report["folds"]] == [0.25, 0.25]
+    assert report["alert_prob"] == 0.25 and report["alert_level"] is None
+    for bad, message in (
+        (["--alert-prob", "0.25", "--tune-alert-prob"], "--alert-prob"),
+        (["--alert-prob", "1.5"], "--alert-prob is a probability strictly between 0 and 1; got 1.5"),
+    ):
+        refused = CliRunner().invoke(cli, [*base, *bad])
+        assert refused.exit_code == 2 and message in refused.stderr and refused.stdout == ""
+    refused = CliRunner().invoke(cli, [*base[: base.index("--threshold")], "--alert-prob", "0.25"])
+    assert refused.exit_code == 2 and "--threshold" in refused.stderr
+
+
 def test_a_reliability_diagram_of_the_event_probabilities(threshold_model: Forecaster, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
