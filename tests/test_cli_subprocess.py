@@ -303,3 +303,37 @@ def test_predict_and_info_import_neither_torch_nor_scikit_learn(
 
 def test_evaluate_does_import_torch_so_the_check_can_fail(pipeline: Path) -> None:
     assert "torch" in heavy_imports("evaluate", "model", "series.csv", "-q", cwd=pipeline).split()
+
+
+def test_with_stderr_closed_the_files_lstmcast_opens_do_not_take_its_place(tmp_path: Path) -> None:
+    """`lstmcast ... 2>&-` (a daemon, a careless crontab): without a file held on descriptor 2, the
+    first output lstmcast opens would be descriptor 2, and a native library's "stderr" write would
+    land in it."""
+    code = (
+        "import os; from lstmcast.entry import hold_standard_descriptors; hold_standard_descriptors(); "
+        f"print(os.open({str(tmp_path / 'first')!r}, os.O_CREAT | os.O_WRONLY))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), timeout=60
+    )
+    assert ran.returncode == 0
+    assert ran.stdout == b"3\n"  # 0, 1 and 2 held: the file is the next one
+
+
+def test_ctrl_c_while_the_cli_is_still_importing_is_exit_130_without_a_traceback() -> None:
+    """The first tenth of a second goes to importing click, rich and pandas; an interrupt there must
+    exit as any Ctrl-C does, not print a screenful of import frames."""
+    code = (
+        "import builtins\n"
+        "real = builtins.__import__\n"
+        "def interrupted(name, *args, **kwargs):\n"
+        "    if name == 'lstmcast.cli':\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = interrupted\n"
+        "from lstmcast.entry import main\n"
+        "main()\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert ran.returncode == 130, ran.stderr
+    assert ran.stderr == b"" and ran.stdout == b""
