@@ -7,6 +7,7 @@ exit code in one place (``_Group.invoke``). Torch is imported only by commands t
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import signal
@@ -95,12 +96,20 @@ class _Group(click.Group):
             except Exception as exc:
                 if debug:
                     raise
-                print_error(
-                    console,
-                    f"internal error: {type(exc).__name__}: {exc} "
-                    "(run with --debug for the traceback, and please report it)",
-                )
-                ctx.exit(ExitCode.FAILURE)
+                _unexpected(console, ctx, exc)
+
+
+def _unexpected(console: Any, ctx: click.Context, exc: Exception) -> None:
+    """An exception no command anticipated: a full disk under a stdout that nothing staged (a
+    command's --help) is an output error; anything else is a bug, said as one."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+        print_error(console, f"cannot write the output: {exc.strerror}")
+        ctx.exit(ExitCode.OUTPUT)
+    print_error(
+        console,
+        f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback, and please report it)",
+    )
+    ctx.exit(ExitCode.FAILURE)
 
 
 @contextlib.contextmanager
@@ -133,6 +142,7 @@ def _ignore_signals_from_now_on() -> None:
             signal.signal(signum, signal.SIG_IGN)
 
 
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # an output that does not fit: exit 5
 _IN_OWN_PROCESS = False  # set by main(), the console script; a notebook or test runner keeps its handlers
 _OUTPUTS = "lstmcast.outputs"
 
@@ -1497,6 +1507,25 @@ def tune_command(
 
 
 def main() -> None:
+    """The console script (through ``lstmcast.entry``). Click's own errors (a bad option: exit 2)
+    are shown here rather than by Click, so that a stderr that cannot take the message (a full
+    disk, a reader gone) leaves the exit status as it is, as for every other message; and Click's
+    own output (``--help``, ``--version``) that cannot be written is exit 141 or 5, not a traceback."""
     global _IN_OWN_PROCESS
     _IN_OWN_PROCESS = True
-    cli(prog_name="lstmcast")
+    try:
+        code = cli.main(prog_name="lstmcast", standalone_mode=False)
+    except click.ClickException as exc:
+        with contextlib.suppress(OSError):
+            exc.show()
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `lstmcast --help | head -1`
+        _silence_stdout()
+        sys.exit(ExitCode.BROKEN_PIPE)
+    except OSError as exc:  # only Click's own printing gets here: commands handle theirs in _Group.invoke
+        with contextlib.suppress(OSError):
+            print_error(make_console(), f"cannot write the output: {exc.strerror or exc}")
+        sys.exit(ExitCode.OUTPUT)
+    except click.Abort:  # Ctrl-C at a prompt; lstmcast asks none, but Click may raise it
+        sys.exit(ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -207,6 +207,16 @@ def test_a_stderr_that_cannot_be_written_changes_no_exit_status(pipeline: Path, 
     assert (tmp_path / "model" / "manifest.json").is_file()
     assert run(f"predict model {tmp_path / 'missing.csv'} -o {tmp_path / 'forecast.csv'}") == 3
     assert run(f"calibrate {tmp_path / 'model'} series.csv --level 50") == 0
+    assert run("train series.csv --no-such-option") == 2  # Click's own usage error, shown by lstmcast
+
+
+def test_help_that_cannot_be_written_is_an_output_error_not_a_traceback(tmp_path: Path) -> None:
+    for command in ("--help", "--version", "train --help"):
+        ran = subprocess.run(
+            f"{sys.executable} -m lstmcast {command} > /dev/full", shell=True, capture_output=True, timeout=60
+        )
+        assert ran.returncode == 5, ran.stderr
+        assert ran.stderr == b"Error: cannot write the output: No space left on device\n"
 
 
 def test_a_reader_that_leaves_mid_write_is_exit_141_under_pythonunbuffered(pipeline: Path) -> None:
