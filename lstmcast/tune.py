@@ -361,8 +361,11 @@ def _check_values(space: dict[str, list[Any] | Range], base: dict[str, Any], set
     """
     errors = [_config_error({**base, **setting}) for setting in settings]
     valid = [setting for setting, error in zip(settings, errors, strict=True) if error is None]
-    if not valid:
-        raise ConfigError(next(error for error in errors if error is not None))
+    if not valid:  # name the grid value at fault, as for a value only some combinations refuse
+        setting, error = settings[0], errors[0]
+        alone = [f"{name}={value}" for name, value in setting.items() if _config_error({**base, name: value})]
+        where = alone[:1] or [f"{name}={value}" for name, value in setting.items()]
+        raise ConfigError(f"--grid {', '.join(where)}: {error}")
     for name, values in space.items():
         is_range = isinstance(values, Range)
         candidates = [values.low, values.high] if isinstance(values, Range) else values
