@@ -21,6 +21,7 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
+from lstmcast.events import Quantile
 from lstmcast.intervals import parse_levels, probability_scores
 from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
@@ -519,6 +520,11 @@ class Forecaster:
                 raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")
             return stored.overridden(alert_level, tolerance)
         events = EventSettings.from_options(threshold, event, alert_level, tolerance)
+        if events is not None and isinstance(events.threshold, Quantile) and self._check_fitted().panel is not None:
+            raise ConfigError(
+                f"--threshold {events.threshold}: a model of many series keeps no quantiles of one training part "
+                "(each series has its own range); give the threshold as a number"
+            )
         return events.resolve(self.target_quantiles_) if events is not None else None
 
     def evaluate(
