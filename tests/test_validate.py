@@ -152,8 +152,6 @@ def test_a_long_list_of_columns_is_cut_to_the_first_ten_and_a_count() -> None:
     frame.attrs["source"] = "wide.csv"
     with pytest.raises(DataError) as caught:
         validate_frame(frame, DataConfig(target="load"))
-    with pytest.raises(DataError, match=r"^expected a pandas DataFrame"):  # not an AttributeError from inside
-        Forecaster(target="load").fit(frame)
     message = str(caught.value)
     first_ten = ", ".join(f"sensor_{i}" for i in range(10))
     assert message == f"wide.csv: target column 'load' not found; columns are: {first_ten}, ... and 9,990 more"
