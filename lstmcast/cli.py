@@ -1314,9 +1314,11 @@ def plot(
     from lstmcast import plot as plotting
 
     plotting.require_matplotlib()
-    if show_history and (data is not None or origin is not None or threshold is not None or series_id is not None):
+    drawn = (data, origin, threshold, series_id, event, alert_level, context, input_format)
+    if show_history and any(value is not None for value in drawn):
         raise click.UsageError(
-            "--history draws the loss curves only: it takes no DATA, --origin, --series or --threshold"
+            "--history draws the loss curves only: it takes no DATA, --origin, --series, --threshold, --event, "
+            "--alert-level, --context or --input-format"
         )
     if not show_history and data is None:
         raise click.UsageError("give DATA to forecast from (or --history for the loss curves)")

@@ -226,6 +226,8 @@ def parse_level_list(
         return ()
     if isinstance(text, str) and not text.strip():  # `--quantiles ""` must not be taken as no levels at all
         raise ConfigError(f"{option} is empty; give {takes}, or leave the option out")
+    if not isinstance(text, (str, list, tuple)):  # a bare 80 would fail as "'int' object is not iterable"
+        raise ConfigError(f"{option} takes {takes}, as text or a list or tuple; got {text!r}")
     parts = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
     levels = []
     for part in parts:

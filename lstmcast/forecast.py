@@ -10,7 +10,7 @@ through a model directory (``lstmcast.artifact``). What fitting learns is one ``
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
+from lstmcast.events import Quantile
 from lstmcast.intervals import parse_levels, probability_scores
 from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
@@ -145,7 +146,7 @@ class Forecaster:
     ) -> None:
         self.target = target
         self.time_col = time_col
-        self.features = tuple(features)
+        self.features = _as_tuple(features)  # a bare "temperature" stays text, for settings() to refuse
         self.fill = fill
         self.id_col = id_col
         self.lookback = lookback
@@ -166,7 +167,7 @@ class Forecaster:
         self.window_norm = window_norm
         self.linear = linear
         self.ensemble = ensemble
-        self.quantiles = quantiles if isinstance(quantiles, str) else tuple(quantiles)
+        self.quantiles = _as_tuple(quantiles)
         self.epochs = epochs
         self.patience = patience
         self.min_delta = min_delta
@@ -210,7 +211,12 @@ class Forecaster:
 
     def settings(self) -> Settings:
         """The parameters as the four settings groups, checked (a ConfigError names the first problem)."""
-        params = {**self.get_params(), "quantiles": parse_quantiles(self.quantiles)}
+        # numpy's scalars (from np.arange or a DataFrame of settings) as Python's: torch takes no np.int32.
+        params = {
+            name: value.item() if isinstance(value, np.generic) else value for name, value in self.get_params().items()
+        }
+        params["quantiles"] = parse_quantiles(self.quantiles)
+        _check_names(params)
         if self.events is not None and not isinstance(self.events, EventSettings):
             raise ConfigError("events must be EventSettings (EventSettings.from_options('q0.95')) or None")
         data, window, model, train = (cls(**{n: params[n] for n in names}) for cls, names in _PARAM_GROUPS.items())
@@ -519,6 +525,11 @@ class Forecaster:
                 raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")
             return stored.overridden(alert_level, tolerance)
         events = EventSettings.from_options(threshold, event, alert_level, tolerance)
+        if events is not None and isinstance(events.threshold, Quantile) and self._check_fitted().panel is not None:
+            raise ConfigError(
+                f"--threshold {events.threshold}: a model of many series keeps no quantiles of one training part "
+                "(each series has its own range); give the threshold as a number"
+            )
         return events.resolve(self.target_quantiles_) if events is not None else None
 
     def evaluate(
@@ -709,6 +720,25 @@ class Forecaster:
         )
         forecaster.state_ = state
         return forecaster
+
+
+def _as_tuple(value: Any) -> Any:
+    """A list, set or other collection as a tuple; text and scalars as given (checked by ``settings``)."""
+    return tuple(value) if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) else value
+
+
+def _check_names(params: dict[str, Any]) -> None:
+    """Column names as the data settings take them: one name each, and a list or tuple of them for features."""
+    for name in ("target", "time_col", "id_col"):
+        if isinstance(params[name], (list, tuple, set, dict)):
+            raise ConfigError(f"{name} must be one column name; got {params[name]!r}")
+    features = params["features"]
+    if isinstance(features, (str, bytes)) or not isinstance(features, (list, tuple)):
+        raise ConfigError(
+            f"features must be a list or tuple of column names, such as ['temperature']; got {features!r}"
+        )
+    if any(isinstance(name, (list, tuple, set, dict)) for name in features):
+        raise ConfigError(f"features must be a list or tuple of column names; got {features!r}")
 
 
 _DEFAULT_PARAMS = Forecaster().get_params()

@@ -29,7 +29,7 @@ from scipy import stats  # type: ignore[import-untyped]
 from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ignore[import-untyped]
 
 from lstmcast.baselines import fitted_season
-from lstmcast.config import DataConfig, parse_segment
+from lstmcast.config import AUTO, DataConfig, parse_segment
 from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
@@ -323,6 +323,12 @@ def _check_space(space: Space) -> dict[str, list[Any] | Range]:
 
 def _check_type(name: str, value: Any) -> Any:
     """Plain Python values of the parameter's type (numpy scalars and ints for floats are converted)."""
+    if name == "segment":  # "auto" or a whole number of steps, as --segment takes it
+        if isinstance(value, str):
+            return parse_segment(value)
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            return int(value)
+        raise ConfigError(f"--grid {name}={value!r}: {name} takes {AUTO} or a whole number of steps")
     kind = type(_DEFAULTS[name])
     is_bool = isinstance(value, bool) or type(value).__name__ == "bool_"  # numpy's bool is no Python bool
     fits = {

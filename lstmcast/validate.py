@@ -104,6 +104,7 @@ def validate_frame(
     what a missing value's message advises (``MODEL_REPAIR`` for commands that read a trained
     model's ``fill``, which have no --fill).
     """
+    _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
     frame = _with_time_column(frame, config)
     time_col, columns, values = _columns(frame, config, source)
@@ -133,8 +134,22 @@ def _columns(frame: pd.DataFrame, config: DataConfig, source: str) -> tuple[str 
     columns = (target, *config.features)
     for col in config.features:
         _require_column(frame, col, source, "feature")
+    _require_unique(frame, (*columns, time_col) if time_col else columns, source)
     values = np.column_stack([_numeric(frame[col], col, source, _separator_hint(frame)) for col in columns])
     return time_col, columns, values
+
+
+def _require_unique(frame: pd.DataFrame, names: tuple[str, ...], source: str) -> None:
+    """A frame built in Python may name two columns alike (read_table refuses such a file)."""
+    for name in names:
+        count = int((frame.columns == name).sum())
+        if count > 1:
+            raise DataError(f"{source}: column name {name!r} appears {count} times; rename them")
+
+
+def _require_frame(frame: object) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame (read_table reads one from a file); got {type(frame).__name__}")
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
@@ -229,6 +244,11 @@ def _resolve_target(frame: pd.DataFrame, config: DataConfig, time_col: str | Non
 def _numeric(column: pd.Series, col: str, source: str, hint: str = "") -> np.ndarray:
     if pd.api.types.is_bool_dtype(column):
         raise DataError(f"{source}: column {col!r} holds true/false values, not numbers")
+    # pd.to_numeric turns times and durations into nanosecond counts and drops an imaginary part.
+    kinds = {"M": "timestamps, not numbers", "m": "durations, not numbers", "c": "complex numbers, not real ones"}
+    kind = kinds.get(getattr(column.dtype, "kind", ""))
+    if kind is not None or isinstance(column.dtype, pd.PeriodDtype):
+        raise DataError(f"{source}: column {col!r} holds {kind or 'periods, not numbers'}")
     converted = pd.to_numeric(column, errors="coerce")
     bad = np.flatnonzero(converted.isna().to_numpy() & column.notna().to_numpy())
     if len(bad):
@@ -432,9 +452,11 @@ def validate_panel(
     that does not exist, a missing id, the same (id, time) twice and series whose steps differ are
     errors. Gaps are repaired within each series only (``fill``), never across two.
     """
+    _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
     frame = _with_time_column(frame, config)
     _require_column(frame, id_col, source, "id")
+    _require_unique(frame, (id_col,), source)
     ids = _ids(frame[id_col], id_col, source)
     rest = frame.drop(columns=[id_col])
     time_col, columns, values = _columns(rest, config, source)

@@ -162,6 +162,21 @@ def test_plot_options_that_cannot_work_together_are_usage_errors(tmp_path: Path,
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize(
+    "option", [["--context", "5"], ["--event", "below"], ["--alert-level", "3"], ["--input-format", "csv"]]
+)
+def test_plot_history_refuses_the_forecast_options_it_would_ignore(
+    tmp_path: Path, model_dir: Path, option: list[str]
+) -> None:
+    result = run("plot", "--history", model_dir, "-o", tmp_path / "x.png", *option)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "Error: --history draws the loss curves only: it takes no DATA, --origin, --series, --threshold, --event, "
+        "--alert-level, --context or --input-format\n"
+    )
+    assert not (tmp_path / "x.png").exists()
+
+
 def test_forecast_context_from_an_origin_inside_the_data(fitted: Forecaster) -> None:
     frame = sine_frame()
     history, forecast, actual = fitted.forecast_context(frame, origin=str(frame["time"].iloc[-2]))

@@ -1,5 +1,6 @@
 import inspect
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,6 +9,7 @@ import torch
 from conftest import TINY, sine_frame
 
 from lstmcast import (
+    ConfigError,
     DataConfig,
     DataError,
     DataWarning,
@@ -264,3 +266,35 @@ def test_every_setting_is_a_constructor_argument_in_the_settings_order() -> None
 def test_not_fitted_is_also_a_value_error_as_in_scikit_learn() -> None:
     with pytest.raises(ValueError, match="not fitted yet"):
         Forecaster().predict(sine_frame())
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"features": "temperature"}, "features must be a list or tuple of column names, such as ['temperature']; got"),
+        ({"features": 5}, "features must be a list or tuple of column names, such as ['temperature']; got 5"),
+        ({"features": [["a"]]}, "features must be a list or tuple of column names; got (['a'],)"),
+        ({"target": ["y"]}, "target must be one column name; got ['y']"),
+        ({"time_col": ["time"]}, "time_col must be one column name; got ['time']"),
+        ({"levels": 80}, "--level takes percentages like 80,95, as text or a list or tuple; got 80"),
+        ({"quantiles": 0.5}, "--quantiles takes levels like 0.1,0.5,0.9, as text or a list or tuple; got 0.5"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_config_errors_not_type_errors(params: dict, message: str) -> None:
+    # These raised TypeError from inside (unhashable list, 'int' object is not iterable), or for a bare
+    # "temperature" "features lists a column twice" (its letters).
+    with pytest.raises(ConfigError) as caught:
+        Forecaster(**{**TINY, "target": "y", **params}).fit(sine_frame())
+    assert str(caught.value).startswith(message)
+
+
+def test_numpy_integers_are_taken_as_integers() -> None:
+    # hidden=np.int32(4) reached torch, which raised "input_size should be of type int, got: int32".
+    fitted = Forecaster(**{**TINY, "hidden": np.int32(4), "lookback": np.int64(12)}).fit(sine_frame())
+    assert len(fitted.predict(sine_frame())) == TINY["horizon"]
+
+
+def test_a_device_that_is_not_one_is_a_config_error_after_load_too(model_dir: Path) -> None:
+    # Forecaster.load(path, device="tpu").evaluate(...) raised torch's RuntimeError.
+    with pytest.raises(ConfigError, match=r"^device must be auto, cpu, cuda or cuda:N; got 'tpu'$"):
+        Forecaster.load(model_dir, device="tpu").evaluate(sine_frame())

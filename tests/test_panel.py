@@ -245,6 +245,15 @@ def test_one_model_reports_every_series_and_the_pool(global_model: Forecaster) -
     assert global_model.training_["series"] == 3 == global_model.training_["series_fitted"]
 
 
+def test_a_quantile_threshold_on_a_model_of_many_series_says_why_it_cannot_be_resolved(
+    global_model: Forecaster,
+) -> None:
+    # It said "saved without the quantiles of its training part (lstmcast before 0.4)" of a new model.
+    with pytest.raises(ConfigError, match=r"^--threshold q0.9: a model of many series keeps no quantiles of one "):
+        global_model.event_settings("q0.9")
+    assert global_model.event_settings(12.5).level == 12.5
+
+
 def test_every_series_is_scored_against_its_own_ridge_and_mase_denominator(global_model: Forecaster) -> None:
     """The report's ridge for a series is the ridge fitted on that series alone, and its MASE divides by
     that series' in-sample seasonal-naive error: what a model per series would be scored against."""

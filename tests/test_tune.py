@@ -190,6 +190,17 @@ def test_a_combination_that_does_not_fit_is_a_failed_trial() -> None:
     assert failed["val_mse"].isna().all() and failed["best_epoch"].isna().all()
 
 
+def test_segment_is_tuned_over_whole_numbers_and_auto(tmp_path: Path, csv_file: Path) -> None:
+    # --grid parses segment=0,4 as numbers; its type check once wanted text (the default is "auto").
+    out = run_json(csv_file, "--grid", "segment=0,4,auto", "-o", tmp_path / "m")
+    assert [(t["segment"], t["status"]) for t in out["trials"]] == [(0, "ok"), (4, "ok"), ("auto", "ok")]
+    assert parse_grid(["segment=0,4,auto"]) == {"segment": [0, 4, "auto"]}
+    plan = plan_trials({"segment": [np.int64(4), "auto"]}, TINY)
+    assert plan.settings == [{"segment": 4}, {"segment": "auto"}]
+    with pytest.raises(ConfigError, match=r"^--grid segment=2.5: segment takes auto or a whole number of steps$"):
+        plan_trials({"segment": [2.5]}, TINY)
+
+
 def test_every_trial_failing_is_a_training_error(tmp_path: Path, csv_file: Path) -> None:
     result = run(csv_file, "--grid", "lr=1e30,1e31", "--grad-clip", "0", "-o", tmp_path / "m", *TINY_FLAGS)
     assert result.exit_code == ExitCode.TRAINING

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstmcast import DataConfig, DataError, DataWarning
+from lstmcast import DataConfig, DataError, DataWarning, Forecaster
 from lstmcast.validate import format_rows, validate_frame
 
 
@@ -204,3 +204,36 @@ def test_a_constant_target_warns_that_the_forecast_can_only_repeat_it() -> None:
 def test_a_flat_stretch_to_forecast_from_need_not_warn() -> None:
     series = validate_frame(table(time=TIMES, load=[0.0] * 5), DataConfig(), warn_constant=False)
     assert series.values[:, 0].tolist() == [0.0] * 5
+
+
+@pytest.mark.parametrize(
+    ("values", "holds"),
+    [
+        (pd.to_datetime(TIMES), "timestamps, not numbers"),  # pandas counted them as nanoseconds
+        (pd.to_timedelta([1, 2, 3, 4, 5], unit="s"), "durations, not numbers"),
+        (np.arange(5) + 1j, "complex numbers, not real ones"),  # the imaginary part was dropped
+        (pd.period_range("2024-01", periods=5, freq="M"), "periods, not numbers"),
+    ],
+)
+def test_a_column_of_times_durations_or_complex_numbers_is_not_a_target_or_feature(values, holds: str) -> None:
+    with pytest.raises(DataError, match=rf"^data\.csv: column 'y' holds {holds}$"):
+        validate_frame(table(time=TIMES, y=values), DataConfig(target="y"))
+    with pytest.raises(DataError, match=rf"^data\.csv: column 'y' holds {holds}$"):
+        validate_frame(table(time=TIMES, load=[1.0] * 5, y=values), DataConfig(target="load", features=("y",)))
+
+
+def test_a_frame_naming_a_column_twice_is_a_data_error() -> None:
+    frame = table(time=TIMES, load=[1.0] * 5, x=[2.0] * 5).set_axis(["time", "load", "load"], axis=1)
+    with pytest.raises(DataError, match=r"^data\.csv: column name 'load' appears 2 times; rename them$"):
+        validate_frame(frame, DataConfig(target="load"))
+    frame = table(time=TIMES, load=[1.0] * 5, x=TIMES).set_axis(["time", "load", "time"], axis=1)
+    with pytest.raises(DataError, match=r"^data\.csv: column name 'time' appears 2 times; rename them$"):
+        validate_frame(frame, DataConfig(target="load", time_col="time"))
+
+
+@pytest.mark.parametrize("frame", [pd.Series([1.0, 2.0]), np.ones((5, 2)), None, {"load": [1.0]}])
+def test_anything_but_a_data_frame_is_a_data_error_naming_its_type(frame) -> None:
+    with pytest.raises(DataError, match=r"^expected a pandas DataFrame \(read_table reads one from a file\); got "):
+        validate_frame(frame, DataConfig(target="load"))
+    with pytest.raises(DataError, match=r"^expected a pandas DataFrame"):  # not an AttributeError from inside
+        Forecaster(target="load").fit(frame)
