@@ -558,6 +558,7 @@ class Forecaster:
             return self._evaluate_panel(frame, stride, strict)
         events = self.event_settings(threshold, event, alert_level, tolerance)
         series = frames.validate_for(self._check_fitted(), frame)
+        frames.warn_if_frequency_differs(self._check_fitted(), series)  # as predict: scores of a misused model
         first = max(self.lookback, self.season_)
         origins = rolling_origins(len(series), self.lookback, self.horizon, stride, first=first)
         if not len(origins):
@@ -575,6 +576,7 @@ class Forecaster:
         state = self._check_fitted()
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
+        frames.warn_if_frequency_differs(state, panel)
         first = max(self.lookback, state.season)
         why = (
             f"to evaluate (each needs {first + self.horizon} rows: lookback or season {first} + horizon {self.horizon})"

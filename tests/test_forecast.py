@@ -169,6 +169,16 @@ def test_predict_warns_when_the_data_frequency_differs_from_training(fitted: For
     assert forecast["time"].iloc[0] == pd.Timestamp("2024-01-31")
 
 
+def test_evaluate_warns_as_predict_does_when_the_data_frequency_differs(fitted: Forecaster) -> None:
+    """Scores of an hourly model on daily rows are scores of a misused model: say so, as predict does."""
+    with pytest.warns(DataWarning, match=r"rows are 'D' apart but the model was trained on 'h' data"):
+        fitted.evaluate(sine_frame(n=200, freq="D"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted.evaluate(sine_frame(n=200))  # hourly, as trained: nothing about the step
+    assert not [w for w in caught if "apart" in str(w.message)]
+
+
 def test_set_params_on_a_fitted_forecaster_forgets_the_fit(frame: pd.DataFrame) -> None:
     forecaster = Forecaster(**TINY).fit(frame)
     forecaster.set_params(horizon=6)
