@@ -523,11 +523,7 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
         ("frequency", manifest.get("frequency") or "-"),
         ("lookback / horizon", f"{window['lookback']} / {window['horizon']}"),
         ("season", manifest.get("season", "-")),
-        *(
-            [("series", f"{manifest['panel']['series']} (id column {config['data'].get('id_col')})")]
-            if manifest.get("panel")
-            else []
-        ),
+        *_panel_rows(manifest),
         ("events", _describe_events(manifest["events"]) if manifest.get("events") else "-"),
         ("intervals", _describe_intervals(manifest["intervals"], calibration) if manifest.get("intervals") else "-"),
         *([("calibrated", _describe_calibration(calibration))] if calibration else []),
@@ -691,9 +687,12 @@ def _describe_calibration(calibration: dict[str, Any]) -> str:
 
 def _panel_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     """The info row of a model of many series (none for one series)."""
-    if not manifest.get("panel"):
+    panel = manifest.get("panel")
+    if not panel:
         return []
-    return [("series", f"{manifest['panel']['series']} (id column {manifest['config']['data'].get('id_col')})")]
+    zone = panel.get("time_zone")  # which clock the stored training ends are on (models since format 8)
+    where = f"; training times in {zone}" if zone else ""
+    return [("series", f"{panel['series']} (id column {manifest['config']['data'].get('id_col')}{where})")]
 
 
 def panel_note(

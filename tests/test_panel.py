@@ -854,6 +854,13 @@ def test_a_model_of_many_series_records_the_zone_of_its_training_times(zone_mode
     assert manifest["plain"]["panel"] == {"series": 3, "time_zone": None}
     assert manifest["zoned"]["panel"] == {"series": 3, "time_zone": "UTC+02:00"}
     assert Forecaster.load(zone_models / "zoned").state_.panel.time_zone == "UTC+02:00"
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    said = {name: CliRunner().invoke(cli, ["info", str(zone_models / name)]).stderr for name in ("plain", "zoned")}
+    assert "; training times in UTC+02:00)" in said["zoned"]  # which clock its stored training ends are on
+    assert "training times in" not in said["plain"]
 
 
 def test_in_sample_origins_are_not_counted_between_times_with_a_zone_and_times_without(zone_models: Path) -> None:
