@@ -470,7 +470,7 @@ def validate_panel(
     values, codes = values[order], codes[order]
     index = index[order] if index is not None else None
     offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))]).astype(np.int64)
-    values, index, offsets = _repair_panel(values, index, offsets, columns, config.fill, source)
+    values, index, offsets = _repair_panel(values, index, offsets, columns, config.fill, source, (id_col, names))
     frequency = _panel_frequency(index, offsets, names, id_col, source) if index is not None else None
     return Panel(
         tuple(str(name) for name in names),
@@ -525,8 +525,10 @@ def _repair_panel(
     columns: tuple[str, ...],
     fill: str,
     source: str,
+    named: tuple[str, pd.Index],
 ) -> tuple[np.ndarray, pd.DatetimeIndex | None, np.ndarray]:
-    """``fill`` within each series: gaps are never filled from another series."""
+    """``fill`` within each series: gaps are never filled from another series. ``named`` is the id
+    column and the series' ids, to name the series a column has no value in."""
     missing = ~np.isfinite(values)  # [n, F]
     if not missing.any():
         return values, index, offsets
@@ -547,7 +549,14 @@ def _repair_panel(
     empty = ~np.isfinite(filled)
     if empty.any():
         col = int(np.flatnonzero(empty.any(axis=0))[0])
-        raise DataError(f"{source}: column {columns[col]!r} has no values at all in some series")
+        id_col, names = named
+        series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # [n] each row's series
+        hit = np.unique(series[empty[:, col]])
+        listed = format_ids([str(names[k]) for k in hit], limit=3)
+        raise DataError(
+            f"{source}: column {columns[col]!r} has no values at all in {len(hit):,} of {len(names):,} series "
+            f"({id_col} {listed})"
+        )
     warnings.warn(f"{source}: filled {count} rows with missing values ({fill})", DataWarning, stacklevel=3)
     return filled, index, offsets
 

@@ -98,6 +98,17 @@ def test_gaps_are_filled_within_their_own_series(fill: str) -> None:
     np.testing.assert_allclose(panel.series(b).values, alone.values, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fill", ["interpolate", "ffill"])
+def test_a_series_whose_target_has_no_values_is_named(fill: str) -> None:
+    table = long_table().sort_values(["store", "time"], kind="stable").reset_index(drop=True)
+    table.loc[table["store"].isin(["a", "c"]), "y"] = np.nan  # nothing in a or c to fill from
+    config = DataConfig(target="y", time_col="time", fill=fill)
+    with pytest.raises(
+        DataError, match=r"^<frame>: column 'y' has no values at all in 2 of 3 series \(store 'a', 'c'\)$"
+    ):
+        validate_panel(table, config, "store")
+
+
 def test_windows_never_cross_from_one_series_into_the_next() -> None:
     with pytest.warns(DataWarning):
         panel = validate_panel(long_table(), CONFIG, "store")
