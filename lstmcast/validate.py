@@ -104,6 +104,20 @@ def validate_frame(
     what a missing value's message advises (``MODEL_REPAIR`` for commands that read a trained
     model's ``fill``, which have no --fill).
     """
+    return validate_frame_as_read(frame, config, source, warn_constant=warn_constant, repair=repair)[0]
+
+
+def validate_frame_as_read(
+    frame: pd.DataFrame,
+    config: DataConfig,
+    source: str | None = None,
+    *,
+    warn_constant: bool = True,
+    repair: str = TRAIN_REPAIR,
+) -> tuple[Series, np.ndarray]:
+    """``validate_frame``, with the values as read beside it: ``[n, 1 + n_features]`` float64, in the
+    Series' rows (sorted and repaired), before the cast to float32. For a table that writes the input
+    back (``predict --explain``): ``56.17`` stays ``56.17``, not ``56.16999816894531``."""
     _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
     frame = _with_time_column(frame, config)
@@ -117,7 +131,7 @@ def validate_frame(
     if warn_constant:
         _warn_if_constant(values[:, 0], columns[0], source)
     frequency = infer_frequency(index, source) if index is not None else None
-    return Series(values.astype(np.float32), columns, index, time_col, frequency, source)
+    return Series(values.astype(np.float32), columns, index, time_col, frequency, source), values
 
 
 def _with_time_column(frame: pd.DataFrame, config: DataConfig) -> pd.DataFrame:
