@@ -289,10 +289,11 @@ def test_trials_are_written_as_csv_or_json_and_shown_on_stderr(tmp_path: Path, c
         assert result.exit_code == 0, result.stderr
         assert result.stdout == ""
     from_csv = pd.read_csv(tmp_path / "trials.csv")
-    from_json = pd.read_json(tmp_path / "trials.json")
+    from_json = pd.DataFrame(json.loads((tmp_path / "trials.json").read_text()))
     columns = ["trial", "hidden", "val_mse", "best_epoch", "epochs_run", "seconds", "status"]
     assert list(from_csv.columns) == columns and list(from_json.columns) == columns
-    pd.testing.assert_frame_equal(from_csv[SETTINGS_FREE], from_json[SETTINGS_FREE], rtol=1e-8)  # JSON: 10 digits
+    # Every digit in both (JSON was rounded to 10 decimal places).
+    pd.testing.assert_frame_equal(from_csv[SETTINGS_FREE], from_json[SETTINGS_FREE], check_exact=True)
     assert from_csv["hidden"].tolist() == [2, 4] and from_csv["status"].tolist() == ["ok", "ok"]
     best = int(from_csv.loc[from_csv["val_mse"].idxmin(), "trial"])
     assert "Trials (ranked by validation MSE; the test part is not used)" in result.stderr
