@@ -120,6 +120,7 @@ def validate_frame_as_read(
     back (``predict --explain``): ``56.17`` stays ``56.17``, not ``56.16999816894531``."""
     _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
+    _require_columns(frame, source)
     frame = _with_time_column(frame, config)
     time_col, columns, values = _columns(frame, config, source)
     index = _timestamps(frame[time_col], time_col, source) if time_col else None
@@ -164,6 +165,12 @@ def _require_unique(frame: pd.DataFrame, names: tuple[str, ...], source: str) ->
 def _require_frame(frame: object) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame (read_table reads one from a file); got {type(frame).__name__}")
+
+
+def _require_columns(frame: pd.DataFrame, source: str) -> None:
+    """A table of no columns (``pd.DataFrame()``) is said to be one, not listed as ``columns are: ``."""
+    if len(frame.columns) == 0:
+        raise DataError(f"{source}: the table has no columns")
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
@@ -468,6 +475,7 @@ def validate_panel(
     """
     _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
+    _require_columns(frame, source)
     frame = _with_time_column(frame, config)
     _require_column(frame, id_col, source, "id")
     _require_unique(frame, (id_col,), source)
