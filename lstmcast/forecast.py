@@ -691,7 +691,7 @@ class Forecaster:
         ``attention=True``."""
         state = self._one_series("--explain")
         frames.require_attention(state)  # before reading the data
-        return frames.explain_frame(state, frames.forecastable(state, frame))
+        return frames.explain_frame(state, frame)
 
     # -- save / load --------------------------------------------------------------------------
 

@@ -215,7 +215,17 @@ def _check_name(name: str) -> str:
 
 
 def _parse_values(name: str, text: str) -> list[Any]:
-    return [_parse_value(name, part.strip()) for part in text.split(",")]
+    """The values of one list, each once: the same value twice (``2,2``, or ``1e-3,0.001`` once parsed)
+    would train the same trial twice."""
+    parts = [part.strip() for part in text.split(",")]
+    values = [_parse_value(name, part) for part in parts]
+    for k, value in enumerate(values):
+        first = values.index(value)
+        if first < k:
+            seen, again = parts[first], parts[k]
+            what = f"{again} twice" if seen == again else f"one value twice ({seen} and {again})"
+            raise ConfigError(f"--grid {name}={text.strip()} lists {what}; give each value once")
+    return values
 
 
 def _parse_value(name: str, text: str) -> Any:
@@ -316,6 +326,9 @@ def _check_space(space: Space) -> dict[str, list[Any] | Range]:
             clean[name] = values
         elif isinstance(values, Sequence) and not isinstance(values, str) and len(values) > 0:
             clean[name] = [_check_type(name, value) for value in values]
+            twice = next((v for k, v in enumerate(clean[name]) if v in clean[name][:k]), None)
+            if twice is not None:  # parse_grid names the values as typed; this is the Python API's space
+                raise ConfigError(f"--grid {name}: {values!r} lists {twice!r} twice; give each value once")
         else:
             raise ConfigError(f"--grid {name}: expected a non-empty list of values or a Range; got {values!r}")
     return clean

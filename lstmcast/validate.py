@@ -104,8 +104,23 @@ def validate_frame(
     what a missing value's message advises (``MODEL_REPAIR`` for commands that read a trained
     model's ``fill``, which have no --fill).
     """
+    return validate_frame_as_read(frame, config, source, warn_constant=warn_constant, repair=repair)[0]
+
+
+def validate_frame_as_read(
+    frame: pd.DataFrame,
+    config: DataConfig,
+    source: str | None = None,
+    *,
+    warn_constant: bool = True,
+    repair: str = TRAIN_REPAIR,
+) -> tuple[Series, np.ndarray]:
+    """``validate_frame``, with the values as read beside it: ``[n, 1 + n_features]`` float64, in the
+    Series' rows (sorted and repaired), before the cast to float32. For a table that writes the input
+    back (``predict --explain``): ``56.17`` stays ``56.17``, not ``56.16999816894531``."""
     _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
+    _require_columns(frame, source)
     frame = _with_time_column(frame, config)
     time_col, columns, values = _columns(frame, config, source)
     index = _timestamps(frame[time_col], time_col, source) if time_col else None
@@ -117,7 +132,7 @@ def validate_frame(
     if warn_constant:
         _warn_if_constant(values[:, 0], columns[0], source)
     frequency = infer_frequency(index, source) if index is not None else None
-    return Series(values.astype(np.float32), columns, index, time_col, frequency, source)
+    return Series(values.astype(np.float32), columns, index, time_col, frequency, source), values
 
 
 def _with_time_column(frame: pd.DataFrame, config: DataConfig) -> pd.DataFrame:
@@ -150,6 +165,12 @@ def _require_unique(frame: pd.DataFrame, names: tuple[str, ...], source: str) ->
 def _require_frame(frame: object) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame (read_table reads one from a file); got {type(frame).__name__}")
+
+
+def _require_columns(frame: pd.DataFrame, source: str) -> None:
+    """A table of no columns (``pd.DataFrame()``) is said to be one, not listed as ``columns are: ``."""
+    if len(frame.columns) == 0:
+        raise DataError(f"{source}: the table has no columns")
 
 
 def _require_column(frame: pd.DataFrame, col: str, source: str, role: str) -> None:
@@ -454,6 +475,7 @@ def validate_panel(
     """
     _require_frame(frame)
     source = source or frame.attrs.get("source", "<frame>")
+    _require_columns(frame, source)
     frame = _with_time_column(frame, config)
     _require_column(frame, id_col, source, "id")
     _require_unique(frame, (id_col,), source)
@@ -470,7 +492,7 @@ def validate_panel(
     values, codes = values[order], codes[order]
     index = index[order] if index is not None else None
     offsets = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=len(names)))]).astype(np.int64)
-    values, index, offsets = _repair_panel(values, index, offsets, columns, config.fill, source)
+    values, index, offsets = _repair_panel(values, index, offsets, columns, config.fill, source, (id_col, names))
     frequency = _panel_frequency(index, offsets, names, id_col, source) if index is not None else None
     return Panel(
         tuple(str(name) for name in names),
@@ -525,8 +547,10 @@ def _repair_panel(
     columns: tuple[str, ...],
     fill: str,
     source: str,
+    named: tuple[str, pd.Index],
 ) -> tuple[np.ndarray, pd.DatetimeIndex | None, np.ndarray]:
-    """``fill`` within each series: gaps are never filled from another series."""
+    """``fill`` within each series: gaps are never filled from another series. ``named`` is the id
+    column and the series' ids, to name the series a column has no value in."""
     missing = ~np.isfinite(values)  # [n, F]
     if not missing.any():
         return values, index, offsets
@@ -547,7 +571,14 @@ def _repair_panel(
     empty = ~np.isfinite(filled)
     if empty.any():
         col = int(np.flatnonzero(empty.any(axis=0))[0])
-        raise DataError(f"{source}: column {columns[col]!r} has no values at all in some series")
+        id_col, names = named
+        series = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))  # [n] each row's series
+        hit = np.unique(series[empty[:, col]])
+        listed = format_ids([str(names[k]) for k in hit], limit=3)
+        raise DataError(
+            f"{source}: column {columns[col]!r} has no values at all in {len(hit):,} of {len(names):,} series "
+            f"({id_col} {listed})"
+        )
     warnings.warn(f"{source}: filled {count} rows with missing values ({fill})", DataWarning, stacklevel=3)
     return filled, index, offsets
 

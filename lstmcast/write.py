@@ -52,9 +52,25 @@ def table_bytes(frame: pd.DataFrame, format: str) -> bytes:
         frame.to_parquet(buffer, index=False)
         return buffer.getvalue()
     if format == "json":
-        text = frame.to_json(orient="records", date_format="iso", indent=2)
-        return (text + "\n").encode()
+        return (_json_records(frame) + "\n").encode()
     return _with_time_of_day(frame).to_csv(index=False, lineterminator="\n").encode()
+
+
+def _json_records(frame: pd.DataFrame) -> str:
+    """``frame`` as a JSON list of records, laid out as pandas' ``to_json(orient="records", indent=2)``
+    with ISO times, but with every float in full, as the CSV has it: pandas rounds floats to 10
+    decimal places (``double_precision``, 15 at most, still short of a round trip), so a trials table's
+    ``val_mse`` or a forecast lost digits. Not-a-number and infinities are ``null``, as pandas has them."""
+    import numpy as np
+
+    records = json.loads(frame.to_json(orient="records", date_format="iso"))  # times, ints, text, nulls
+    for name, column in frame.items():
+        key = str(name)
+        for record, value in zip(records, column.to_numpy(), strict=True):
+            if isinstance(value, float | np.floating) and np.isfinite(value):
+                # A float32's shortest text (56.17, as the CSV writes it), not its float64 digits.
+                record[key] = float(str(value)) if isinstance(value, np.float32 | np.float16) else float(value)
+    return json.dumps(records, indent=2, separators=(",", ":"))
 
 
 def _with_time_of_day(frame: pd.DataFrame) -> pd.DataFrame:

@@ -117,6 +117,30 @@ def test_a_one_step_hourly_forecast_at_midnight_is_written_with_its_time_in_ever
     assert json.loads((tmp_path / "f.json").read_text())[0]["time"] == "2024-01-13T00:00:00.000"
 
 
+def test_a_json_table_keeps_every_digit_of_its_floats_as_the_csv_does(tmp_path: Path) -> None:
+    """pandas' to_json rounds to 10 decimal places; a table in JSON says what the CSV says."""
+    from lstmcast import write_table
+
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(["2024-01-01 00:00"]),
+            "val_mse": [0.1 + 0.2],
+            "small": [1.2345678901234e-05],
+            "f32": np.float32([56.17]),
+            "gap": [np.nan],
+        }
+    )
+    write_table(frame, tmp_path / "t.csv")
+    write_table(frame, tmp_path / "t.json")
+    assert (tmp_path / "t.csv").read_text().splitlines()[
+        1
+    ] == "2024-01-01,0.30000000000000004,1.2345678901234e-05,56.17,"
+    assert (tmp_path / "t.json").read_text() == (
+        '[\n  {\n    "time":"2024-01-01T00:00:00.000",\n    "val_mse":0.30000000000000004,\n'
+        '    "small":1.2345678901234e-05,\n    "f32":56.17,\n    "gap":null\n  }\n]\n'
+    )
+
+
 def test_evaluate_reports_threshold_events_as_json(trained: tuple[Path, Path], tmp_path: Path) -> None:
     model, data = trained
     tail = tmp_path / "new.csv"

@@ -128,7 +128,9 @@ def test_attention_weights_cover_the_window_and_sum_to_one(tmp_path: Path, csv_f
     assert list(weights.columns) == ["time", "lag", "y", "weight"]
     assert list(weights["lag"]) == list(range(-TINY["lookback"], 0))
     assert list(weights["time"]) == list(data["time"].tail(TINY["lookback"]))
-    np.testing.assert_allclose(weights["y"], data["y"].tail(TINY["lookback"]), rtol=1e-6)
+    as_text = pd.read_csv(pd.io.common.StringIO(result.stdout), dtype=str)
+    # The input values as read, not through the network's float32 (56.17 was written 56.16999816894531).
+    assert list(as_text["y"]) == list(pd.read_csv(csv_file, dtype=str)["y"].tail(TINY["lookback"]))
     assert weights["weight"].sum() == pytest.approx(1.0, abs=1e-6) and (weights["weight"] > 0).all()
     assert (tmp_path / "f.csv").exists()
 
@@ -151,6 +153,7 @@ def test_the_python_api_returns_the_attention_weights(frame: pd.DataFrame) -> No
     forecaster = Forecaster(**TINY, attention=True).fit(frame)
     weights = forecaster.explain(frame)
     assert len(weights) == TINY["lookback"] and weights["weight"].sum() == pytest.approx(1.0)
+    np.testing.assert_array_equal(weights["y"], frame["y"].tail(TINY["lookback"]))  # as given, not float32
 
 
 def test_explain_writes_an_hourly_input_time_at_midnight_with_its_time_of_day(tmp_path: Path) -> None:

@@ -98,6 +98,17 @@ def test_gaps_are_filled_within_their_own_series(fill: str) -> None:
     np.testing.assert_allclose(panel.series(b).values, alone.values, rtol=1e-6)
 
 
+@pytest.mark.parametrize("fill", ["interpolate", "ffill"])
+def test_a_series_whose_target_has_no_values_is_named(fill: str) -> None:
+    table = long_table().sort_values(["store", "time"], kind="stable").reset_index(drop=True)
+    table.loc[table["store"].isin(["a", "c"]), "y"] = np.nan  # nothing in a or c to fill from
+    config = DataConfig(target="y", time_col="time", fill=fill)
+    with pytest.raises(
+        DataError, match=r"^<frame>: column 'y' has no values at all in 2 of 3 series \(store 'a', 'c'\)$"
+    ):
+        validate_panel(table, config, "store")
+
+
 def test_windows_never_cross_from_one_series_into_the_next() -> None:
     with pytest.warns(DataWarning):
         panel = validate_panel(long_table(), CONFIG, "store")
@@ -416,6 +427,26 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
     assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
+
+
+def test_explain_refuses_a_model_of_many_series_as_the_cli_reference_says(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    long_table().sort_values(["store", "time"]).to_csv(tmp_path / "stores.csv", index=False)
+    run = CliRunner().invoke
+    train = ["train", str(tmp_path / "stores.csv"), "--id-col", "store", "--attention", "-o", str(tmp_path / "m")]
+    assert run(cli, [*train, *TINY_FLAGS, "-q"]).exit_code == 0
+    outputs = ["-o", str(tmp_path / "f.csv"), "--explain", str(tmp_path / "w.csv")]
+    refused = run(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv"), *outputs])
+    message = "--explain takes a model of one series; this one was trained on 3 series (id column 'store')"
+    assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {message}")
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "w.csv").exists()
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    row = next(line for line in reference.splitlines() if line.startswith("| `--explain PATH`"))
+    assert "a model trained on many series (`train --id-col`) is exit 2" in row
+    assert "`--explain takes a model of one series; this one was trained on " in row
 
 
 def test_many_series_forecasts_at_midnight_keep_their_time_of_day(tmp_path: Path) -> None:

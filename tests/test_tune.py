@@ -195,6 +195,10 @@ def test_segment_is_tuned_over_whole_numbers_and_auto(tmp_path: Path, csv_file: 
     out = run_json(csv_file, "--grid", "segment=0,4,auto", "-o", tmp_path / "m")
     assert [(t["segment"], t["status"]) for t in out["trials"]] == [(0, "ok"), (4, "ok"), ("auto", "ok")]
     assert parse_grid(["segment=0,4,auto"]) == {"segment": [0, 4, "auto"]}
+    with pytest.raises(ConfigError, match=r"^--grid segment=4,auto,AUTO lists one value twice \(auto and AUTO\); give"):
+        parse_grid(["segment=4,auto,AUTO"])
+    with pytest.raises(ConfigError, match=r"^--grid segment: \[4, 'auto', np.int64\(4\)\] lists 4 twice; give"):
+        plan_trials({"segment": [4, "auto", np.int64(4)]}, TINY)  # the Python API's space, checked the same way
     plan = plan_trials({"segment": [np.int64(4), "auto"]}, TINY)
     assert plan.settings == [{"segment": 4}, {"segment": "auto"}]
     with pytest.raises(ConfigError, match=r"^--grid segment=2.5: segment takes auto or a whole number of steps$"):
@@ -236,6 +240,9 @@ def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
         (["scaler=1..2"], "--grid scaler=1..2: scaler is not a number, so it takes a list of values, not a range"),
         (["hidden"], "--grid hidden: expected NAME=V1,V2,... or NAME=LOW..HIGH or NAME=log:LOW..HIGH"),
         (["hidden=2", "hidden=4"], "--grid hidden is given twice"),
+        (["hidden=2,2"], "--grid hidden=2,2 lists 2 twice; give each value once"),
+        (["lr=1e-3,0.001"], "--grid lr=1e-3,0.001 lists one value twice (1e-3 and 0.001); give each value once"),
+        (["bidirectional=true,no,yes"], "--grid bidirectional=true,no,yes lists one value twice (true and yes)"),
         (["lr=1e-4..1e-2"], "ranges (lr) are sampled by a random search: give --random N"),
     ],
 )
@@ -289,10 +296,11 @@ def test_trials_are_written_as_csv_or_json_and_shown_on_stderr(tmp_path: Path, c
         assert result.exit_code == 0, result.stderr
         assert result.stdout == ""
     from_csv = pd.read_csv(tmp_path / "trials.csv")
-    from_json = pd.read_json(tmp_path / "trials.json")
+    from_json = pd.DataFrame(json.loads((tmp_path / "trials.json").read_text()))
     columns = ["trial", "hidden", "val_mse", "best_epoch", "epochs_run", "seconds", "status"]
     assert list(from_csv.columns) == columns and list(from_json.columns) == columns
-    pd.testing.assert_frame_equal(from_csv[SETTINGS_FREE], from_json[SETTINGS_FREE], rtol=1e-8)  # JSON: 10 digits
+    # Every digit in both (JSON was rounded to 10 decimal places).
+    pd.testing.assert_frame_equal(from_csv[SETTINGS_FREE], from_json[SETTINGS_FREE], check_exact=True)
     assert from_csv["hidden"].tolist() == [2, 4] and from_csv["status"].tolist() == ["ok", "ok"]
     best = int(from_csv.loc[from_csv["val_mse"].idxmin(), "trial"])
     assert "Trials (ranked by validation MSE; the test part is not used)" in result.stderr

@@ -237,3 +237,10 @@ def test_anything_but_a_data_frame_is_a_data_error_naming_its_type(frame) -> Non
         validate_frame(frame, DataConfig(target="load"))
     with pytest.raises(DataError, match=r"^expected a pandas DataFrame"):  # not an AttributeError from inside
         Forecaster(target="load").fit(frame)
+
+
+@pytest.mark.parametrize("frame", [pd.DataFrame(), pd.DataFrame(index=range(3))], ids=["empty", "rows-only"])
+@pytest.mark.parametrize("settings", [{"target": "load"}, {}, {"target": "load", "id_col": "store"}])
+def test_a_table_of_no_columns_says_so_rather_than_listing_none(frame: pd.DataFrame, settings: dict) -> None:
+    with pytest.raises(DataError, match=r"^<frame>: the table has no columns$"):
+        Forecaster(**settings).fit(frame)

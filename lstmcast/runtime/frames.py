@@ -30,7 +30,7 @@ from lstmcast.validate import (
     format_ids,
     leave_out_short,
     same_step,
-    validate_frame,
+    validate_frame_as_read,
     validate_panel,
 )
 from lstmcast.write import TIME_STEP
@@ -38,9 +38,14 @@ from lstmcast.write import TIME_STEP
 
 def validate_for(state: FittedState, frame: pd.DataFrame) -> Series:
     """``frame`` validated as the model reads it: its columns, by name, repaired with its ``fill``."""
+    return validate_as_read(state, frame)[0]
+
+
+def validate_as_read(state: FittedState, frame: pd.DataFrame) -> tuple[Series, np.ndarray]:
+    """``validate_for``, with the values as read (float64) beside the Series' float32 ones."""
     config = DataConfig(target=state.target, time_col=state.time_col, features=state.columns[1:], fill=state.data.fill)
     # A flat stretch to forecast from is no reason to warn; a constant series to train on is.
-    return validate_frame(frame, config, warn_constant=False, repair=MODEL_REPAIR)
+    return validate_frame_as_read(frame, config, warn_constant=False, repair=MODEL_REPAIR)
 
 
 def forecastable(state: FittedState, frame: pd.DataFrame) -> Series:
@@ -161,16 +166,18 @@ def check_output_names(
             )
 
 
-def explain_frame(state: FittedState, series: Series) -> pd.DataFrame:
-    """The attention weights behind the forecast after the last row: one row per input step, oldest
-    first, with its time (if any), lag, the target's value and the weight."""
+def explain_frame(state: FittedState, frame: pd.DataFrame) -> pd.DataFrame:
+    """The attention weights behind the forecast after the last row of ``frame``: one row per input
+    step, oldest first, with its time (if any), lag, the target's value as read (not through the
+    network's float32) and the weight."""
     require_attention(state)
-    _, weights = forecast_from(state, series, len(series))
+    series, as_read = validate_as_read(state, frame)
+    _, weights = forecast_from(state, enough_rows(state, series), len(series))
     assert weights is not None  # a model with attention; the weights file was checked against it
     rows = np.arange(len(series) - state.lookback, len(series))
     out: dict[str, Any] = {
         "lag": np.arange(-state.lookback, 0),
-        state.target: series.values[rows, 0].astype(np.float64),
+        state.target: as_read[rows, 0],
         "weight": weights.astype(np.float64),
     }
     if series.index is not None:
