@@ -63,6 +63,8 @@ SEGMENT = _SegmentType()
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        global _COMMAND_RAN
+        _COMMAND_RAN = True
         console = make_console()
         debug = bool(ctx.params.get("debug"))
         with warnings.catch_warnings(), _sigterm_as_interrupt():
@@ -102,7 +104,7 @@ class _Group(click.Group):
 def _unexpected(console: Any, ctx: click.Context, exc: Exception) -> None:
     """An exception no command anticipated: a full disk under a stdout that nothing staged (a
     command's --help) is an output error; anything else is a bug, said as one."""
-    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+    if isinstance(exc, OSError) and exc.errno in _UNWRITABLE:
         print_error(console, f"cannot write the output: {exc.strerror}")
         ctx.exit(ExitCode.OUTPUT)
     print_error(
@@ -142,7 +144,9 @@ def _ignore_signals_from_now_on() -> None:
             signal.signal(signum, signal.SIG_IGN)
 
 
-_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # an output that does not fit: exit 5
+# An output that does not fit, or a stdout opened for reading only (1</dev/null): exit 5.
+_UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EBADF)
+_COMMAND_RAN = False  # set once a command starts: what reaches main() after that is the command's
 _IN_OWN_PROCESS = False  # set by main(), the console script; a notebook or test runner keeps its handlers
 _OUTPUTS = "lstmcast.outputs"
 
@@ -1511,20 +1515,21 @@ def tune_command(
 def main() -> None:
     """The console script (through ``lstmcast.entry``). Click's own errors (a bad option: exit 2)
     are shown here rather than by Click, so that a stderr that cannot take the message (a full
-    disk, a reader gone) leaves the exit status as it is, as for every other message; and Click's
-    own output (``--help``, ``--version``) that cannot be written is exit 141 or 5, not a traceback."""
+    disk, a reader gone, closed) leaves the exit status as it is and never lands on stdout, as for
+    every other message; and the group's ``--help`` or ``--version`` that cannot be written is exit
+    5, not a traceback. (Click itself turns a broken pipe there into exit 1.)"""
     global _IN_OWN_PROCESS
     _IN_OWN_PROCESS = True
     try:
         code = cli.main(prog_name="lstmcast", standalone_mode=False)
     except click.ClickException as exc:
-        with contextlib.suppress(OSError):
-            exc.show()
+        if sys.stderr is not None:  # closed (2>&-): Click would print it on stdout instead
+            with contextlib.suppress(OSError):
+                exc.show()
         sys.exit(exc.exit_code)
-    except BrokenPipeError:  # `lstmcast --help | head -1`
-        _silence_stdout()
-        sys.exit(ExitCode.BROKEN_PIPE)
-    except OSError as exc:  # only Click's own printing gets here: commands handle theirs in _Group.invoke
+    except OSError as exc:
+        if _COMMAND_RAN:  # --debug: a command's own error, re-raised for its traceback
+            raise
         with contextlib.suppress(OSError):
             print_error(make_console(), f"cannot write the output: {exc.strerror or exc}")
         sys.exit(ExitCode.OUTPUT)

@@ -217,6 +217,37 @@ def test_help_that_cannot_be_written_is_an_output_error_not_a_traceback(tmp_path
         )
         assert ran.returncode == 5, ran.stderr
         assert ran.stderr == b"Error: cannot write the output: No space left on device\n"
+    for command in ("--help", "train --help"):  # a stdout opened for reading only
+        ran = subprocess.run(
+            f"{sys.executable} -m lstmcast {command} 1< /dev/null", shell=True, capture_output=False, timeout=60
+        )
+        assert ran.returncode == 5
+
+
+def test_a_usage_error_with_stderr_closed_keeps_stdout_for_data(tmp_path: Path) -> None:
+    """Click falls back to stdout when stderr is closed: the usage text would land in a pipeline's data."""
+    ran = subprocess.run(
+        f"{sys.executable} -m lstmcast train --no-such-option 2>&-",
+        shell=True,
+        capture_output=False,
+        stdout=subprocess.PIPE,
+        timeout=60,
+    )
+    assert ran.returncode == 2 and ran.stdout == b""
+
+
+def test_debug_still_shows_a_commands_output_error_as_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    sine_frame(n=200).to_csv(tmp_path / "series.csv", index=False)
+    ran = subprocess.run(
+        [sys.executable, "-m", "lstmcast", "--debug", "train", "series.csv", "-o", "notes.txt", *TINY_FLAGS],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+    )
+    assert ran.returncode == 1, ran.stderr
+    assert b"Traceback" in ran.stderr and b"OutputError: notes.txt: exists and is not a directory" in ran.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
 
 def test_a_reader_that_leaves_mid_write_is_exit_141_under_pythonunbuffered(pipeline: Path) -> None:
