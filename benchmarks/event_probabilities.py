@@ -43,7 +43,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -91,8 +90,9 @@ def summarise_scores(scores: dict, points: int) -> dict:
 
 
 def run_one(name: str, role: str, seed: int, case: str) -> dict:
-    from intervals import model_origins, part_means
+    from intervals import model_rows, part_means
     from recipe_study import load
+    from role_runner import quiet_fit
 
     from lstmcast import Forecaster
     from lstmcast.intervals import event_probabilities, probability_scores, window_spread
@@ -104,19 +104,15 @@ def run_one(name: str, role: str, seed: int, case: str) -> dict:
     time_col = "time" if "time" in frame else None
     L, H, m = spec.lookback, spec.horizon, spec.season
     fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc.fit(frame, threshold=threshold, event=event)
-    seconds = time.perf_counter() - t0
+    seconds = quiet_fit(fc, frame, threshold=threshold, event=event)
     met = fc.metrics_
     record = fc.events_
     probs = met["probabilities"]
 
     # The same split, origins and target as the model's report.
     state = fc.state_
-    series, split, _, test = model_origins(fc, frame)
-    target = series.values[:, 0].astype(np.float64)
+    rows_seen = model_rows(fc, frame)
+    series, split, test, target = rows_seen.series, rows_seen.split, rows_seen.test, rows_seen.target
     steps = np.arange(H)
     actual = target[test[:, None] + steps]
     level = float(record["threshold"])

@@ -36,7 +36,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -53,19 +52,19 @@ RECENT_MAX = 24
 
 
 def fit(frame, time_col, L: int, H: int, m: int, seed: int, levels: tuple[float, ...]):
+    from role_runner import quiet_fit
+
     from lstmcast import Forecaster
 
     fc = Forecaster(
         "y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels=",".join(map(str, levels))
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc.fit(frame)
+    quiet_fit(fc, frame)
     return fc
 
 
 def run_one(name: str, seed: int) -> dict:
-    from intervals import model_origins
+    from intervals import model_rows
     from recipe_study import load
 
     from lstmcast.errors import DataError
@@ -90,10 +89,9 @@ def run_one(name: str, seed: int) -> dict:
     met = fc.metrics_
 
     # The same split, origins and scaled target as the model's (as benchmarks/intervals.py).
-    series, _, val, test = model_origins(fc, frame)
-    target = series.values[:, 0].astype(np.float64)
-    scaled = fc.scaler_.transform_target(target)
-    scale = float(fc.scaler_.scale[0])
+    rows_seen = model_rows(fc, frame)
+    series, val, test = rows_seen.series, rows_seen.val, rows_seen.test
+    target, scaled, scale = rows_seen.target, rows_seen.scaled, rows_seen.scale
     steps, back = np.arange(H), np.arange(L)
     actual_val, actual_test = scaled[val[:, None] + steps], target[test[:, None] + steps]
     windows_val, windows_test = scaled[val[:, None] - L + back], scaled[test[:, None] - L + back]

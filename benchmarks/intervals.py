@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from role_runner import run_roles  # noqa: E402
+from role_runner import quiet_fit, run_roles  # noqa: E402
 
 LEVELS = (80.0, 95.0)
 
@@ -54,11 +54,24 @@ def scores_of(report: dict, name: str) -> dict:
     )
 
 
-def model_origins(fc, frame):
-    """The series as the fitted ``fc`` validated ``frame``, its split, and the validation and test
-    origins its report used (``fitting.fit_state``, ``Forecaster.score_test``: test origins at least
-    one season in), checked against the report's count. Shared by the interval and probability
-    benchmarks."""
+@dataclass(frozen=True)
+class ModelRows:
+    """What the fitted model saw of ``frame``: the series as it validated it, its split, the
+    validation and test origins its report used, and the target in original and scaled units."""
+
+    series: Any
+    split: Any
+    val: np.ndarray
+    test: np.ndarray
+    target: np.ndarray  # [rows] float64, original units
+    scaled: np.ndarray  # [rows] float64, the model's scaled units
+    scale: float  # the scaler's scale of the target: scaled units back to original ones
+
+
+def model_rows(fc, frame) -> ModelRows:
+    """``ModelRows`` of the fitted ``fc`` on ``frame`` (``fitting.fit_state``, ``Forecaster.score_test``:
+    test origins at least one season in), checked against the report's count. Shared by the interval,
+    quantile, recalibration and probability benchmarks."""
     from lstmcast.validate import validate_frame
     from lstmcast.window import chronological_split
 
@@ -68,7 +81,9 @@ def model_origins(fc, frame):
     test = split.origins("test", fc.lookback, fc.horizon)
     test = test[test >= fc.season_]
     assert len(test) == fc.metrics_["n_origins"], (len(test), fc.metrics_["n_origins"])
-    return series, split, val, test
+    target = series.values[:, 0].astype(np.float64)
+    scaled = fc.scaler_.transform_target(target)
+    return ModelRows(series, split, val, test, target, scaled, float(fc.scaler_.scale[0]))
 
 
 def part_means(target: np.ndarray, split) -> dict[str, float]:
@@ -89,17 +104,13 @@ def run_one(name: str, role: str, seed: int) -> dict:
     time_col = "time" if "time" in frame else None
     L, H, m = spec.lookback, spec.horizon, spec.season
     fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels="80,95")
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc.fit(frame)
-    seconds = time.perf_counter() - t0
+    seconds = quiet_fit(fc, frame)
     met = fc.metrics_
 
     # The same split, origins and scaled target as the model's.
-    series, split, val, test = model_origins(fc, frame)
-    target = series.values[:, 0].astype(np.float64)
-    scaled = fc.scaler_.transform_target(target)
+    rows_seen = model_rows(fc, frame)
+    series, split, val, test = rows_seen.series, rows_seen.split, rows_seen.val, rows_seen.test
+    target, scaled = rows_seen.target, rows_seen.scaled
     steps = np.arange(H)
     actual_val, actual_test = scaled[val[:, None] + steps], target[test[:, None] + steps]
 

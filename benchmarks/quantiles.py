@@ -7,7 +7,7 @@ apart from the registry's lookback, horizon and season, plus ``quantiles=(0.1, 0
 ``levels="80"``; the default 70/10/20 split, one torch thread, target only (exogenous columns are
 dropped), series longer than 20,000 rows keep their last 20,000 (``recipe_study.load``). The model's
 figures are read from its test report (``metrics_``: ``quantiles``, ``pinball``, ``crps``,
-``intervals["80"]``), on the test origins it uses (at least one season in; ``intervals.model_origins``).
+``intervals["80"]``), on the test origins it uses (at least one season in; ``intervals.model_rows``).
 
 Quantile arms, each scored on the same test origins with ``lstmcast.quantiles.quantile_scores``
 (coverage = share of actual values at or below the quantile; pinball per level and their mean; CRPS
@@ -44,8 +44,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -53,7 +51,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from role_runner import run_roles  # noqa: E402
+from role_runner import quiet_fit, run_roles  # noqa: E402
 
 LEVELS = (0.1, 0.5, 0.9)
 BAND = 80.0  # [q0.1, q0.9]
@@ -96,7 +94,7 @@ def adaptivity(values: np.ndarray, actual: np.ndarray) -> dict:
 
 
 def run_one(name: str, role: str, seed: int) -> dict:
-    from intervals import model_origins, part_means
+    from intervals import model_rows, part_means
     from recipe_study import load
 
     from lstmcast import Forecaster
@@ -111,18 +109,13 @@ def run_one(name: str, role: str, seed: int) -> dict:
     time_col = "time" if "time" in frame else None
     L, H, m = spec.lookback, spec.horizon, spec.season
     fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels="80", quantiles=LEVELS)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc.fit(frame)
-    seconds = time.perf_counter() - t0
+    seconds = quiet_fit(fc, frame)
     met = fc.metrics_
 
     # The same split, origins and scaled target as the model's.
-    series, split, val, test = model_origins(fc, frame)
-    target = series.values[:, 0].astype(np.float64)
-    scaled = fc.scaler_.transform_target(target)
-    scale = float(fc.scaler_.scale[0])
+    rows_seen = model_rows(fc, frame)
+    series, split, val, test = rows_seen.series, rows_seen.split, rows_seen.val, rows_seen.test
+    target, scaled, scale = rows_seen.target, rows_seen.scaled, rows_seen.scale
     steps, lags = np.arange(H), np.arange(L)
     actual_val, actual_test = scaled[val[:, None] + steps], target[test[:, None] + steps]
     norm = fc.window_norm_

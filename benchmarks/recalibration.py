@@ -7,7 +7,7 @@ apart from the registry's lookback, horizon and season, ``levels="80,95"`` and
 ``quantiles=(0.1, 0.5, 0.9)`` (trained after the network; it does not change it); the default 70/10/20
 split, one torch thread, target only, series longer than 20,000 rows keep their last 20,000
 (``recipe_study.load``). The test origins are the ones the model's report uses (at least one season in;
-``intervals.model_origins``).
+``intervals.model_rows``).
 
 The cron workflow, simulated on the test part: the test origins are cut into consecutive blocks of K
 rows, K = one "day" = the registry's season (horizon where the season is 1). Series with more than
@@ -60,7 +60,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from role_runner import run_roles  # noqa: E402
+from role_runner import quiet_fit, run_roles  # noqa: E402
 
 LEVELS = (80.0, 95.0)
 QUANTILES = (0.1, 0.5, 0.9)
@@ -111,7 +111,7 @@ def reference_rows(role: str) -> dict:
 
 
 def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (one straight run: fit, arms, checks)
-    from intervals import model_origins
+    from intervals import model_rows
     from recipe_study import load
 
     import lstmcast
@@ -134,9 +134,7 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
             "y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels=levels, quantiles=QUANTILES
         )
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fc.fit(frame)
+            quiet_fit(fc, frame)
             break
         except DataError as e:
             if levels == "80" or "too few" not in str(e):
@@ -146,10 +144,9 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
     names = [f"{lv:g}" for lv in have]
     met = fc.metrics_
 
-    series, split, val, test = model_origins(fc, frame)
-    target = series.values[:, 0].astype(np.float64)
-    scaled = fc.scaler_.transform_target(target)
-    scale = float(fc.scaler_.scale[0])
+    rows_seen = model_rows(fc, frame)
+    series, val, test = rows_seen.series, rows_seen.val, rows_seen.test
+    target, scaled, scale = rows_seen.target, rows_seen.scaled, rows_seen.scale
     steps, lags = np.arange(H), np.arange(L)
     norm = fc.window_norm_
     forecast = fc.forecast_origins(series, test)  # original units, the network's; no arm changes it

@@ -31,7 +31,6 @@ import json
 import os
 import sys
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -69,6 +68,7 @@ def parse_set(items: list[str]) -> dict:
 
 def run_one(name: str, role: str, seed: int, overrides: dict) -> dict:
     import torch
+    from role_runner import quiet_fit
     from segment_study import start_test_mse
 
     from lstmcast import Forecaster
@@ -79,11 +79,8 @@ def run_one(name: str, role: str, seed: int, overrides: dict) -> dict:
     time_col = "time" if "time" in frame else None
     L, H, m = spec.lookback, spec.horizon, spec.season
     kwargs = dict(target="y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, **overrides)
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fc = Forecaster(**kwargs).fit(frame)
-    seconds = time.perf_counter() - t0
+    fc = Forecaster(**kwargs)
+    seconds = quiet_fit(fc, frame)
     met, base = fc.metrics_, fc.metrics_["baselines"]
     # The start in the coordinates the model chose (window_norm auto may leave "last").
     start = start_test_mse(frame, time_col, L, H, m, window_norm=fc.window_norm_)
