@@ -17,6 +17,7 @@ Plain numpy: ``predict`` imports no torch.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,24 +95,36 @@ class Intervals:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Intervals:
-        stored = tuple(float(level) for level in data["levels"])
-        levels = parse_levels(stored)
-        if levels != stored:  # the offsets' rows follow the stored order: a reordered list would mismatch them
-            raise ValueError("intervals: the levels must be in ascending order")
-        try:
-            lower = np.asarray(data["lower"], dtype=np.float64)
-            upper = np.asarray(data["upper"], dtype=np.float64)
-        except ValueError:  # ragged lists
-            lower = upper = np.empty(0)
-        if lower.shape != upper.shape or lower.shape[:1] != (len(levels),) or lower.ndim != 2:
-            raise ValueError("intervals: lower and upper must be one list per level, of one offset per step")
-        bounded = np.all(np.abs(lower) <= MAX_OFFSET) and np.all(np.abs(upper) <= MAX_OFFSET)
-        if not (bounded and np.all(lower <= upper)):
-            raise ValueError(
-                f"intervals: every offset must be a number of at most {MAX_OFFSET:g} window spreads, and lower at "
-                "most upper"
-            )
+        levels = stored_levels(data["levels"], parse_levels, "intervals")
+        lower = level_rows(data["lower"], levels, "intervals: lower")
+        upper = level_rows(data["upper"], levels, "intervals: upper")
+        if lower.shape != upper.shape or not np.all(lower <= upper):
+            raise ValueError("intervals: lower and upper must have the same steps, and lower at most upper")
         return cls(levels, lower, upper, str(data["window_norm"]), int(data["calibration"]))
+
+
+def stored_levels(stored: list[Any], parse: Callable[[Any], tuple[float, ...]], what: str) -> tuple[float, ...]:
+    """A model file's levels, checked by ``parse`` and in the ascending order ``parse`` gives: the rows
+    stored beside them follow the stored order, so a reordered list would mismatch them."""
+    given = tuple(float(level) for level in stored)
+    levels = parse(given)
+    if levels != given:
+        raise ValueError(f"{what}: the levels must be in ascending order")
+    return levels
+
+
+def level_rows(values: Any, levels: tuple[float, ...], what: str) -> np.ndarray:
+    """A model file's ``[levels, steps]`` offsets in window spreads, as float64: one list per level, of
+    one number per step, each at most ``MAX_OFFSET`` (further out, no command could use the model)."""
+    try:
+        rows = np.asarray(values, dtype=np.float64)
+    except ValueError:  # ragged lists
+        rows = np.empty(0)
+    if rows.ndim != 2 or rows.shape[0] != len(levels):
+        raise ValueError(f"{what} must be one list per level, of one number per step")
+    if not np.all(np.abs(rows) <= MAX_OFFSET):
+        raise ValueError(f"{what}: every value must be a number of at most {MAX_OFFSET:g} window spreads")
+    return rows
 
 
 def band_names(intervals: Intervals | tuple[float, ...] | None) -> list[str]:

@@ -34,7 +34,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
-from lstmcast.intervals import MAX_OFFSET, check_offsets, window_spread
+from lstmcast.intervals import check_offsets, level_rows, stored_levels, window_spread
 from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
@@ -125,18 +125,8 @@ class Quantiles:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Quantiles:
-        stored = tuple(float(level) for level in data["levels"])
-        levels = parse_quantiles(stored)
-        if levels != stored:  # the shifts' rows follow the stored order: a reordered list would mismatch them
-            raise ValueError("quantiles: the levels must be in ascending order")
-        try:
-            shifts = np.asarray(data["shifts"], dtype=np.float64)
-        except ValueError:  # ragged lists
-            shifts = np.empty(0)
-        if shifts.ndim != 2 or shifts.shape[0] != len(levels):
-            raise ValueError("quantiles: shifts must be one list per level, of one number per step")
-        if not np.all(np.abs(shifts) <= MAX_OFFSET):
-            raise ValueError(f"quantiles: every shift must be a number of at most {MAX_OFFSET:g} window spreads")
+        levels = stored_levels(data["levels"], parse_quantiles, "quantiles")
+        shifts = level_rows(data["shifts"], levels, "quantiles: shifts")
         return cls(levels, shifts, str(data["window_norm"]), int(data["calibration"]))
 
 
