@@ -26,6 +26,11 @@ saw rows < t) and ``forecast[i, h]`` is the forecast for row ``origins[i] + h``,
   origin whose alert warns a row of its matched predicted event lying in [s - N, e + N]. 1 means
   warned by origin s, one step ahead; <= 0 means the first warning came after the crossing (only
   possible through the tolerance).
+- Many series (``groups``: each origin's series, origins sorted and each series' in one block):
+  every rule above holds within each series. Its scored rows run from its first origin to its last
+  origin + H - 1, an event under way at its own first scored row is left out, and no event, alert
+  run or match crosses from one series to another, however large the tolerance. The counts are the
+  sums over the series.
 
 Thresholds given as ``qP`` are quantiles of the training part's target, stored on a fixed grid of
 levels (``QUANTILE_LEVELS``) so a saved model can resolve any of them without its training data.
@@ -135,16 +140,50 @@ class _Setup:
 
     beyond: Callable[..., np.ndarray]
     tolerance: int
-    first_row: int  # origins[0]: scored rows are first_row .. first_row + n_rows - 1
+    first_row: int  # origins[0]: scored rows lie in first_row .. first_row + n_rows - 1
     n_rows: int
     actual: np.ndarray  # [A, 2] actual events, absolute rows
     alert_origins: np.ndarray  # [M] origins allowed to alert
     alert_forecast: np.ndarray  # [M, H] their forecasts
     alert_rows: np.ndarray  # [M, H] the row each of those forecasts is for
+    group_starts: np.ndarray  # [G] each series' first scored row, ascending (one entry for one series)
+
+
+def _scored_ranges(origins: np.ndarray, groups: np.ndarray | None, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each series' first and last scored row (``[G]`` each): from its first origin to its last
+    origin + H - 1. One series when ``groups`` is None."""
+    if groups is None:
+        return origins[:1], origins[-1:] + horizon - 1
+    groups = np.asarray(groups)
+    if groups.shape != origins.shape:
+        raise ValueError(f"need one group per origin; got {groups.shape} for {origins.shape}")
+    if np.any(np.diff(origins) <= 0):
+        raise ValueError("origins must ascend when groups are given")
+    block = np.flatnonzero(np.concatenate(([True], groups[1:] != groups[:-1])))  # each series' first origin
+    firsts, lasts = origins[block], np.append(origins[block[1:] - 1], origins[-1]) + horizon - 1
+    if len(np.unique(groups)) != len(block):
+        raise ValueError("each group's origins must come in one block")
+    if np.any(firsts[1:] <= lasts[:-1] + 1):
+        raise ValueError("the scored rows of two groups touch or overlap; their events could not be told apart")
+    return firsts, lasts
+
+
+def _scored_mask(firsts: np.ndarray, lasts: np.ndarray) -> np.ndarray:
+    """Whether each row from ``firsts[0]`` to ``lasts[-1]`` lies in one of the ranges ``[firsts[k], lasts[k]]``."""
+    edges = np.zeros(int(lasts[-1] - firsts[0]) + 2, dtype=np.int64)
+    np.add.at(edges, firsts - firsts[0], 1)
+    np.add.at(edges, lasts - firsts[0] + 1, -1)
+    return np.cumsum(edges[:-1]) > 0
 
 
 def _prepare(
-    target: np.ndarray, forecast: np.ndarray, origins: np.ndarray, threshold: float, event: str, tolerance: int
+    target: np.ndarray,
+    forecast: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str,
+    tolerance: int,
+    groups: np.ndarray | None = None,
 ) -> _Setup:
     beyond = comparison(event)
     tolerance = _check_tolerance(tolerance)
@@ -154,12 +193,16 @@ def _prepare(
     if not len(origins) or forecast.shape[0] != len(origins) or forecast.ndim != 2:
         raise ValueError(f"need a forecast [n_origins, H] for at least one origin; got {forecast.shape}")
     horizon = forecast.shape[1]
-    first_row, last_row = int(origins[0]), int(origins[-1]) + horizon - 1
-    scored_beyond = beyond(target[first_row : last_row + 1], threshold)
+    firsts, lasts = _scored_ranges(origins, groups, horizon)
+    first_row, last_row = int(firsts[0]), int(lasts[-1])
+    # Rows between two series' scored ranges (a series' lookback) are not scored: marking them never
+    # beyond also keeps every run inside one series.
+    scored = _scored_mask(firsts, lasts)
+    scored_beyond = beyond(target[first_row : last_row + 1], threshold) & scored
     actual = event_runs(scored_beyond) + first_row
-    already_under_way = bool(beyond(target[first_row - 1], threshold)) and bool(scored_beyond[0])
-    if already_under_way:
-        actual = actual[1:]
+    # An event already under way at a series' first scored row: nothing could have warned of it.
+    under_way = firsts[beyond(target[firsts - 1], threshold) & scored_beyond[firsts - first_row]]
+    actual = actual[~np.isin(actual[:, 0], under_way)]
     # Once the last observed value is beyond X the event is visible; forecasting that it goes on
     # is no warning (otherwise persistence would "detect" every event).
     may_alert = ~beyond(target[origins - 1], threshold)
@@ -172,22 +215,35 @@ def _prepare(
         alert_origins=origins[may_alert],
         alert_forecast=forecast[may_alert],
         alert_rows=origins[may_alert][:, None] + np.arange(horizon),
+        group_starts=firsts,
     )
 
 
 def why_no_event(
-    target: np.ndarray, origins: np.ndarray, horizon: int, threshold: float, event: str, part: str = "validation part"
+    target: np.ndarray,
+    origins: np.ndarray,
+    horizon: int,
+    threshold: float,
+    event: str,
+    part: str = "validation part",
+    groups: np.ndarray | None = None,
 ) -> str:
     """Why the rows scored from ``origins`` hold no event to count (``tune_alert_level`` and
     ``tune_alert_prob`` returned None): none beyond the threshold, or the only one already under way
     at the first scored row (``_prepare`` leaves it out), perhaps covering every row. A phrase such as
-    "the validation part has no above-threshold event"."""
-    first_row, last_row = int(origins[0]), int(origins[-1]) + horizon - 1
-    scored = comparison(event)(np.asarray(target[first_row : last_row + 1], dtype=np.float64), threshold)
+    "the validation part has no above-threshold event". With ``groups`` (many series, each relative
+    to its own threshold, ``threshold`` then 0) the phrase speaks of the series' thresholds."""
+    origins = np.asarray(origins, dtype=np.int64)
+    firsts, lasts = _scored_ranges(origins, groups, horizon)
+    rows = firsts[0] + np.flatnonzero(_scored_mask(firsts, lasts))
+    scored = comparison(event)(np.asarray(target[rows], dtype=np.float64), threshold)
+    named = f"the threshold {threshold:g}" if groups is None else "its series' threshold"
     if scored.all():
-        return f"every row of the {part} is {event} the threshold {threshold:g}, so no event starts in it"
+        return f"every row of the {part} is {event} {named}, so no event starts in it"
     if scored.any():
-        return f"the {part}'s only {event}-threshold event is under way from its first row, so none starts in it"
+        if groups is None:
+            return f"the {part}'s only {event}-threshold event is under way from its first row, so none starts in it"
+        return f"the {part}'s only {event}-threshold events are under way from their series' first rows"
     return f"the {part} has no {event}-threshold event"
 
 
@@ -224,10 +280,18 @@ def f1_of(precision: float | None, recall: float | None) -> float | None:
     return 2 * precision * recall / (precision + recall)
 
 
+def _apart(setup: _Setup, runs: np.ndarray) -> np.ndarray:
+    """``runs`` moved so that runs of different series lie more than the tolerance apart: each row
+    of the k-th series shifted by k * (tolerance + 1). Order within and across series is kept, so
+    matching these is matching within each series."""
+    series = np.searchsorted(setup.group_starts, runs[:, 0], side="right") - 1  # [R]
+    return runs + (series * (setup.tolerance + 1))[:, None]
+
+
 def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
     earliest = _earliest_warning(setup, alert_level)
     predicted = event_runs(earliest != _NO_ORIGIN) + setup.first_row
-    pairs = match_events(predicted, setup.actual, setup.tolerance)
+    pairs = match_events(_apart(setup, predicted), _apart(setup, setup.actual), setup.tolerance)
     leads = _lead_times(setup, predicted, pairs, earliest)
     precision = ratio(len(pairs), len(predicted))
     recall = ratio(len(pairs), len(setup.actual))
@@ -253,12 +317,14 @@ def event_metrics(
     event: str = "above",
     alert_level: float | None = None,
     tolerance: int = 0,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Event precision, recall, F1 and lead times of ``forecast`` (``[n_origins, H]``) against ``target``.
 
-    See the module docstring for the definitions. ``alert_level`` defaults to ``threshold``.
+    See the module docstring for the definitions. ``alert_level`` defaults to ``threshold``;
+    ``groups`` gives each origin's series, for many series in one ``target``.
     """
-    setup = _prepare(target, forecast, origins, threshold, event, tolerance)
+    setup = _prepare(target, forecast, origins, threshold, event, tolerance, groups)
     return _score(setup, threshold if alert_level is None else alert_level)
 
 
@@ -292,14 +358,16 @@ def tune_alert_level(
     event: str = "above",
     tolerance: int = 0,
     max_candidates: int = 200,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
-    """The alert level Y that maximises event F1, ties going to the Y closest to X.
+    """The alert level Y that maximises event F1, ties going to the Y closest to X (``groups`` as for
+    ``event_metrics``).
 
     None when the scored rows hold no actual event: every level would score the same (recall None).
     """
     if max_candidates < 1:
         raise ValueError(f"max_candidates must be at least 1; got {max_candidates}")
-    setup = _prepare(target, forecast, origins, threshold, event, tolerance)
+    setup = _prepare(target, forecast, origins, threshold, event, tolerance, groups)
     if not len(setup.actual):
         return None
     curve = _curve(setup, _candidate_levels(setup, threshold, max_candidates), "alert_level")
@@ -334,6 +402,7 @@ def tune_alert_prob(
     event: str = "above",
     tolerance: int = 0,
     candidates: Sequence[float] = ALERT_PROBS,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """The alert probability P that maximises event F1 when origin i alerts on the steps whose
     ``probability[i, h]`` (of the event beyond X) is above P, over ``candidates``; the rules of
@@ -344,7 +413,8 @@ def tune_alert_prob(
         raise ValueError(f"alert probabilities must lie strictly between 0 and 1; got {list(candidates)}")
     # "beyond the alert level" in the event's direction: for "below", -probability < -P is probability > P.
     sign = 1.0 if event == "above" else -1.0
-    setup = _prepare(target, sign * np.asarray(probability, dtype=np.float64), origins, threshold, event, tolerance)
+    probability = sign * np.asarray(probability, dtype=np.float64)
+    setup = _prepare(target, probability, origins, threshold, event, tolerance, groups)
     if not len(setup.actual):
         return None
     curve = _curve(setup, sign * grid, "alert_prob", sign)

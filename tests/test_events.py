@@ -541,6 +541,46 @@ def test_vectorised_counts_agree_with_the_literal_definitions(seed: int) -> None
     assert scores["matched_events"] == maximum_matching_size(predicted, actual, tolerance)
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_many_series_score_as_the_sum_of_each_alone(seed: int) -> None:
+    # Three series end to end in one array, each with a lookback gap before its first origin and a
+    # tolerance wider than that gap: no event, alert run or match may cross from one to the next.
+    rng = np.random.default_rng(seed)
+    horizon, gap, tolerance = int(rng.integers(1, 4)), int(rng.integers(1, 3)), int(rng.integers(0, 6))
+    event, x, y = ("above", 0.5, float(rng.choice([0.2, 0.5]))) if seed % 2 else ("below", -0.5, -0.5)
+    parts, origins, groups, forecasts, offset = [], [], [], [], 0
+    for k in range(3):
+        n = int(rng.integers(gap + horizon + 2, 30))
+        values = np.round(rng.normal(size=n), 1)
+        if seed % 3 == 0:  # an event under way at this series' first scored row
+            values[gap - 1 : gap + 1] = 2.0 if event == "above" else -2.0
+        own = np.arange(gap, n - horizon + 1, dtype=np.int64)
+        parts.append(values)
+        origins.append(own + offset)
+        groups.append(np.full(len(own), k))
+        forecasts.append(values[own[:, None] + np.arange(horizon)] + rng.normal(scale=0.7, size=(len(own), horizon)))
+        offset += n
+    target, all_origins, all_groups = np.concatenate(parts), np.concatenate(origins), np.concatenate(groups)
+    forecast = np.concatenate(forecasts)
+    pooled = event_metrics(target, forecast, all_origins, x, event, y, tolerance, groups=all_groups)
+    alone = [
+        event_metrics(values, f, o - o[0] + gap, x, event, y, tolerance)
+        for values, f, o in zip(parts, forecasts, origins, strict=True)
+    ]
+    for key in ("actual_events", "predicted_events", "matched_events"):
+        assert pooled[key] == sum(scores[key] for scores in alone)
+    leads = [s["mean_lead_time"] * s["matched_events"] for s in alone if s["matched_events"]]
+    if pooled["matched_events"]:
+        assert pooled["mean_lead_time"] == pytest.approx(sum(leads) / pooled["matched_events"])
+
+
+def test_groups_whose_scored_rows_touch_are_refused() -> None:
+    with pytest.raises(ValueError, match="touch"):
+        event_metrics(series({}), np.zeros((4, H)), np.array([1, 2, 5, 6]), 80, groups=np.array([0, 0, 1, 1]))
+    with pytest.raises(ValueError, match="one block"):
+        event_metrics(series({}, n=30), np.zeros((3, H)), np.array([1, 10, 20]), 80, groups=np.array([0, 1, 0]))
+
+
 def random_runs(rng: np.random.Generator, n_rows: int) -> list[tuple[int, int]]:
     return literal_runs(np.flatnonzero(rng.random(n_rows) < rng.uniform(0.2, 0.8)).tolist())
 
