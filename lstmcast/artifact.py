@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     import numpy as np
 
     from lstmcast.baselines import PanelRidge
-    from lstmcast.state import FittedState, PanelState
+    from lstmcast.state import FittedState, PanelEvents, PanelState
 
 FORMAT = "lstmcast-model"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # 1 (0.1.0): no window normalisation, linear path or ridge baseline.
 # 2 (0.2.0): model config gains window_norm and linear; manifest gains baselines.ridge.
 # 3: model config gains input_dropout, bidirectional, attention, conv_kernel (and models gru,
@@ -59,12 +59,19 @@ SCHEMA_VERSION = 8
 #    training gains quantile_head. Format-7 models need no rewriting. Later additions that a format-8 reader
 #    ignores without harm stay format 8: panel.time_zone (the zone of a model of many series' training times,
 #    null for none; a reader without it compares them with new times as they are, as before it was kept).
+# 9: a model of many series may keep threshold events: each series' threshold and alert level in
+#    weights.safetensors (panel.event.threshold, panel.event.alert_level) with its error paths
+#    (events.paths), and events.threshold and events.alert_level are null where the series' differ (a
+#    quantile threshold, a tuned alert level); events gains alert_offset (the tuned alert level's
+#    distance from each threshold, in each series' scaled units). Format-8 models need no rewriting.
 INTERVALS_SINCE = 7  # the first format with intervals: calibrate rewrites models of it and later
 MANIFEST = "manifest.json"
 PANEL_CENTER, PANEL_SCALE, PANEL_IDS = "panel.center", "panel.scale", "panel.ids"
 PANEL_RIDGE_WEIGHT, PANEL_RIDGE_BIAS, PANEL_RIDGE_ALPHA = "panel.ridge.weight", "panel.ridge.bias", "panel.ridge.alpha"
 PANEL_MASE_SCALE, PANEL_SEEN_UNTIL = "panel.mase_scale", "panel.seen_until"
 PANEL_TRAIN_UNTIL = "panel.train_until"  # each series' last training time (format 8): calibrate's warning and --since
+# A threshold model of many series (format 9): each series' threshold and alert level, in its units.
+PANEL_THRESHOLD, PANEL_ALERT_LEVEL = "panel.event.threshold", "panel.event.alert_level"
 EVENT_PATHS = "events.paths"  # a threshold model's validation error paths [P, H]: its event probabilities
 WEIGHTS = "weights.safetensors"
 METRICS = "metrics.json"
@@ -122,6 +129,10 @@ class ModelFiles:
             arrays[PANEL_SEEN_UNTIL] = panel.seen_until
         if panel.train_until is not None:
             arrays[PANEL_TRAIN_UNTIL] = panel.train_until
+        if panel.events is not None:
+            arrays |= {PANEL_THRESHOLD: panel.events.thresholds, PANEL_ALERT_LEVEL: panel.events.alert_levels}
+        if state.paths is not None:
+            arrays[EVENT_PATHS] = state.paths
         metadata = {PANEL_IDS: json.dumps(list(state.panel.ids))}
         return cls(state.to_manifest(), {**state.weights, **arrays}, state.metrics, metadata)
 
@@ -271,6 +282,16 @@ def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState
     manifest, weights = read_model_dir(path)
     try:
         panel = _panel(manifest, weights, path)
+        if (
+            panel is None
+            and manifest.get("events")
+            and None
+            in (
+                manifest["events"]["threshold"],
+                manifest["events"]["alert_level"],
+            )
+        ):
+            raise ValueError("events.threshold and events.alert_level must be numbers for a model of one series")
         paths = _event_paths(weights, int(manifest["config"]["window"]["horizon"]))
         state = FittedState.from_manifest(manifest, weights, panel, paths)
         if check_frequency:
@@ -321,7 +342,29 @@ def _panel(manifest: dict[str, Any], weights: dict[str, np.ndarray], path: str |
         _optional_array(weights, PANEL_TRAIN_UNTIL, (count,), "int64"),
         manifest["panel"].get("time_zone"),
         "time_zone" in manifest["panel"],
+        _panel_events(weights, count, manifest.get("events")),
     )
+
+
+def _panel_events(weights: dict[str, np.ndarray], count: int, record: dict[str, Any] | None) -> PanelEvents | None:
+    """A threshold model of many series' per-series thresholds and alert levels, taken out of
+    ``weights``: both or neither, finite, and there exactly when the manifest has events."""
+    import numpy as np
+
+    from lstmcast.state import PanelEvents
+
+    thresholds = _optional_array(weights, PANEL_THRESHOLD, (count,))
+    alert_levels = _optional_array(weights, PANEL_ALERT_LEVEL, (count,))
+    if thresholds is None and alert_levels is None and not record:
+        return None
+    if thresholds is None or alert_levels is None or not record:
+        raise ValueError(
+            f"{MANIFEST}'s events and {WEIGHTS}' {PANEL_THRESHOLD} and {PANEL_ALERT_LEVEL} come together; "
+            "some are missing"
+        )
+    if not (np.all(np.isfinite(thresholds)) and np.all(np.isfinite(alert_levels))):
+        raise ValueError(f"{WEIGHTS}: {PANEL_THRESHOLD} and {PANEL_ALERT_LEVEL} must be finite")
+    return PanelEvents(thresholds.astype(np.float64), alert_levels.astype(np.float64))
 
 
 def _event_paths(weights: dict[str, np.ndarray], horizon: int) -> np.ndarray | None:
@@ -581,10 +624,11 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("quantiles.shifts.*.*", _NUMBER),
     ("quantiles.window_norm", _STRING),
     ("quantiles.calibration", _WHOLE),
-    ("events.threshold", _NUMBER),
+    ("events.threshold", _NUMBER.or_null()),
     ("events.quantile?", _NUMBER.or_null()),
     ("events.event", _EVENT),
-    ("events.alert_level", _NUMBER),
+    ("events.alert_level", _NUMBER.or_null()),
+    ("events.alert_offset?", _NUMBER.or_null()),
     ("events.tolerance", _WHOLE),
     ("events.alert_level_tuning?", _OBJECT.or_null()),
     ("events.base_rate?", _NUMBER.or_null()),

@@ -339,10 +339,26 @@ def _interval_line(scores: dict[str, Any], label: str = "") -> str:
     )
 
 
+def _threshold(scores: dict[str, Any]) -> str:
+    """``value > 80``; for a model of many series with a quantile threshold, each series' own."""
+    sign = ">" if scores["event"] == "above" else "<"
+    if scores.get("threshold") is None:  # many series, each with its own training quantile
+        return f"value {sign} each series' own q{scores['quantile']:g} of its training part"
+    return f"value {sign} {scores['threshold']:.4g}"
+
+
+def _offset_alert(scores: dict[str, Any]) -> str:
+    """A tuned alert level of many series: one distance from each series' threshold, in its units."""
+    sign = ">" if scores["event"] == "above" else "<"
+    return f"alert when the forecast {sign} its series' threshold {scores['alert_offset']:+.3g} x the series' scale"
+
+
 def _levels(metrics: dict[str, Any]) -> str:
     sign = ">" if metrics["event"] == "above" else "<"
-    text = f"value {sign} {metrics['threshold']:.4g}"
+    text = _threshold(metrics)
     alert = metrics.get("alert_level")
+    if metrics.get("alert_offset") is not None and metrics.get("alert_prob") is None:
+        return f"{text}; {_offset_alert(metrics)}"
     if metrics.get("alert_prob") is not None:
         return text + f"; alert when the probability of the event > {metrics['alert_prob']:g}"
     if "alert_prob" in metrics:  # alerts from probabilities that the pooled folds tuned each for itself
@@ -387,10 +403,15 @@ def _event_table(console: Console, metrics: dict[str, Any], rows: list[tuple[str
 
 def _describe_events(events: dict[str, Any]) -> str:
     sign = ">" if events["event"] == "above" else "<"
-    quantile = f" (the training part's q{events['quantile']:g})" if events.get("quantile") is not None else ""
-    text = f"value {sign} {events['threshold']:.4g}{quantile}; "
+    given = events.get("quantile") is not None and events["threshold"] is not None
+    quantile = f" (the training part's q{events['quantile']:g})" if given else ""
+    text = f"{_threshold(events)}{quantile}; "
     if events.get("alert_prob") is not None:
         text += f"alerts when the probability of the event > {events['alert_prob']:g}"
+    elif events.get("alert_offset") is not None:
+        text += _offset_alert(events).replace("alert when", "alerts when")
+    elif events["alert_level"] is None:  # many series, each alerting at its own threshold
+        text += f"alerts when the forecast {sign} its series' threshold"
     else:
         text += f"alerts when the forecast {sign} {events['alert_level']:.4g}"
     tuning = events.get("alert_level_tuning")

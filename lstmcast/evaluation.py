@@ -193,10 +193,12 @@ def _scores(
     alert_levels: np.ndarray | None,
     probability: np.ndarray | None = None,
     alert_probs: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """One forecaster's metrics: overall, per horizon step and (with ``events``) threshold events.
     With ``events.alert_prob`` and the forecaster's ``probability`` of each step's event ``[N, H]``,
-    alerts are the steps whose probability is above it, or above their origin's ``alert_probs``."""
+    alerts are the steps whose probability is above it, or above their origin's ``alert_probs``.
+    ``groups``: each origin's series, where ``target`` holds many (events never cross series)."""
     scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
     per_step = per_step_metrics(actual, forecast, mase_scale)
     if events is not None:
@@ -215,7 +217,9 @@ def _scores(
         for step, counts in zip(per_step, pointwise.pop("per_step"), strict=True):
             step.update({key: counts[key] for key in _POINTWISE})
         scores.update(pointwise)
-        scores.update(event_metrics(target, alerting, origins, events.level, events.event, level, events.tolerance))
+        scores.update(
+            event_metrics(target, alerting, origins, events.level, events.event, level, events.tolerance, groups)
+        )
         if alert_levels is not None:  # one number no longer describes the alert level
             scores["alert_level"] = None
         if events.alert_prob is not None and probability is not None:
@@ -237,13 +241,15 @@ def score_report(
     index: pd.DatetimeIndex | None = None,
     probability: np.ndarray | None = None,
     alert_probs: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report for ``forecast`` (and each baseline) from ``origins`` of the series ``target``.
 
     ``events`` must be resolved (a value threshold). ``alert_levels`` gives one alert level per
     origin when they differ (backtest folds that each tuned their own). ``probability`` is the
     model's probability of each step's event, for alerts raised from it (``events.alert_prob``, or
-    ``alert_probs``: one per origin, where backtest folds tuned their own).
+    ``alert_probs``: one per origin, where backtest folds tuned their own). ``groups`` gives each
+    origin's series where ``target`` holds many end to end (``lstmcast.events``).
     """
     target = np.asarray(target, dtype=np.float64)
     horizon = forecast.shape[1]
@@ -251,7 +257,17 @@ def score_report(
 
     def scores(prediction: np.ndarray, chance: np.ndarray | None = None) -> dict[str, Any]:
         return _scores(
-            target, origins, actual, prediction, target_scale, mase_scale, events, alert_levels, chance, alert_probs
+            target,
+            origins,
+            actual,
+            prediction,
+            target_scale,
+            mase_scale,
+            events,
+            alert_levels,
+            chance,
+            alert_probs,
+            groups,
         )
 
     report = scores(forecast, probability)

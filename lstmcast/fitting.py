@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from lstmcast import __version__
@@ -30,7 +31,7 @@ from lstmcast.config import (
     WindowConfig,
     auto_segment,
 )
-from lstmcast.errors import DataError, DataWarning
+from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import (
     EVEN_ODDS,
@@ -47,10 +48,17 @@ from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
 from lstmcast.quantiles import Quantiles, fit_shifts
 from lstmcast.quantiles import check_calibration as check_quantile_calibration
-from lstmcast.report import Scoring, held_out_event_chances, require_finite
+from lstmcast.report import (
+    RelativeEvents,
+    Scoring,
+    held_out_event_chances,
+    panel_target,
+    relative_events,
+    require_finite,
+)
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
-from lstmcast.state import FittedState, PanelState
+from lstmcast.state import FittedState, PanelEvents, PanelState
 from lstmcast.train import (
     EpochReport,
     FitResult,
@@ -477,24 +485,28 @@ def fit_panel_state(
     should_stop: Callable[[], bool] | None = None,
     strict: bool = False,
     levels: tuple[float, ...] = (),
+    events: EventSettings | None = None,
 ) -> FittedPanel:
     """One network for every series of ``panel``: each series split in time order and scaled by its
     own training rows, the windows of all series together (none crosses a series) for the ridge
     start, training and early stopping. Series too short for every part to hold a window, or whose
     target is the same value on every training row (no scale to learn it in), are left out with one
     warning each naming the first few (with ``strict``, a DataError): the model does not know them.
-    None left is a DataError."""
+    None left is a DataError. With ``events``, each series gets its threshold (a number for all, or
+    each one's own training quantile) and alert level (``panel_event_record``)."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     check_output_names(
         panel.columns[0],
         panel.time_col,
-        False,
+        events is not None,
         panel.source,
         levels,
         id_col=panel.id_col,
         quantiles=settings.model.quantiles,
     )
+    if events is not None:
+        check_panel_events(events)
     series_total = len(panel.ids)
     panel = fittable_series(panel, window_cfg, strict)
     split = panel_split(panel.offsets, window_cfg)
@@ -519,6 +531,7 @@ def fit_panel_state(
         series_of,
         levels=levels,
         source=panel.source,
+        keep_paths=events is not None,
     )
     model_cfg, ridge, network, result = trained.model, trained.ridge, trained.network, trained.result
     columns = len(panel.columns)
@@ -550,6 +563,7 @@ def fit_panel_state(
         metrics={},
         weights=numpy_weights(network),
         intervals=trained.intervals,
+        paths=trained.paths,
         quantiles=trained.quantiles,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
         panel=PanelState(
@@ -565,7 +579,168 @@ def fit_panel_state(
             time_zone_known=True,
         ),
     )
-    return FittedPanel(state, network, split, panel)
+    fitted = FittedPanel(state, network, split, panel)
+    if events is not None:
+        record, per_series = panel_event_record(fitted, events)
+        state = state.replace(events=record, panel=dataclasses.replace(state.panel, events=per_series))
+        fitted = dataclasses.replace(fitted, state=state)
+    return fitted
+
+
+def check_panel_events(events: EventSettings) -> None:
+    """Event settings a model of many series can keep: an alert level is a value, so it needs a
+    threshold that is one value for every series (a quantile differs from series to series)."""
+    if isinstance(events.threshold, Quantile) and events.alert_level is not None:
+        raise ConfigError(
+            f"--alert-level {events.alert_level:g} is one value for every series, but --threshold {events.threshold} "
+            "gives each series its own; tune the alert level on the validation part (--tune-alert-level) instead"
+        )
+
+
+def panel_event_record(fitted: FittedPanel, events: EventSettings) -> tuple[dict[str, Any], PanelEvents]:
+    """The event settings of a model of many series, resolved on each series' training part, with the
+    alert level or probability tuned on the validation part of all series together when asked: the
+    ``events`` record every series shares, and each series' threshold and alert level.
+
+    A number is every series' threshold; ``qP`` gives each series its own training part's P quantile.
+    A tuned alert level is one distance from each series' threshold, in each series' scaled units
+    (``alert_offset``), chosen for the best event F1 over every series' validation part, each series'
+    events its own (``lstmcast.events``)."""
+    state, panel, split = fitted.state, fitted.panel, fitted.split
+    assert state.panel is not None
+    series = np.repeat(np.arange(len(panel.ids)), panel.lengths)  # each row's series
+    training = np.arange(len(panel.values)) < split.train_end[series]
+    target = panel.values[:, 0].astype(np.float64)
+    if isinstance(events.threshold, Quantile):
+        # Each series' own quantile, interpolated as np.quantile does, in one grouped pass.
+        thresholds = pd.Series(target[training]).groupby(series[training]).quantile(events.threshold.q).to_numpy()
+    else:
+        thresholds = np.full(len(panel.ids), float(events.threshold))
+    common = None if isinstance(events.threshold, Quantile) else float(events.threshold)
+    alert_level = events.alert_level if events.alert_level is not None else common
+    alert_levels = thresholds.copy() if alert_level is None else np.full(len(panel.ids), alert_level)
+    per_series = PanelEvents(thresholds, alert_levels)
+    record: dict[str, Any] = {
+        "threshold": common,
+        "quantile": events.threshold.q if isinstance(events.threshold, Quantile) else None,
+        "event": events.event,
+        "alert_level": alert_level,
+        "alert_offset": None,
+        "tolerance": events.tolerance,
+        "alert_level_tuning": None,
+        "alert_prob": events.alert_prob,
+        **_panel_base_rates(panel, split.train_end, thresholds, events.event, state.horizon),
+    }
+    state = state.replace(events=record, panel=dataclasses.replace(state.panel, events=per_series))
+    if events.tune_alert_level:
+        tuned = _tune_panel_alert_level(dataclasses.replace(fitted, state=state))
+        record["alert_level_tuning"] = tuned
+        if tuned is not None:
+            offset = tuned["alert_offset"]
+            record.update(alert_offset=offset, alert_level=None)
+            per_series = PanelEvents(thresholds, thresholds + offset * state.panel.scaler.scale[:, 0])
+    if events.tune_alert_prob:
+        tuned = _tune_panel_alert_prob(dataclasses.replace(fitted, state=state))
+        record["alert_prob_tuning"] = tuned
+        record["alert_prob"] = tuned["alert_prob"] if tuned is not None else EVEN_ODDS
+    return record, per_series
+
+
+def _panel_validation(fitted: FittedPanel) -> tuple[np.ndarray, np.ndarray, np.ndarray, RelativeEvents]:
+    """Every series' validation origins (global rows), the target and the model's forecasts from them,
+    relative to each series' threshold (``lstmcast.report.RelativeEvents``), and that view."""
+    state, panel = fitted.state, fitted.panel
+    origins = fitted.split.origins("val", state.lookback, state.horizon)
+    relative = relative_events(state, panel, origins)
+    assert relative is not None
+    forecast, _ = panel_pass(fitted.network, state, panel, origins)  # each series' scaled units
+    return origins, panel_target(state, panel) - relative.row_threshold, relative.shift(forecast, origins), relative
+
+
+def _tune_panel_alert_level(fitted: FittedPanel) -> dict[str, Any] | None:
+    """``_tune_alert_level`` for many series: one distance from each series' threshold, in each
+    series' scaled units (``alert_offset``), with the best event F1 over all series' validation parts."""
+    origins, target, forecast, relative = _panel_validation(fitted)
+    events, horizon = relative.settings, fitted.state.horizon
+    tuned = None
+    if len(origins):
+        tuned = tune_alert_level(target, forecast, origins, 0.0, events.event, events.tolerance, groups=relative.groups)
+    if tuned is None:
+        reason = (
+            why_no_event(target, origins, horizon, 0.0, events.event, groups=relative.groups)
+            if len(origins)
+            else "the validation part has no forecast origin"
+        )
+        warnings.warn(
+            f"{fitted.panel.source}: {reason} to tune the alert level on; alerts use each series' threshold",
+            DataWarning,
+            stacklevel=6,
+        )
+        return None
+    # Levels relative to each series' threshold in its scaled units: offsets, so named.
+    curve = [{"alert_offset": point.pop("alert_level"), **point} for point in tuned.pop("curve")]
+    offset = tuned.pop("alert_level")
+    return {"part": "val", "n_origins": int(len(origins)), "alert_offset": offset, **tuned, "curve": curve}
+
+
+def _tune_panel_alert_prob(fitted: FittedPanel) -> dict[str, Any] | None:
+    """``_tune_alert_prob`` for many series: each validation origin's probability without the error
+    paths near it, alerts tuned over every series' validation part together."""
+    state = fitted.state
+    untuned = f"{fitted.panel.source}: the alert probability is {EVEN_ODDS:g}, untuned:"
+    origins, target, forecast, relative = _panel_validation(fitted)
+    if state.paths is None or not len(origins):
+        warnings.warn(f"{untuned} the validation part has no forecast origin", DataWarning, stacklevel=6)
+        return None
+    scoring = Scoring(
+        1.0,
+        None,
+        state.season,
+        None,
+        relative.settings,
+        lookback=state.lookback,
+        paths=state.paths,
+        window_norm=state.model.window_norm,
+    )
+    path_origins = origins[kept_paths(len(origins))]  # the origins state.paths were taken from
+    try:
+        probability = held_out_event_chances(scoring, target, origins, forecast, path_origins)
+    except DataError as exc:
+        warnings.warn(f"{untuned} {exc}", DataWarning, stacklevel=6)
+        return None
+    events = relative.settings
+    tuned = tune_alert_prob(target, probability, origins, 0.0, events.event, events.tolerance, groups=relative.groups)
+    if tuned is None:
+        reason = why_no_event(target, origins, state.horizon, 0.0, events.event, groups=relative.groups)
+        warnings.warn(f"{untuned} {reason} to tune it on", DataWarning, stacklevel=6)
+        return None
+    return {"part": "val", "n_origins": int(len(origins)), "paths": int(len(state.paths)), **tuned}
+
+
+def _panel_base_rates(
+    panel: Panel, train_end: np.ndarray, thresholds: np.ndarray, event: str, horizon: int
+) -> dict[str, float | None]:
+    """``_base_rates`` pooled over every series' training rows (``train_end``: each series' first row
+    after them), each row beyond its own series' threshold or not; windows of ``horizon`` rows lie
+    within one series' training part."""
+    series = np.repeat(np.arange(len(panel.ids)), panel.lengths)  # each row's series
+    rows = np.arange(len(series))
+    training = rows < train_end[series]
+    beyond = comparison(event)(panel.values[:, 0].astype(np.float64), thresholds[series]) & training
+    if not beyond.any():
+        warnings.warn(
+            f"{panel.source}: no training row of any series is {event} its threshold (each is at or past its "
+            "series' extreme); the event probabilities learn nothing about such values and may be far off",
+            DataWarning,
+            stacklevel=6,
+        )
+    counts = np.concatenate(([0], np.cumsum(beyond)))
+    whole = rows + horizon <= train_end[series]  # the windows inside a series' training part
+    windows = counts[rows[whole] + horizon] - counts[rows[whole]] > 0
+    return {
+        "base_rate": float(beyond[training].mean()),
+        "base_rate_any": float(windows.mean()) if len(windows) else None,
+    }
 
 
 def _seen_until(panel: Panel, split: PanelSplit, part: str = "val") -> np.ndarray | None:

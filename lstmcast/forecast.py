@@ -38,6 +38,7 @@ from lstmcast.report import (
     quantile_values,
     series_units,
     stored_events,
+    with_panel_events,
 )
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
@@ -294,9 +295,8 @@ class Forecaster:
         )
         data = self.settings().data
         if data.id_col is not None:
-            if events is not None or self.events is not None:
-                raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
-            return self.fit_panel(validate_panel(frame, data, data.id_col), on_epoch, strict=strict)
+            panel = validate_panel(frame, data, data.id_col)
+            return self.fit_panel(panel, on_epoch, strict=strict, events=events)
         series = validate_frame(frame, data)
         # A model that is fitted can be saved and predict with: its columns must not clash with the output's.
         alerts = (events or self.events) is not None
@@ -318,11 +318,14 @@ class Forecaster:
         *,
         strict: bool = False,
         score: bool = True,
+        events: EventSettings | None = None,
     ) -> Forecaster:
         """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,
         each series scaled by its own training rows; ``metrics_`` pools the test parts of all series
         (in each one's scaled units) and lists each series' own scores. ``should_stop`` and
-        ``score=False`` as for ``fit_series`` (``score_panel_test`` later)."""
+        ``score=False`` as for ``fit_series`` (``score_panel_test`` later). With ``events`` (or the
+        ``events`` parameter), each series gets its own threshold (a number for all, or each series'
+        own training quantile for ``"q0.95"``) and alert level, and the reports score its events."""
         from lstmcast.fitting import fit_panel_state
 
         fitted = fit_panel_state(
@@ -332,6 +335,7 @@ class Forecaster:
             should_stop=should_stop,
             strict=strict,
             levels=self.interval_levels(),
+            events=events if events is not None else self.events,
         )
         self.state_, self._network = fitted.state, fitted.network
         if score:
@@ -553,9 +557,8 @@ class Forecaster:
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
         if self._check_fitted().panel is not None:
-            if threshold is not None or event is not None or alert_level is not None or tolerance is not None:
-                raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
-            return self._evaluate_panel(frame, stride, strict)
+            state = with_panel_events(self._check_fitted(), threshold, event, alert_level, tolerance)
+            return self._evaluate_panel(frame, stride, strict, state)
         events = self.event_settings(threshold, event, alert_level, tolerance)
         series = frames.validate_for(self._check_fitted(), frame)
         frames.warn_if_frequency_differs(self._check_fitted(), series)  # as predict: scores of a misused model
@@ -570,10 +573,9 @@ class Forecaster:
         metrics["in_sample_origins"] = in_sample_origins(self._check_fitted(), series, origins)
         return metrics
 
-    def _evaluate_panel(self, frame: pd.DataFrame, stride: int, strict: bool) -> dict[str, Any]:
+    def _evaluate_panel(self, frame: pd.DataFrame, stride: int, strict: bool, state: FittedState) -> dict[str, Any]:
         from lstmcast.fitting import panel_pass
 
-        state = self._check_fitted()
         panel = frames.validate_panel_for(state, frame)
         frames.require_known(panel, state)
         frames.warn_if_frequency_differs(state, panel)

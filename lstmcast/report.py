@@ -9,6 +9,7 @@ drift apart (they had: backtest once lacked the ridge penalty).
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
-from lstmcast.errors import DataError, DataWarning
+from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.events import Quantile
 from lstmcast.intervals import (
     Intervals,
     event_probabilities,
@@ -31,7 +33,7 @@ from lstmcast.intervals import (
 )
 from lstmcast.metrics import skill
 from lstmcast.quantiles import Quantiles, quantile_name, quantile_scores
-from lstmcast.state import FittedState
+from lstmcast.state import FittedState, PanelEvents
 from lstmcast.validate import Panel, Series, format_ids, nanoseconds
 
 
@@ -145,6 +147,7 @@ def build_report(
     bands: Bands | None = None,
     quantiles: np.ndarray | None = None,
     chances: tuple[np.ndarray, np.ndarray] | None = None,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The report (docs/evaluation.md#the-report) of ``forecast`` and ``baselines`` from ``origins``
     of ``target``, ``[n_origins, horizon]`` each in original units. ``alert_levels`` gives one alert
@@ -155,7 +158,8 @@ def build_report(
     quantiles has ``quantiles`` ``[n_origins, horizon, Q]`` (original units, see ``quantile_values``)
     scored at ``scoring.quantiles``' levels (``quantiles``, ``pinball``, ``crps``). A threshold model's
     event probabilities come from ``scoring.paths``, or are ``chances`` where given (each step's
-    ``[n_origins, horizon]`` and any step's ``[n_origins]``: pooled backtest folds, each its own)."""
+    ``[n_origins, horizon]`` and any step's ``[n_origins]``: pooled backtest folds, each its own).
+    ``groups``: each origin's series, where ``target`` holds many end to end (``lstmcast.events``)."""
     if chances is None and scoring.events is not None and scoring.paths is not None and len(origins):
         chances = forecast_event_chances(scoring, target, origins, forecast)
     report = score_report(
@@ -170,6 +174,7 @@ def build_report(
         index=index,
         probability=chances[0] if chances is not None else None,
         alert_probs=alert_probs,
+        groups=groups,
     )
     report["baselines"]["seasonal_naive"]["season"] = scoring.season
     if scoring.ridge_alpha is not None and "ridge" in report["baselines"]:
@@ -390,7 +395,7 @@ def panel_report(
         bands = interval_bands(scoring, target, origins, forecast)
     if quantiles is None and offsets is not None:
         quantiles = quantile_values(scoring, target, origins, forecast, offsets)
-    report = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
+    report = _scored(state, panel, origins, target, forecast, baselines, scoring, bands, quantiles)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
@@ -406,6 +411,160 @@ def panel_report(
     ratios = [(row["mse"] / row["ridge_mse"], row["id"]) for row in report["series"] if row.get("ridge_mse")]
     report["worst_series"] = max(ratios)[1] if ratios else None
     return report
+
+
+def _scored(
+    state: FittedState,
+    panel: Panel,
+    origins: np.ndarray,
+    target: np.ndarray,
+    forecast: np.ndarray,
+    baselines: Mapping[str, np.ndarray],
+    scoring: Scoring,
+    bands: Bands | None,
+    quantiles: np.ndarray | None,
+) -> dict[str, Any]:
+    """``build_report`` of a panel's forecasts (each series in its scaled units); a threshold model's
+    with every value taken relative to its series' threshold (``RelativeEvents``), which leaves
+    errors, coverage and quantile scores as they are and puts every series' threshold at 0."""
+    relative = relative_events(state, panel, origins)
+    if relative is None:
+        return build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
+    baselines = {name: relative.shift(values, origins) for name, values in baselines.items()}
+    if bands:
+        bands = {level: (relative.shift(lo, origins), relative.shift(hi, origins)) for level, (lo, hi) in bands.items()}
+    scoring = dataclasses.replace(
+        scoring,
+        events=relative.settings,
+        paths=state.paths,
+        window_norm=state.model.window_norm,
+        base_rates=relative.base_rates,
+    )
+    report = build_report(
+        target - relative.row_threshold,
+        origins,
+        relative.shift(forecast, origins),
+        baselines,
+        scoring,
+        bands=bands,
+        quantiles=relative.shift(quantiles, origins) if quantiles is not None else None,
+        alert_levels=relative.alert_offsets,
+        groups=relative.groups,
+    )
+    assert state.events is not None
+    _name_thresholds(report, state.events, relative)
+    return report
+
+
+@dataclass(frozen=True)
+class RelativeEvents:
+    """A threshold model of many series' events on a panel, every series taken relative to its own
+    threshold (values minus it, in the series' scaled units), so that one threshold, 0, serves all
+    and the series are scored together: pointwise pooled, events within each series."""
+
+    settings: EventSettings  # threshold 0 (each series' own), the event, tolerance and alert probability
+    row_threshold: np.ndarray  # [rows] each row's series' threshold, in its scaled units
+    alert_offsets: np.ndarray | None  # [n] each origin's alert level relative to its threshold; None: all 0
+    groups: np.ndarray  # [n] each origin's series
+    base_rates: tuple[float | None, float | None]  # pooled over the training rows of every series
+
+    def shift(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """Values ``[n, H, ...]`` forecast from ``origins`` minus their series' threshold."""
+        below = self.row_threshold[origins]
+        return values - below.reshape(below.shape + (1,) * (values.ndim - 1))
+
+
+def relative_events(state: FittedState, panel: Panel, origins: np.ndarray) -> RelativeEvents | None:
+    """The state's threshold events for global ``origins`` of ``panel`` (series it was fitted on),
+    relative to each series' threshold; None for a model without them."""
+    assert state.panel is not None
+    record, events = state.events, state.panel.events
+    if not record or events is None:
+        return None
+    thresholds, offsets = events.relative(state.panel.scaler, state.panel.positions(panel.ids))
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1
+    prob = record.get("alert_prob") if state.paths is not None else None
+    alert = offsets[owner]
+    return RelativeEvents(
+        EventSettings(0.0, record["event"], None, int(record["tolerance"]), False, prob),
+        np.repeat(thresholds, panel.lengths),
+        alert if np.any(alert != 0) else None,
+        owner,
+        (record.get("base_rate"), record.get("base_rate_any")),
+    )
+
+
+def with_panel_events(
+    state: FittedState,
+    threshold: float | str | None = None,
+    event: str | None = None,
+    alert_level: float | None = None,
+    tolerance: int | None = None,
+) -> FittedState:
+    """A model of many series with the threshold events ``evaluate`` was given: its own when none are
+    given (``alert_level`` and ``tolerance`` replacing its own where given), else a number as every
+    series' threshold. A quantile is each series' own only as the model was trained with it: the model
+    keeps no other quantiles of its series. Options with nothing to act on are a ConfigError."""
+    assert state.panel is not None
+    record, count = state.events, len(state.panel.ids)
+    if threshold is None and record and state.panel.events is not None:
+        # The model's own threshold; the other options checked as they would be with one given.
+        given = EventSettings.from_options(0.0, event, alert_level, tolerance)
+    else:
+        given = EventSettings.from_options(threshold, event, alert_level, tolerance)
+    if given is None:
+        return state
+    if isinstance(given.threshold, Quantile):
+        if not record or record.get("quantile") != given.threshold.q:
+            raise ConfigError(
+                f"--threshold {given.threshold}: a model of many series keeps each series' quantile only for the "
+                "--threshold it was trained with; give the threshold as a number"
+            )
+        threshold = None  # the model's own
+    if threshold is None:  # the model's own events, perhaps another alert level or tolerance
+        assert record and state.panel.events is not None
+        if event is not None and event != record["event"]:
+            raise ConfigError(f"--event {event} differs from the model's ({record['event']}); give --threshold too")
+        thresholds, alert_levels = state.panel.events.thresholds, state.panel.events.alert_levels
+        record = {**record, "tolerance": given.tolerance if tolerance is not None else record["tolerance"]}
+        if alert_level is not None:
+            if record["threshold"] is None:
+                raise ConfigError(
+                    f"--alert-level {alert_level:g} is one value for every series, but this model's series each have "
+                    f"their own threshold (q{record['quantile']:g})"
+                )
+            alert_levels = np.full(count, float(alert_level))
+            record.update(alert_level=float(alert_level), alert_offset=None, alert_prob=None)
+    else:
+        value = given.level
+        same = bool(record) and record["threshold"] == value and record["event"] == given.event
+        thresholds, alert_levels = np.full(count, value), np.full(count, given.alert())
+        record = {
+            "threshold": value,
+            "quantile": None,
+            "event": given.event,
+            "alert_level": given.alert(),
+            "alert_offset": None,
+            "tolerance": given.tolerance,
+            "alert_prob": None,
+            "base_rate": record.get("base_rate") if same and record else None,
+            "base_rate_any": record.get("base_rate_any") if same and record else None,
+        }
+    return state.replace(
+        events=record, panel=dataclasses.replace(state.panel, events=PanelEvents(thresholds, alert_levels))
+    )
+
+
+def _name_thresholds(report: dict[str, Any], record: dict[str, Any], relative: RelativeEvents) -> None:
+    """The report's threshold fields as the user gave them (scoring put every series' at 0): the
+    common threshold and alert level, or null where the series' differ, with the quantile that set
+    each series' threshold."""
+    for scores in (report, *report["baselines"].values()):
+        scores["threshold"] = record["threshold"]
+        scores["quantile"] = record.get("quantile")
+        scores["alert_offset"] = record.get("alert_offset")
+        if scores.get("alert_level") is not None or relative.alert_offsets is not None:
+            scores["alert_level"] = record["alert_level"]
 
 
 def _series_coverage(rows: list[dict[str, Any]], owner: np.ndarray, actual: np.ndarray, bands: Bands) -> None:

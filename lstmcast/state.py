@@ -34,6 +34,24 @@ CONFIG_SECTIONS: dict[str, type[Any]] = {
 
 
 @dataclass(frozen=True)
+class PanelEvents:
+    """A threshold model of many series: each series' threshold and alert level, in its own units
+    (``[S]`` each, in the order of the model's ids). The rest of the settings (event, tolerance,
+    alert probability, base rates) are the state's ``events`` record, shared by every series."""
+
+    thresholds: np.ndarray  # [S] float64
+    alert_levels: np.ndarray  # [S] float64
+
+    def relative(self, scaler: PanelScaler, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the series at ``positions``: each one's threshold in its scaled units, and how far its
+        alert level lies from its threshold in those units (``[len(positions)]`` each). Values minus
+        their series' threshold put every series' threshold at 0: how many series are scored at once."""
+        center, scale = scaler.center[positions, 0], scaler.scale[positions, 0]
+        thresholds = self.thresholds[positions]
+        return (thresholds - center) / scale, (self.alert_levels[positions] - thresholds) / scale
+
+
+@dataclass(frozen=True)
 class PanelState:
     """What a model fitted on many series keeps of them: their ids, in the order fitted, and each one's
     scaler statistics (``scaler.center[k]``, ``scaler.scale[k]`` for ``ids[k]``), ridge baseline and
@@ -50,6 +68,7 @@ class PanelState:
     # before lstmcast 0.5 does not record it (time_zone_known False): its times are compared as they are.
     time_zone: str | None = None
     time_zone_known: bool = False
+    events: PanelEvents | None = None  # trained with a threshold: each series' threshold and alert level
 
     def positions(self, ids: tuple[str, ...]) -> np.ndarray:
         """Where each of ``ids`` is among the fitted ones; -1 for an id the model has not seen."""

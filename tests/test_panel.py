@@ -511,8 +511,10 @@ def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(glo
     assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
     with pytest.raises(DataError, match="store 'z': not among the series the model was trained on"):
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
-    with pytest.raises(ConfigError, match="threshold events are not yet scored"):
-        global_model.evaluate(table, threshold=10.0)
+    with pytest.raises(ConfigError, match="keeps each series' quantile only for the --threshold it was trained with"):
+        global_model.evaluate(unseen, threshold="q0.9")
+    with pytest.raises(ConfigError, match="--alert-level needs --threshold"):
+        global_model.evaluate(unseen, alert_level=1.0)
 
 
 def test_shards_together_forecast_every_series_once_and_exactly(global_model: Forecaster, tmp_path: Path) -> None:

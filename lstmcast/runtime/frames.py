@@ -420,10 +420,12 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
         raise DataError(f"{panel.source} ({panel.id_col} {names}): {what} ({_FAR_OUTSIDE})")
     bands = band_columns(state.intervals, forecast, windows[:, :, 0], scale[:, 0, 0])
     bands |= quantile_columns(state.quantiles, state.model, state.weights, windows, forecast, scale[:, 0, 0])
+    bands |= panel_event_columns(state, positions, scaled, forecast, windows[:, :, 0])
     names = [panel.id_col, *([panel.time_col or "time"] if panel.index is not None else []), "step", state.target]
     if len(set(names + list(bands))) < len(names) + len(bands):
         raise DataError(
-            f"{panel.source}: the id, time and target columns must not be named alike, 'step' or like an interval"
+            f"{panel.source}: the id, time and target columns must not be named alike, 'step', 'alert', 'prob' "
+            "or like an interval"
         )
     order = panel.input_order
     out: dict[str, Any] = {panel.id_col: np.repeat(np.array(panel.ids, dtype=object)[order], horizon)}
@@ -431,8 +433,33 @@ def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard:
         out[panel.time_col or "time"] = _future_times(panel, state, horizon)[order].ravel()
     out["step"] = np.tile(np.arange(1, horizon + 1), len(panel.ids))
     out[state.target] = forecast.astype(np.float64)[order].ravel()
-    out.update({name: band.astype(np.float64)[order].ravel() for name, band in bands.items()})
+    out.update(
+        {name: (band if band.dtype == bool else band.astype(np.float64))[order].ravel() for name, band in bands.items()}
+    )
     return _stepping(pd.DataFrame(out), panel.frequency or state.frequency)
+
+
+def panel_event_columns(
+    state: FittedState, positions: np.ndarray, scaled: np.ndarray, forecast: np.ndarray, windows: np.ndarray
+) -> dict[str, np.ndarray]:
+    """For a threshold model of many series, ``[S, H]`` each: ``prob`` and ``prob_any`` (with error
+    paths), each series' forecast (``scaled`` in its units, ``forecast`` in its own) taken against its
+    own threshold, and ``alert``: beyond its own alert level, or a probability above the alert
+    probability. ``windows`` ``[S, L]``: each series' last target values, scaled. Empty for others."""
+    assert state.panel is not None
+    record, events = state.events, state.panel.events
+    if not record or events is None:
+        return {}
+    thresholds, _ = events.relative(state.panel.scaler, positions)
+    relative = scaled.astype(np.float64) - thresholds[:, None]  # every series' threshold at 0
+    out = probability_columns(
+        state.paths, state.model.window_norm, {**record, "threshold": 0.0}, relative, windows, np.ones(len(positions))
+    )
+    if record.get("alert_prob") is not None and "prob" in out:
+        out["alert"] = out["prob"] > record["alert_prob"]
+    else:  # in the series' own units, as the user reads the forecast and its alert level
+        out["alert"] = comparison(record["event"])(forecast, events.alert_levels[positions][:, None])
+    return out
 
 
 def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
@@ -443,8 +470,11 @@ def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
     if state.time_col:
         columns[state.time_col] = pd.Series(dtype="datetime64[us]")
     columns["step"] = pd.Series(dtype="int64")
-    for name in [state.target, *band_names(state.intervals), *quantile_names(state.model.quantiles)]:
+    probabilities = PROBABILITY_COLUMNS if state.paths is not None and state.events else ()
+    for name in [state.target, *band_names(state.intervals), *quantile_names(state.model.quantiles), *probabilities]:
         columns[name] = pd.Series(dtype="float64")
+    if state.events:
+        columns["alert"] = pd.Series(dtype="bool")
     return pd.DataFrame(columns)
 
 

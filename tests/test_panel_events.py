@@ -1,0 +1,204 @@
+"""Threshold events for a model of many series: every series against its own threshold and alert
+level, scored together as if each had been scored alone."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import TINY, TINY_FLAGS, sine_frame
+
+from lstmcast import Forecaster
+from lstmcast.cli import cli
+from lstmcast.errors import ConfigError, DataWarning
+from lstmcast.events import comparison, event_metrics
+from lstmcast.validate import validate_panel
+from lstmcast.window import panel_split
+
+PANEL = {**TINY, "target": "y", "time_col": "time", "id_col": "store"}
+LEVELS = {"a": 0.0, "b": 100.0, "c": 1000.0}  # series far apart: one threshold for all would mean nothing
+
+
+def stores(lengths: tuple[int, ...] = (300, 220, 260)) -> pd.DataFrame:
+    """Three hourly sines of their own level (and spread: c's swings are ten times a's)."""
+    parts = []
+    for k, ((name, level), n) in enumerate(zip(LEVELS.items(), lengths, strict=True)):
+        part = sine_frame(n=n, seed=k, noise=0.4)
+        part["y"] = level + (1 + 4.5 * k) * part["y"]
+        parts.append(part.assign(store=name))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def q90() -> Forecaster:
+    """Each series' own training 90% quantile, the alert level tuned over every series' validation part."""
+    return Forecaster(**PANEL).fit(stores(), threshold="q0.9", tune_alert_level=True)
+
+
+def training_rows(model: Forecaster, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    panel = validate_panel(table, model.state_.data, "store")
+    split = panel_split(panel.offsets, model.state_.window)
+    return {
+        name: panel.values[panel.offsets[k] : split.train_end[k], 0].astype(np.float64)
+        for k, name in enumerate(panel.ids)
+    }
+
+
+def test_a_quantile_threshold_is_each_series_own_training_quantile(q90: Forecaster) -> None:
+    state = q90.state_
+    thresholds = dict(zip(state.panel.ids, state.panel.events.thresholds, strict=True))
+    for name, rows in training_rows(q90, stores()).items():
+        assert thresholds[name] == pytest.approx(np.quantile(rows, 0.9), rel=1e-12)
+    assert state.events["threshold"] is None and state.events["quantile"] == 0.9
+    # A tuned alert level is one distance from each threshold in each series' own scale.
+    offset, scale = state.events["alert_offset"], state.panel.scaler.scale[:, 0]
+    assert state.events["alert_level_tuning"]["alert_offset"] == offset
+    np.testing.assert_allclose(state.panel.events.alert_levels, state.panel.events.thresholds + offset * scale)
+    # Base rates pool every series' training rows, each against its own threshold: 10% by construction.
+    assert state.events["base_rate"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_the_pooled_report_counts_what_each_series_scored_alone_would(q90: Forecaster) -> None:
+    """The report's event and pointwise counts are the sums over series of lstmcast.events run on each
+    series alone, in its own units, with its own threshold and alert level."""
+    table = stores()
+    state = q90.state_
+    with pytest.warns(DataWarning, match="origins forecast rows the model was trained"):
+        report = q90.evaluate(table)
+    panel = validate_panel(table, state.data, "store")
+    first = max(q90.lookback, state.season)
+    totals = {"actual_events": 0, "predicted_events": 0, "matched_events": 0, "tp": 0, "fp": 0, "fn": 0}
+    for k, name in enumerate(panel.ids):
+        one = panel.select(np.array([j == k for j in range(len(panel.ids))]))
+        origins = np.arange(first, len(one.values) - q90.horizon + 1)
+        forecast = q90.panel_forecasts(one, origins)  # its own units
+        target = one.values[:, 0].astype(np.float64)
+        threshold, alert = state.panel.events.thresholds[k], state.panel.events.alert_levels[k]
+        scores = event_metrics(target, forecast, origins, threshold, "above", alert, 0)
+        for key in ("actual_events", "predicted_events", "matched_events"):
+            totals[key] += scores[key]
+        actual = target[origins[:, None] + np.arange(q90.horizon)]
+        happened, warned = actual > threshold, forecast > alert
+        totals["tp"] += int((happened & warned).sum())
+        totals["fp"] += int((~happened & warned).sum())
+        totals["fn"] += int((happened & ~warned).sum())
+    assert totals["actual_events"] > 10  # enough events in every series for the comparison to bite
+    assert {key: report[key] for key in totals} == totals
+    assert report["threshold"] is None and report["quantile"] == 0.9 and report["alert_level"] is None
+
+
+def test_predict_writes_each_series_alert_and_probabilities(q90: Forecaster, tmp_path: Path) -> None:
+    q90.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    table = stores()
+    out = loaded.predict(table)
+    assert list(out.columns) == ["store", "time", "step", "y", "prob", "prob_any", "alert"]
+    assert out["alert"].dtype == bool and out["prob"].between(0, 1).all()
+    levels = dict(zip(loaded.state_.panel.ids, loaded.state_.panel.events.alert_levels, strict=True))
+    np.testing.assert_array_equal(out["alert"], out["y"] > out["store"].map(levels))
+    # The same columns as the fitted model's, to the last bit: nothing lost in the model files.
+    pd.testing.assert_frame_equal(out, q90.predict(table))
+    # prob_any is one value per series' horizon, at least its largest step.
+    by_store = out.groupby("store")
+    assert (by_store["prob_any"].nunique() == 1).all()
+    assert (by_store["prob_any"].first() >= by_store["prob"].max() - 1e-12).all()
+
+
+def test_one_value_threshold_for_every_series_and_alerts_from_probability() -> None:
+    model = Forecaster(**PANEL).fit(stores(), threshold=155.0, alert_prob=0.3)
+    state = model.state_
+    assert state.events["threshold"] == 155.0 and state.events["alert_prob"] == 0.3
+    np.testing.assert_array_equal(state.panel.events.thresholds, [155.0] * 3)
+    out = model.predict(stores())
+    np.testing.assert_array_equal(out["alert"], out["prob"] > 0.3)
+    # Store a never reaches 155 and c is always past it: probabilities say so.
+    assert (out.loc[out["store"] == "a", "prob"] == 0).all()
+    assert (out.loc[out["store"] == "c", "prob"] == 1).all()
+
+
+def test_alert_level_with_a_quantile_threshold_is_refused_as_one_value_for_series_that_differ() -> None:
+    with pytest.raises(ConfigError, match=r"--alert-level 5 is one value for every series"):
+        Forecaster(**PANEL).fit(stores(), threshold="q0.9", alert_level=5.0)
+
+
+@pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
+def test_evaluate_takes_another_threshold_or_tolerance(q90: Forecaster) -> None:
+    table = stores()
+    own = q90.evaluate(table)
+    wider = q90.evaluate(table, tolerance=2)
+    assert wider["tolerance"] == 2 and wider["actual_events"] == own["actual_events"]
+    assert wider["matched_events"] >= own["matched_events"]
+    value = q90.evaluate(table, threshold=155.0)
+    assert value["threshold"] == 155.0 and value["alert_level"] == 155.0 and value["quantile"] is None
+    # Only store b (138 to 172) crosses 155: a stays under it and c over it, so theirs hold no event.
+    alone = q90.evaluate(table[table["store"] == "b"], threshold=155.0)
+    assert value["actual_events"] == alone["actual_events"] > 5
+    assert value["matched_events"] == alone["matched_events"]
+    with pytest.raises(ConfigError, match="--event below differs from the model's"):
+        q90.evaluate(table, event="below")
+
+
+def test_a_series_that_never_reaches_a_value_threshold_warns_when_none_does() -> None:
+    with pytest.warns(DataWarning, match="no training row of any series is above its threshold"):
+        Forecaster(**PANEL).fit(stores(), threshold=1e6)
+
+
+def cli_train(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    model = tmp_path / "model"
+    args = ["train", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "-o", str(model), *extra]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return data, model
+
+
+def test_the_cli_trains_predicts_and_evaluates_threshold_events_of_many_series(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9", "--tune-alert-level", "--quiet")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["predict", str(model), str(data), "-o", "-"])
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0]
+    assert header == "store,time,step,y,prob,prob_any,alert"
+    metrics = json.loads((model / "metrics.json").read_text())
+    assert metrics["quantile"] == 0.9 and metrics["actual_events"] >= 0
+    result = runner.invoke(cli, ["info", str(model)])
+    assert "each series' own q0.9 of its training part" in result.output
+    assert "its series' threshold" in result.output
+    result = runner.invoke(cli, ["evaluate", str(model), str(data), "--threshold", "155", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["threshold"] == 155.0
+    result = runner.invoke(cli, ["evaluate", str(model), str(data), "--alert-level", "3"])
+    assert result.exit_code == 2 and "one value for every series" in result.output
+
+
+def test_a_model_whose_per_series_levels_are_lost_is_a_damaged_model(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    _, model = cli_train(tmp_path, "--threshold", "120", "--quiet")
+    weights = load_file(model / "weights.safetensors")
+    del weights["panel.event.alert_level"]
+    manifest = json.loads((model / "manifest.json").read_text())
+    save_file(weights, model / "weights.safetensors", metadata={"panel.ids": json.dumps(["a", "b", "c"])})
+    import hashlib
+
+    manifest["weights_sha256"] = hashlib.sha256((model / "weights.safetensors").read_bytes()).hexdigest()
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["predict", str(model), str(tmp_path / "stores.csv")])
+    assert result.exit_code == 4
+    assert "panel.event.threshold and panel.event.alert_level come together" in result.output
+
+
+def test_an_empty_shard_has_the_event_columns_too(q90: Forecaster) -> None:
+    table = stores()
+    for shard in range(1, 9):
+        out = q90.predict(table, shard=(shard, 8))
+        assert list(out.columns) == ["store", "time", "step", "y", "prob", "prob_any", "alert"]
+
+
+def test_alerts_compare_in_each_series_own_units() -> None:
+    forecast = np.array([[1.0, 2.0], [150.0, 90.0]])
+    levels = np.array([1.5, 100.0])
+    np.testing.assert_array_equal(comparison("above")(forecast, levels[:, None]), [[False, True], [True, False]])
