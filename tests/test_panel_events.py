@@ -70,8 +70,8 @@ def test_the_pooled_report_counts_what_each_series_scored_alone_would(q90: Forec
     panel = validate_panel(table, state.data, "store")
     first = max(q90.lookback, state.season)
     totals = {"actual_events": 0, "predicted_events": 0, "matched_events": 0, "tp": 0, "fp": 0, "fn": 0}
-    for k, name in enumerate(panel.ids):
-        one = panel.select(np.array([j == k for j in range(len(panel.ids))]))
+    for k in range(len(panel.ids)):
+        one = panel.select(np.arange(len(panel.ids)) == k)
         origins = np.arange(first, len(one.values) - q90.horizon + 1)
         forecast = q90.panel_forecasts(one, origins)  # its own units
         target = one.values[:, 0].astype(np.float64)
