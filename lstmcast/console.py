@@ -486,15 +486,17 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
         verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
         verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
     start = metrics["baselines"].get(LINEAR_START)
-    return verdict.append(_start_sentence(start)) if start is not None else verdict
+    return verdict.append(_start_sentence(metrics["mse"], start)) if start is not None else verdict
 
 
-def _start_sentence(start: dict[str, Any]) -> str:
+def _start_sentence(mse: float, start: dict[str, Any]) -> str:
     """What training added over the network's linear start, from the model's skill against it (1 minus
     the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss."""
     gain = start.get("skill")
-    if gain is None:  # the start forecast these rows perfectly: no ratio to give
-        return " The linear start forecasts these rows without error."
+    if gain is None:  # the start forecast these rows without error: no ratio to give
+        if mse > 0:
+            return " The network is worse than its linear start, which forecasts these rows without error."
+        gain = 0.0
     if gain > START_MARGIN:
         return f" The network improves on its linear start by {gain:.1%} (MSE)."
     if gain >= -START_MARGIN:

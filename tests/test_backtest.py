@@ -70,6 +70,15 @@ def test_later_rows_cannot_change_an_earlier_folds_scores() -> None:
     assert first["metrics"]["mse"] == second["metrics"]["mse"]
 
 
+def test_every_fold_and_the_pool_score_the_networks_own_linear_start(report: dict) -> None:
+    folds = [record["metrics"] for record in report["folds"]]
+    assert all("linear_start" in metrics["baselines"] for metrics in folds)
+    # Pooled over every fold's origins: each fold's start scored on its own rows, weighted by them.
+    total = sum(metrics["baselines"]["linear_start"]["mse"] * metrics["n_origins"] for metrics in folds)
+    assert report["baselines"]["linear_start"]["mse"] == pytest.approx(total / report["n_origins"])
+    assert report["best"] != "linear_start" and all(metrics["best"] != "linear_start" for metrics in folds)
+
+
 def test_each_fold_reports_the_penalty_of_its_own_ridge(report: dict) -> None:
     alphas = [record["metrics"]["baselines"]["ridge"]["alpha"] for record in report["folds"]]
     assert all(isinstance(alpha, float) and alpha > 0 for alpha in alphas)
