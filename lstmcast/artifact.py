@@ -58,7 +58,9 @@ SCHEMA_VERSION = 9
 #    holds each network's quantile_head and the manifest "quantiles" (levels and conformal shifts), and
 #    training gains quantile_head. Format-7 models need no rewriting. Later additions that a format-8 reader
 #    ignores without harm stay format 8: panel.time_zone (the zone of a model of many series' training times,
-#    null for none; a reader without it compares them with new times as they are, as before it was kept).
+#    null for none; a reader without it compares them with new times as they are, as before it was kept),
+#    and baselines.linear_start (the ridge the linear path started from, scored as the report's "linear start"
+#    row; a reader without it forecasts the same and reports without that row).
 # 9: a model of many series may keep threshold events: each series' threshold and alert level in
 #    weights.safetensors (panel.event.threshold, panel.event.alert_level) with its error paths
 #    (events.paths), and events.threshold and events.alert_level are null where the series' differ (a
@@ -666,6 +668,14 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("baselines.ridge.weight.*.*", _NUMBER),
     ("baselines.ridge.bias", _LIST),
     ("baselines.ridge.bias.*", _NUMBER),
+    ("baselines.linear_start?", _OBJECT.or_null()),
+    ("baselines.linear_start.alpha", _NUMBER),
+    ("baselines.linear_start.window_norm?", _STRING),
+    ("baselines.linear_start.weight", _LIST),
+    ("baselines.linear_start.weight.*", _LIST),
+    ("baselines.linear_start.weight.*.*", _NUMBER),
+    ("baselines.linear_start.bias", _LIST),
+    ("baselines.linear_start.bias.*", _NUMBER),
     ("training", _OBJECT),
     ("training.source?", _STRING),
     ("training.rows?", _WHOLE),
@@ -786,13 +796,13 @@ def _check_sizes(manifest: dict[str, Any], window: WindowConfig, file: Path) -> 
     """The arrays stored in the manifest against the sizes the settings give them, before numpy
     allocates anything from them (and so a mismatch never surfaces in the middle of a forecast)."""
     columns = 1 + len(manifest["columns"]["features"])
-    ridge = manifest.get("baselines", {}).get("ridge") or {}
+    baselines = manifest.get("baselines", {})
     arrays = (
         ("scaler.center", manifest["scaler"]["center"], (columns,), "one per column"),
         ("scaler.scale", manifest["scaler"]["scale"], (columns,), "one per column"),
         ("target_quantiles", manifest.get("target_quantiles"), (_QUANTILES,), "one per level 0, 0.001, ..., 1"),
-        ("baselines.ridge.weight", ridge.get("weight"), (window.lookback, window.horizon), "lookback x horizon"),
-        ("baselines.ridge.bias", ridge.get("bias"), (window.horizon,), "one per step of the horizon"),
+        *_ridge_arrays("ridge", baselines.get("ridge"), window),
+        *_ridge_arrays("linear_start", baselines.get("linear_start"), window),
     )
     for name, value, shape, meaning in arrays:
         if value is None:
@@ -800,6 +810,17 @@ def _check_sizes(manifest: dict[str, Any], window: WindowConfig, file: Path) -> 
         found = (len(value),) if len(shape) == 1 else (len(value), _width(value))
         if found != shape:
             raise ArtifactError(f"{file}: corrupt ({name} should be {_size(shape)} ({meaning}); it is {_size(found)})")
+
+
+def _ridge_arrays(
+    name: str, ridge: dict[str, Any] | None, window: WindowConfig
+) -> tuple[tuple[str, Any, tuple[int, ...], str], ...]:
+    """The weight and bias of the ridge ``baselines.{name}`` (None: absent) as ``_check_sizes`` checks them."""
+    ridge = ridge or {}
+    return (
+        (f"baselines.{name}.weight", ridge.get("weight"), (window.lookback, window.horizon), "lookback x horizon"),
+        (f"baselines.{name}.bias", ridge.get("bias"), (window.horizon,), "one per step of the horizon"),
+    )
 
 
 def _width(rows: list[list[Any]]) -> int | None:

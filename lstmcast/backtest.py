@@ -248,7 +248,7 @@ def _pooled_report(
     first: Forecaster, series: Series, target: np.ndarray, parts: list[dict[Any, np.ndarray]]
 ) -> dict[str, Any]:
     """One report over every fold's origins, scaled by the first fold's training part."""
-    pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    pooled = _pool(parts)
     origins, alerts, forecast = pooled.pop("origins"), pooled.pop(ALERT), pooled.pop("model")
     probs = pooled.pop(ALERT_PROB)
     quantiles = pooled.pop(QUANTILES, None)  # every fold's own, [n, H, Q]
@@ -394,7 +394,7 @@ def backtest_panel(
         if on_fold is not None:
             on_fold(FoldResult(fold, folds, trained, record))
     assert first is not None
-    pooled = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    pooled = _pool(parts)
     all_origins, forecast = pooled.pop("origins"), pooled.pop("model")
     quantiles = pooled.pop(QUANTILES, None)
     bands = _pooled_bands(pooled)
@@ -409,6 +409,13 @@ def backtest_panel(
         "source": panel.source,
     }
     return report
+
+
+def _pool(parts: list[dict[Any, np.ndarray]]) -> dict[Any, np.ndarray]:
+    """Every fold's arrays concatenated, key by key, for the keys every fold has: a forecaster that only
+    some folds score (a linear start, say) cannot be pooled over all of them, so it is left out."""
+    shared = [key for key in parts[0] if all(key in part for part in parts[1:])]
+    return {key: np.concatenate([part[key] for part in parts]) for key in shared}
 
 
 def _panel_stamp(panel: Panel, rows: np.ndarray, pick: Callable[[Any], Any]) -> str | int:

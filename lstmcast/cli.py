@@ -378,8 +378,8 @@ per_series_option = click.option(
     "per_series_path",
     default=None,
     metavar="PATH",
-    help="Many series: also write every series' scores (id, origins, MSE, MAE, MASE, ridge MSE, skill); CSV, "
-    "Parquet or JSON by suffix; - is stdout.",
+    help="Many series: also write every series' scores (id, origins, MSE, MAE, MASE, ridge MSE, skill, linear "
+    "start MSE); CSV, Parquet or JSON by suffix; - is stdout.",
 )
 
 data_options = _options(
@@ -727,7 +727,8 @@ def train(
 
     The rows are split in time order into train / validation / test; the scaler is fitted on the
     training part only, early stopping watches the validation part, and the test part is scored
-    against the baselines (naive, seasonal naive, drift, mean, ridge; saved as MODEL_DIR/metrics.json).
+    against the baselines (naive, seasonal naive, drift, mean, ridge) and the network's untrained linear
+    start (saved as MODEL_DIR/metrics.json).
     With --threshold, threshold events are scored too and the settings are kept with the model.
 
     \b
@@ -913,7 +914,7 @@ def evaluate(
 
     Every STRIDE-th origin whose inputs and whole horizon lie in DATA is forecast; MSE, RMSE, MAE,
     MAPE, sMAPE, MASE and R² are reported for the model and the baselines (naive, seasonal naive,
-    drift, mean, ridge), with the model's skill against each. With --threshold (or a model trained
+    drift, mean, ridge) and its linear start, with the model's skill against each. With --threshold (or a model trained
     with one), threshold events are scored point by point and as events, with lead times.
 
     \b

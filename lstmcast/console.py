@@ -211,7 +211,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-_LABELS = {"naive": "naive", "seasonal_naive": "seasonal naive", "drift": "drift", "mean": "mean", "ridge": "ridge"}
+LINEAR_START = "linear_start"  # lstmcast.evaluation.LINEAR_START (that module imports pandas; info stays fast)
+_LABELS = {
+    "naive": "naive",
+    "seasonal_naive": "seasonal naive",
+    "drift": "drift",
+    "mean": "mean",
+    "ridge": "ridge",
+    LINEAR_START: "linear start",
+}
+# Within this share of the linear start's MSE, the network has added nothing over it (a tie, not a loss).
+START_MARGIN = 0.001
 _ERROR_COLUMNS = (
     ("MSE", "mse"),
     ("RMSE", "rmse"),
@@ -221,6 +231,11 @@ _ERROR_COLUMNS = (
     ("MASE", "mase"),
     ("R²", "r2"),
 )
+
+
+def _baselines(metrics: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The report's baselines, without the network's own linear start (scored beside them, not one)."""
+    return [(key, scores) for key, scores in metrics["baselines"].items() if key != LINEAR_START]
 
 
 def _label(key: str, scores: dict[str, Any]) -> str:
@@ -443,7 +458,7 @@ def fold_line(result: Any) -> str:
         if result.trained
         else "the first fold's model"
     )
-    best = min(metrics["baselines"].items(), key=lambda item: item[1]["mse"])
+    best = min(_baselines(metrics), key=lambda item: item[1]["mse"])
     return (
         f"fold {result.fold.number}/{result.folds}  {record['test_start']} .. {record['test_end']}  {how}  "
         f"RMSE {metrics['rmse']:.4g} ({_label(*best)} {best[1]['rmse']:.4g})"
@@ -463,7 +478,7 @@ def backtest_tables(console: Console, report: dict[str, Any], title: str) -> Non
         folds.add_column(header, justify="left" if header in {"test from", "test to", "best baseline"} else "right")
     for record in report["folds"]:
         metrics = record["metrics"]
-        name, scores = min(metrics["baselines"].items(), key=lambda item: item[1]["mse"])
+        name, scores = min(_baselines(metrics), key=lambda item: item[1]["mse"])
         folds.add_row(
             str(record["fold"]),
             str(record["test_start"]),
@@ -479,15 +494,38 @@ def backtest_tables(console: Console, report: dict[str, Any], title: str) -> Non
 
 
 def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
+    """Which baselines the model beats, then what the network added over its linear start."""
     period = metrics.get("period")
     where = f" from {period['start']} to {period['end']}" if period else ""
-    beaten = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) > 0]
-    lost = [_LABELS.get(k, k) for k, s in metrics["baselines"].items() if (s["skill"] or 0) <= 0]
+    baselines = _baselines(metrics)
+    beaten = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) > 0]
+    lost = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) <= 0]
     verdict = Text(literal(f"{metrics['n_origins']} forecast origins{where}. "))
     if not lost:
-        return verdict.append(literal(f"{model_name} beats every baseline."), style="green")
-    verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
-    return verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
+        verdict.append(literal(f"{model_name} beats every baseline."), style="green")
+    else:
+        verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
+        verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
+    start = metrics["baselines"].get(LINEAR_START)
+    return verdict.append(_start_sentence(metrics["mse"], start)) if start is not None else verdict
+
+
+def _start_sentence(mse: float, start: dict[str, Any]) -> str:
+    """What training added over the network's linear start, from the model's skill against it (1 minus
+    the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss."""
+    gain = start.get("skill")
+    if gain is None:  # the start forecast these rows without error: no ratio to give
+        if mse > 0:
+            return " The network is worse than its linear start, which forecasts these rows without error."
+        gain = 0.0
+    if gain > START_MARGIN:
+        return f" The network improves on its linear start by {gain:.1%} (MSE)."
+    if gain >= -START_MARGIN:
+        return (
+            f" The network adds nothing over its linear start here (MSE within {START_MARGIN:.1%}); "
+            "a linear model forecasts this series as well."
+        )
+    return f" The network is {-gain:.1%} worse than its linear start on these rows (MSE)."
 
 
 def _describe_model(model: dict[str, Any]) -> str:

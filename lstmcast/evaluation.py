@@ -21,6 +21,9 @@ from lstmcast.events import Quantile, event_metrics, parse_threshold, quantile_v
 from lstmcast.metrics import per_step_metrics, point_metrics, skill, threshold_metrics
 
 MODEL = "model"  # the forecaster's own row in a report, beside the baselines' names
+# The network's own untrained start (its linear path's ridge), scored beside the baselines to show what
+# training added. Not a baseline: lstmcast cannot forecast with it, so it is never the report's "best".
+LINEAR_START = "linear_start"
 _POINTWISE = ("precision", "recall", "f1", "tp", "fp", "fn", "tn")
 
 
@@ -250,6 +253,9 @@ def score_report(
     model's probability of each step's event, for alerts raised from it (``events.alert_prob``, or
     ``alert_probs``: one per origin, where backtest folds tuned their own). ``groups`` gives each
     origin's series where ``target`` holds many end to end (``lstmcast.events``).
+
+    ``best`` names the forecaster with the lowest MSE among the model and the baselines; a
+    ``LINEAR_START`` row is scored (its ``skill`` is the model's against it) but never ``best``.
     """
     target = np.asarray(target, dtype=np.float64)
     horizon = forecast.shape[1]
@@ -277,7 +283,7 @@ def score_report(
         baseline = scores(prediction)
         baseline["skill"] = skill(report["mse"], baseline["mse"])
         report["baselines"][name] = baseline
-    report["best"] = min([MODEL, *baselines], key=lambda name: _mse(report, name))
+    report["best"] = min([MODEL, *(name for name in baselines if name != LINEAR_START)], key=lambda n: _mse(report, n))
     if index is not None and len(origins):
         report["period"] = {"start": str(index[origins[0]]), "end": str(index[origins[-1] + horizon - 1])}
     return report

@@ -141,6 +141,7 @@ def fit_state(
         intervals=trained.intervals,
         paths=trained.paths,
         quantiles=trained.quantiles,
+        start=trained.start,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
     )
     fitted = Fitted(state, network, split)
@@ -181,6 +182,7 @@ class _Trained:
     paths: np.ndarray | None  # validation error paths, kept for event probabilities
     quantiles: Quantiles | None = None  # the quantile head's levels and conformal corrections
     head: HeadFit | None = None  # how the quantile head trained
+    start: Ridge | None = None  # the ridge the linear path started from (None without one)
 
 
 def _train_network(
@@ -237,7 +239,7 @@ def _train_network(
     quantiles, head = None, None
     if model_cfg.quantiles:
         quantiles, head = _fit_quantiles(network, windows, origins, scaled_target, settings, model_cfg, source)
-    return _Trained(model_cfg, ridge, network, result, intervals, paths, quantiles, head)
+    return _Trained(model_cfg, ridge, network, result, intervals, paths, quantiles, head, start)
 
 
 def _fit_quantiles(
@@ -565,6 +567,7 @@ def fit_panel_state(
         intervals=trained.intervals,
         paths=trained.paths,
         quantiles=trained.quantiles,
+        start=trained.start,
         versions={"lstmcast": __version__, "torch": torch.__version__.split("+")[0]},
         panel=PanelState(
             panel.ids,

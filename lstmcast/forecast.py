@@ -89,6 +89,7 @@ class Forecaster:
     season_ = _Learned(lambda state: state.season)
     scaler_ = _Learned(lambda state: state.scaler)
     ridge_ = _Learned(lambda state: state.ridge)
+    linear_start_ = _Learned(lambda state: state.start)  # the ridge the linear path started from, or None
     mase_scale_ = _Learned(lambda state: state.mase_scale)
     target_quantiles_ = _Learned(lambda state: state.target_quantiles)
     events_ = _Learned(lambda state: state.events)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import ConfigError, DataError, DataWarning
-from lstmcast.evaluation import EventSettings, score_report
+from lstmcast.evaluation import LINEAR_START, EventSettings, score_report
 from lstmcast.events import Quantile
 from lstmcast.intervals import (
     Intervals,
@@ -120,7 +120,9 @@ def baseline_forecasts(
 ) -> dict[str, np.ndarray]:
     """Every baseline's forecasts from ``origins`` of ``target`` in the units of ``target``,
     ``[n_origins, horizon]``; ``starts`` (each origin's series' first row) for a panel, whose
-    ``target`` is then in each series' scaled units (its model's ``scaler`` is the identity)."""
+    ``target`` is then in each series' scaled units (its model's ``scaler`` is the identity). A model
+    with a linear path also has its start's forecasts (``LINEAR_START``): the network before training,
+    scored beside the baselines but not one of them (see ``lstmcast.evaluation.score_report``)."""
     horizon = state.horizon
     out = {
         "naive": naive(target, origins, horizon),
@@ -128,9 +130,11 @@ def baseline_forecasts(
         "drift": drift(target, origins, horizon, starts),
         "mean": mean_forecast(target, origins, horizon, starts),
     }
+    scaled_target = state.scaler.transform_target(target)
     if state.ridge is not None:  # models saved before 0.2 have no ridge baseline
-        scaled_target = state.scaler.transform_target(target)
         out["ridge"] = state.scaler.inverse_target(state.ridge.predict(scaled_target, origins))
+    if state.start is not None:  # none without a linear path, or in a model saved before it was kept
+        out[LINEAR_START] = state.scaler.inverse_target(state.start.predict(scaled_target, origins))
     return out
 
 
@@ -403,7 +407,9 @@ def panel_report(
         _pool_mase(report, actual, forecast, baselines, mase)
     report["units"] = "each series scaled by its own training rows"
     unit = scaler.scale[positions, 0]  # [S]: back to each series' units
-    report["series"] = _per_series(panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase)
+    report["series"] = _per_series(
+        panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase, baselines.get(LINEAR_START)
+    )
     if bands:
         _series_coverage(report["series"], owner, actual, bands)
     if quantiles is not None and state.quantiles is not None:
@@ -625,9 +631,11 @@ def _per_series(
     forecast: np.ndarray,
     ridge: np.ndarray | None,
     mase: np.ndarray | None,
+    start: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
     """Each series' test scores: MSE and MAE in its own units, MASE by its own denominator, and the
-    same for its ridge, with the model's skill against that ridge."""
+    same for its ridge, with the model's skill against that ridge; with the network's linear ``start``,
+    its MSE too (``start_mse``)."""
     count = len(ids)
     origins_per_series = np.bincount(owner, minlength=count)
     per_origin = np.maximum(origins_per_series, 1)
@@ -646,6 +654,7 @@ def _per_series(
 
     model_mse, model_mae = averages(forecast)
     ridge_mse, ridge_mae = averages(ridge) if ridge is not None else (None, None)
+    start_mse = averages(start)[0] if start is not None else None
     rows = []
     for k in np.flatnonzero(origins_per_series):
         row: dict[str, Any] = {
@@ -659,5 +668,7 @@ def _per_series(
             row["ridge_mse"] = float(ridge_mse[k] * unit[k] ** 2)
             row["ridge_mase"] = number(ridge_mae[k] / denominator[k])
             row["skill"] = skill(row["mse"], row["ridge_mse"])
+        if start_mse is not None:
+            row["start_mse"] = float(start_mse[k] * unit[k] ** 2)
         rows.append(row)
     return rows

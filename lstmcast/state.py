@@ -2,8 +2,9 @@
 
 A ``FittedState`` holds the settings as trained (``segment`` and ``window_norm`` resolved from
 "auto"), the columns and frequency of the training data, the scaler, the seasonal period, the
-ridge baseline, the event settings, the training record, the held-out metrics and the network's
-weights as float32 arrays under their torch state-dict names. ``lstmcast.artifact`` writes and
+ridge baseline and the ridge the network's linear path started from, the event settings, the
+training record, the held-out metrics and the network's weights as float32 arrays under their torch
+state-dict names. ``lstmcast.artifact`` writes and
 reads it as a model directory; ``lstmcast.runtime`` forecasts from it in numpy; ``Forecaster`` trains
 one with torch and keeps it as ``state_``.
 """
@@ -108,6 +109,10 @@ class FittedState:
     paths: np.ndarray | None = field(default=None, repr=False)  # [P, H] validation error paths (threshold models)
     quantiles: Quantiles | None = None  # trained with --quantiles: the levels and their conformal corrections
     calibration: dict[str, Any] | None = None  # the last ``lstmcast calibrate``: when, from what, what it replaced
+    # The ridge the network's linear path started from (in the window norm's coordinates), so reports can
+    # score the network against its own untrained start. None without a linear path, and for models saved
+    # before it was kept. A model of many series has one over every series' windows, in each one's units.
+    start: Ridge | None = None
 
     @property
     def target(self) -> str:
@@ -141,7 +146,7 @@ class FittedState:
             "target_quantiles": self.target_quantiles,
             "events": self.events,
             "scaler": self.scaler.to_dict(),
-            "baselines": {"ridge": self.ridge.to_dict()} if self.ridge is not None else {},
+            "baselines": self._baselines_manifest(),
             "training": self.training,
             "history": self.history,
             "metrics": self.metrics,
@@ -150,6 +155,11 @@ class FittedState:
             **({"quantiles": self.quantiles.to_dict()} if self.quantiles is not None else {}),
             **({"calibration": self.calibration} if self.calibration is not None else {}),
         }
+
+    def _baselines_manifest(self) -> dict[str, Any]:
+        """The manifest's ``baselines``: the ridge and the linear start, each where the model has one."""
+        kept = {"ridge": self.ridge, "linear_start": self.start}
+        return {name: ridge.to_dict() for name, ridge in kept.items() if ridge is not None}
 
     def _panel_manifest(self) -> dict[str, Any]:
         """The manifest's ``panel``: the number of series and, when known, the training times' zone
@@ -171,6 +181,7 @@ class FittedState:
         configs = {name: kind.from_dict(manifest["config"][name]) for name, kind in CONFIG_SECTIONS.items()}
         columns = manifest["columns"]
         ridge = manifest.get("baselines", {}).get("ridge")
+        start = _linear_start(manifest.get("baselines", {}).get("linear_start"), configs["model"])
         intervals = Intervals.from_dict(manifest["intervals"]) if manifest.get("intervals") else None
         horizon = configs["window"].horizon
         if intervals is not None and intervals.lower.shape[1] != horizon:
@@ -205,6 +216,7 @@ class FittedState:
             paths=paths,
             quantiles=quantiles,
             calibration=manifest.get("calibration"),
+            start=start,
         )
         return state
 
@@ -237,3 +249,20 @@ class FittedState:
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:
         """The weights' names and shapes that these settings need."""
         return parameter_shapes(self.model, len(self.columns), self.lookback, self.horizon)
+
+
+def _linear_start(record: dict[str, Any] | None, model: ModelConfig) -> Ridge | None:
+    """The manifest's ``baselines.linear_start`` (None where absent: saved before it was kept), checked
+    against the settings: only a model with a linear path has one, in its window norm's coordinates (a
+    start in others would score a forecaster the network never was)."""
+    if record is None:
+        return None
+    start = Ridge.from_dict(record)
+    if not model.linear:
+        raise ValueError("baselines.linear_start is there, but the model has no linear path")
+    if start.window_norm != model.window_norm:
+        raise ValueError(
+            f"baselines.linear_start is in the coordinates of window norm {start.window_norm!r}; "
+            f"the model's is {model.window_norm!r}"
+        )
+    return start

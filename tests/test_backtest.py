@@ -55,7 +55,7 @@ def test_the_pooled_report_covers_every_origin_once_with_evaluates_shape(report:
     assert report["n_origins"] == 120 - (TINY["horizon"] - 1)
     evaluated = fitted.evaluate(sine_frame(n=120, seed=1).assign(time=lambda f: f["time"].str.replace("2024", "2025")))
     assert set(evaluated) - {"in_sample_origins"} <= set(report)
-    assert set(report["baselines"]) == {"naive", "seasonal_naive", "drift", "mean", "ridge"}
+    assert set(report["baselines"]) == {"naive", "seasonal_naive", "drift", "mean", "ridge", "linear_start"}
     assert len(report["per_step"]) == TINY["horizon"]
 
 
@@ -68,6 +68,15 @@ def test_later_rows_cannot_change_an_earlier_folds_scores() -> None:
     first = backtest(Forecaster(**TINY, test_frac=0.3), frame, folds=3)["folds"][0]
     second = backtest(Forecaster(**TINY, test_frac=0.3), changed, folds=3)["folds"][0]
     assert first["metrics"]["mse"] == second["metrics"]["mse"]
+
+
+def test_every_fold_and_the_pool_score_the_networks_own_linear_start(report: dict) -> None:
+    folds = [record["metrics"] for record in report["folds"]]
+    assert all("linear_start" in metrics["baselines"] for metrics in folds)
+    # Pooled over every fold's origins: each fold's start scored on its own rows, weighted by them.
+    total = sum(metrics["baselines"]["linear_start"]["mse"] * metrics["n_origins"] for metrics in folds)
+    assert report["baselines"]["linear_start"]["mse"] == pytest.approx(total / report["n_origins"])
+    assert report["best"] != "linear_start" and all(metrics["best"] != "linear_start" for metrics in folds)
 
 
 def test_each_fold_reports_the_penalty_of_its_own_ridge(report: dict) -> None:
@@ -115,7 +124,7 @@ def test_backtest_cli_prints_folds_and_writes_json_per_step_and_plot(tmp_path: P
     assert "fold 1/2" in result.stderr and "fold 2/2" in result.stderr and "every fold pooled" in result.stderr
     table = steps.read_text().splitlines()
     assert table[0].startswith("step,forecaster,mse,rmse,mae")
-    assert len(table) == 1 + TINY["horizon"] * 6  # the model and five baselines per step
+    assert len(table) == 1 + TINY["horizon"] * 7  # the model, five baselines and the linear start per step
     header = png.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", header[16:24]) == (1200, 600)
 

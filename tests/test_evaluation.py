@@ -111,7 +111,7 @@ def test_train_and_evaluate_from_the_cli_with_a_quantile_threshold(tmp_path: Pat
     metrics = json.loads(result.stdout)
     assert metrics["threshold"] == pytest.approx(manifest["target_quantiles"][500])
     assert metrics["event"] == "below" and METRIC_KEYS <= set(metrics)
-    assert len(json.loads(steps.read_text())) == TINY["horizon"] * 6
+    assert len(json.loads(steps.read_text())) == TINY["horizon"] * 7  # model, 5 baselines, linear start
 
 
 def test_a_quantile_threshold_on_a_model_from_before_0_4_is_refused_clearly() -> None:

@@ -486,7 +486,8 @@ def test_per_series_scores_go_to_a_file_and_need_an_id_column(tmp_path: Path) ->
     )
     assert result.exit_code == 0, result.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == ["id", "n_origins", "mse", "mae", "mase", "ridge_mse", "ridge_mase", "skill"]
+    columns = ["id", "n_origins", "mse", "mae", "mase", "ridge_mse", "ridge_mase", "skill", "start_mse"]
+    assert list(table.columns) == columns
     assert table["id"].tolist() == ["a", "b", "c"]
     refused = CliRunner().invoke(cli, ["train", data, "--target", "y", "--per-series", out, "-o", model, *TINY_FLAGS])
     assert refused.exit_code == 2 and "--per-series scores the test part of every series" in refused.stderr
