@@ -129,7 +129,10 @@ def backtest(
     settings = template.settings()
     if settings.data.id_col is not None:
         if events is not None or template.events is not None:
-            raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+            raise ConfigError(
+                "backtest does not score the threshold events of many series (--id-col) yet; train --id-col "
+                "--threshold scores them on the test part, and evaluate on any rows"
+            )
         panel = validate_panel(frame, settings.data, settings.data.id_col)
         return backtest_panel(
             template, panel, folds, retrain=retrain, stride=stride, on_fold=on_fold, on_epoch=on_epoch, strict=strict

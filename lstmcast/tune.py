@@ -510,7 +510,10 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
     """``_check_data`` for a long table of many series. The validation MSE of many series is pooled in
     each series' scaled units, so trials with another scaler would not compare: the scaler is fixed."""
     if base.get("events") is not None:
-        raise ConfigError("threshold events are not yet scored for a model of many series (--id-col)")
+        raise ConfigError(
+            "tune does not rank by the threshold events of many series (--id-col) yet; tune without "
+            "--threshold, then train --id-col --threshold with the settings it chose"
+        )
     if "scaler" in plan.space:
         raise ConfigError(
             "--grid scaler: with --id-col the validation MSE is pooled in each series' scaled units, so trials "
