@@ -26,7 +26,14 @@ from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import EventSettings
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
-from lstmcast.report import build_report, forecast_event_chances, interval_bands
+from lstmcast.report import (
+    FoldEvents,
+    build_report,
+    forecast_event_chances,
+    interval_bands,
+    panel_fold_events,
+    series_units,
+)
 from lstmcast.train import EpochReport
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
 from lstmcast.window import ranges, rolling_origins, rows_needed
@@ -128,14 +135,17 @@ def backtest(
     )
     settings = template.settings()
     if settings.data.id_col is not None:
-        if events is not None or template.events is not None:
-            raise ConfigError(
-                "backtest does not score the threshold events of many series (--id-col) yet; train --id-col "
-                "--threshold scores them on the test part, and evaluate on any rows"
-            )
         panel = validate_panel(frame, settings.data, settings.data.id_col)
         return backtest_panel(
-            template, panel, folds, retrain=retrain, stride=stride, on_fold=on_fold, on_epoch=on_epoch, strict=strict
+            template,
+            panel,
+            folds,
+            retrain=retrain,
+            stride=stride,
+            on_fold=on_fold,
+            on_epoch=on_epoch,
+            strict=strict,
+            events=events if events is not None else template.events,
         )
     events = events if events is not None else template.events
     series = validate_frame(frame, settings.data)
@@ -338,13 +348,16 @@ def backtest_panel(
     on_fold: Callable[[FoldResult], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
     strict: bool = False,
+    events: EventSettings | None = None,
 ) -> dict[str, Any]:
     """Walk-forward backtest of one model over many series: fold ``j``'s model is trained on every
     series' rows before its own fold-``j`` block (each series split, scaled and early-stopped as
     ``train --id-col`` does), then forecasts every ``stride``-th origin of every series' block. The
     report has the shape of a model of many series' (pooled in each series' units, per series) with
     ``folds``; the pooled one scales every series by the first fold's statistics, and scores each
-    fold's forecasts against that fold's own baselines."""
+    fold's forecasts against that fold's own baselines. With ``events``, every fold judges a series
+    by the threshold the first fold resolved for it (a quantile of the first fold's training part),
+    and the pooled report scores each origin's alerts and probabilities with its fold's."""
     panel, bounds = plan_panel_folds(panel, folds, template.settings().window, strict)
     horizon = template.horizon
     # Every stride-th origin from each series' first test row, while a whole horizon fits.
@@ -367,7 +380,9 @@ def backtest_panel(
         trained = retrain or model is None
         if trained:
             model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
-            model.fit_panel(panel.heads(bounds[:, j]), on_epoch, strict=strict)
+            model.fit_panel(
+                panel.heads(bounds[:, j]), on_epoch, strict=strict, events=events, thresholds=_thresholds(first)
+            )
             first = first or model
         assert model is not None and first is not None
         chosen = fold_of == j
@@ -375,6 +390,8 @@ def backtest_panel(
         forecast, quantiles = model.panel_forecasts_and_quantiles(panel, fold_origins)  # each fold's own
         baselines = model.panel_baselines(panel, fold_origins)
         parts.append({"origins": fold_origins, "model": forecast, **baselines})
+        if events is not None:
+            parts[-1].update(_fold_event_parts(model, first, panel, fold_origins, forecast))
         bands = model.panel_bands(panel, fold_origins, forecast)
         if bands is not None:  # each fold's own bands, pooled as they are
             parts[-1].update({(BAND, level, side): band[side] for level, band in bands.items() for side in (0, 1)})
@@ -390,7 +407,7 @@ def backtest_panel(
             "best_epoch": model.best_epoch_,
             "epochs_run": len(model.history_),
             "val_mse": model.training_["val_mse"],
-            "events": None,
+            "events": model.events_,
             "metrics": model.panel_report(panel, fold_origins, forecast, baselines, quantiles=quantiles),
         }
         records.append(record)
@@ -398,10 +415,15 @@ def backtest_panel(
             on_fold(FoldResult(fold, folds, trained, record))
     assert first is not None
     pooled = _pool(parts)
+    # Fold by fold, every series' origins come again: in row order, each series' origins are one
+    # block, as scoring its events (which may run across a fold's edge) needs.
+    order = np.argsort(pooled["origins"], kind="stable")
+    pooled = {key: values[order] for key, values in pooled.items()}
     all_origins, forecast = pooled.pop("origins"), pooled.pop("model")
     quantiles = pooled.pop(QUANTILES, None)
+    fold_events = _pooled_fold_events(pooled)
     bands = _pooled_bands(pooled)
-    report = first.panel_report(panel, all_origins, forecast, pooled, bands, quantiles)
+    report = first.panel_report(panel, all_origins, forecast, pooled, bands, quantiles, fold_events)
     report["folds"] = records
     report["backtest"] = {
         "folds": folds,
@@ -412,6 +434,38 @@ def backtest_panel(
         "source": panel.source,
     }
     return report
+
+
+def _thresholds(first: Forecaster | None) -> pd.Series | None:
+    """The first fold's threshold of every series it resolved, by id: what later folds judge by."""
+    if first is None or first.state_.panel is None or first.state_.panel.events is None:
+        return None
+    return pd.Series(first.state_.panel.events.thresholds, index=list(first.state_.panel.ids))
+
+
+def _fold_event_parts(
+    model: Forecaster, first: Forecaster, panel: Panel, origins: np.ndarray, forecast: np.ndarray
+) -> dict[Any, np.ndarray]:
+    """A fold's alert offsets (in the first fold's units), alert probability and event
+    probabilities at its ``origins``, to pool."""
+    state = model.state_
+    scaled = series_units(state, panel, origins, forecast, scaled=False)
+    offsets, prob, chances = panel_fold_events(state, first.state_, panel, origins, scaled)
+    out: dict[Any, np.ndarray] = {ALERT: offsets, ALERT_PROB: np.full(len(origins), prob)}
+    if chances is not None:
+        out.update({CHANCE_STEP: chances[0], CHANCE_ANY: chances[1]})
+    return out
+
+
+def _pooled_fold_events(pooled: dict[Any, np.ndarray]) -> FoldEvents | None:
+    """The pooled folds' ``FoldEvents``, taken out of ``pooled`` (None without events)."""
+    if ALERT not in pooled:
+        return None
+    offsets, probs = pooled.pop(ALERT), pooled.pop(ALERT_PROB)
+    step, anywhere = pooled.pop(CHANCE_STEP, None), pooled.pop(CHANCE_ANY, None)
+    chances = (step, anywhere) if step is not None and anywhere is not None else None
+    same = np.isnan(probs).all() or np.unique(probs).size == 1  # then the first fold's P says it
+    return FoldEvents(offsets, None if same else probs, chances)
 
 
 def _pool(parts: list[dict[Any, np.ndarray]]) -> dict[Any, np.ndarray]:

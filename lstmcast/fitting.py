@@ -488,6 +488,7 @@ def fit_panel_state(
     strict: bool = False,
     levels: tuple[float, ...] = (),
     events: EventSettings | None = None,
+    thresholds: pd.Series | None = None,
 ) -> FittedPanel:
     """One network for every series of ``panel``: each series split in time order and scaled by its
     own training rows, the windows of all series together (none crosses a series) for the ridge
@@ -495,7 +496,9 @@ def fit_panel_state(
     target is the same value on every training row (no scale to learn it in), are left out with one
     warning each naming the first few (with ``strict``, a DataError): the model does not know them.
     None left is a DataError. With ``events``, each series gets its threshold (a number for all, or
-    each one's own training quantile) and alert level (``panel_event_record``)."""
+    each one's own training quantile, or its value in ``thresholds``: an id-indexed Series, for a
+    backtest whose folds must all judge a series by one value) and alert level
+    (``panel_event_record``)."""
     window_cfg, train_cfg = settings.window, settings.train
     lookback, horizon = window_cfg.lookback, window_cfg.horizon
     check_output_names(
@@ -584,7 +587,7 @@ def fit_panel_state(
     )
     fitted = FittedPanel(state, network, split, panel)
     if events is not None:
-        record, per_series = panel_event_record(fitted, events)
+        record, per_series = panel_event_record(fitted, events, thresholds)
         state = state.replace(events=record, panel=dataclasses.replace(state.panel, events=per_series))
         fitted = dataclasses.replace(fitted, state=state)
     return fitted
@@ -600,7 +603,9 @@ def check_panel_events(events: EventSettings) -> None:
         )
 
 
-def panel_event_record(fitted: FittedPanel, events: EventSettings) -> tuple[dict[str, Any], PanelEvents]:
+def panel_event_record(
+    fitted: FittedPanel, events: EventSettings, given: pd.Series | None = None
+) -> tuple[dict[str, Any], PanelEvents]:
     """The event settings of a model of many series, resolved on each series' training part, with the
     alert level or probability tuned on the validation part of all series together when asked: the
     ``events`` record every series shares, and each series' threshold and alert level.
@@ -608,7 +613,8 @@ def panel_event_record(fitted: FittedPanel, events: EventSettings) -> tuple[dict
     A number is every series' threshold; ``qP`` gives each series its own training part's P quantile.
     A tuned alert level is one distance from each series' threshold, in each series' scaled units
     (``alert_offset``), chosen for the best event F1 over every series' validation part, each series'
-    events its own (``lstmcast.events``)."""
+    events its own (``lstmcast.events``). ``given`` (by id) replaces a quantile's per-series values
+    for the series it names."""
     state, panel, split = fitted.state, fitted.panel, fitted.split
     assert state.panel is not None
     series = np.repeat(np.arange(len(panel.ids)), panel.lengths)  # each row's series
@@ -617,6 +623,8 @@ def panel_event_record(fitted: FittedPanel, events: EventSettings) -> tuple[dict
     if isinstance(events.threshold, Quantile):
         # Each series' own quantile, interpolated as np.quantile does, in one grouped pass.
         thresholds = pd.Series(target[training]).groupby(series[training]).quantile(events.threshold.q).to_numpy()
+        if given is not None:
+            thresholds = given.reindex(list(panel.ids)).fillna(pd.Series(thresholds, index=list(panel.ids))).to_numpy()
     else:
         thresholds = np.full(len(panel.ids), float(events.threshold))
     common = None if isinstance(events.threshold, Quantile) else float(events.threshold)

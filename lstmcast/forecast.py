@@ -26,6 +26,7 @@ from lstmcast.intervals import parse_levels, probability_scores
 from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
     Bands,
+    FoldEvents,
     Scoring,
     baseline_forecasts,
     build_report,
@@ -320,13 +321,15 @@ class Forecaster:
         strict: bool = False,
         score: bool = True,
         events: EventSettings | None = None,
+        thresholds: pd.Series | None = None,
     ) -> Forecaster:
         """``fit`` on many series at once (``lstmcast.validate.validate_panel``): one network for all,
         each series scaled by its own training rows; ``metrics_`` pools the test parts of all series
         (in each one's scaled units) and lists each series' own scores. ``should_stop`` and
         ``score=False`` as for ``fit_series`` (``score_panel_test`` later). With ``events`` (or the
         ``events`` parameter), each series gets its own threshold (a number for all, or each series'
-        own training quantile for ``"q0.95"``) and alert level, and the reports score its events."""
+        own training quantile for ``"q0.95"``, or its value in ``thresholds``, a Series by id) and
+        alert level, and the reports score its events."""
         from lstmcast.fitting import fit_panel_state
 
         fitted = fit_panel_state(
@@ -337,6 +340,7 @@ class Forecaster:
             strict=strict,
             levels=self.interval_levels(),
             events=events if events is not None else self.events,
+            thresholds=thresholds,
         )
         self.state_, self._network = fitted.state, fitted.network
         if score:
@@ -476,11 +480,12 @@ class Forecaster:
         baselines: dict[str, np.ndarray],
         bands: Bands | None = None,
         quantiles: np.ndarray | None = None,
+        fold_events: FoldEvents | None = None,
     ) -> dict[str, Any]:
         """The report of ``forecast``, ``baselines``, ``bands`` and ``quantiles`` (original units;
         default: this model's own intervals, and no quantiles scored: ``panel_forecasts_and_quantiles``
         gives them with the forecast) from global ``origins`` of ``panel``, each series scaled by this
-        model's statistics for it."""
+        model's statistics for it; ``fold_events`` as for ``lstmcast.report.panel_report``."""
         state = self._check_fitted()
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
 
@@ -497,6 +502,7 @@ class Forecaster:
             {name: scaled(v) for name, v in baselines.items()},
             scaled_bands,
             quantiles=None if quantiles is None else self._series_units_of(panel, origins, quantiles, scaled=False),
+            fold_events=fold_events,
         )
 
     def scoring(self, events: EventSettings | None = None) -> Scoring:

@@ -371,9 +371,12 @@ def panel_report(
     bands: Bands | None = None,
     offsets: np.ndarray | None = None,
     quantiles: np.ndarray | None = None,
+    fold_events: FoldEvents | None = None,
 ) -> dict[str, Any]:
     """The report of a model fitted on many series, from global ``origins`` (``starts``: each one's
     series' first row) and the model's ``forecast`` ``[n, H]`` in each series' scaled units.
+    ``fold_events``: a pooled backtest's alerts and probabilities, each fold's own, for a threshold
+    model (every fold judging each series by the same threshold, the state's).
 
     Pooled over every series, errors are in each series' own scaled units (the scaler's, fitted on
     its training rows), so a large series does not drown the rest; every baseline is each series'
@@ -399,7 +402,7 @@ def panel_report(
         bands = interval_bands(scoring, target, origins, forecast)
     if quantiles is None and offsets is not None:
         quantiles = quantile_values(scoring, target, origins, forecast, offsets)
-    report = _scored(state, panel, origins, target, forecast, baselines, scoring, bands, quantiles)
+    report = _scored(state, panel, origins, target, forecast, baselines, scoring, bands, quantiles, fold_events)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
@@ -429,11 +432,14 @@ def _scored(
     scoring: Scoring,
     bands: Bands | None,
     quantiles: np.ndarray | None,
+    fold_events: FoldEvents | None = None,
 ) -> dict[str, Any]:
     """``build_report`` of a panel's forecasts (each series in its scaled units); a threshold model's
     with every value taken relative to its series' threshold (``RelativeEvents``), which leaves
     errors, coverage and quantile scores as they are and puts every series' threshold at 0."""
     relative = relative_events(state, panel, origins)
+    if relative is not None and fold_events is not None:
+        relative = dataclasses.replace(relative, alert_offsets=fold_events.alert_offsets)
     if relative is None:
         return build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
     baselines = {name: relative.shift(values, origins) for name, values in baselines.items()}
@@ -456,10 +462,56 @@ def _scored(
         quantiles=relative.shift(quantiles, origins) if quantiles is not None else None,
         alert_levels=relative.alert_offsets,
         groups=relative.groups,
+        alert_probs=fold_events.alert_probs if fold_events is not None else None,
+        chances=fold_events.chances if fold_events is not None else None,
     )
     assert state.events is not None
-    _name_thresholds(report, state.events, relative)
+    record = state.events
+    if fold_events is not None and len(np.unique(fold_events.alert_offsets)) > 1:
+        record = {**record, "alert_level": None, "alert_offset": None}  # no one value describes them
+    _name_thresholds(report, record, relative)
     return report
+
+
+def panel_fold_events(
+    state: FittedState, pooled: FittedState, panel: Panel, origins: np.ndarray, scaled: np.ndarray
+) -> tuple[np.ndarray, float, tuple[np.ndarray, np.ndarray] | None]:
+    """One backtest fold's part of a pooled ``FoldEvents``: from ``state`` (the fold's model) at global
+    ``origins`` of ``panel`` with its forecasts ``scaled`` (in the fold's scaled units), each origin's
+    alert level minus its threshold in the units of ``pooled`` (the model whose statistics the pooled
+    report uses), the fold's alert probability (NaN if none) and its event probabilities."""
+    assert state.panel is not None and state.panel.events is not None and state.events
+    assert pooled.panel is not None and pooled.panel.events is not None
+    owner = np.searchsorted(panel.offsets, origins, side="right") - 1
+    own, base = state.panel.positions(panel.ids)[owner], pooled.panel.positions(panel.ids)[owner]
+    alert = state.panel.events.alert_levels[own] - pooled.panel.events.thresholds[base]
+    offsets = alert / pooled.panel.scaler.scale[base, 0]
+    prob = state.events.get("alert_prob")
+    relative = relative_events(state, panel, origins)
+    chances = None
+    if relative is not None and state.paths is not None and len(origins):
+        scoring = Scoring(
+            1.0,
+            None,
+            state.season,
+            None,
+            relative.settings,
+            lookback=state.lookback,
+            paths=state.paths,
+            window_norm=state.model.window_norm,
+        )
+        target = panel_target(state, panel) - relative.row_threshold
+        chances = forecast_event_chances(scoring, target, origins, relative.shift(scaled, origins))
+    return offsets, np.nan if prob is None else float(prob), chances
+
+
+@dataclass(frozen=True)
+class FoldEvents:
+    """A pooled backtest's events of many series, each origin's from its own fold's model."""
+
+    alert_offsets: np.ndarray  # [n] alert level minus threshold, in the pooled report's scaled units
+    alert_probs: np.ndarray | None  # [n] for alerts from probabilities, else None
+    chances: tuple[np.ndarray, np.ndarray] | None  # each step's [n, H] and any step's [n] probability
 
 
 @dataclass(frozen=True)

@@ -202,3 +202,44 @@ def test_alerts_compare_in_each_series_own_units() -> None:
     forecast = np.array([[1.0, 2.0], [150.0, 90.0]])
     levels = np.array([1.5, 100.0])
     np.testing.assert_array_equal(comparison("above")(forecast, levels[:, None]), [[False, True], [True, False]])
+
+
+# -- backtests ---------------------------------------------------------------------------------------
+
+
+def test_a_backtest_of_many_series_counts_each_series_events_once_against_the_first_folds_threshold() -> None:
+    """Pooled over folds, a series' scored rows run from its first backtest origin to its last origin's
+    horizon, events crossing a fold's edge count once, and every fold judges it by one threshold: the
+    actual events are those of the data alone."""
+    from lstmcast.backtest import backtest, plan_panel_folds
+
+    table, threshold = stores(), 155.0  # only store b crosses it
+    template = Forecaster(**{**PANEL, "test_frac": 0.3})
+    report = backtest(template, table, folds=3, threshold=threshold, tune_alert_level=True)
+    panel, bounds = plan_panel_folds(
+        validate_panel(table, template.settings().data, "store"), 3, template.settings().window
+    )
+    expected = 0
+    for k in range(len(panel.ids)):
+        values = panel.values[panel.offsets[k] : panel.offsets[k + 1], 0]
+        first, last = int(bounds[k, 0]), len(values) - 1  # stride 1: the last origin's horizon ends the series
+        beyond = values > threshold
+        starts = np.flatnonzero(beyond[first : last + 1] & ~beyond[first - 1 : last])  # runs that begin in range
+        expected += len(starts)
+    assert expected >= 3 and report["actual_events"] == expected
+    offsets = [fold["events"]["alert_offset"] for fold in report["folds"]]
+    assert all(offset is not None for offset in offsets)
+    assert report["threshold"] == threshold
+    if len(set(offsets)) > 1:  # each fold tuned its own: one number no longer describes them
+        assert report["alert_level"] is None and report["alert_offset"] is None
+
+
+def test_the_cli_backtests_threshold_events_of_many_series(tmp_path: Path) -> None:
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    args = ["backtest", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "--test-frac", "0.3"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "2", "--threshold", "q0.9", "--alert-prob", "0.4", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["quantile"] == 0.9 and report["alert_prob"] == 0.4 and report["probabilities"]["step"]["brier"] >= 0
+    assert all(fold["events"]["alert_prob"] == 0.4 for fold in report["folds"])
