@@ -174,6 +174,15 @@ class EventSettings:
             )
         return replace(self, threshold=quantile_value(quantiles, self.threshold.q))
 
+    def check_many_series(self) -> None:
+        """A ConfigError unless a model of many series can keep these settings: an alert level is a
+        value, so it needs a threshold that is one value for every series (a quantile is each one's own)."""
+        if isinstance(self.threshold, Quantile) and self.alert_level is not None:
+            raise ConfigError(
+                f"--alert-level {self.alert_level:g} is one value for every series, but --threshold {self.threshold} "
+                "gives each series its own; tune the alert level on the validation part (--tune-alert-level) instead"
+            )
+
     @property
     def level(self) -> float:
         """The value threshold (after ``resolve``)."""

@@ -31,7 +31,7 @@ from lstmcast.config import (
     WindowConfig,
     auto_segment,
 )
-from lstmcast.errors import ConfigError, DataError, DataWarning
+from lstmcast.errors import DataError, DataWarning
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import (
     EVEN_ODDS,
@@ -511,7 +511,7 @@ def fit_panel_state(
         quantiles=settings.model.quantiles,
     )
     if events is not None:
-        check_panel_events(events)
+        events.check_many_series()
     series_total = len(panel.ids)
     panel = fittable_series(panel, window_cfg, strict)
     split = panel_split(panel.offsets, window_cfg)
@@ -591,16 +591,6 @@ def fit_panel_state(
         state = state.replace(events=record, panel=dataclasses.replace(state.panel, events=per_series))
         fitted = dataclasses.replace(fitted, state=state)
     return fitted
-
-
-def check_panel_events(events: EventSettings) -> None:
-    """Event settings a model of many series can keep: an alert level is a value, so it needs a
-    threshold that is one value for every series (a quantile differs from series to series)."""
-    if isinstance(events.threshold, Quantile) and events.alert_level is not None:
-        raise ConfigError(
-            f"--alert-level {events.alert_level:g} is one value for every series, but --threshold {events.threshold} "
-            "gives each series its own; tune the alert level on the validation part (--tune-alert-level) instead"
-        )
 
 
 def panel_event_record(

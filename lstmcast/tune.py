@@ -509,11 +509,9 @@ def _check_data(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Series
 def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel:
     """``_check_data`` for a long table of many series. The validation MSE of many series is pooled in
     each series' scaled units, so trials with another scaler would not compare: the scaler is fixed."""
-    if base.get("events") is not None:
-        raise ConfigError(
-            "tune does not rank by the threshold events of many series (--id-col) yet; tune without "
-            "--threshold, then train --id-col --threshold with the settings it chose"
-        )
+    events = base.get("events")
+    if events is not None:
+        events.check_many_series()  # before any trial trains
     if "scaler" in plan.space:
         raise ConfigError(
             "--grid scaler: with --id-col the validation MSE is pooled in each series' scaled units, so trials "
@@ -523,7 +521,13 @@ def _check_panel(frame: pd.DataFrame, base: dict[str, Any], plan: Plan) -> Panel
     panel = validate_panel(frame, data_config, base["id_col"])
     levels, quantiles = parse_levels(base.get("levels")), parse_quantiles(base.get("quantiles"))
     check_output_names(
-        panel.columns[0], panel.time_col, False, panel.source, levels, id_col=panel.id_col, quantiles=quantiles
+        panel.columns[0],
+        panel.time_col,
+        events is not None,
+        panel.source,
+        levels,
+        id_col=panel.id_col,
+        quantiles=quantiles,
     )
     resolve_device(base["device"])
     for setting in plan.settings:

@@ -243,3 +243,17 @@ def test_the_cli_backtests_threshold_events_of_many_series(tmp_path: Path) -> No
     report = json.loads(result.stdout)
     assert report["quantile"] == 0.9 and report["alert_prob"] == 0.4 and report["probabilities"]["step"]["brier"] >= 0
     assert all(fold["events"]["alert_prob"] == 0.4 for fold in report["folds"])
+
+
+def test_tune_of_many_series_keeps_the_threshold_events_with_the_best_trial() -> None:
+    from lstmcast.evaluation import EventSettings
+    from lstmcast.tune import tune
+
+    events = EventSettings.from_options("q0.9", tune_alert_level=True)
+    result = tune(stores(), {"hidden": [4, 6]}, {**PANEL, "events": events})
+    best = result.forecaster
+    assert best.state_.events["quantile"] == 0.9 and best.state_.panel.events is not None
+    assert best.metrics_["quantile"] == 0.9 and best.metrics_["actual_events"] > 0
+    refused = EventSettings.from_options("q0.9", alert_level=3.0)
+    with pytest.raises(ConfigError, match="one value for every series"):
+        tune(stores(), {"hidden": [4, 6]}, {**PANEL, "events": refused})
