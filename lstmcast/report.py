@@ -434,8 +434,9 @@ def _scored(
     with every value taken relative to its series' threshold (``RelativeEvents``), which leaves
     errors, coverage and quantile scores as they are and puts every series' threshold at 0."""
     relative = relative_events(state, panel, origins)
+    plain = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
     if relative is None:
-        return build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
+        return plain
     baselines = {name: relative.shift(values, origins) for name, values in baselines.items()}
     if bands:
         bands = {level: (relative.shift(lo, origins), relative.shift(hi, origins)) for level, (lo, hi) in bands.items()}
@@ -459,7 +460,22 @@ def _scored(
     )
     assert state.events is not None
     _name_thresholds(report, state.events, relative)
+    _keep_plain_scores(report, plain)
     return report
+
+
+def _keep_plain_scores(report: dict[str, Any], plain: dict[str, Any]) -> None:
+    """Every score of ``plain`` (the report of the values themselves, without events) into ``report``
+    (scored relative to each series' threshold): errors, R², intervals and quantiles do not depend on
+    the threshold, but pooled over series shifted each by its own, R² would, and a far threshold costs
+    the shifted values their precision. ``report`` keeps only its event scores."""
+    for scores, own in (
+        (report, plain),
+        *((report["baselines"][name], plain["baselines"][name]) for name in plain["baselines"]),
+    ):
+        scores.update({key: value for key, value in own.items() if key not in ("baselines", "per_step")})
+        for step, plain_step in zip(scores["per_step"], own["per_step"], strict=True):
+            step.update(plain_step)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Threshold events for a model of many series: every series against its own threshold and alert
 level, scored together as if each had been scored alone."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -202,3 +203,24 @@ def test_alerts_compare_in_each_series_own_units() -> None:
     forecast = np.array([[1.0, 2.0], [150.0, 90.0]])
     levels = np.array([1.5, 100.0])
     np.testing.assert_array_equal(comparison("above")(forecast, levels[:, None]), [[False, True], [True, False]])
+
+
+@pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
+def test_errors_and_r2_do_not_depend_on_the_threshold(q90: Forecaster) -> None:
+    """Scoring events puts every series' threshold at 0; the errors and R² are those of the values
+    themselves: the same as the model's with no threshold, whatever threshold is given."""
+    table = stores()
+    state = q90.state_
+    bare = Forecaster.from_state(
+        state.replace(events=None, paths=None, panel=dataclasses.replace(state.panel, events=None)), "cpu"
+    ).evaluate(table)
+    assert "actual_events" not in bare
+    for threshold in (None, 155.0, -1e9):
+        report = q90.evaluate(table, threshold=threshold)
+        assert "actual_events" in report
+        for key in ("mse", "mae", "r2", "mase"):
+            assert report[key] == pytest.approx(bare[key], rel=1e-9), (threshold, key)
+            for name, scores in report["baselines"].items():
+                assert scores[key] == pytest.approx(bare["baselines"][name][key], rel=1e-9), (threshold, name, key)
+        for step, plain in zip(report["per_step"], bare["per_step"], strict=True):
+            assert step["r2"] == pytest.approx(plain["r2"], rel=1e-9), threshold
