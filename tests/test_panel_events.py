@@ -224,3 +224,35 @@ def test_errors_and_r2_do_not_depend_on_the_threshold(q90: Forecaster) -> None:
                 assert scores[key] == pytest.approx(bare["baselines"][name][key], rel=1e-9), (threshold, name, key)
         for step, plain in zip(report["per_step"], bare["per_step"], strict=True):
             assert step["r2"] == pytest.approx(plain["r2"], rel=1e-9), threshold
+
+
+@pytest.mark.parametrize(
+    "extra", [("--threshold", "q0.9", "--tune-alert-level"), ("--threshold", "120", "--tune-alert-prob")]
+)
+def test_a_plot_of_one_series_draws_its_own_threshold_and_alert_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: tuple[str, ...]
+) -> None:
+    data, model = cli_train(tmp_path, *extra, "--quiet")
+    drawn: dict[str, object] = {}
+    import lstmcast.plot
+
+    real = lstmcast.plot.plot_forecast
+
+    def plot_forecast(*args: object, **kwargs: object) -> None:
+        drawn.update(kwargs)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr("lstmcast.plot.plot_forecast", plot_forecast)
+    result = CliRunner().invoke(cli, ["plot", str(model), str(data), "--series", "b", "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 0, result.output
+    loaded = Forecaster.load(model)
+    k = loaded.state_.panel.ids.index("b")
+    assert drawn["threshold"] == pytest.approx(loaded.state_.panel.events.thresholds[k])
+    if "--tune-alert-prob" in extra:  # alerts from the probability: the steps predict marks
+        assert drawn["alert_level"] is None
+        expected = loaded.predict(stores()).query("store == 'b'")["alert"].to_numpy()
+        np.testing.assert_array_equal(np.asarray(drawn["alerts"]), expected)
+    else:
+        assert drawn["alert_level"] == pytest.approx(loaded.state_.panel.events.alert_levels[k])
+    result = CliRunner().invoke(cli, ["plot", str(model), str(data), "-o", str(tmp_path / "all.png")])
+    assert result.exit_code == 2 and "give the id of the one to plot with --series" in result.output
