@@ -256,3 +256,13 @@ def test_a_plot_of_one_series_draws_its_own_threshold_and_alert_level(
         assert drawn["alert_level"] == pytest.approx(loaded.state_.panel.events.alert_levels[k])
     result = CliRunner().invoke(cli, ["plot", str(model), str(data), "-o", str(tmp_path / "all.png")])
     assert result.exit_code == 2 and "give the id of the one to plot with --series" in result.output
+
+
+def test_a_model_whose_own_thresholds_have_no_quantile_is_a_damaged_model(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9", "--quiet")
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["events"]["quantile"] = None
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["predict", str(model), str(data)])
+    assert result.exit_code == 4, result.output
+    assert "events.quantile must be a number" in result.output
