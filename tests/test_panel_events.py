@@ -266,3 +266,14 @@ def test_a_model_whose_own_thresholds_have_no_quantile_is_a_damaged_model(tmp_pa
     result = CliRunner().invoke(cli, ["predict", str(model), str(data)])
     assert result.exit_code == 4, result.output
     assert "events.quantile must be a number" in result.output
+
+
+def test_a_quantile_threshold_alerting_at_each_series_own_says_nothing_was_tuned(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9")
+    for result in (
+        CliRunner().invoke(cli, ["info", str(model)]),
+        CliRunner().invoke(cli, ["evaluate", str(model), str(data)]),
+    ):
+        assert result.exit_code == 0, result.output
+        assert "Threshold events, step by step (value > each series' own q0.9 of its training part)" in result.output
+        assert "tuned fold by fold" not in result.output
