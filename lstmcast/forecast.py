@@ -526,7 +526,19 @@ class Forecaster:
         else the ones the model keeps (with ``alert_level``/``tolerance`` replacing its own when given),
         else None. Options that would have nothing to act on are a ConfigError. For a model of many
         series, the model's own are those of its series ``series``."""
-        stored = stored_events(self._series_state(series))
+        state = self._series_state(series)
+        if (
+            state.panel is not None
+            and state.events
+            and None in (state.events["threshold"], state.events["alert_level"])
+        ):
+            if threshold is None:  # no one threshold or alert level of the model's own to give
+                raise ConfigError(
+                    "this model's series each have their own threshold or alert level: give the series to take "
+                    "them from"
+                )
+            state = state.replace(events=None)
+        stored = stored_events(state)
         if threshold is None and stored is not None:
             if event is not None and event != stored.event:
                 raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")

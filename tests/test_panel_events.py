@@ -277,3 +277,13 @@ def test_a_quantile_threshold_alerting_at_each_series_own_says_nothing_was_tuned
         assert result.exit_code == 0, result.output
         assert "Threshold events, step by step (value > each series' own q0.9 of its training part)" in result.output
         assert "tuned fold by fold" not in result.output
+
+
+def test_event_settings_of_a_model_of_many_series_are_those_of_one_series(q90: Forecaster) -> None:
+    k = q90.state_.panel.ids.index("b")
+    own = q90.event_settings(series="b")
+    assert own.level == pytest.approx(q90.state_.panel.events.thresholds[k])
+    assert own.alert_level == pytest.approx(q90.state_.panel.events.alert_levels[k])
+    with pytest.raises(ConfigError, match="give the series to take them from"):
+        q90.event_settings()
+    assert q90.event_settings(155.0).level == 155.0  # a number given is every series' threshold
