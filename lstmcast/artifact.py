@@ -294,6 +294,9 @@ def read_state(path: str | Path, *, check_frequency: bool = True) -> FittedState
             )
         ):
             raise ValueError("events.threshold and events.alert_level must be numbers for a model of one series")
+        if panel is not None and manifest.get("events") and manifest["events"]["threshold"] is None:
+            if manifest["events"].get("quantile") is None:
+                raise ValueError("events.threshold is null (each series its own), so events.quantile must be a number")
         paths = _event_paths(weights, int(manifest["config"]["window"]["horizon"]))
         state = FittedState.from_manifest(manifest, weights, panel, paths)
         if check_frequency:

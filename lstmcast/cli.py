@@ -1364,11 +1364,11 @@ def plot(
         plotting.plot_reliability(png, scores["reliability"], title=f"Reliability of P({name}) on {where}", size=size)
         outputs.commit()
         return
-    settings = forecaster.event_settings(threshold, event, alert_level)
     frame = read_table(data, input_format, text=forecaster.id_col)
     history, forecast, actual = forecaster.forecast_context(frame, origin, context, series_id)
+    settings = forecaster.event_settings(threshold, event, alert_level, series=series_id)
     bands = forecaster.forecast_bands(frame, origin, series_id)
-    alerts = forecaster.forecast_alerts(frame, origin) if threshold is None and alert_level is None else None
+    alerts = forecaster.forecast_alerts(frame, origin, series_id) if threshold is None and alert_level is None else None
     about = f"{data if data != '-' else '<stdin>'}" + (f" ({forecaster.id_col} {series_id})" if series_id else "")
     plotting.plot_forecast(
         png,

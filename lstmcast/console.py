@@ -378,6 +378,8 @@ def _levels(metrics: dict[str, Any]) -> str:
         return text + f"; alert when the probability of the event > {metrics['alert_prob']:g}"
     if "alert_prob" in metrics:  # alerts from probabilities that the pooled folds tuned each for itself
         return text + "; alert probabilities tuned fold by fold"
+    if metrics.get("threshold") is None:  # many series, each alerting at its own quantile threshold
+        return text
     if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
         return text + "; alert levels tuned fold by fold"
     if alert is not None and alert != metrics["threshold"]:

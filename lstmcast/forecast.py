@@ -526,11 +526,25 @@ class Forecaster:
         event: str | None = None,
         alert_level: float | None = None,
         tolerance: int | None = None,
+        series: str | None = None,
     ) -> EventSettings | None:
         """The threshold events to score or draw, resolved on this model's training part: those given,
         else the ones the model keeps (with ``alert_level``/``tolerance`` replacing its own when given),
-        else None. Options that would have nothing to act on are a ConfigError."""
-        stored = stored_events(self._check_fitted())
+        else None. Options that would have nothing to act on are a ConfigError. For a model of many
+        series, the model's own are those of its series ``series``."""
+        state = self._series_state(series)
+        if (
+            state.panel is not None
+            and state.events
+            and None in (state.events["threshold"], state.events["alert_level"])
+        ):
+            if threshold is None:  # no one threshold or alert level of the model's own to give
+                raise ConfigError(
+                    "this model's series each have their own threshold or alert level: give the series to take "
+                    "them from"
+                )
+            state = state.replace(events=None)
+        stored = stored_events(state)
         if threshold is None and stored is not None:
             if event is not None and event != stored.event:
                 raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")
@@ -654,15 +668,35 @@ class Forecaster:
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
-    def forecast_alerts(self, frame: pd.DataFrame, origin: str | int | None = None) -> pd.Series | None:
+    def forecast_alerts(
+        self, frame: pd.DataFrame, origin: str | int | None = None, series: str | None = None
+    ) -> pd.Series | None:
         """For a model that alerts from the event's probability (``alert_prob``): whether each step of
-        ``forecast_context``'s forecast raises an alert, as ``predict``'s ``alert`` says; else None."""
+        ``forecast_context``'s forecast raises an alert, as ``predict``'s ``alert`` says; else None.
+        A model of many series: those of its series ``series``."""
         state = self._check_fitted()
+        if state.panel is not None:
+            if series is None or not state.events or state.events.get("alert_prob") is None:
+                return None
+            state, one = frames.panel_series(state, frame, series)
+            rows = frames.enough_rows(state, one)
+        else:
+            rows = frames.forecastable(state, frame)
         events = stored_events(state)
-        if state.panel is not None or events is None or events.alert_prob is None:
+        if events is None or events.alert_prob is None:
             return None
-        probability = frames.context_probability(state, frames.forecastable(state, frame), origin)
+        probability = frames.context_probability(state, rows, origin)
         return probability > events.alert_prob
+
+    def _series_state(self, series: str | None) -> FittedState:
+        """The fitted state, or for a model of many series given ``series``, that series' own
+        (``FittedState.one_series``); a DataError for an id it was not trained on."""
+        state = self._check_fitted()
+        if state.panel is None or series is None:
+            return state
+        if state.panel.positions((series,))[0] < 0:
+            raise DataError(f"{state.data.id_col} {series!r}: not among the series the model was trained on")
+        return state.one_series(series)
 
     def reliability(self, frame: pd.DataFrame, stride: int = 1) -> dict[str, Any]:
         """How reliable the event probabilities are on ``frame`` (a model trained with a threshold):

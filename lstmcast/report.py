@@ -438,10 +438,11 @@ def _scored(
     with every value taken relative to its series' threshold (``RelativeEvents``), which leaves
     errors, coverage and quantile scores as they are and puts every series' threshold at 0."""
     relative = relative_events(state, panel, origins)
+    plain = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
     if relative is not None and fold_events is not None:
         relative = dataclasses.replace(relative, alert_offsets=fold_events.alert_offsets)
     if relative is None:
-        return build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
+        return plain
     baselines = {name: relative.shift(values, origins) for name, values in baselines.items()}
     if bands:
         bands = {level: (relative.shift(lo, origins), relative.shift(hi, origins)) for level, (lo, hi) in bands.items()}
@@ -470,6 +471,7 @@ def _scored(
     if fold_events is not None and len(np.unique(fold_events.alert_offsets)) > 1:
         record = {**record, "alert_level": None, "alert_offset": None}  # no one value describes them
     _name_thresholds(report, record, relative)
+    _keep_plain_scores(report, plain)
     return report
 
 
@@ -512,6 +514,20 @@ class FoldEvents:
     alert_offsets: np.ndarray  # [n] alert level minus threshold, in the pooled report's scaled units
     alert_probs: np.ndarray | None  # [n] for alerts from probabilities, else None
     chances: tuple[np.ndarray, np.ndarray] | None  # each step's [n, H] and any step's [n] probability
+
+
+def _keep_plain_scores(report: dict[str, Any], plain: dict[str, Any]) -> None:
+    """Every score of ``plain`` (the report of the values themselves, without events) into ``report``
+    (scored relative to each series' threshold): errors, R², intervals and quantiles do not depend on
+    the threshold, but pooled over series shifted each by its own, R² would, and a far threshold costs
+    the shifted values their precision. ``report`` keeps only its event scores."""
+    for scores, own in (
+        (report, plain),
+        *((report["baselines"][name], plain["baselines"][name]) for name in plain["baselines"]),
+    ):
+        scores.update({key: value for key, value in own.items() if key not in ("baselines", "per_step")})
+        for step, plain_step in zip(scores["per_step"], own["per_step"], strict=True):
+            step.update(plain_step)
 
 
 @dataclass(frozen=True)

@@ -222,8 +222,9 @@ class FittedState:
 
     def one_series(self, name: str) -> FittedState:
         """A model of many series as the model of its series ``name`` alone: that series' scaler
-        statistics, ridge and MASE denominator, so everything written for one series (plots, reports)
-        works on it. The network is the shared one. A KeyError for an id the model was not fitted on."""
+        statistics, ridge, MASE denominator and (trained with a threshold) its own threshold and alert
+        level, so everything written for one series (plots, reports) works on it. The network is the
+        shared one. A KeyError for an id the model was not fitted on."""
         assert self.panel is not None
         k = int(self.panel.positions((name,))[0])
         if k < 0:
@@ -237,6 +238,10 @@ class FittedState:
                 weights.weight[k].astype(np.float64), weights.bias[k].astype(np.float64), float(weights.alpha[k])
             )
         denominator = panel.mase_scale[k] * scaler.scale[0] if panel.mase_scale is not None else np.nan
+        events = self.events
+        if events and panel.events is not None:  # its own threshold and alert level
+            levels = panel.events
+            events = {**events, "threshold": float(levels.thresholds[k]), "alert_level": float(levels.alert_levels[k])}
         return self.replace(
             data=dataclasses.replace(self.data, id_col=None),
             scaler=scaler,
@@ -244,6 +249,7 @@ class FittedState:
             mase_scale=float(denominator) if np.isfinite(denominator) else None,
             metrics={},
             panel=None,
+            events=events,
         )
 
     def expected_shapes(self) -> dict[str, tuple[int, ...]]:

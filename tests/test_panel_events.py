@@ -1,6 +1,7 @@
 """Threshold events for a model of many series: every series against its own threshold and alert
 level, scored together as if each had been scored alone."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -257,3 +258,87 @@ def test_tune_of_many_series_keeps_the_threshold_events_with_the_best_trial() ->
     refused = EventSettings.from_options("q0.9", alert_level=3.0)
     with pytest.raises(ConfigError, match="one value for every series"):
         tune(stores(), {"hidden": [4, 6]}, {**PANEL, "events": refused})
+
+
+@pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
+def test_errors_and_r2_do_not_depend_on_the_threshold(q90: Forecaster) -> None:
+    """Scoring events puts every series' threshold at 0; the errors and R² are those of the values
+    themselves: the same as the model's with no threshold, whatever threshold is given."""
+    table = stores()
+    state = q90.state_
+    bare = Forecaster.from_state(
+        state.replace(events=None, paths=None, panel=dataclasses.replace(state.panel, events=None)), "cpu"
+    ).evaluate(table)
+    assert "actual_events" not in bare
+    for threshold in (None, 155.0, -1e9):
+        report = q90.evaluate(table, threshold=threshold)
+        assert "actual_events" in report
+        for key in ("mse", "mae", "r2", "mase"):
+            assert report[key] == pytest.approx(bare[key], rel=1e-9), (threshold, key)
+            for name, scores in report["baselines"].items():
+                assert scores[key] == pytest.approx(bare["baselines"][name][key], rel=1e-9), (threshold, name, key)
+        for step, plain in zip(report["per_step"], bare["per_step"], strict=True):
+            assert step["r2"] == pytest.approx(plain["r2"], rel=1e-9), threshold
+
+
+@pytest.mark.parametrize(
+    "extra", [("--threshold", "q0.9", "--tune-alert-level"), ("--threshold", "120", "--tune-alert-prob")]
+)
+def test_a_plot_of_one_series_draws_its_own_threshold_and_alert_level(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: tuple[str, ...]
+) -> None:
+    data, model = cli_train(tmp_path, *extra, "--quiet")
+    drawn: dict[str, object] = {}
+    import lstmcast.plot
+
+    real = lstmcast.plot.plot_forecast
+
+    def plot_forecast(*args: object, **kwargs: object) -> None:
+        drawn.update(kwargs)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr("lstmcast.plot.plot_forecast", plot_forecast)
+    result = CliRunner().invoke(cli, ["plot", str(model), str(data), "--series", "b", "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 0, result.output
+    loaded = Forecaster.load(model)
+    k = loaded.state_.panel.ids.index("b")
+    assert drawn["threshold"] == pytest.approx(loaded.state_.panel.events.thresholds[k])
+    if "--tune-alert-prob" in extra:  # alerts from the probability: the steps predict marks
+        assert drawn["alert_level"] is None
+        expected = loaded.predict(stores()).query("store == 'b'")["alert"].to_numpy()
+        np.testing.assert_array_equal(np.asarray(drawn["alerts"]), expected)
+    else:
+        assert drawn["alert_level"] == pytest.approx(loaded.state_.panel.events.alert_levels[k])
+    result = CliRunner().invoke(cli, ["plot", str(model), str(data), "-o", str(tmp_path / "all.png")])
+    assert result.exit_code == 2 and "give the id of the one to plot with --series" in result.output
+
+
+def test_a_model_whose_own_thresholds_have_no_quantile_is_a_damaged_model(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9", "--quiet")
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["events"]["quantile"] = None
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["predict", str(model), str(data)])
+    assert result.exit_code == 4, result.output
+    assert "events.quantile must be a number" in result.output
+
+
+def test_a_quantile_threshold_alerting_at_each_series_own_says_nothing_was_tuned(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9")
+    for result in (
+        CliRunner().invoke(cli, ["info", str(model)]),
+        CliRunner().invoke(cli, ["evaluate", str(model), str(data)]),
+    ):
+        assert result.exit_code == 0, result.output
+        assert "Threshold events, step by step (value > each series' own q0.9 of its training part)" in result.output
+        assert "tuned fold by fold" not in result.output
+
+
+def test_event_settings_of_a_model_of_many_series_are_those_of_one_series(q90: Forecaster) -> None:
+    k = q90.state_.panel.ids.index("b")
+    own = q90.event_settings(series="b")
+    assert own.level == pytest.approx(q90.state_.panel.events.thresholds[k])
+    assert own.alert_level == pytest.approx(q90.state_.panel.events.alert_levels[k])
+    with pytest.raises(ConfigError, match="give the series to take them from"):
+        q90.event_settings()
+    assert q90.event_settings(155.0).level == 155.0  # a number given is every series' threshold
