@@ -86,6 +86,7 @@ def run(name, arm, seed):
         segment=seg,
         dropout=arm.get("dropout", 0.0),
         window_norm=arm.get("norm", "last"),
+        ensemble=1,  # members ("ens") are trained one by one below; the default is an ensemble of 3 since 0.5
     )
     torch.manual_seed(seed)
     model = build_model(mc, 1, L, H)

@@ -595,6 +595,23 @@ def with_panel_events(
                 "--threshold it was trained with; give the threshold as a number"
             )
         threshold = None  # the model's own
+        if given.event != record["event"]:  # its series' thresholds, the other way: alerts at them
+            given.check_many_series()
+            thresholds = state.panel.events.thresholds
+            record = {
+                **record,
+                "event": given.event,
+                "tolerance": given.tolerance,
+                "alert_level": None,
+                "alert_offset": None,
+                "alert_level_tuning": None,
+                "alert_prob": None,
+                "base_rate": None,
+                "base_rate_any": None,
+            }
+            return state.replace(
+                events=record, panel=dataclasses.replace(state.panel, events=PanelEvents(thresholds, thresholds))
+            )
     if threshold is None:  # the model's own events, perhaps another alert level or tolerance
         assert record and state.panel.events is not None
         if event is not None and event != record["event"]:

@@ -342,3 +342,16 @@ def test_event_settings_of_a_model_of_many_series_are_those_of_one_series(q90: F
     with pytest.raises(ConfigError, match="give the series to take them from"):
         q90.event_settings()
     assert q90.event_settings(155.0).level == 155.0  # a number given is every series' threshold
+
+
+def test_evaluate_takes_the_models_own_quantile_the_other_way(q90: Forecaster) -> None:
+    """Each series' q0.9 is a number per series: scoring values below it is well defined, with alerts at
+    each series' threshold (the tuned alert level was for the other side)."""
+    table = stores().groupby("store").tail(52)  # every series' test part
+    below = q90.evaluate(table, threshold="q0.9", event="below")
+    assert below["event"] == "below" and below["quantile"] == 0.9 and below["threshold"] is None
+    assert below["alert_level"] is None and below["alert_offset"] is None
+    above = q90.evaluate(table)
+    assert below["actual_events"] != above["actual_events"] or below["tp"] != above["tp"]
+    with pytest.raises(ConfigError, match="one value for every series"):
+        q90.evaluate(table, threshold="q0.9", event="below", alert_level=3.0)
