@@ -194,6 +194,30 @@ class EventSettings:
         return self.level if self.alert_level is None else self.alert_level
 
 
+def alerting_values(
+    events: EventSettings,
+    forecast: np.ndarray,
+    alert_levels: np.ndarray | None = None,
+    probability: np.ndarray | None = None,
+    alert_probs: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """What raises an alert, as values ``[N, H]`` and the level they are beyond when they alert (in
+    the event's direction): the forecast and the alert level; or, with ``events.alert_prob`` and the
+    ``probability`` of each step's event, the probability and P (one per origin: ``alert_probs``); or
+    the forecast with one alert level per origin (``alert_levels``)."""
+    if events.alert_prob is not None and probability is not None:
+        # "beyond the level" in the event's direction: below the threshold is above it negated
+        sign = 1.0 if events.event == "above" else -1.0
+        if alert_probs is not None:  # folds that tuned their own: "above its origin's P" is "P less, above 0"
+            return sign * (probability - alert_probs[:, None]), 0.0
+        return sign * probability, sign * events.alert_prob
+    if alert_levels is not None:
+        # Folds that tuned their own alert level: "forecast beyond its origin's level" is the same
+        # test as "forecast shifted by (threshold - that level) beyond the threshold".
+        return forecast + (events.level - alert_levels)[:, None], events.level
+    return forecast, events.alert()
+
+
 def _scores(
     target: np.ndarray,
     origins: np.ndarray,
@@ -214,17 +238,7 @@ def _scores(
     scores: dict[str, Any] = point_metrics(actual, forecast, target_scale, mase_scale)
     per_step = per_step_metrics(actual, forecast, mase_scale)
     if events is not None:
-        alerting, level = forecast, events.alert()
-        if events.alert_prob is not None and probability is not None:
-            # "beyond the level" in the event's direction: below the threshold is above it negated
-            sign = 1.0 if events.event == "above" else -1.0
-            alerting, level = sign * probability, sign * events.alert_prob
-            if alert_probs is not None:  # folds that tuned their own: "above its origin's P" is "P less, above 0"
-                alerting, level = sign * (probability - alert_probs[:, None]), 0.0
-        elif alert_levels is not None:
-            # Folds that tuned their own alert level: "forecast beyond its origin's level" is the same
-            # test as "forecast shifted by (threshold - that level) beyond the threshold".
-            alerting, level = forecast + (events.level - alert_levels)[:, None], events.level
+        alerting, level = alerting_values(events, forecast, alert_levels, probability, alert_probs)
         pointwise = threshold_metrics(actual, alerting, events.level, events.event, level)
         for step, counts in zip(per_step, pointwise.pop("per_step"), strict=True):
             step.update({key: counts[key] for key in _POINTWISE})

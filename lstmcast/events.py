@@ -288,10 +288,16 @@ def _apart(setup: _Setup, runs: np.ndarray) -> np.ndarray:
     return runs + (series * (setup.tolerance + 1))[:, None]
 
 
-def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
+def _matched(setup: _Setup, alert_level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's earliest warning, the predicted events and the matched (predicted, actual) pairs."""
     earliest = _earliest_warning(setup, alert_level)
     predicted = event_runs(earliest != _NO_ORIGIN) + setup.first_row
     pairs = match_events(_apart(setup, predicted), _apart(setup, setup.actual), setup.tolerance)
+    return earliest, predicted, pairs
+
+
+def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
+    earliest, predicted, pairs = _matched(setup, alert_level)
     leads = _lead_times(setup, predicted, pairs, earliest)
     precision = ratio(len(pairs), len(predicted))
     recall = ratio(len(pairs), len(setup.actual))
@@ -306,6 +312,34 @@ def _score(setup: _Setup, alert_level: float) -> dict[str, Any]:
         "event_f1": f1_of(precision, recall),
         "mean_lead_time": float(np.mean(leads)) if len(leads) else None,
         "median_lead_time": float(np.median(leads)) if len(leads) else None,
+    }
+
+
+def events_by_group(
+    target: np.ndarray,
+    forecast: np.ndarray,
+    origins: np.ndarray,
+    threshold: float,
+    event: str,
+    alert_level: float,
+    tolerance: int,
+    groups: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """``event_metrics``' counts for each group (series) on its own, ``[G]`` each in the order the
+    groups' blocks come: ``actual_events``, ``predicted_events`` and ``matched_events``. They sum to
+    ``event_metrics``' counts with the same ``groups``."""
+    setup = _prepare(target, forecast, origins, threshold, event, tolerance, groups)
+    _, predicted, pairs = _matched(setup, alert_level)
+    count = len(setup.group_starts)
+
+    def per_group(runs: np.ndarray) -> np.ndarray:
+        series = np.searchsorted(setup.group_starts, runs[:, 0], side="right") - 1
+        return np.bincount(series, minlength=count)
+
+    return {
+        "actual_events": per_group(setup.actual),
+        "predicted_events": per_group(predicted),
+        "matched_events": per_group(setup.actual[pairs[:, 1]]),
     }
 
 

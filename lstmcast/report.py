@@ -20,8 +20,8 @@ import pandas as pd
 
 from lstmcast.baselines import drift, mean_forecast, naive, seasonal_naive
 from lstmcast.errors import ConfigError, DataError, DataWarning
-from lstmcast.evaluation import LINEAR_START, EventSettings, score_report
-from lstmcast.events import Quantile
+from lstmcast.evaluation import LINEAR_START, EventSettings, alerting_values, score_report
+from lstmcast.events import Quantile, events_by_group, f1_of, ratio
 from lstmcast.intervals import (
     Intervals,
     event_probabilities,
@@ -403,6 +403,7 @@ def panel_report(
     if quantiles is None and offsets is not None:
         quantiles = quantile_values(scoring, target, origins, forecast, offsets)
     report = _scored(state, panel, origins, target, forecast, baselines, scoring, bands, quantiles, fold_events)
+    series_events = report.pop(_SERIES_EVENTS, None)
     _drop_percentages(report)
     mase = state.panel.mase_scale[positions[owner]] if state.panel.mase_scale is not None else None  # [n]
     actual = target[origins[:, None] + np.arange(forecast.shape[1])]  # [n, H]
@@ -413,6 +414,8 @@ def panel_report(
     report["series"] = _per_series(
         panel.ids, owner, unit, actual, forecast, baselines.get("ridge"), mase, baselines.get(LINEAR_START)
     )
+    if series_events is not None:
+        _series_events(report["series"], series_events)
     if bands:
         _series_coverage(report["series"], owner, actual, bands)
     if quantiles is not None and state.quantiles is not None:
@@ -453,19 +456,32 @@ def _scored(
         window_norm=state.model.window_norm,
         base_rates=relative.base_rates,
     )
+    target, forecast = target - relative.row_threshold, relative.shift(forecast, origins)
+    alert_probs = fold_events.alert_probs if fold_events is not None else None
+    chances = fold_events.chances if fold_events is not None else None
+    if chances is None and scoring.paths is not None and relative.settings.alert_prob is not None and len(origins):
+        chances = forecast_event_chances(scoring, target, origins, forecast)  # once, for the report and the series
     report = build_report(
-        target - relative.row_threshold,
+        target,
         origins,
-        relative.shift(forecast, origins),
+        forecast,
         baselines,
         scoring,
         bands=bands,
         quantiles=relative.shift(quantiles, origins) if quantiles is not None else None,
         alert_levels=relative.alert_offsets,
         groups=relative.groups,
-        alert_probs=fold_events.alert_probs if fold_events is not None else None,
-        chances=fold_events.chances if fold_events is not None else None,
+        alert_probs=alert_probs,
+        chances=chances,
     )
+    if len(origins):
+        alerting, level = alerting_values(
+            relative.settings, forecast, relative.alert_offsets, chances[0] if chances else None, alert_probs
+        )
+        settings = relative.settings
+        report[_SERIES_EVENTS] = events_by_group(
+            target, alerting, origins, 0.0, settings.event, level, settings.tolerance, relative.groups
+        )
     assert state.events is not None
     record = state.events
     if fold_events is not None and len(np.unique(fold_events.alert_offsets)) > 1:
@@ -514,6 +530,20 @@ class FoldEvents:
     alert_offsets: np.ndarray  # [n] alert level minus threshold, in the pooled report's scaled units
     alert_probs: np.ndarray | None  # [n] for alerts from probabilities, else None
     chances: tuple[np.ndarray, np.ndarray] | None  # each step's [n, H] and any step's [n] probability
+
+
+_SERIES_EVENTS = "_series_events"  # each series' event counts, from _scored to panel_report's rows
+
+
+def _series_events(rows: list[dict[str, Any]], counts: dict[str, np.ndarray]) -> None:
+    """Each series' own events into its row (rows and counts both in series order, for the series
+    with origins): how many happened, were forecast and matched, and its event F1."""
+    for k, row in enumerate(rows):
+        actual, predicted, matched = (
+            int(counts[key][k]) for key in ("actual_events", "predicted_events", "matched_events")
+        )
+        row.update(actual_events=actual, predicted_events=predicted, matched_events=matched)
+        row["event_f1"] = f1_of(ratio(matched, predicted), ratio(matched, actual))
 
 
 def _keep_plain_scores(report: dict[str, Any], plain: dict[str, Any]) -> None:

@@ -71,6 +71,7 @@ def test_the_pooled_report_counts_what_each_series_scored_alone_would(q90: Forec
     panel = validate_panel(table, state.data, "store")
     first = max(q90.lookback, state.season)
     totals = {"actual_events": 0, "predicted_events": 0, "matched_events": 0, "tp": 0, "fp": 0, "fn": 0}
+    alone: dict[str, list[int]] = {"actual_events": [], "predicted_events": [], "matched_events": []}
     for k in range(len(panel.ids)):
         one = panel.select(np.arange(len(panel.ids)) == k)
         origins = np.arange(first, len(one.values) - q90.horizon + 1)
@@ -80,6 +81,7 @@ def test_the_pooled_report_counts_what_each_series_scored_alone_would(q90: Forec
         scores = event_metrics(target, forecast, origins, threshold, "above", alert, 0)
         for key in ("actual_events", "predicted_events", "matched_events"):
             totals[key] += scores[key]
+            alone[key].append(scores[key])
         actual = target[origins[:, None] + np.arange(q90.horizon)]
         happened, warned = actual > threshold, forecast > alert
         totals["tp"] += int((happened & warned).sum())
@@ -87,6 +89,9 @@ def test_the_pooled_report_counts_what_each_series_scored_alone_would(q90: Forec
         totals["fn"] += int((happened & ~warned).sum())
     assert totals["actual_events"] > 10  # enough events in every series for the comparison to bite
     assert {key: report[key] for key in totals} == totals
+    # Each series' row has its own: they add up to the pool, and each is that series' alone.
+    for key in ("actual_events", "predicted_events", "matched_events"):
+        assert [row[key] for row in report["series"]] == alone[key]
     assert report["threshold"] is None and report["quantile"] == 0.9 and report["alert_level"] is None
 
 
@@ -114,6 +119,10 @@ def test_one_value_threshold_for_every_series_and_alerts_from_probability() -> N
     np.testing.assert_array_equal(state.panel.events.thresholds, [155.0] * 3)
     out = model.predict(stores())
     np.testing.assert_array_equal(out["alert"], out["prob"] > 0.3)
+    rows = model.metrics_["series"]  # each series' own events, alerting from probabilities too
+    for key in ("actual_events", "predicted_events", "matched_events"):
+        assert sum(row[key] for row in rows) == model.metrics_[key]
+    assert rows[0]["actual_events"] == 0 and rows[0]["event_f1"] is None  # store a never gets there
     # Store a never reaches 155 and c is always past it: probabilities say so.
     assert (out.loc[out["store"] == "a", "prob"] == 0).all()
     assert (out.loc[out["store"] == "c", "prob"] == 1).all()
