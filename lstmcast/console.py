@@ -212,6 +212,16 @@ def _fmt(value: Any) -> str:
 
 
 LINEAR_START = "linear_start"  # lstmcast.evaluation.LINEAR_START (that module imports pandas; info stays fast)
+
+
+def _fmt_skill(value: float | None) -> str:
+    """A skill, with float32 rounding shown as the 0 it is: a network kept at its linear start scores
+    a few 1e-9 against it, which would read as a gain."""
+    return "0" if value is not None and abs(value) < SKILL_NOISE else _fmt(value)
+
+
+SKILL_NOISE = 1e-6  # below this, a skill is the float32 network's rounding, not a difference
+
 _LABELS = {
     "naive": "naive",
     "seasonal_naive": "seasonal naive",
@@ -278,7 +288,7 @@ def metrics_table(
     for key, label, scores in rows:
         marked = key == best
         cells = [_fmt(scores.get(name)) for _, name in _ERROR_COLUMNS]
-        skill = "" if key == "model" else _fmt(scores.get("skill"))
+        skill = "" if key == "model" else _fmt_skill(scores.get("skill"))
         errors.add_row("*" if marked else "", label, *cells, skill, style="bold" if marked else None)
     console.print(errors)
     console.print(_verdict(metrics, model_name))

@@ -194,6 +194,14 @@ def test_the_verdict_says_what_the_network_added_over_its_start(
     assert ROW in output
 
 
+def test_a_skill_that_is_float32_rounding_shows_as_0(capsys: pytest.CaptureFixture[str]) -> None:
+    kept = report(1.0, 1.0)
+    kept["baselines"][LINEAR_START]["skill"] = 4.937e-09  # a network kept at epoch 0, run in float32
+    metrics_table(make_console(), kept, "Held-out test metrics")
+    row = next(line for line in capsys.readouterr().err.splitlines() if "linear start" in line)
+    assert row.rstrip("│ ").endswith("│           0") and "e-09" not in row
+
+
 def test_the_start_is_never_the_best_row_nor_the_best_baseline(capsys: pytest.CaptureFixture[str]) -> None:
     target = np.arange(40, dtype=np.float64)
     origins = np.arange(10, 30)
