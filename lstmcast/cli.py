@@ -230,18 +230,22 @@ def _predict_recent(
     stdin: IO[bytes] | None = None,
     shard: tuple[int, int] | None = None,
     strict: bool = False,
+    skip_unknown: bool = False,
 ) -> tuple[Any, Any]:
     """The frame predict read and the forecast from it. Only the end of DATA that the lookback needs is
     parsed; if that part fails a check, the whole of DATA is read and checked instead, so the error names
     rows as the file numbers them (and warnings from the first try are not shown twice)."""
     from lstmcast.errors import DataError
+    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY
     from lstmcast.read import read_recent
 
+    if skip_unknown and forecaster.state_.panel is None:
+        raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)  # before reading DATA
     if forecaster.state_.panel is not None or shard is not None:  # every series' last rows: the whole table
         from lstmcast.read import read_table
 
         frame = read_table(data, input_format, stdin, text=forecaster.id_col)
-        return frame, forecaster.predict(frame, shard=shard, strict=strict)
+        return frame, forecaster.predict(frame, shard=shard, strict=strict, skip_unknown=skip_unknown)
     columns = forecaster.columns_
     frame, read_whole = read_recent(
         data, forecaster.lookback, input_format, stdin, complete=columns, time_col=forecaster.time_col_
@@ -818,6 +822,12 @@ def train(
     "each id, so N jobs together forecast every series once.",
 )
 @strict_option
+@click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="Many series: leave out series the model was not trained on, with a warning naming them, instead of "
+    "failing the whole batch (exit 3).",
+)
 @input_format_option
 @legacy_device_option
 @threads_option
@@ -830,6 +840,7 @@ def predict(
     explain_path: str | None,
     shard: tuple[int, int] | None,
     strict: bool,
+    skip_unknown: bool,
     input_format: str | None,
     device: str | None,
 ) -> None:
@@ -857,7 +868,7 @@ def predict(
     forecast_output = outputs.file(output)
     explain_output = outputs.file(explain_path) if explain_path is not None else None
     payload, stdin_data = None, None
-    if fmt == "csv" and explain_output is None and shard is None:  # the fast path: a clean CSV, no pandas
+    if fmt == "csv" and explain_output is None and shard is None and not skip_unknown:  # a clean CSV, no pandas
         from lstmcast import quick
         from lstmcast.artifact import read_state
 
@@ -870,7 +881,7 @@ def predict(
 
         forecaster = Forecaster.load(model_dir)
         stdin = io.BytesIO(stdin_data) if stdin_data is not None else None
-        frame, forecast = _predict_recent(forecaster, data, input_format, stdin, shard, strict)
+        frame, forecast = _predict_recent(forecaster, data, input_format, stdin, shard, strict, skip_unknown)
         payload = table_bytes(forecast, fmt)
         if explain_output is not None and explain_fmt is not None:
             explain_output.set(table_bytes(forecaster.explain(frame), explain_fmt))

@@ -76,6 +76,9 @@ class _Learned:
         return self.read(state)
 
 
+SKIP_UNKNOWN_NEEDS_MANY = "--skip-unknown is for a model of many series (--id-col); this one has one"
+
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
@@ -618,15 +621,23 @@ class Forecaster:
     # -- predict, in numpy ----------------------------------------------------------------------
 
     def predict(
-        self, frame: pd.DataFrame, *, shard: tuple[int, int] | None = None, strict: bool = False
+        self,
+        frame: pd.DataFrame,
+        *,
+        shard: tuple[int, int] | None = None,
+        strict: bool = False,
+        skip_unknown: bool = False,
     ) -> pd.DataFrame:
         """The ``horizon`` steps after the last row of ``frame``: time (if any), step, forecast, and,
         for a model trained with a threshold, ``alert``: whether the step is beyond the alert level.
         For a model of many series: those of every series of ``frame``, one after the other, with the
         id first; with ``shard=(i, n)`` only the series of shard ``i`` of ``n`` (``frames.shard_rows``),
         so ``n`` jobs can share the work and together write every series once. Series shorter than the
-        lookback are left out with a warning, or with ``strict`` are a DataError."""
+        lookback are left out with a warning, or with ``strict`` are a DataError. A series the model was
+        not fitted on is a DataError, or with ``skip_unknown`` is left out with a warning."""
         state = self._check_fitted()
+        if skip_unknown and state.panel is None:
+            raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if shard is not None:
             number, count = shard
             if state.panel is None:
@@ -640,7 +651,8 @@ class Forecaster:
                     frame = frame[frames.shard_rows(frame[id_col], shard)]
                 if frame.empty:
                     return frames.empty_panel_forecast(state)
-            return frames.predict_panel(state, frames.validate_panel_for(state, frame), strict, shard is not None)
+            panel = frames.validate_panel_for(state, frame)
+            return frames.predict_panel(state, panel, strict, shard is not None, skip_unknown)
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(

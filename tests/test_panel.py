@@ -363,6 +363,42 @@ def test_unknown_or_short_series_and_one_series_commands_are_clear_errors(global
         global_model.explain(table)
 
 
+def test_skip_unknown_forecasts_the_known_series_and_names_the_others(global_model: Forecaster, tmp_path: Path) -> None:
+    """A nightly batch with a new store: by default the whole batch fails (exit 3, saying how to go on);
+    with --skip-unknown the known stores are forecast exactly as without the stranger."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = long_table().sort_values(["store", "time"])
+    mixed = pd.concat([table, sine_frame(n=50).assign(store="z")], ignore_index=True)
+    with pytest.raises(DataError, match="or leave them out with --skip-unknown"):
+        global_model.predict(mixed)
+    with pytest.warns(DataWarning, match=r"left out 1 of 4 series the model was not trained on \(store 'z'\)"):
+        kept = global_model.predict(mixed, skip_unknown=True)
+    pd.testing.assert_frame_equal(kept, global_model.predict(table))
+    with pytest.raises(DataError, match="no series is one the model was trained on"):
+        global_model.predict(sine_frame(n=50).assign(store="z"), skip_unknown=True)
+    model, data = tmp_path / "model", tmp_path / "mixed.csv"
+    global_model.save(model)
+    mixed.to_csv(data, index=False)
+    runner = CliRunner()
+    failed = runner.invoke(cli, ["predict", str(model), str(data), "-o", str(tmp_path / "f.csv")])
+    assert failed.exit_code == 3 and not (tmp_path / "f.csv").exists()
+    result = runner.invoke(cli, ["predict", str(model), str(data), "--skip-unknown", "-o", "-"])
+    assert result.exit_code == 0 and "store 'z'" in result.stderr
+    assert set(pd.read_csv(io.StringIO(result.stdout))["store"]) == {"a", "b", "c"}
+
+
+def test_skip_unknown_on_a_model_of_one_series_is_a_usage_error(model_dir: Path, csv_file: Path) -> None:
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    result = CliRunner().invoke(cli, ["predict", str(model_dir), str(csv_file), "--skip-unknown"])
+    assert result.exit_code == 2 and "--skip-unknown is for a model of many series" in result.stderr
+
+
 def test_a_series_too_short_to_forecast_is_left_out_with_a_warning_or_refused_when_strict(
     global_model: Forecaster,
 ) -> None:

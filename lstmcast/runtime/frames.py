@@ -390,16 +390,24 @@ def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
     return (hashes % np.uint64(count)) == np.uint64(number - 1)
 
 
-def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard: bool = False) -> pd.DataFrame:
+def predict_panel(
+    state: FittedState, panel: Panel, strict: bool = False, shard: bool = False, skip_unknown: bool = False
+) -> pd.DataFrame:
     """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
     ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
     must be one the model was fitted on (its statistics are per series); those with fewer than
     ``lookback`` rows are left out with a warning, or with ``strict`` are a DataError. All of them too
     short is a DataError too, except in a ``shard``: there it is an empty forecast (with the warning),
-    as a shard holding no series is, so whether a job fails does not hang on how the ids hash."""
+    as a shard holding no series is, so whether a job fails does not hang on how the ids hash. With
+    ``skip_unknown``, series the model was not fitted on are left out with one warning naming the first
+    few instead of failing the batch (every series unknown is still a DataError, except in a shard)."""
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
-    require_known(panel, state)
+    if skip_unknown:
+        panel = leave_out_unknown(panel, state, may_empty=shard)
+        if not panel.ids:
+            return empty_panel_forecast(state)
+    require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
     warn_if_frequency_differs(state, panel)
     why = f"to forecast (the model reads the last {lookback} rows)"
     panel = leave_out_short(panel, panel.lengths < lookback, why, strict, may_empty=shard)
@@ -478,7 +486,29 @@ def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def require_known(panel: Panel, state: FittedState) -> np.ndarray:
+def leave_out_unknown(panel: Panel, state: FittedState, *, may_empty: bool = False) -> Panel:
+    """``panel`` without the series the model was not fitted on, left out with one warning that counts
+    them and names the first few; all of them unknown is a DataError unless ``may_empty`` (a shard)."""
+    assert state.panel is not None
+    unknown = state.panel.positions(panel.ids) < 0
+    count = int(unknown.sum())
+    if not count:
+        return panel
+    names = format_ids([panel.ids[k] for k in np.flatnonzero(unknown)], limit=3)
+    if count == len(panel.ids) and not may_empty:
+        raise DataError(
+            f"{panel.source}: no series is one the model was trained on ({panel.id_col} {names}); nothing to forecast"
+        )
+    warnings.warn(
+        f"{panel.source}: left out {count:,} of {len(panel.ids):,} series the model was not trained on "
+        f"({panel.id_col} {names}); train again to forecast them",
+        DataWarning,
+        stacklevel=3,
+    )
+    return panel.select(~unknown)
+
+
+def require_known(panel: Panel, state: FittedState, advice: str = "train again with them") -> np.ndarray:
     """Where each series of ``panel`` is among the model's; a DataError naming the ids it has not seen."""
     assert state.panel is not None
     positions = state.panel.positions(panel.ids)
@@ -486,7 +516,7 @@ def require_known(panel: Panel, state: FittedState) -> np.ndarray:
     if unseen:
         raise DataError(
             f"{panel.source}: {panel.id_col} {format_ids(unseen, limit=3)}: not among the series the model was "
-            "trained on (each series is scaled by its own statistics); train again with them"
+            f"trained on (each series is scaled by its own statistics); {advice}"
         )
     return positions
 
