@@ -1367,11 +1367,13 @@ def plot(
 
     forecaster = Forecaster.load(model_dir)
     if reliability:
-        scores = forecaster.reliability(read_table(data, input_format))
+        scores = forecaster.reliability(read_table(data, input_format, text=forecaster.id_col))
         event = forecaster.events_ or {}
         side = ">" if event.get("event") == "above" else "<"
         where = data if data != "-" else "<stdin>"
-        name = f"{forecaster.columns_[0]} {side} {event.get('threshold', 0):g}"
+        threshold = event.get("threshold")
+        level = f"{threshold:g}" if threshold is not None else f"its series' q{event.get('quantile') or 0:g}"
+        name = f"{forecaster.columns_[0]} {side} {level}"
         plotting.plot_reliability(png, scores["reliability"], title=f"Reliability of P({name}) on {where}", size=size)
         outputs.commit()
         return

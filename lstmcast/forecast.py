@@ -713,10 +713,17 @@ class Forecaster:
     def reliability(self, frame: pd.DataFrame, stride: int = 1) -> dict[str, Any]:
         """How reliable the event probabilities are on ``frame`` (a model trained with a threshold):
         ``lstmcast.intervals.probability_scores`` over every ``stride``-th origin's steps (Brier score,
-        skill against the training part's base rate, reliability table), in numpy."""
-        state = self._one_series("a reliability diagram")
+        skill against the training part's base rate, reliability table), in numpy. A model of many
+        series pools every series' origins, each series against its own threshold."""
+        state = self._check_fitted()
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
+        if state.panel is not None:
+            panel = frames.validate_panel_for(state, frame)
+            chances, happened, origins = frames.panel_event_chances(state, panel, stride)
+            base = state.events.get("base_rate") if state.events else None
+            seen = panel_in_sample_origins(state, panel, origins)
+            return {**probability_scores(chances, happened, base), "n_origins": len(chances), "in_sample_origins": seen}
         series = frames.forecastable(state, frame)
         chances, happened, origins = frames.event_chances(state, series, stride)
         base = state.events.get("base_rate") if state.events else None

@@ -364,3 +364,36 @@ def test_evaluate_takes_the_models_own_quantile_the_other_way(q90: Forecaster) -
     assert below["actual_events"] != above["actual_events"] or below["tp"] != above["tp"]
     with pytest.raises(ConfigError, match="one value for every series"):
         q90.evaluate(table, threshold="q0.9", event="below", alert_level=3.0)
+
+
+@pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
+def test_a_reliability_diagram_pools_every_series_against_its_own_threshold(q90: Forecaster, tmp_path: Path) -> None:
+    table = stores()
+    scores = q90.reliability(table)
+    lookback, horizon = q90.lookback, q90.horizon
+    lengths = table.groupby("store").size()
+    assert scores["n_origins"] == int((lengths - lookback - horizon + 1).sum())
+    assert sum(row["n"] for row in scores["reliability"]) == scores["n_origins"] * horizon
+    # How often the event happened, pooled: each series' steps beyond its own threshold.
+    thresholds = dict(zip(q90.state_.panel.ids, q90.state_.panel.events.thresholds, strict=True))
+    beyond = 0
+    for name, n in lengths.items():
+        values = table.loc[table["store"] == name, "y"].to_numpy()
+        origins = np.arange(lookback, n - horizon + 1)
+        beyond += int((values[origins[:, None] + np.arange(horizon)] > thresholds[name]).sum())
+    observed = sum(row["observed"] * row["n"] for row in scores["reliability"] if row["n"])
+    assert observed == pytest.approx(beyond)
+    assert scores["brier_skill"] > 0
+    q90.save(tmp_path / "m")
+    table.to_csv(tmp_path / "stores.csv", index=False)
+    command = [
+        "plot",
+        str(tmp_path / "m"),
+        str(tmp_path / "stores.csv"),
+        "--reliability",
+        "-o",
+        str(tmp_path / "r.png"),
+    ]
+    drawn = CliRunner().invoke(cli, command)
+    assert drawn.exit_code == 0, drawn.stderr
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")

@@ -20,7 +20,7 @@ from lstmcast.intervals import (
     probability_columns,
 )
 from lstmcast.quantiles import quantile_columns, quantile_name, quantile_names
-from lstmcast.report import Scoring, forecast_event_chances, stored_events
+from lstmcast.report import Scoring, forecast_event_chances, relative_events, stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import (
@@ -281,6 +281,42 @@ def event_chances(state: FittedState, series: Series, stride: int = 1) -> tuple[
     chances, _ = forecast_event_chances(Scoring.of(state), target, origins, forecast)
     threshold, event = float(state.events["threshold"]), str(state.events["event"])
     return chances, comparison(event)(target[origins[:, None] + np.arange(horizon)], threshold), origins
+
+
+def panel_event_chances(state: FittedState, panel: Panel, stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``event_chances`` for a model of many series: every ``stride``-th origin of every series of
+    ``panel`` with a whole lookback and horizon (global rows), each series against its own threshold;
+    series too short for one origin are left out with a warning."""
+    assert state.panel is not None
+    if state.paths is None or not state.events or state.panel.events is None:
+        raise ConfigError("this model has no event probabilities: train it with --threshold (lstmcast 0.5 or later)")
+    lookback, horizon = state.lookback, state.horizon
+    require_known(panel, state)
+    why = f"to score (each needs {lookback + horizon} rows: lookback {lookback} + horizon {horizon})"
+    panel = leave_out_short(panel, panel.lengths < lookback + horizon, why)
+    lows = panel.offsets[:-1] + lookback
+    counts = (panel.offsets[1:] - horizon - lows) // stride + 1  # [S], each at least 1
+    origins = lows.repeat(counts) + stride * (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    positions = state.panel.positions(panel.ids)
+    scaled = state.panel.scaler.of(positions).transform(panel.values, panel.offsets)  # [rows, F]
+    windows = scaled[origins[:, None] - lookback + np.arange(lookback)].astype(np.float32)  # [N, L, F]
+    forecast = forecast_rows(state.model, state.weights, windows).astype(np.float64)  # [N, H] scaled
+    relative = relative_events(state, panel, origins)
+    assert relative is not None
+    target = scaled[:, 0].astype(np.float64) - relative.row_threshold
+    scoring = Scoring(
+        1.0,
+        None,
+        state.season,
+        None,
+        relative.settings,
+        lookback=lookback,
+        paths=state.paths,
+        window_norm=state.model.window_norm,
+    )
+    chances, _ = forecast_event_chances(scoring, target, origins, relative.shift(forecast, origins))
+    happened = comparison(relative.settings.event)(target[origins[:, None] + np.arange(horizon)], 0.0)
+    return chances, happened, origins
 
 
 def context_probability(state: FittedState, series: Series, origin: str | int | None = None) -> pd.Series:
