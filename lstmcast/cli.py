@@ -1441,6 +1441,9 @@ def plot(
 @id_col_option
 @level_option
 @quantiles_option
+@threshold_options
+@tune_alert_option
+@alert_prob_options
 @window_options
 @model_options
 @train_options
@@ -1463,6 +1466,13 @@ def tune_command(
     quiet: bool,
     as_json: bool,
     seed: int,
+    threshold: str | None,
+    event: str | None,
+    alert_level: float | None,
+    tolerance: int | None,
+    tune_alert_level: bool,
+    alert_prob: float | None,
+    tune_alert_prob: bool,
     **params: Any,
 ) -> None:
     """Search model and training settings on DATA; save the best model to MODEL_DIR.
@@ -1470,6 +1480,8 @@ def tune_command(
     Every combination of the --grid values is trained (or N samples with --random N), starting from
     the other options, each with early stopping. Trials are ranked by validation MSE only; the best
     is kept as trained, its held-out test part is scored, and it is saved like a `train` model.
+    With --threshold, every trial keeps the threshold events (and tunes its alert level or
+    probability when asked), so the saved model alerts as a `train --threshold` model does.
 
     \b
     Example:
@@ -1480,6 +1492,7 @@ def tune_command(
     from lstmcast import tune as tuning
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
     from lstmcast.console import announce_search, print_trial, search_report
+    from lstmcast.evaluation import EventSettings
     from lstmcast.read import read_table
     from lstmcast.train import use_threads
     from lstmcast.write import json_bytes, table_bytes
@@ -1489,6 +1502,9 @@ def tune_command(
     if as_json and trials_path == "-":
         raise click.UsageError("--json and --trials - both want stdout; write the trials to a file")
     space = tuning.parse_grid(grid)
+    params["events"] = EventSettings.from_options(
+        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )
     budget_seconds = tuning.parse_duration(budget) if budget is not None else None
     plan = tuning.plan_trials(space, params, n_random, seed)  # every value checked before any work
     outputs = _outputs()

@@ -59,6 +59,17 @@ def test_grid_runs_every_combination_and_saves_the_lowest_val_mse(tmp_path: Path
     assert (tuning["best_trial"], tuning["n_trials"], tuning["stopped"]) == (winner["trial"], 4, "completed")
 
 
+def test_the_best_trial_keeps_the_threshold_events_it_was_given(tmp_path: Path, csv_file: Path) -> None:
+    out = run_json(csv_file, "--grid", "hidden=2,4", "--threshold", "q0.9", "--tune-alert-level", "-o", tmp_path / "m")
+    assert out["test_metrics"]["threshold"] is not None and "event_f1" in out["test_metrics"]
+    model = Forecaster.load(tmp_path / "m")
+    assert model.events_["quantile"] == 0.9 and model.events_["alert_level_tuning"] is not None
+    assert list(model.predict(sine_frame()).columns)[-1] == "alert"
+    refused = run(csv_file, "--grid", "hidden=2,4", "--alert-level", "3", "-o", tmp_path / "n", *TINY_FLAGS)
+    assert refused.exit_code == 2 and "--alert-level needs --threshold" in refused.stderr
+    assert not (tmp_path / "n").exists()
+
+
 def test_settings_not_in_the_grid_come_from_the_options(tmp_path: Path, csv_file: Path) -> None:
     out = run_json(csv_file, "--grid", "lr=0.01,0.001", "--scaler", "minmax", "-o", tmp_path / "best")
     model = Forecaster.load(tmp_path / "best")
