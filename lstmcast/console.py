@@ -510,8 +510,9 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
     period = metrics.get("period")
     where = f" from {period['start']} to {period['end']}" if period else ""
     baselines = _baselines(metrics)
-    beaten = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) > 0]
-    lost = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) <= 0]
+    # A skill within float32 rounding of 0 (shown as 0) is a tie, not a win.
+    beaten = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) >= SKILL_NOISE]
+    lost = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) < SKILL_NOISE]
     verdict = Text(literal(f"{metrics['n_origins']} forecast origins{where}. "))
     if not lost:
         verdict.append(literal(f"{model_name} beats every baseline."), style="green")
