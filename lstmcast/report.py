@@ -626,7 +626,7 @@ def with_panel_events(
             )
         threshold = None  # the model's own
         if given.event != record["event"]:  # its series' thresholds, the other way: alerts at them
-            given.check_many_series()
+            _refuse_one_alert_level(alert_level, record)
             thresholds = state.panel.events.thresholds
             record = {
                 **record,
@@ -650,10 +650,7 @@ def with_panel_events(
         record = {**record, "tolerance": given.tolerance if tolerance is not None else record["tolerance"]}
         if alert_level is not None:
             if record["threshold"] is None:
-                raise ConfigError(
-                    f"--alert-level {alert_level:g} is one value for every series, but this model's series each have "
-                    f"their own threshold (q{record['quantile']:g})"
-                )
+                _refuse_one_alert_level(alert_level, record)
             alert_levels = np.full(count, float(alert_level))
             record.update(alert_level=float(alert_level), alert_offset=None, alert_prob=None)
     else:
@@ -674,6 +671,16 @@ def with_panel_events(
     return state.replace(
         events=record, panel=dataclasses.replace(state.panel, events=PanelEvents(thresholds, alert_levels))
     )
+
+
+def _refuse_one_alert_level(alert_level: float | None, record: dict[str, Any]) -> None:
+    """A ConfigError for an alert level given to a model whose series each have their own quantile
+    threshold (evaluate tunes no alert level, so it suggests none)."""
+    if alert_level is not None:
+        raise ConfigError(
+            f"--alert-level {alert_level:g} is one value for every series, but this model's series each have "
+            f"their own threshold (q{record['quantile']:g})"
+        )
 
 
 def _name_thresholds(report: dict[str, Any], record: dict[str, Any], relative: RelativeEvents) -> None:

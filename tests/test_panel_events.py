@@ -362,5 +362,16 @@ def test_evaluate_takes_the_models_own_quantile_the_other_way(q90: Forecaster) -
     assert below["alert_level"] is None and below["alert_offset"] is None
     above = q90.evaluate(table)
     assert below["actual_events"] != above["actual_events"] or below["tp"] != above["tp"]
-    with pytest.raises(ConfigError, match="one value for every series"):
+    with pytest.raises(ConfigError, match="one value for every series") as refused:
         q90.evaluate(table, threshold="q0.9", event="below", alert_level=3.0)
+    assert "--tune-alert-level" not in str(refused.value)  # evaluate has no such option
+
+
+def test_the_cli_refusal_of_one_alert_level_names_no_option_evaluate_lacks(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9", "--quiet")
+    for event in ("above", "below"):
+        result = CliRunner().invoke(
+            cli, ["evaluate", str(model), str(data), "--threshold", "q0.9", "--event", event, "--alert-level", "3"]
+        )
+        assert result.exit_code == 2, result.output
+        assert "one value for every series" in result.stderr and "--tune-alert-level" not in result.stderr
