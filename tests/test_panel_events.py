@@ -255,6 +255,21 @@ def test_the_cli_backtests_threshold_events_of_many_series(tmp_path: Path) -> No
     assert all(fold["events"]["alert_prob"] == 0.4 for fold in report["folds"])
 
 
+def test_a_backtest_of_many_series_with_one_alert_level_given_keeps_it(tmp_path: Path) -> None:
+    """--alert-level Y is one value for every series, so it lies at a different distance from the
+    threshold in each series' scale: that is no sign that the folds tuned alert levels of their own."""
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    args = ["backtest", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "--test-frac", "0.3"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "2", "--threshold", "155", "--alert-level", "150", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert all(fold["events"]["alert_level"] == 150.0 for fold in report["folds"])
+    assert report["threshold"] == 155.0 and report["alert_level"] == 150.0
+    assert "alert levels tuned fold by fold" not in result.stderr
+    assert "alert when the forecast > 150" in result.stderr
+
+
 def test_tune_of_many_series_keeps_the_threshold_events_with_the_best_trial() -> None:
     from lstmcast.evaluation import EventSettings
     from lstmcast.tune import tune
