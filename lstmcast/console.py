@@ -389,7 +389,9 @@ def _levels(metrics: dict[str, Any]) -> str:
     if "alert_prob" in metrics:  # alerts from probabilities that the pooled folds tuned each for itself
         return text + "; alert probabilities tuned fold by fold"
     if metrics.get("threshold") is None:  # many series, each alerting at its own quantile threshold
-        return text
+        # ...unless backtest folds tuned alert offsets that differ (one would be alert_offset, above)
+        tuned = any((fold.get("events") or {}).get("alert_offset") is not None for fold in metrics.get("folds", []))
+        return text + ("; alert levels tuned fold by fold" if tuned else "")
     if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
         return text + "; alert levels tuned fold by fold"
     if alert is not None and alert != metrics["threshold"]:

@@ -270,6 +270,18 @@ def test_a_backtest_of_many_series_with_one_alert_level_given_keeps_it(tmp_path:
     assert "alert when the forecast > 150" in result.stderr
 
 
+def test_a_backtest_of_many_series_whose_folds_tune_their_own_offsets_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    args = ["backtest", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "--test-frac", "0.3"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "3", "--threshold", "q0.9", "--tune-alert-level", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    offsets = {fold["events"]["alert_offset"] for fold in report["folds"]}
+    assert len(offsets) > 1 and report["alert_offset"] is None  # each fold its own
+    assert "value > each series' own q0.9 of its training part; alert levels tuned fold by fold" in result.stderr
+
+
 def test_tune_of_many_series_keeps_the_threshold_events_with_the_best_trial() -> None:
     from lstmcast.evaluation import EventSettings
     from lstmcast.tune import tune
