@@ -522,10 +522,13 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
         verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
         verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
     start = metrics["baselines"].get(LINEAR_START)
-    return verdict.append(_start_sentence(metrics["mse"], start)) if start is not None else verdict
+    if start is None:
+        return verdict
+    what = "these series" if "series" in metrics else "this series"  # a model of many series lists them
+    return verdict.append(_start_sentence(metrics["mse"], start, what))
 
 
-def _start_sentence(mse: float, start: dict[str, Any]) -> str:
+def _start_sentence(mse: float, start: dict[str, Any], what: str = "this series") -> str:
     """What training added over the network's linear start, from the model's skill against it (1 minus
     the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss."""
     gain = start.get("skill")
@@ -538,7 +541,7 @@ def _start_sentence(mse: float, start: dict[str, Any]) -> str:
     if gain >= -START_MARGIN:
         return (
             f" The network adds nothing over its linear start here (MSE within {START_MARGIN:.1%}); "
-            "a linear model forecasts this series as well."
+            f"a linear model forecasts {what} as well."
         )
     return f" The network is {-gain:.1%} worse than its linear start on these rows (MSE)."
 
