@@ -347,6 +347,9 @@ def test_a_plot_of_one_series_draws_its_own_threshold_and_alert_level(
         assert drawn["alert_level"] == pytest.approx(loaded.state_.panel.events.alert_levels[k])
     result = CliRunner().invoke(cli, ["plot", str(model), str(data), "-o", str(tmp_path / "all.png")])
     assert result.exit_code == 2 and "give the id of the one to plot with --series" in result.output
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    row = next(line for line in reference.splitlines() if line.startswith("| `--series ID`"))
+    assert "internal error" not in row and "draws that series' own threshold and alert level" in row
 
 
 def test_a_model_whose_own_thresholds_have_no_quantile_is_a_damaged_model(tmp_path: Path) -> None:
