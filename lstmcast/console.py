@@ -389,7 +389,9 @@ def _levels(metrics: dict[str, Any]) -> str:
     if "alert_prob" in metrics:  # alerts from probabilities that the pooled folds tuned each for itself
         return text + "; alert probabilities tuned fold by fold"
     if metrics.get("threshold") is None:  # many series, each alerting at its own quantile threshold
-        return text
+        # ...unless backtest folds tuned alert offsets that differ (one would be alert_offset, above)
+        tuned = any((fold.get("events") or {}).get("alert_offset") is not None for fold in metrics.get("folds", []))
+        return text + ("; alert levels tuned fold by fold" if tuned else "")
     if alert is None and metrics.get("event_f1") is not None and "alert_level" in metrics:
         return text + "; alert levels tuned fold by fold"
     if alert is not None and alert != metrics["threshold"]:
@@ -510,8 +512,9 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
     period = metrics.get("period")
     where = f" from {period['start']} to {period['end']}" if period else ""
     baselines = _baselines(metrics)
-    beaten = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) > 0]
-    lost = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) <= 0]
+    # A skill within float32 rounding of 0 (shown as 0) is a tie, not a win.
+    beaten = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) >= SKILL_NOISE]
+    lost = [_LABELS.get(k, k) for k, s in baselines if (s["skill"] or 0) < SKILL_NOISE]
     verdict = Text(literal(f"{metrics['n_origins']} forecast origins{where}. "))
     if not lost:
         verdict.append(literal(f"{model_name} beats every baseline."), style="green")
@@ -519,10 +522,13 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
         verdict.append(literal(f"{model_name} does not beat: {', '.join(lost)}."), style="yellow")
         verdict.append(literal(f" It beats: {', '.join(beaten)}." if beaten else ""))
     start = metrics["baselines"].get(LINEAR_START)
-    return verdict.append(_start_sentence(metrics["mse"], start)) if start is not None else verdict
+    if start is None:
+        return verdict
+    what = "these series" if "series" in metrics else "this series"  # a model of many series lists them
+    return verdict.append(_start_sentence(metrics["mse"], start, what))
 
 
-def _start_sentence(mse: float, start: dict[str, Any]) -> str:
+def _start_sentence(mse: float, start: dict[str, Any], what: str = "this series") -> str:
     """What training added over the network's linear start, from the model's skill against it (1 minus
     the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss."""
     gain = start.get("skill")
@@ -535,7 +541,7 @@ def _start_sentence(mse: float, start: dict[str, Any]) -> str:
     if gain >= -START_MARGIN:
         return (
             f" The network adds nothing over its linear start here (MSE within {START_MARGIN:.1%}); "
-            "a linear model forecasts this series as well."
+            f"a linear model forecasts {what} as well."
         )
     return f" The network is {-gain:.1%} worse than its linear start on these rows (MSE)."
 

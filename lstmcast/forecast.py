@@ -651,8 +651,9 @@ class Forecaster:
                     frame = frame[frames.shard_rows(frame[id_col], shard)]
                 if frame.empty:
                     return frames.empty_panel_forecast(state)
-            panel = frames.validate_panel_for(state, frame)
-            return frames.predict_panel(state, panel, strict, shard is not None, skip_unknown)
+            if skip_unknown:
+                return frames.predict_known_panel(state, frame, strict, shard is not None)
+            return frames.predict_panel(state, frames.validate_panel_for(state, frame), strict, shard is not None)
         return frames.predict_frame(state, frames.forecastable(state, frame))
 
     def forecast_context(

@@ -442,6 +442,7 @@ def _scored(
     errors, coverage and quantile scores as they are and puts every series' threshold at 0."""
     relative = relative_events(state, panel, origins)
     plain = build_report(target, origins, forecast, baselines, scoring, bands=bands, quantiles=quantiles)
+    folds_differ = relative is not None and fold_events is not None and _folds_differ(fold_events, relative)
     if relative is not None and fold_events is not None:
         relative = dataclasses.replace(relative, alert_offsets=fold_events.alert_offsets)
     if relative is None:
@@ -484,11 +485,19 @@ def _scored(
         )
     assert state.events is not None
     record = state.events
-    if fold_events is not None and len(np.unique(fold_events.alert_offsets)) > 1:
+    if folds_differ:
         record = {**record, "alert_level": None, "alert_offset": None}  # no one value describes them
     _name_thresholds(report, record, relative)
     _keep_plain_scores(report, plain)
     return report
+
+
+def _folds_differ(fold_events: FoldEvents, relative: RelativeEvents) -> bool:
+    """Whether some fold alerted at another level than the pooled report's model (the first fold's):
+    then no one alert level or offset describes the folds. Offsets are compared, not counted: one
+    alert level for every series (--alert-level Y) lies at a different offset in each series' scale."""
+    own = relative.alert_offsets if relative.alert_offsets is not None else np.zeros(len(fold_events.alert_offsets))
+    return not np.allclose(fold_events.alert_offsets, own, rtol=1e-9, atol=1e-12)
 
 
 def panel_fold_events(
@@ -626,7 +635,7 @@ def with_panel_events(
             )
         threshold = None  # the model's own
         if given.event != record["event"]:  # its series' thresholds, the other way: alerts at them
-            given.check_many_series()
+            _refuse_one_alert_level(alert_level, record)
             thresholds = state.panel.events.thresholds
             record = {
                 **record,
@@ -650,10 +659,7 @@ def with_panel_events(
         record = {**record, "tolerance": given.tolerance if tolerance is not None else record["tolerance"]}
         if alert_level is not None:
             if record["threshold"] is None:
-                raise ConfigError(
-                    f"--alert-level {alert_level:g} is one value for every series, but this model's series each have "
-                    f"their own threshold (q{record['quantile']:g})"
-                )
+                _refuse_one_alert_level(alert_level, record)
             alert_levels = np.full(count, float(alert_level))
             record.update(alert_level=float(alert_level), alert_offset=None, alert_prob=None)
     else:
@@ -674,6 +680,16 @@ def with_panel_events(
     return state.replace(
         events=record, panel=dataclasses.replace(state.panel, events=PanelEvents(thresholds, alert_levels))
     )
+
+
+def _refuse_one_alert_level(alert_level: float | None, record: dict[str, Any]) -> None:
+    """A ConfigError for an alert level given to a model whose series each have their own quantile
+    threshold (evaluate tunes no alert level, so it suggests none)."""
+    if alert_level is not None:
+        raise ConfigError(
+            f"--alert-level {alert_level:g} is one value for every series, but this model's series each have "
+            f"their own threshold (q{record['quantile']:g})"
+        )
 
 
 def _name_thresholds(report: dict[str, Any], record: dict[str, Any], relative: RelativeEvents) -> None:

@@ -202,6 +202,21 @@ def test_a_skill_that_is_float32_rounding_shows_as_0(capsys: pytest.CaptureFixtu
     assert row.rstrip("│ ").endswith("│           0") and "e-09" not in row
 
 
+def test_a_skill_that_is_float32_rounding_is_no_win_in_the_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    kept = report(1.0, 1.0)
+    kept["baselines"]["ridge"] = scores(1.0, 7.39e-09)  # window norm none: the ridge is the start, kept
+    metrics_table(make_console(), kept, "Held-out test metrics")
+    output = " ".join(capsys.readouterr().err.split())
+    assert "lstmcast does not beat: ridge." in output and "beats every baseline" not in output
+
+
+def test_the_tie_sentence_of_many_series_speaks_of_these_series(capsys: pytest.CaptureFixture[str]) -> None:
+    kept = report(1.0, 1.0) | {"series": [{"id": "a"}, {"id": "b"}]}  # a model of many series' report
+    metrics_table(make_console(), kept, "Held-out test metrics")
+    output = " ".join(capsys.readouterr().err.split())
+    assert "a linear model forecasts these series as well." in output
+
+
 def test_the_start_is_never_the_best_row_nor_the_best_baseline(capsys: pytest.CaptureFixture[str]) -> None:
     target = np.arange(40, dtype=np.float64)
     origins = np.arange(10, 30)

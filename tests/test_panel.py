@@ -390,6 +390,31 @@ def test_skip_unknown_forecasts_the_known_series_and_names_the_others(global_mod
     assert set(pd.read_csv(io.StringIO(result.stdout))["store"]) == {"a", "b", "c"}
 
 
+def test_skip_unknown_leaves_out_a_new_series_whose_own_rows_are_bad(global_model: Forecaster, tmp_path: Path) -> None:
+    """A new store's gap, repeated day or other step is no reason to fail the stores the model knows: its
+    rows are left out before they are checked. A bad row of a known store still fails, named as the file
+    numbers it."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = long_table().sort_values(["store", "time"], ignore_index=True)
+    stranger = sine_frame(n=50).assign(store="z")
+    gap = stranger.assign(y=stranger["y"].where(stranger.index != 5))
+    repeated = pd.concat([stranger, stranger.tail(1)], ignore_index=True)
+    hourly = stranger.assign(time=pd.date_range("2020-01-01", periods=50, freq="min"))
+    for bad in (gap, repeated, hourly):
+        with pytest.warns(DataWarning, match=r"left out 1 of 4 series the model was not trained on \(store 'z'\)"):
+            kept = global_model.predict(pd.concat([bad, table], ignore_index=True), skip_unknown=True)
+        pd.testing.assert_frame_equal(kept, global_model.predict(table))
+    known_gap = table.assign(y=table["y"].where(table.index != 7))
+    model, data = tmp_path / "model", tmp_path / "mixed.csv"
+    global_model.save(model)
+    pd.concat([stranger, known_gap], ignore_index=True).to_csv(data, index=False)
+    result = CliRunner().invoke(cli, ["predict", str(model), str(data), "--skip-unknown"])
+    assert result.exit_code == 3 and "row 58: missing value" in result.stderr  # 50 rows of 'z' before it
+
+
 def test_skip_unknown_on_a_model_of_one_series_is_a_usage_error(model_dir: Path, csv_file: Path) -> None:
     from click.testing import CliRunner
 

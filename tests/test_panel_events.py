@@ -255,6 +255,33 @@ def test_the_cli_backtests_threshold_events_of_many_series(tmp_path: Path) -> No
     assert all(fold["events"]["alert_prob"] == 0.4 for fold in report["folds"])
 
 
+def test_a_backtest_of_many_series_with_one_alert_level_given_keeps_it(tmp_path: Path) -> None:
+    """--alert-level Y is one value for every series, so it lies at a different distance from the
+    threshold in each series' scale: that is no sign that the folds tuned alert levels of their own."""
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    args = ["backtest", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "--test-frac", "0.3"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "2", "--threshold", "155", "--alert-level", "150", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert all(fold["events"]["alert_level"] == 150.0 for fold in report["folds"])
+    assert report["threshold"] == 155.0 and report["alert_level"] == 150.0
+    assert "alert levels tuned fold by fold" not in result.stderr
+    assert "alert when the forecast > 150" in result.stderr
+
+
+def test_a_backtest_of_many_series_whose_folds_tune_their_own_offsets_says_so(tmp_path: Path) -> None:
+    data = tmp_path / "stores.csv"
+    stores().to_csv(data, index=False)
+    args = ["backtest", str(data), "--target", "y", "--id-col", "store", *TINY_FLAGS, "--test-frac", "0.3"]
+    result = CliRunner().invoke(cli, [*args, "--folds", "3", "--threshold", "q0.9", "--tune-alert-level", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    offsets = {fold["events"]["alert_offset"] for fold in report["folds"]}
+    assert len(offsets) > 1 and report["alert_offset"] is None  # each fold its own
+    assert "value > each series' own q0.9 of its training part; alert levels tuned fold by fold" in result.stderr
+
+
 def test_tune_of_many_series_keeps_the_threshold_events_with_the_best_trial() -> None:
     from lstmcast.evaluation import EventSettings
     from lstmcast.tune import tune
@@ -320,6 +347,9 @@ def test_a_plot_of_one_series_draws_its_own_threshold_and_alert_level(
         assert drawn["alert_level"] == pytest.approx(loaded.state_.panel.events.alert_levels[k])
     result = CliRunner().invoke(cli, ["plot", str(model), str(data), "-o", str(tmp_path / "all.png")])
     assert result.exit_code == 2 and "give the id of the one to plot with --series" in result.output
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    row = next(line for line in reference.splitlines() if line.startswith("| `--series ID`"))
+    assert "internal error" not in row and "draws that series' own threshold and alert level" in row
 
 
 def test_a_model_whose_own_thresholds_have_no_quantile_is_a_damaged_model(tmp_path: Path) -> None:
@@ -362,8 +392,9 @@ def test_evaluate_takes_the_models_own_quantile_the_other_way(q90: Forecaster) -
     assert below["alert_level"] is None and below["alert_offset"] is None
     above = q90.evaluate(table)
     assert below["actual_events"] != above["actual_events"] or below["tp"] != above["tp"]
-    with pytest.raises(ConfigError, match="one value for every series"):
+    with pytest.raises(ConfigError, match="one value for every series") as refused:
         q90.evaluate(table, threshold="q0.9", event="below", alert_level=3.0)
+    assert "--tune-alert-level" not in str(refused.value)  # evaluate has no such option
 
 
 @pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
@@ -397,3 +428,13 @@ def test_a_reliability_diagram_pools_every_series_against_its_own_threshold(q90:
     drawn = CliRunner().invoke(cli, command)
     assert drawn.exit_code == 0, drawn.stderr
     assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_cli_refusal_of_one_alert_level_names_no_option_evaluate_lacks(tmp_path: Path) -> None:
+    data, model = cli_train(tmp_path, "--threshold", "q0.9", "--quiet")
+    for event in ("above", "below"):
+        result = CliRunner().invoke(
+            cli, ["evaluate", str(model), str(data), "--threshold", "q0.9", "--event", event, "--alert-level", "3"]
+        )
+        assert result.exit_code == 2, result.output
+        assert "one value for every series" in result.stderr and "--tune-alert-level" not in result.stderr

@@ -426,23 +426,16 @@ def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
     return (hashes % np.uint64(count)) == np.uint64(number - 1)
 
 
-def predict_panel(
-    state: FittedState, panel: Panel, strict: bool = False, shard: bool = False, skip_unknown: bool = False
-) -> pd.DataFrame:
+def predict_panel(state: FittedState, panel: Panel, strict: bool = False, shard: bool = False) -> pd.DataFrame:
     """The ``horizon`` steps after the last row of every series of ``panel``, series in the order their
     ids first appear in the table, as one long table: id, time (if any), step, forecast. Every series
     must be one the model was fitted on (its statistics are per series); those with fewer than
     ``lookback`` rows are left out with a warning, or with ``strict`` are a DataError. All of them too
     short is a DataError too, except in a ``shard``: there it is an empty forecast (with the warning),
-    as a shard holding no series is, so whether a job fails does not hang on how the ids hash. With
-    ``skip_unknown``, series the model was not fitted on are left out with one warning naming the first
-    few instead of failing the batch (every series unknown is still a DataError, except in a shard)."""
+    as a shard holding no series is, so whether a job fails does not hang on how the ids hash. Series
+    the model was not fitted on are a DataError (``leave_out_unknown_rows`` takes them out first)."""
     assert state.panel is not None
     lookback, horizon = state.lookback, state.horizon
-    if skip_unknown:
-        panel = leave_out_unknown(panel, state, may_empty=shard)
-        if not panel.ids:
-            return empty_panel_forecast(state)
     require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
     warn_if_frequency_differs(state, panel)
     why = f"to forecast (the model reads the last {lookback} rows)"
@@ -522,26 +515,52 @@ def empty_panel_forecast(state: FittedState) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def leave_out_unknown(panel: Panel, state: FittedState, *, may_empty: bool = False) -> Panel:
-    """``panel`` without the series the model was not fitted on, left out with one warning that counts
-    them and names the first few; all of them unknown is a DataError unless ``may_empty`` (a shard)."""
-    assert state.panel is not None
-    unknown = state.panel.positions(panel.ids) < 0
-    count = int(unknown.sum())
-    if not count:
-        return panel
-    names = format_ids([panel.ids[k] for k in np.flatnonzero(unknown)], limit=3)
-    if count == len(panel.ids) and not may_empty:
-        raise DataError(
-            f"{panel.source}: no series is one the model was trained on ({panel.id_col} {names}); nothing to forecast"
-        )
+def predict_known_panel(
+    state: FittedState, frame: pd.DataFrame, strict: bool = False, shard: bool = False
+) -> pd.DataFrame:
+    """``predict_panel`` of the series of ``frame`` the model was fitted on, the others left out first
+    (``leave_out_unknown_rows``). A bad row of a known series is named as the table numbers it: the
+    whole table is checked again to raise that error."""
+    known = leave_out_unknown_rows(state, frame, may_empty=shard)
+    if known.empty:
+        return empty_panel_forecast(state)
+    try:
+        panel = validate_panel_for(state, known)
+    except DataError:
+        if len(known) < len(frame):  # rows were left out, so the error's row numbers are off
+            validate_panel_for(state, frame)
+        raise
+    return predict_panel(state, panel, strict, shard)
+
+
+def leave_out_unknown_rows(state: FittedState, frame: pd.DataFrame, *, may_empty: bool = False) -> pd.DataFrame:
+    """``frame`` without the rows of the series the model was not fitted on, left out with one warning
+    that counts them and names the first few; all of them unknown is a DataError unless ``may_empty``
+    (a shard). Taken out before validation, so a new series' own gaps or duplicates do not fail the
+    rest. Rows without an id stay, for validation to report."""
+    assert state.panel is not None and state.data.id_col is not None
+    id_col, source = state.data.id_col, frame.attrs.get("source", "<frame>")
+    if id_col not in frame.columns:  # a missing id column is validation's to report
+        return frame
+    ids = frame[id_col].astype("string")
+    given = ids.notna() & (ids.str.strip() != "")
+    unknown_rows = (given & ~ids.isin(state.panel.ids)).to_numpy(dtype=bool, na_value=False)
+    if not unknown_rows.any():
+        return frame
+    every = sorted(set(ids[given.to_numpy(dtype=bool, na_value=False)]))
+    unknown = sorted(set(ids[unknown_rows]))
+    names = format_ids(unknown, limit=3)
+    if len(unknown) == len(every) and not may_empty:
+        raise DataError(f"{source}: no series is one the model was trained on ({id_col} {names}); nothing to forecast")
     warnings.warn(
-        f"{panel.source}: left out {count:,} of {len(panel.ids):,} series the model was not trained on "
-        f"({panel.id_col} {names}); train again to forecast them",
+        f"{source}: left out {len(unknown):,} of {len(every):,} series the model was not trained on "
+        f"({id_col} {names}); train again to forecast them",
         DataWarning,
         stacklevel=3,
     )
-    return panel.select(~unknown)
+    kept = frame[~unknown_rows]
+    kept.attrs["source"] = source
+    return kept
 
 
 def require_known(panel: Panel, state: FittedState, advice: str = "train again with them") -> np.ndarray:
