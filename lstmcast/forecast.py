@@ -21,7 +21,7 @@ from lstmcast import artifact
 from lstmcast.config import AUTO, DataConfig, ModelConfig, Settings, TrainConfig, WindowConfig
 from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
-from lstmcast.events import Quantile
+from lstmcast.events import Quantile, parse_threshold
 from lstmcast.intervals import parse_levels, probability_scores
 from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
@@ -548,6 +548,11 @@ class Forecaster:
                 )
             state = state.replace(events=None)
         stored = stored_events(state)
+        own = self._check_fitted().events or {}
+        if series is not None and isinstance(threshold, str) and state.events and own.get("quantile") is not None:
+            given = parse_threshold(threshold)
+            if isinstance(given, Quantile) and given.q == own["quantile"]:  # the series' own quantile, a number
+                threshold = float(state.events["threshold"])
         if threshold is None and stored is not None:
             if event is not None and event != stored.event:
                 raise ConfigError(f"--event {event} differs from the model's ({stored.event}); give --threshold too")

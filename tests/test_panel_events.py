@@ -438,3 +438,11 @@ def test_the_cli_refusal_of_one_alert_level_names_no_option_evaluate_lacks(tmp_p
         )
         assert result.exit_code == 2, result.output
         assert "one value for every series" in result.stderr and "--tune-alert-level" not in result.stderr
+
+
+def test_plot_settings_take_the_models_own_quantile_as_the_series_threshold(q90: Forecaster) -> None:
+    k = q90.state_.panel.ids.index("b")
+    own = q90.event_settings("q0.9", series="b")
+    assert own.level == pytest.approx(q90.state_.panel.events.thresholds[k]) and own.alert() == own.level
+    with pytest.raises(ConfigError, match="keeps no quantiles of one training part"):
+        q90.event_settings("q0.8", series="b")
