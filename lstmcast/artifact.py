@@ -493,7 +493,25 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     manifest = _upgrade(manifest)
     window = _check_settings(manifest["config"], file)
     _check_sizes(manifest, window, file)
+    _check_start(manifest, file)
     return manifest
+
+
+def _check_start(manifest: dict[str, Any], file: Path) -> None:
+    """``baselines.linear_start`` against the model settings, from the manifest alone (``info`` reads no
+    weights): only a model with a linear path has one, in its window norm's coordinates. Loading the
+    state checks the same (``lstmcast.state``), for states built from a manifest in Python."""
+    start = manifest.get("baselines", {}).get("linear_start")
+    if start is None:
+        return
+    model = manifest["config"]["model"]
+    if not model.get("linear", True):
+        raise ArtifactError(f"{file}: corrupt (baselines.linear_start is there, but the model has no linear path)")
+    if start.get("window_norm", "none") != model.get("window_norm", "none"):
+        raise ArtifactError(
+            f"{file}: corrupt (baselines.linear_start is in the coordinates of window norm "
+            f"{start.get('window_norm', 'none')!r}; the model's is {model.get('window_norm', 'none')!r})"
+        )
 
 
 def _read_json(file: Path) -> Any:

@@ -126,12 +126,15 @@ DAMAGED = {  # what is wrong: (the change to the manifest, what the one-line err
     ),
     "another window norm": (
         lambda m: m["baselines"][LINEAR_START].update(window_norm="mean"),
-        "incompatible or corrupt model (baselines.linear_start is in the coordinates of window norm 'mean'; "
-        "the model's is 'last')",
+        "corrupt (baselines.linear_start is in the coordinates of window norm 'mean'; the model's is 'last')",
+    ),
+    "no window norm (so 'none')": (
+        lambda m: m["baselines"][LINEAR_START].pop("window_norm"),
+        "corrupt (baselines.linear_start is in the coordinates of window norm 'none'; the model's is 'last')",
     ),
     "a start without a linear path": (
         lambda m: m["config"]["model"].update(linear=False),
-        "incompatible or corrupt model (baselines.linear_start is there, but the model has no linear path)",
+        "corrupt (baselines.linear_start is there, but the model has no linear path)",
     ),
 }
 
@@ -143,10 +146,11 @@ def test_a_damaged_linear_start_is_exit_4_in_one_line(
     model = tmp_path / "damaged"
     shutil.copytree(model_dir, model)
     edit_json(model / MANIFEST, change)
-    result = run("predict", model, csv_file)
-    assert result.exit_code == ExitCode.MODEL
     where = model / MANIFEST if message.startswith("corrupt") else model
-    assert result.stderr == f"Error: {where}: {message}\n"
+    for command in (("predict", model, csv_file), ("info", model)):  # info reads the manifest alone
+        result = run(*command)
+        assert result.exit_code == ExitCode.MODEL
+        assert result.stderr == f"Error: {where}: {message}\n"
 
 
 # -- the verdict and the best row -------------------------------------------------------------------
