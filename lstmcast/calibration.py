@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from lstmcast.intervals import (
     Intervals,
     check_calibration,
     check_finite_errors,
+    decay_weights,
     fit_intervals,
     keep_paths,
     level_name,
@@ -60,6 +62,7 @@ def calibrate(
     levels: tuple[float, ...] = (),
     last: int | None = None,
     since: str | None = None,
+    half_life: float | None = None,
 ) -> Calibrated:
     """``state`` with its intervals taken again from its errors on ``frame`` (the levels it has, or
     ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
@@ -68,8 +71,13 @@ def calibrate(
     same errors, so it needs no levels; so does a model trained with quantiles, whose conformal
     corrections (``lstmcast.quantiles``) are taken again from the errors its quantile head leaves.
     With ``since`` (a time, or "validation": the first time of the model's validation part), only the
-    origins whose first forecast row is at or after it. Nothing else changes but the record of this
-    calibration."""
+    origins whose first forecast row is at or after it. With ``half_life`` (in seasons of the model, a
+    day of hourly rows), the bands and the quantiles' corrections are weighted quantiles of the errors,
+    an origin's weight halving every ``half_life`` seasons before its series' newest origin
+    (``lstmcast.intervals.weighted_ranks``): recent errors count more where the errors drift. The error
+    paths are taken from every origin alike. Nothing else changes but the record of this calibration."""
+    if half_life is not None and not (math.isfinite(half_life) and half_life > 0):
+        raise ConfigError(f"--half-life must be a positive number of seasons; got {half_life:g}")
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
     refresh_paths = state.paths is not None and bool(state.events)
     if not levels and not refresh_paths and state.quantiles is None:
@@ -113,11 +121,12 @@ def calibrate(
             f"(lookback {state.lookback} + horizon {state.horizon}), the forecast rows of each origin at or after it"
         )
     lookback, horizon = state.lookback, state.horizon
+    weights = decay_weights(_ages(origins, offsets), half_life * state.season if half_life is not None else None)
     inputs = values[origins[:, None] - lookback + np.arange(lookback)]  # [N, L, F]
     if state.quantiles is not None:  # the forecast and the head's offsets, in one pass
-        forecast, offsets = offset_rows(state.model, state.weights, inputs)
+        forecast, head = offset_rows(state.model, state.weights, inputs)
     else:
-        forecast, offsets = forecast_rows(state.model, state.weights, inputs), None
+        forecast, head = forecast_rows(state.model, state.weights, inputs), None
     actual = target[origins[:, None] + np.arange(horizon)]  # [N, H]
     spread = window_spread(target[origins[:, None] - lookback + np.arange(lookback)], state.model.window_norm)
     _warn_if_flat(spread, state.model.window_norm, source)
@@ -125,15 +134,17 @@ def calibrate(
     more = "more recent rows, a larger --last" + (", an earlier --since" if since is not None else "")
     if levels:
         check_calibration(len(origins), levels, source, "forecast origins", f"{more}, or a lower --level")
-        intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source)
+        intervals = fit_intervals(actual - forecast, spread, levels, state.model.window_norm, source, weights)
     if refresh_paths:  # the same errors, whole paths, as training kept the validation part's
         check_finite_errors((actual - forecast) / spread, source, "give event probabilities")
         paths = keep_paths(actual - forecast, spread)
     quantiles = state.quantiles
-    if quantiles is not None and offsets is not None:
+    if quantiles is not None and head is not None:
         advice = f"{more}, or levels nearer 0.5"
         check_quantile_calibration(len(origins), quantiles.levels, source, "forecast origins", advice)
-        quantiles = fit_shifts(actual, forecast, offsets, spread, quantiles.levels, quantiles.window_norm, source)
+        quantiles = fit_shifts(
+            actual, forecast, head, spread, quantiles.levels, quantiles.window_norm, source, weights
+        )
     if state.panel is None:
         # The validation part is what training calibrated on: only the training rows make errors too small.
         seen = in_sample_origins(state, series, origins, TOO_SMALL, part="train")
@@ -145,6 +156,7 @@ def calibrate(
         "origins": int(len(origins)),
         "last": last,
         "since": since,
+        "half_life": half_life,
         "in_sample_origins": seen,
         "period": _period(index, origins, horizon),
         "levels": list(levels) if levels else None,
@@ -284,6 +296,14 @@ def _time(text: str, index: pd.DatetimeIndex, source: str) -> pd.Timestamp:
     if index.tz is None and stamp.tz is not None:
         raise DataError(f"{source}: the times have no zone, and --since {text} has one; give it without a zone")
     return stamp
+
+
+def _ages(origins: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """How many rows each origin lies before its series' newest origin (0 for that one)."""
+    owner = np.searchsorted(offsets, origins, side="right") - 1
+    newest = np.zeros(len(offsets) - 1, dtype=np.int64)
+    np.maximum.at(newest, owner, origins)
+    return newest[owner] - origins
 
 
 def _origins(

@@ -1135,6 +1135,14 @@ def backtest(
     help="Only the origins whose forecast rows start at or after TIME, or after the start of the model's "
     "validation part (validation: what the benchmarks found best to calibrate on); default: every one.",
 )
+@click.option(
+    "--half-life",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SEASONS",
+    help="Weigh recent errors more: an origin's weight halves every SEASONS seasons (days of hourly data) "
+    "before the newest; default: every origin alike.",
+)
 @input_format_option
 @threads_option
 @quiet_option
@@ -1144,6 +1152,7 @@ def calibrate(
     levels: str | tuple[()],
     last: int | None,
     since: str | None,
+    half_life: float | None,
     input_format: str | None,
     threads: int | None,
     quiet: bool,
@@ -1178,7 +1187,8 @@ def calibrate(
         raise ArtifactError(f"{model_dir}: not a model directory (it is a file)")
     model_output = outputs.directory(model_dir, check=_check_recalibratable, is_ours=is_model_dir)
     state = read_state(model_dir)
-    result = recalibrate(state, read_table(data, input_format, text=state.data.id_col), wanted, last, since)
+    frame = read_table(data, input_format, text=state.data.id_col)
+    result = recalibrate(state, frame, wanted, last, since, half_life)
     assert model_output.staging is not None
     write_recalibrated(model_output.staging, model_dir, result.state)
     outputs.commit()

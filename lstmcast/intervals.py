@@ -172,25 +172,57 @@ def check_finite_errors(errors: np.ndarray, source: str, use: str = "size a band
 
 
 def fit_intervals(
-    residuals: np.ndarray, spread: np.ndarray, levels: tuple[float, ...], window_norm: str, source: str
+    residuals: np.ndarray,
+    spread: np.ndarray,
+    levels: tuple[float, ...],
+    window_norm: str,
+    source: str,
+    weights: np.ndarray | None = None,
 ) -> Intervals:
     """The split-conformal offsets of every level from validation ``residuals [N, H]`` (actual minus
     forecast, scaled) and their windows' ``spread [N, 1]``. Too few residuals for a level's band to be
-    finite is a DataError saying how many it needs."""
+    finite is a DataError saying how many it needs. With ``weights [N]`` (recent errors weighing
+    more, ``decay_weights``), the weighted quantiles of ``weighted_ranks``; every weight 1 is the same."""
     n = len(residuals)
     check_calibration(n, levels, source)
     check_finite_errors(residuals / spread, source)
-    ordered = np.sort(residuals / spread, axis=0)  # [N, H]
+    errors = residuals / spread
+    if weights is None:
+        weights = np.ones(n)
+    order = np.argsort(errors, axis=0, kind="stable")  # [N, H]
+    ordered = np.take_along_axis(errors, order, axis=0)
+    steps = np.arange(errors.shape[1])
     lower, upper = [], []
     for level in levels:
         alpha = 1 - level / 100
-        # k-th smallest, counted from 1; 1e-9 keeps 1 - 0.8 = 0.19999999999999996 from moving a rank
-        low_rank = max(math.floor((n + 1) * alpha / 2 + 1e-9), 1)
-        high_rank = min(math.ceil((n + 1) * (1 - alpha / 2) - 1e-9), n)
-        lower.append(ordered[low_rank - 1])
-        upper.append(ordered[high_rank - 1])
+        low, high = weighted_ranks(weights[order], alpha / 2, 1 - alpha / 2)
+        lower.append(ordered[low, steps])
+        upper.append(ordered[high, steps])
     check_offsets(np.array([lower, upper]), source, "a band")
     return Intervals(levels, np.array(lower), np.array(upper), window_norm, n)
+
+
+def weighted_ranks(sorted_weights: np.ndarray, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, the indices of the ``low`` and ``high`` weighted quantiles of values sorted down the
+    column whose weights are ``sorted_weights [N, H]``, with a new point of weight 1 beyond either end
+    (weighted split conformal, Barber et al. 2023): the last value whose share of the weight, at and
+    below it, is at most ``low``, and the first whose share reaches ``high`` (at least the first and at
+    most the last value). With every weight 1 these are the ``floor((n + 1) low)``-th and
+    ``ceil((n + 1) high)``-th smallest, split conformal's ranks."""
+    share = np.cumsum(sorted_weights, axis=0) / (sorted_weights.sum(axis=0) + 1.0)  # [N, H]
+    # 1e-9 keeps 1 - 0.8 = 0.19999999999999996 from moving a rank
+    below = np.maximum((share <= low + 1e-9).sum(axis=0) - 1, 0)
+    reached = share >= high - 1e-9
+    above = np.where(reached.any(axis=0), reached.argmax(axis=0), len(share) - 1)
+    return below, above
+
+
+def decay_weights(ages: np.ndarray, half_life: float | None) -> np.ndarray | None:
+    """``0.5 ** (age / half_life)`` for calibration origins ``ages`` rows before the newest (None
+    without a half-life: every error weighs the same)."""
+    if half_life is None:
+        return None
+    return np.power(0.5, np.asarray(ages, dtype=np.float64) / half_life)
 
 
 def check_offsets(offsets: np.ndarray, source: str, what: str) -> None:

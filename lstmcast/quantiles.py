@@ -34,7 +34,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
-from lstmcast.intervals import check_offsets, level_rows, stored_levels, window_spread
+from lstmcast.intervals import check_offsets, level_rows, stored_levels, weighted_ranks, window_spread
 from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
@@ -157,11 +157,13 @@ def fit_shifts(
     levels: tuple[float, ...],
     window_norm: str,
     source: str,
+    weights: np.ndarray | None = None,
 ) -> Quantiles:
     """The conformal correction of every level from the validation part: ``actual`` and the point
     ``forecast`` ``[N, H]`` (scaled), the head's ``offsets [N, H, Q]`` and the windows' ``spread [N, 1]``.
     For level ``tau`` and step ``h`` it is the ``ceil((n + 1) tau)``-th smallest (clipped to ``[1, n]``)
-    of the errors left after the head, ``(actual - forecast) / spread - offset``."""
+    of the errors left after the head, ``(actual - forecast) / spread - offset``; with ``weights [N]``
+    the weighted quantile of ``lstmcast.intervals.weighted_ranks`` (every weight 1 is the same)."""
     n = len(actual)
     check_calibration(n, levels, source)
     left = ((actual - forecast) / spread)[:, :, None] - offsets  # [N, H, Q]
@@ -170,11 +172,14 @@ def fit_shifts(
             f"{source}: some forecasts are not finite numbers (values far outside the range the model was "
             "trained on); their errors cannot calibrate quantiles"
         )
-    ordered = np.sort(left, axis=0)  # [N, H, Q]
+    weights = np.ones(n) if weights is None else weights
+    order = np.argsort(left, axis=0, kind="stable")  # [N, H, Q]
+    ordered = np.take_along_axis(left, order, axis=0)
+    steps = np.arange(left.shape[1])
     shifts = []
     for k, level in enumerate(levels):
-        rank = min(max(math.ceil((n + 1) * level - 1e-9), 1), n)
-        shifts.append(ordered[rank - 1, :, k])
+        _, rank = weighted_ranks(weights[order[:, :, k]], 0.0, level)  # the first whose share reaches it
+        shifts.append(ordered[rank, steps, k])
     check_offsets(np.array(shifts), source, "a quantile")
     return Quantiles(levels, np.array(shifts, dtype=np.float64), window_norm, n)
 

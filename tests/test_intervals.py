@@ -2,6 +2,7 @@
 cover about their nominal share of new values, written beside the forecast and scored in reports."""
 
 import json
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -200,6 +201,56 @@ def test_calibrate_changes_the_intervals_and_nothing_else(ar1_model: Forecaster,
     )
     assert 2.5 < np.median(ratio) < 3.5  # the bands follow the new noise
     assert new["intervals"]["calibration"] == 2000 - 24 - 6 + 1
+
+
+def test_a_half_life_weighs_recent_errors_more(ar1_model: Forecaster, tmp_path: Path) -> None:
+    """Errors that tripled in the last fifth of the rows: an even calibration barely notices them, a
+    short half-life follows them; a half-life far longer than the data changes nothing."""
+    from click.testing import CliRunner
+
+    from lstmcast.calibration import calibrate
+    from lstmcast.cli import cli
+
+    recent = ar1_frame(n=2000, seed=7, start="2026-01-01")
+    late = recent.index >= 1600
+    recent.loc[late, "y"] = 10 + 3 * (recent.loc[late, "y"] - 10)
+
+    def width(**options: float) -> float:
+        bands = calibrate(ar1_model.state_, recent, **options).state.intervals
+        return float(np.median(bands.upper[0] - bands.lower[0]))
+
+    even, short, endless = width(), width(half_life=5.0), width(half_life=1e9)
+    assert short > 1.8 * even  # 5 days of hourly rows: the tripled noise dominates
+    assert endless == even
+    ar1_model.save(tmp_path / "m")
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--half-life", "5"])
+    assert ran.exit_code == 0, ran.stderr
+    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["calibration"]["half_life"] == 5.0
+    refused = CliRunner().invoke(
+        cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--half-life", "0"]
+    )
+    assert refused.exit_code == 2 and "--half-life" in refused.stderr
+
+
+@pytest.mark.parametrize("n", [1, 9, 39, 40, 199, 1000])
+def test_weighted_ranks_with_every_weight_1_are_split_conformals(n: int) -> None:
+    from lstmcast.intervals import weighted_ranks
+
+    for level in (50.0, 80.0, 90.0, 95.0, 99.0):
+        alpha = 1 - level / 100
+        low, high = weighted_ranks(np.ones((n, 3)), alpha / 2, 1 - alpha / 2)
+        assert (low + 1 == max(math.floor((n + 1) * alpha / 2 + 1e-9), 1)).all()
+        assert (high + 1 == min(math.ceil((n + 1) * (1 - alpha / 2) - 1e-9), n)).all()
+
+
+def test_weighted_ranks_follow_the_weight_not_the_count() -> None:
+    from lstmcast.intervals import weighted_ranks
+
+    weights = np.array([[1.0], [1.0], [1.0], [1.0], [96.0]])  # the largest value holds most of the weight
+    low, high = weighted_ranks(weights, 0.05, 0.5)
+    assert high[0] == 4  # half the weight is reached only at the heavy value
+    assert low[0] == 3  # the four light values hold 4 / 101 of the weight, under 5%: the lower end is the 4th
 
 
 @pytest.mark.parametrize(
