@@ -142,9 +142,7 @@ def calibrate(
     if quantiles is not None and head is not None:
         advice = f"{more}, or levels nearer 0.5"
         check_quantile_calibration(len(origins), quantiles.levels, source, "forecast origins", advice)
-        quantiles = fit_shifts(
-            actual, forecast, head, spread, quantiles.levels, quantiles.window_norm, source, weights
-        )
+        quantiles = fit_shifts(actual, forecast, head, spread, quantiles.levels, quantiles.window_norm, source, weights)
     if state.panel is None:
         # The validation part is what training calibrated on: only the training rows make errors too small.
         seen = in_sample_origins(state, series, origins, TOO_SMALL, part="train")
