@@ -665,6 +665,7 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("calibration.source?", _STRING),
     ("calibration.origins", _WHOLE),
     ("calibration.last?", _WHOLE.or_null()),
+    ("calibration.half_life?", _NUMBER.or_null()),
     ("calibration.in_sample_origins?", _WHOLE.or_null()),
     ("calibration.period?", _OBJECT.or_null()),
     ("calibration.period.start", _STRING),

@@ -755,6 +755,8 @@ def _describe_calibration(calibration: dict[str, Any]) -> str:
         details.append(f"{calibration['period']['start']} to {calibration['period']['end']}")
     if calibration.get("since") is not None:
         details.append(f"--since {calibration['since']}")
+    if calibration.get("half_life") is not None:
+        details.append(f"--half-life {calibration['half_life']:g}")
     if calibration.get("last") is not None:
         details.append(f"--last {calibration['last']}")
     if calibration.get("in_sample_origins"):

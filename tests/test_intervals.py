@@ -226,7 +226,13 @@ def test_a_half_life_weighs_recent_errors_more(ar1_model: Forecaster, tmp_path: 
     recent.to_csv(tmp_path / "recent.csv", index=False)
     ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--half-life", "5"])
     assert ran.exit_code == 0, ran.stderr
-    assert json.loads((tmp_path / "m" / "manifest.json").read_text())["calibration"]["half_life"] == 5.0
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert manifest["calibration"]["half_life"] == 5.0
+    assert "--half-life 5" in CliRunner().invoke(cli, ["info", str(tmp_path / "m")]).stderr
+    manifest["calibration"]["half_life"] = "five"  # a damaged record is a damaged model, not a crash
+    (tmp_path / "m" / "manifest.json").write_text(json.dumps(manifest))
+    damaged = CliRunner().invoke(cli, ["info", str(tmp_path / "m")])
+    assert damaged.exit_code == 4 and "calibration.half_life" in damaged.stderr
     refused = CliRunner().invoke(
         cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "recent.csv"), "--half-life", "0"]
     )
