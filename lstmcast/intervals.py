@@ -214,7 +214,9 @@ def weighted_ranks(sorted_weights: np.ndarray, low: float, high: float) -> tuple
     below = np.maximum((share <= low + 1e-9).sum(axis=0) - 1, 0)
     reached = share >= high - 1e-9
     above = np.where(reached.any(axis=0), reached.argmax(axis=0), len(share) - 1)
-    return below, above
+    # Shares within the 1e-9 of both ends (a level under 2e-7 percent, weights near 0 but the newest's)
+    # would put the lower edge above the upper: an upside-down band a model file refuses as damaged.
+    return np.minimum(below, above), above
 
 
 def decay_weights(ages: np.ndarray, half_life: float | None) -> np.ndarray | None:

@@ -259,6 +259,21 @@ def test_weighted_ranks_follow_the_weight_not_the_count() -> None:
     assert low[0] == 3  # the four light values hold 4 / 101 of the weight, under 5%: the lower end is the 4th
 
 
+def test_uneven_weights_never_turn_a_band_upside_down() -> None:
+    """A level of 1e-7 percent and a half-life so short that only the newest origin weighs: every share
+    is within 1e-9 of both ends, which once put the lower edge after the upper one, and calibrate wrote
+    a model every later command refused as damaged (exit 4)."""
+    from lstmcast.intervals import Intervals, weighted_ranks
+
+    weights = np.array([[1.0], [1e-10], [1e-10], [1e-10]])
+    low, high = weighted_ranks(weights, 0.5 - 5e-10, 0.5 + 5e-10)
+    assert low[0] <= high[0]
+    residuals = np.array([[0.0], [1.0], [2.0], [3.0]])
+    bands = fit_intervals(residuals, np.ones((4, 1)), (1e-7,), "none", "test", weights[:, 0])
+    assert (bands.lower <= bands.upper).all()
+    assert Intervals.from_dict(bands.to_dict()).lower.tolist() == bands.lower.tolist()  # loads, not damaged
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
