@@ -187,6 +187,8 @@ def fit_intervals(
     check_calibration(n, levels, source)
     check_finite_errors(residuals / spread, source)
     errors = residuals / spread
+    top = max(levels)
+    check_weight(weights, 1 - (1 - top / 100) / 2, minimum_calibration(top), source, f"{level_name(top)}% intervals")
     if weights is None:
         weights = np.ones(n)
     order = np.argsort(errors, axis=0, kind="stable")  # [N, H]
@@ -217,6 +219,24 @@ def weighted_ranks(sorted_weights: np.ndarray, low: float, high: float) -> tuple
     # Shares within the 1e-9 of both ends (a level under 2e-7 percent, weights near 0 but the newest's)
     # would put the lower edge above the upper: an upside-down band a model file refuses as damaged.
     return np.minimum(below, above), above
+
+
+def check_weight(
+    weights: np.ndarray | None, share: float, needed: int, source: str, what: str, advice: str = "a lower --level"
+) -> None:
+    """A DataError when ``weights [N]`` weigh too little for the weighted quantile at ``share`` to be one
+    of the errors (with the new point's weight 1, it is beyond the largest): ``weighted_ranks`` would
+    clip it to the largest error, a band or quantile that is not what it says. Weighted, the check that
+    ``needed`` origins of weight 1 (``check_calibration``) make for the plain method."""
+    if weights is None:
+        return
+    total = float(np.sum(weights))
+    if total / (total + 1.0) >= share - 1e-9:  # the share weighted_ranks reaches at the largest error
+        return
+    raise DataError(
+        f"{source}: with --half-life the forecast origins weigh as much as {total:.3g} of full weight, too little "
+        f"for {what}; they need at least {needed} (a longer --half-life, or {advice})"
+    )
 
 
 def decay_weights(ages: np.ndarray, half_life: float | None) -> np.ndarray | None:

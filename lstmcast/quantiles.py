@@ -34,7 +34,7 @@ import numpy as np
 
 from lstmcast.config import ModelConfig, parse_level_list
 from lstmcast.errors import DataError
-from lstmcast.intervals import check_offsets, level_rows, stored_levels, weighted_ranks, window_spread
+from lstmcast.intervals import check_offsets, check_weight, level_rows, stored_levels, weighted_ranks, window_spread
 from lstmcast.runtime.network import Weights, offset_rows
 
 MAX_QUANTILES = 19
@@ -172,6 +172,9 @@ def fit_shifts(
             f"{source}: some forecasts are not finite numbers (values far outside the range the model was "
             "trained on); their errors cannot calibrate quantiles"
         )
+    check_weight(
+        weights, max(levels), minimum_calibration(levels), source, f"quantile {max(levels):g}", "levels nearer 0.5"
+    )
     weights = np.ones(n) if weights is None else weights
     order = np.argsort(left, axis=0, kind="stable")  # [N, H, Q]
     ordered = np.take_along_axis(left, order, axis=0)

@@ -274,6 +274,23 @@ def test_uneven_weights_never_turn_a_band_upside_down() -> None:
     assert Intervals.from_dict(bands.to_dict()).lower.tolist() == bands.lower.tolist()  # loads, not damaged
 
 
+def test_weights_too_light_for_a_band_are_refused_as_too_few_origins_are() -> None:
+    """Weighted, as plain: a band whose upper edge lies beyond every error (the weight of all the
+    origins under 2 / alpha - 1) is a DataError, not the largest error passed off as a 95% edge.
+    A --half-life of 1e-300 once gave the 80% and the 95% band alike, [just under the newest error,
+    the largest], most of them not even holding the forecast."""
+    residuals = np.arange(100.0)[:, None]
+    light = np.full(100, 0.35)  # 35 origins' worth: enough for 80% (9), too little for 95% (39)
+    assert fit_intervals(residuals, np.ones((100, 1)), (80.0,), "none", "test", light).upper[0, 0] < 99
+    with pytest.raises(DataError, match="weigh as much as 35 .*95% intervals.*at least 39"):
+        fit_intervals(residuals, np.ones((100, 1)), (80.0, 95.0), "none", "test", light)
+    newest_only = np.r_[np.zeros(99), 1.0]
+    with pytest.raises(DataError, match="--half-life"):
+        fit_intervals(residuals, np.ones((100, 1)), (80.0,), "none", "test", newest_only)
+    even = fit_intervals(residuals[:39], np.ones((39, 1)), (95.0,), "none", "test", np.ones(39))  # the plain minimum
+    assert even.to_dict() == fit_intervals(residuals[:39], np.ones((39, 1)), (95.0,), "none", "test").to_dict()
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [

@@ -494,3 +494,16 @@ def test_a_pooled_backtest_scores_every_folds_probabilities_with_its_own_error_p
     weights = np.array([fold["n_origins"] * 3 for fold in folds])  # forecast steps per fold
     pooled = np.average([fold["probabilities"]["step"]["brier"] for fold in folds], weights=weights)
     assert report["probabilities"]["step"]["brier"] == pytest.approx(pooled)
+
+
+def test_weights_too_light_for_a_quantile_are_refused() -> None:
+    """Weighted, as plain: a 0.9 correction whose weighted rank lies beyond every error (the origins'
+    weight under 9) is a DataError, not the largest error."""
+    from lstmcast.quantiles import fit_shifts
+
+    actual, forecast = np.arange(50.0)[:, None], np.zeros((50, 1))
+    head, spread = np.zeros((50, 1, 2)), np.ones((50, 1))
+    kept = fit_shifts(actual, forecast, head, spread, (0.1, 0.9), "none", "test", np.full(50, 0.3))  # 15 origins' worth
+    assert kept.shifts[1, 0] < 49
+    with pytest.raises(DataError, match="weigh as much as 4 .*quantile 0.9.*at least 9"):
+        fit_shifts(actual, forecast, head, spread, (0.1, 0.9), "none", "test", np.full(50, 0.08))
