@@ -76,12 +76,11 @@ def calibrate(
     an origin's weight halving every ``half_life`` seasons before its series' newest origin
     (``lstmcast.intervals.weighted_ranks``): recent errors count more where the errors drift. The error
     paths are taken from every origin alike. Nothing else changes but the record of this calibration."""
-    if half_life is not None and not (math.isfinite(half_life) and half_life > 0):
-        raise ConfigError(f"--half-life must be a positive number of seasons; got {half_life:g}")
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
     refresh_paths = state.paths is not None and bool(state.events)
     if not levels and not refresh_paths and state.quantiles is None:
         raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
+    _check_half_life(state, levels, half_life)
     _check_window_options(state, last, since)
     # The bands name columns of predict's table: a new level must not name one the data has.
     frames.check_output_names(
@@ -193,6 +192,21 @@ def _period(index: pd.DatetimeIndex | None, origins: np.ndarray, horizon: int) -
     if index is None:
         return None
     return {"start": str(index[origins].min()), "end": str(index[origins + horizon - 1].max())}
+
+
+def _check_half_life(state: FittedState, levels: tuple[float, ...], half_life: float | None) -> None:
+    """``--half-life``: a positive number, and something for it to weigh: the bands (``levels``) or the
+    quantiles' corrections; a threshold model's error paths are taken from every origin alike, so
+    there it would be recorded (and shown by ``info``) while changing nothing."""
+    if half_life is None:
+        return
+    if not (math.isfinite(half_life) and half_life > 0):
+        raise ConfigError(f"--half-life must be a positive number of seasons; got {half_life:g}")
+    if not levels and state.quantiles is None:
+        raise ConfigError(
+            "--half-life weighs the bands and the quantiles' corrections, and this model has neither (its event "
+            "error paths are taken from every origin alike); leave it out, or give the levels to learn (--level 80)"
+        )
 
 
 def _check_window_options(state: FittedState, last: int | None, since: str | None) -> None:

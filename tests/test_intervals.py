@@ -369,6 +369,13 @@ def test_calibrate_refreshes_a_threshold_models_error_paths_and_keeps_its_networ
     both = calibrate(threshold_model.state_, read_table(tmp_path / "recent.csv"), (80.0,), last=600)
     assert both.state.intervals.levels == (80.0,) and both.state.calibration["levels"] == [80.0]
     assert both.state.paths.shape == (600, 6) and both.state.weights is threshold_model.state_.weights
+    # --half-life weighs the bands only: on a model with nothing but error paths it would be recorded (and
+    # shown by info) while changing nothing, so it is a usage error; with --level it weighs the bands.
+    recent = read_table(tmp_path / "recent.csv")
+    with pytest.raises(ConfigError, match="--half-life weighs the bands"):
+        calibrate(threshold_model.state_, recent, last=600, half_life=30.0)
+    weighed = calibrate(threshold_model.state_, recent, (80.0,), last=600, half_life=30.0)
+    assert weighed.state.calibration["half_life"] == 30.0 and weighed.state.intervals.levels == (80.0,)
 
 
 def test_calibrate_can_add_intervals_to_a_model_trained_without_them(tmp_path: Path) -> None:
