@@ -49,7 +49,7 @@ def per_series(fitted, panel) -> list[dict]:
     """Every series' Brier score on its test origins, with its skill against its own training base
     rate, from the fitted model's probabilities (as its report computes them)."""
     from lstmcast.events import comparison
-    from lstmcast.report import Scoring, forecast_event_chances, relative_events, series_units
+    from lstmcast.report import forecast_event_chances, panel_target, relative_events, series_units
     from lstmcast.window import panel_split
 
     state = fitted.state_
@@ -60,20 +60,8 @@ def per_series(fitted, panel) -> list[dict]:
     origins = origins[origins - starts >= state.season]
     forecast = series_units(state, panel, origins, fitted.panel_forecasts(panel, origins), scaled=False)
     relative = relative_events(state, panel, origins)
-    positions = state.panel.positions(panel.ids)
-    scaled = state.panel.scaler.of(positions).transform(panel.values, panel.offsets)[:, 0].astype(np.float64)
-    target = scaled - relative.row_threshold
-    scoring = Scoring(
-        1.0,
-        None,
-        state.season,
-        None,
-        relative.settings,
-        lookback=LOOKBACK,
-        paths=state.paths,
-        window_norm=state.model.window_norm,
-    )
-    step, _ = forecast_event_chances(scoring, target, origins, relative.shift(forecast, origins))
+    target = panel_target(state, panel) - relative.row_threshold
+    step, _ = forecast_event_chances(relative.scoring(state), target, origins, relative.shift(forecast, origins))
     beyond = comparison(relative.settings.event)
     happened = beyond(target[origins[:, None] + np.arange(HORIZON)], 0.0)
     owner = np.searchsorted(panel.offsets, origins, side="right") - 1

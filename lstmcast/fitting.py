@@ -693,19 +693,9 @@ def _tune_panel_alert_prob(fitted: FittedPanel) -> dict[str, Any] | None:
     if state.paths is None or not len(origins):
         warnings.warn(f"{untuned} the validation part has no forecast origin", DataWarning, stacklevel=6)
         return None
-    scoring = Scoring(
-        1.0,
-        None,
-        state.season,
-        None,
-        relative.settings,
-        lookback=state.lookback,
-        paths=state.paths,
-        window_norm=state.model.window_norm,
-    )
     path_origins = origins[kept_paths(len(origins))]  # the origins state.paths were taken from
     try:
-        probability = held_out_event_chances(scoring, target, origins, forecast, path_origins)
+        probability = held_out_event_chances(relative.scoring(state), target, origins, forecast, path_origins)
     except DataError as exc:
         warnings.warn(f"{untuned} {exc}", DataWarning, stacklevel=6)
         return None

@@ -44,7 +44,7 @@ from lstmcast.report import (
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
-from lstmcast.window import chronological_split, panel_split, rolling_origins
+from lstmcast.window import chronological_split, panel_rolling_origins, panel_split, rolling_origins
 
 if TYPE_CHECKING:  # torch is imported only to train and to score many origins: predict runs in numpy
     from lstmcast.models import ForecastNetwork
@@ -613,11 +613,7 @@ class Forecaster:
             f"to evaluate (each needs {first + self.horizon} rows: lookback or season {first} + horizon {self.horizon})"
         )
         panel = leave_out_short(panel, panel.lengths < first + self.horizon, why, strict)
-        lows = panel.offsets[:-1] + first
-        counts = (panel.offsets[1:] - self.horizon - lows) // stride + 1  # [S], each at least 1
-        origins = lows.repeat(counts) + stride * (
-            np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
+        origins = panel_rolling_origins(panel.offsets, first, self.horizon, stride)
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
         forecast, offsets = panel_pass(self.model_, state, panel, origins)
         seen = panel_in_sample_origins(state, panel, origins)

@@ -517,18 +517,8 @@ def panel_fold_events(
     relative = relative_events(state, panel, origins)
     chances = None
     if relative is not None and state.paths is not None and len(origins):
-        scoring = Scoring(
-            1.0,
-            None,
-            state.season,
-            None,
-            relative.settings,
-            lookback=state.lookback,
-            paths=state.paths,
-            window_norm=state.model.window_norm,
-        )
         target = panel_target(state, panel) - relative.row_threshold
-        chances = forecast_event_chances(scoring, target, origins, relative.shift(scaled, origins))
+        chances = forecast_event_chances(relative.scoring(state), target, origins, relative.shift(scaled, origins))
     return offsets, np.nan if prob is None else float(prob), chances
 
 
@@ -580,6 +570,21 @@ class RelativeEvents:
     alert_offsets: np.ndarray | None  # [n] each origin's alert level relative to its threshold; None: all 0
     groups: np.ndarray  # [n] each origin's series
     base_rates: tuple[float | None, float | None]  # pooled over the training rows of every series
+
+    def scoring(self, state: FittedState) -> Scoring:
+        """What scoring ``state``'s event probabilities in these relative units needs: its error
+        paths and window norm, one threshold (0), the pooled base rates."""
+        return Scoring(
+            1.0,
+            None,
+            state.season,
+            None,
+            self.settings,
+            lookback=state.lookback,
+            paths=state.paths,
+            window_norm=state.model.window_norm,
+            base_rates=self.base_rates,
+        )
 
     def shift(self, values: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """Values ``[n, H, ...]`` forecast from ``origins`` minus their series' threshold."""

@@ -33,6 +33,7 @@ from lstmcast.validate import (
     validate_frame_as_read,
     validate_panel,
 )
+from lstmcast.window import panel_rolling_origins
 from lstmcast.write import TIME_STEP
 
 
@@ -294,9 +295,7 @@ def panel_event_chances(state: FittedState, panel: Panel, stride: int = 1) -> tu
     require_known(panel, state)
     why = f"to score (each needs {lookback + horizon} rows: lookback {lookback} + horizon {horizon})"
     panel = leave_out_short(panel, panel.lengths < lookback + horizon, why)
-    lows = panel.offsets[:-1] + lookback
-    counts = (panel.offsets[1:] - horizon - lows) // stride + 1  # [S], each at least 1
-    origins = lows.repeat(counts) + stride * (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    origins = panel_rolling_origins(panel.offsets, lookback, horizon, stride)
     positions = state.panel.positions(panel.ids)
     scaled = state.panel.scaler.of(positions).transform(panel.values, panel.offsets)  # [rows, F]
     windows = scaled[origins[:, None] - lookback + np.arange(lookback)].astype(np.float32)  # [N, L, F]
@@ -304,17 +303,7 @@ def panel_event_chances(state: FittedState, panel: Panel, stride: int = 1) -> tu
     relative = relative_events(state, panel, origins)
     assert relative is not None
     target = scaled[:, 0].astype(np.float64) - relative.row_threshold
-    scoring = Scoring(
-        1.0,
-        None,
-        state.season,
-        None,
-        relative.settings,
-        lookback=lookback,
-        paths=state.paths,
-        window_norm=state.model.window_norm,
-    )
-    chances, _ = forecast_event_chances(scoring, target, origins, relative.shift(forecast, origins))
+    chances, _ = forecast_event_chances(relative.scoring(state), target, origins, relative.shift(forecast, origins))
     happened = comparison(relative.settings.event)(target[origins[:, None] + np.arange(horizon)], 0.0)
     return chances, happened, origins
 
