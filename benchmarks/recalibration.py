@@ -110,12 +110,39 @@ def reference_rows(role: str) -> dict:
     return out
 
 
+def fit_with_levels(frame, spec, seed: int, **params):
+    """A Forecaster fitted quietly on ``frame`` with the registry's settings, ``levels="80,95"``, or
+    ``"80"`` where the validation part is too short for 95% (usmelec: 38 origins); and its seconds."""
+    from lstmcast import Forecaster
+    from lstmcast.errors import DataError
+
+    time_col = "time" if "time" in frame else None
+    started = time.perf_counter()
+    for levels in ("80,95", "80"):
+        fc = Forecaster(
+            "y",
+            time_col=time_col,
+            lookback=spec.lookback,
+            horizon=spec.horizon,
+            season=spec.season,
+            seed=seed,
+            levels=levels,
+            **params,
+        )
+        try:
+            quiet_fit(fc, frame)
+            return fc, time.perf_counter() - started
+        except DataError as e:
+            if levels == "80" or "too few" not in str(e):
+                raise
+    raise AssertionError("unreachable")
+
+
 def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (one straight run: fit, arms, checks)
     from intervals import model_rows
     from recipe_study import load
 
     import lstmcast
-    from lstmcast import Forecaster
     from lstmcast.calibration import calibrate
     from lstmcast.fitting import series_offsets
     from lstmcast.intervals import interval_scores, window_spread
@@ -124,22 +151,8 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
 
     use_threads(1)
     spec, frame, rows = load(name, role)
-    time_col = "time" if "time" in frame else None
     L, H, m = spec.lookback, spec.horizon, spec.season
-    from lstmcast.errors import DataError
-
-    t0 = time.perf_counter()
-    for levels in ("80,95", "80"):  # a validation part of under 39 origins allows 80% only (usmelec: 38)
-        fc = Forecaster(
-            "y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels=levels, quantiles=QUANTILES
-        )
-        try:
-            quiet_fit(fc, frame)
-            break
-        except DataError as e:
-            if levels == "80" or "too few" not in str(e):
-                raise
-    fit_s = time.perf_counter() - t0
+    fc, fit_s = fit_with_levels(frame, spec, seed, quantiles=QUANTILES)
     have = tuple(lv for lv in LEVELS if lv in fc.state_.intervals.levels)
     names = [f"{lv:g}" for lv in have]
     met = fc.metrics_

@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,8 +37,8 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from recalibration import block_length, blocks_of  # noqa: E402
-from role_runner import quiet_fit, run_roles  # noqa: E402
+from recalibration import block_length, blocks_of, fit_with_levels  # noqa: E402
+from role_runner import run_roles  # noqa: E402
 
 LEVELS = (80.0, 95.0)
 HALF_LIVES = (10, 30, 100)  # in blocks (seasons) of origins
@@ -71,25 +70,13 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
     from intervals import model_rows
     from recipe_study import load
 
-    from lstmcast import Forecaster
-    from lstmcast.errors import DataError
     from lstmcast.intervals import decay_weights, fit_intervals, interval_scores, window_spread
     from lstmcast.train import use_threads
 
     use_threads(1)
     spec, frame, rows = load(name, role)
-    time_col = "time" if "time" in frame else None
-    L, H, m = spec.lookback, spec.horizon, spec.season
-    t0 = time.perf_counter()
-    for levels in ("80,95", "80"):
-        fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=m, seed=seed, levels=levels)
-        try:
-            quiet_fit(fc, frame)
-            break
-        except DataError as e:
-            if levels == "80" or "too few" not in str(e):
-                raise
-    fit_s = time.perf_counter() - t0
+    L, H = spec.lookback, spec.horizon
+    fc, fit_s = fit_with_levels(frame, spec, seed)
     have = tuple(lv for lv in LEVELS if lv in fc.state_.intervals.levels)
     seen = model_rows(fc, frame)
     series, val, test = seen.series, seen.val, seen.test
