@@ -21,7 +21,7 @@ last whose horizon ends before the block (no leakage). Arms, all scored on the s
   (``lstmcast.intervals.keep_paths``);
 * ``hl30``: the same origins weighted ``0.5 ** (age / (30 seasons))``, as ``calibrate --half-life 30``
   weighs the bands; 2,000 paths drawn in proportion to the weights
-  (``keep_paths(..., weights=)``, systematic resampling, so the model file needs no weights);
+  (systematic resampling, ``weighted_paths``, so a model file would need no weights);
 * ``near`` (a probe only; no library code does it): of ``all``'s paths, each origin uses the quarter
   (at least 50) whose origin's mean forecast over the horizon is nearest its own: errors learnt at
   a similar level, against the floor problem.
@@ -63,6 +63,21 @@ NEAR_SHARE, NEAR_LEAST = 0.25, 50
 CHUNK = 16  # origins at a time in the "near" arm
 
 
+def weighted_paths(errors: np.ndarray, spread: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """``count`` whole error paths (spread units, float32) drawn in proportion to ``weights`` by
+    systematic resampling (deterministic): path ``i`` fills about ``count * w_i / sum(w)`` slots, so the
+    share of them beyond a threshold is the weighted share, and a model file would need no weights."""
+    cumulative = np.cumsum(weights)
+    positions = (np.arange(count) + 0.5) / count * cumulative[-1]
+    chosen = np.minimum(np.searchsorted(cumulative, positions, side="right"), len(cumulative) - 1)
+    return (errors / spread)[chosen].astype(np.float32)
+
+
+def effective_paths(weights: np.ndarray) -> float:
+    """Kish's effective number of paths, ``sum(w)^2 / sum(w^2)``."""
+    return float(weights.sum() ** 2 / np.square(weights).sum())
+
+
 def near_probabilities(errors, feature, forecast, spread, block_feature, threshold, event):
     """Per origin of a block, the share of its nearest paths (by mean forecast) beyond ``threshold``."""
     k = min(len(errors), max(NEAR_LEAST, int(NEAR_SHARE * len(errors))))
@@ -85,8 +100,8 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
 
     from lstmcast import Forecaster
     from lstmcast.intervals import (
+        MAX_PATHS,
         decay_weights,
-        effective_paths,
         event_probabilities,
         keep_paths,
         probability_scores,
@@ -144,7 +159,7 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
         arm_paths = {
             "trained": fc.state_.paths,
             "all": keep_paths(e, s),
-            "hl30": keep_paths(e, s, weights),
+            "hl30": weighted_paths(e, s, weights, MAX_PATHS),
         }
         for case, level in thresholds.items():
             for arm, paths in arm_paths.items():

@@ -291,29 +291,10 @@ def kept_paths(count: int) -> np.ndarray:
     return np.linspace(0, count - 1, MAX_PATHS).round().astype(np.int64)
 
 
-def keep_paths(residuals: np.ndarray, spread: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def keep_paths(residuals: np.ndarray, spread: np.ndarray) -> np.ndarray:
     """At most ``MAX_PATHS`` whole validation error paths ``[P, H]`` (each origin's errors over the
-    horizon, in units of its window's spread), evenly spaced in time, as float32. With ``weights`` (one
-    per origin, ``decay_weights``), ``MAX_PATHS`` paths drawn in proportion to them instead
-    (``weighted_paths``): the share of kept paths beyond a threshold is then the weighted share."""
-    chosen = kept_paths(len(residuals)) if weights is None else weighted_paths(weights, MAX_PATHS)
-    return (residuals / spread)[chosen].astype(np.float32)
-
-
-def weighted_paths(weights: np.ndarray, count: int) -> np.ndarray:
-    """Which path fills each of ``count`` slots, in proportion to ``weights`` (systematic resampling,
-    deterministic): path ``i`` takes about ``count * w_i / sum(w)`` slots, in time order. Stored paths
-    stay plain rows, so a model with weighted paths reads as any other (no weights in the file)."""
-    cumulative = np.cumsum(np.asarray(weights, dtype=np.float64))
-    positions = (np.arange(count) + 0.5) / count * cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, positions, side="right"), len(cumulative) - 1)
-
-
-def effective_paths(weights: np.ndarray) -> float:
-    """Kish's effective number of paths, ``sum(w)^2 / sum(w^2)``: how many equally weighted paths the
-    weighted ones are worth (the count itself with every weight alike)."""
-    w = np.asarray(weights, dtype=np.float64)
-    return float(w.sum() ** 2 / np.square(w).sum())
+    horizon, in units of its window's spread), evenly spaced in time, as float32."""
+    return (residuals / spread)[kept_paths(len(residuals))].astype(np.float32)
 
 
 def event_probabilities(
