@@ -62,6 +62,16 @@ SEGMENT = _SegmentType()
 
 
 class _Group(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """The group's own ``--help`` and ``--version`` write while their options are parsed, before
+        any command runs: a reader gone there (``lstmcast --help | head -1``) is exit 141, as for a
+        command's output, not Click's exit 1."""
+        try:
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(ExitCode.BROKEN_PIPE)
+
     def invoke(self, ctx: click.Context) -> Any:
         global _COMMAND_RAN
         _COMMAND_RAN = True

@@ -210,6 +210,19 @@ def test_a_stderr_that_cannot_be_written_changes_no_exit_status(pipeline: Path, 
     assert run("train series.csv --no-such-option") == 2  # Click's own usage error, shown by lstmcast
 
 
+@pytest.mark.parametrize("command", ["--help", "--version", "train --help"])
+def test_help_to_a_reader_that_left_is_exit_141_like_any_output(command: str) -> None:
+    """`true` exits before lstmcast starts writing: the pipe is broken for the group's help as for a
+    command's (Click alone made the group's exit 1, a failure a script could not tell apart)."""
+    ran = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m lstmcast {command} | true; exit ${{PIPESTATUS[0]}}"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert ran.returncode == 141, ran.stderr
+    assert ran.stderr == b""
+
+
 def test_help_that_cannot_be_written_is_an_output_error_not_a_traceback(tmp_path: Path) -> None:
     for command in ("--help", "--version", "train --help"):
         ran = subprocess.run(
