@@ -33,7 +33,8 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
-from role_runner import quiet_fit, run_roles  # noqa: E402
+from recalibration_events import fit_threshold_model  # noqa: E402
+from role_runner import run_roles  # noqa: E402
 
 CASES = {"above": 0.9, "below": 0.1}
 KINDS = ("step", "any")
@@ -56,11 +57,8 @@ def held_out_any(paths, path_origins, forecast, spread, origins, threshold, even
 
 
 def run_one(name: str, role: str, seed: int) -> dict:
-    from intervals import model_rows
-    from recipe_study import load
     from sklearn.isotonic import IsotonicRegression
 
-    from lstmcast import Forecaster
     from lstmcast.intervals import (
         event_probabilities,
         held_out_probabilities,
@@ -68,15 +66,9 @@ def run_one(name: str, role: str, seed: int) -> dict:
         probability_scores,
         window_spread,
     )
-    from lstmcast.train import use_threads
 
-    use_threads(1)
-    spec, frame, rows = load(name, role)
+    spec, fc, fit_s, seen = fit_threshold_model(name, role, seed)
     L, H = spec.lookback, spec.horizon
-    time_col = "time" if "time" in frame else None
-    fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=spec.season, seed=seed)
-    fit_s = quiet_fit(fc, frame, threshold="q0.9", event="above")
-    seen = model_rows(fc, frame)
     series, split, val, test = seen.series, seen.split, seen.val, seen.test
     target, scaled, scale = seen.target, seen.scaled, seen.scale
     steps, lags = np.arange(H), np.arange(L)

@@ -52,6 +52,7 @@ if str(HERE) not in sys.path:
 
 import numpy as np  # noqa: E402
 from recalibration import block_length, blocks_of  # noqa: E402
+from recalibration_decay import add_options  # noqa: E402
 from role_runner import quiet_fit, run_roles  # noqa: E402
 
 HALF_LIFE = 30  # seasons: what recalibration_decay.py chose for the bands
@@ -94,11 +95,25 @@ def near_probabilities(errors, feature, forecast, spread, block_feature, thresho
     return step, anywhere
 
 
-def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (one straight run: fit, arms, checks)
+def fit_threshold_model(name: str, role: str, seed: int):
+    """The series' spec, the Forecaster fitted on it with its defaults (the registry's lookback,
+    horizon and season, one thread) and ``threshold="q0.9"``, the fit's seconds, and its
+    ``intervals.ModelRows``: the split, origins and scaled target as the model sees them."""
     from intervals import model_rows
     from recipe_study import load
 
     from lstmcast import Forecaster
+    from lstmcast.train import use_threads
+
+    use_threads(1)
+    spec, frame, rows = load(name, role)
+    time_col = "time" if "time" in frame else None
+    fc = Forecaster("y", time_col=time_col, lookback=spec.lookback, horizon=spec.horizon, season=spec.season, seed=seed)
+    fit_s = quiet_fit(fc, frame, threshold="q0.9", event="above")
+    return spec, fc, fit_s, model_rows(fc, frame)
+
+
+def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (one straight run: fit, arms, checks)
     from lstmcast.intervals import (
         MAX_PATHS,
         decay_weights,
@@ -107,15 +122,9 @@ def run_one(name: str, role: str, seed: int, cap: int) -> dict:  # noqa: C901 (o
         probability_scores,
         window_spread,
     )
-    from lstmcast.train import use_threads
 
-    use_threads(1)
-    spec, frame, rows = load(name, role)
+    spec, fc, fit_s, seen = fit_threshold_model(name, role, seed)
     L, H = spec.lookback, spec.horizon
-    time_col = "time" if "time" in frame else None
-    fc = Forecaster("y", time_col=time_col, lookback=L, horizon=H, season=spec.season, seed=seed)
-    fit_s = quiet_fit(fc, frame, threshold="q0.9", event="above")
-    seen = model_rows(fc, frame)
     series, split, val, test = seen.series, seen.split, seen.val, seen.test
     target, scaled, scale = seen.target, seen.scaled, seen.scale
     steps, lags = np.arange(H), np.arange(L)
@@ -272,10 +281,6 @@ def table(rows: list[dict]) -> str:
                     f"{S['all']['events']}{mark} | {S['base_rate']:.3f} / {S['test_rate']:.3f} | {skills} |"
                 )
     return "\n".join(lines)
-
-
-def add_options(parser) -> None:
-    parser.add_argument("--max-blocks", type=int, default=60, help="blocks kept per series, evenly spread (60)")
 
 
 def main() -> None:
