@@ -1210,7 +1210,7 @@ def calibrate(
     _forecast_in_numpy(threads, None)
     from lstmcast.artifact import is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
-    from lstmcast.calibration import describe, describe_paths, describe_quantiles
+    from lstmcast.calibration import check_options, describe, describe_paths, describe_quantiles
     from lstmcast.intervals import parse_levels
     from lstmcast.read import read_table
 
@@ -1222,6 +1222,7 @@ def calibrate(
         raise ArtifactError(f"{model_dir}: not a model directory (it is a file)")
     model_output = outputs.directory(model_dir, check=_check_recalibratable, is_ours=is_model_dir)
     state = read_state(model_dir)
+    check_options(state, wanted, last, since, half_life)  # what the model alone decides, before DATA is read
     frame = read_table(data, input_format, text=state.data.id_col)
     result = recalibrate(state, frame, wanted, last, since, half_life)
     assert model_output.staging is not None
