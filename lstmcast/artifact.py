@@ -595,6 +595,14 @@ _NUMBER = _Kind("a finite number", (int, float), _finite)
 _NONZERO = _Kind("a finite number other than 0", (int, float), lambda value: _finite(value) and value != 0)
 _WHOLE = _Kind("a whole number", (int,), lambda value: 0 <= value < 2**63)  # 64 bits, as numpy and torch take
 _STEPS = _Kind(f"a whole number from 1 to {MAX_STEPS}", (int,), lambda value: 1 <= value <= MAX_STEPS)
+_PROBABILITY = _Kind("a number strictly between 0 and 1", (int, float), lambda value: _finite(value) and 0 < value < 1)
+_SHARE = _Kind("a number from 0 to 1", (int, float), lambda value: _finite(value) and 0 <= value <= 1)
+# A threshold's quantile level: only the stored grid of levels (steps of 0.001) can be resolved later.
+_LEVEL = _Kind(
+    "a level strictly between 0 and 1 with at most 3 decimals",
+    (int, float),
+    lambda value: _finite(value) and 0 < value < 1 and abs(value * 1000 - round(value * 1000)) <= 1e-9,
+)
 _EVENT = _Kind('"above" or "below"', (str,), lambda value: value in ("above", "below"))
 _TIME = _Kind("a time or a row number", (str, int))
 _SCORES = (
@@ -648,15 +656,15 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("quantiles.window_norm", _STRING),
     ("quantiles.calibration", _WHOLE),
     ("events.threshold", _NUMBER.or_null()),
-    ("events.quantile?", _NUMBER.or_null()),
+    ("events.quantile?", _LEVEL.or_null()),
     ("events.event", _EVENT),
     ("events.alert_level", _NUMBER.or_null()),
     ("events.alert_offset?", _NUMBER.or_null()),
     ("events.tolerance", _WHOLE),
     ("events.alert_level_tuning?", _OBJECT.or_null()),
-    ("events.base_rate?", _NUMBER.or_null()),
-    ("events.alert_prob?", _NUMBER.or_null()),
-    ("events.base_rate_any?", _NUMBER.or_null()),
+    ("events.base_rate?", _SHARE.or_null()),
+    ("events.alert_prob?", _PROBABILITY.or_null()),
+    ("events.base_rate_any?", _SHARE.or_null()),
     ("events.alert_level_tuning.event_f1?", _NUMBER.or_null()),
     ("events.alert_level_tuning.threshold_f1?", _NUMBER.or_null()),
     ("events.alert_prob_tuning?", _OBJECT.or_null()),

@@ -76,12 +76,8 @@ def calibrate(
     an origin's weight halving every ``half_life`` seasons before its series' newest origin
     (``lstmcast.intervals.weighted_ranks``): recent errors count more where the errors drift. The error
     paths are taken from every origin alike. Nothing else changes but the record of this calibration."""
-    levels = levels or (state.intervals.levels if state.intervals is not None else ())
+    levels = check_options(state, levels, last, since, half_life)
     refresh_paths = state.paths is not None and bool(state.events)
-    if not levels and not refresh_paths and state.quantiles is None:
-        raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
-    _check_half_life(state, levels, half_life)
-    _check_window_options(state, last, since)
     # The bands name columns of predict's table: a new level must not name one the data has.
     frames.check_output_names(
         state.target,
@@ -162,6 +158,25 @@ def calibrate(
     }
     calibrated = dataclasses.replace(state, intervals=intervals, paths=paths, quantiles=quantiles, calibration=record)
     return Calibrated(calibrated, len(origins), seen, source)
+
+
+def check_options(
+    state: FittedState,
+    levels: tuple[float, ...] = (),
+    last: int | None = None,
+    since: str | None = None,
+    half_life: float | None = None,
+) -> tuple[float, ...]:
+    """What ``calibrate``'s options and the model alone decide, a ConfigError before any data is read:
+    something to refresh, a ``half_life`` with something to weigh, ``last``, and whether the model
+    can start from ``since``. The levels to learn: ``levels``, else the model's own."""
+    levels = levels or (state.intervals.levels if state.intervals is not None else ())
+    refresh_paths = state.paths is not None and bool(state.events)
+    if not levels and not refresh_paths and state.quantiles is None:
+        raise ConfigError("this model was trained without intervals; give the levels to learn (--level 80,95)")
+    _check_half_life(state, levels, half_life)
+    _check_window_options(state, last, since)
+    return levels
 
 
 # What origins on rows training saw mean here: the model fitted those rows, so its errors there are small.

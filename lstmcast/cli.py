@@ -38,6 +38,7 @@ from lstmcast.errors import ArtifactError, ConfigError, DataWarning, LstmcastErr
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.outputs import Output, Outputs
 
@@ -274,6 +275,28 @@ def _predict_recent(
     for warning in caught:
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return frame, forecast
+
+
+def _event_settings(
+    id_col: str | None,
+    threshold: str | None,
+    event: str | None,
+    alert_level: float | None,
+    tolerance: int | None,
+    tune_alert_level: bool,
+    alert_prob: float | None,
+    tune_alert_prob: bool,
+) -> EventSettings | None:
+    """The threshold options, checked before anything is read (exit 2): also that a model of many
+    series (``id_col``) can keep them, which needs no data either."""
+    from lstmcast.evaluation import EventSettings
+
+    events = EventSettings.from_options(
+        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )
+    if events is not None and id_col is not None:
+        events.check_many_series()
+    return events
 
 
 def _one_stdout(*paths: str | None) -> None:
@@ -754,7 +777,6 @@ def train(
     """
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
     from lstmcast.console import alert_level_note, epoch_progress, live_display_allowed, metrics_table, panel_note
-    from lstmcast.evaluation import EventSettings
     from lstmcast.forecast import Forecaster
     from lstmcast.read import read_table
     from lstmcast.train import use_threads
@@ -764,8 +786,8 @@ def train(
     use_threads(threads)
     forecaster = Forecaster(**params)
     forecaster.settings()  # settings errors before reading anything
-    events = EventSettings.from_options(
-        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    events = _event_settings(
+        forecaster.id_col, threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
     )
     if per_step_path is not None and forecaster.test_frac == 0:
         raise click.UsageError("--per-step scores the test part, and --test-frac 0 leaves none")
@@ -1069,6 +1091,9 @@ def backtest(
     use_threads(threads)
     template = Forecaster(**params)
     template.settings()
+    _event_settings(
+        template.id_col, threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    )  # checked here, before DATA and the outputs; backtest takes the options themselves
     if plot_path is not None:
         from lstmcast.plot import require_matplotlib
 
@@ -1185,7 +1210,7 @@ def calibrate(
     _forecast_in_numpy(threads, None)
     from lstmcast.artifact import is_model_dir, read_state, write_recalibrated
     from lstmcast.calibration import calibrate as recalibrate
-    from lstmcast.calibration import describe, describe_paths, describe_quantiles
+    from lstmcast.calibration import check_options, describe, describe_paths, describe_quantiles
     from lstmcast.intervals import parse_levels
     from lstmcast.read import read_table
 
@@ -1197,6 +1222,7 @@ def calibrate(
         raise ArtifactError(f"{model_dir}: not a model directory (it is a file)")
     model_output = outputs.directory(model_dir, check=_check_recalibratable, is_ours=is_model_dir)
     state = read_state(model_dir)
+    check_options(state, wanted, last, since, half_life)  # what the model alone decides, before DATA is read
     frame = read_table(data, input_format, text=state.data.id_col)
     result = recalibrate(state, frame, wanted, last, since, half_life)
     assert model_output.staging is not None
@@ -1512,7 +1538,6 @@ def tune_command(
     from lstmcast import tune as tuning
     from lstmcast.artifact import check_replaceable, is_model_dir, write_model_files
     from lstmcast.console import announce_search, print_trial, search_report
-    from lstmcast.evaluation import EventSettings
     from lstmcast.read import read_table
     from lstmcast.train import use_threads
     from lstmcast.write import json_bytes, table_bytes
@@ -1522,8 +1547,8 @@ def tune_command(
     if as_json and trials_path == "-":
         raise click.UsageError("--json and --trials - both want stdout; write the trials to a file")
     space = tuning.parse_grid(grid)
-    params["events"] = EventSettings.from_options(
-        threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
+    params["events"] = _event_settings(
+        params.get("id_col"), threshold, event, alert_level, tolerance, tune_alert_level, alert_prob, tune_alert_prob
     )
     budget_seconds = tuning.parse_duration(budget) if budget is not None else None
     plan = tuning.plan_trials(space, params, n_random, seed)  # every value checked before any work

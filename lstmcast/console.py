@@ -780,8 +780,9 @@ def panel_note(
     """After scoring many series: what the pooled table means (``scored`` says what of each series was
     scored), and the series that fares worst."""
     fitted, total = training.get("series_fitted"), training.get("series")
-    left_out = f"; {total - fitted} too short were left out" if fitted != total else ""
-    console.print(f"Pooled over {scored} {fitted} series{left_out}, each in its own scaled units.", markup=False)
+    # Why each was left out (too short, flat over its training rows) the warnings have said.
+    left_out = f" ({total - fitted} more left out)" if fitted != total else ""
+    console.print(f"Pooled over {scored} {fitted} series, each in its own scaled units{left_out}.", markup=False)
     worst = next((row for row in metrics.get("series", []) if row["id"] == metrics.get("worst_series")), None)
     if worst is not None and worst.get("skill") is not None:
         console.print(

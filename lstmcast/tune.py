@@ -13,13 +13,14 @@ The winner is kept as it was trained, not refitted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import math
 import numbers
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,6 +136,8 @@ class Trial:
     epochs_run: int | None
     seconds: float
     status: str
+    # The data warnings its training gave (quiet while it ran); the kept trial's are said at the end.
+    said: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -421,7 +424,8 @@ def tune(
     """
     base = _base_params(base_params, seed)
     plan = plan_trials(space, base, n_random, seed)
-    series = _check_data(frame, base, plan)  # validated once, for every trial
+    with _recording() as checked:
+        series = _check_data(frame, base, plan)  # validated once, for every trial
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
 
     def out_of_time() -> bool:
@@ -431,7 +435,27 @@ def tune(
     if best is None:
         first = next(trial for trial in trials if trial.status.startswith("failed"))
         raise TrainingError(f"all {len(trials)} trials failed; trial {first.number} {first.status}")
+    for message in dict.fromkeys(best[0].said):  # what training the kept model found, as train says it
+        if message not in checked:
+            warnings.warn(message, DataWarning, stacklevel=2)
     return _finish(best, trials, plan, stopped, seed, budget_seconds, series)
+
+
+@contextlib.contextmanager
+def _recording(quiet: bool = False) -> Iterator[list[str]]:
+    """Record the block's warnings and show them when it ends (also when it raises), its data warnings
+    too unless ``quiet``; the list it gives is filled then with the text of its data warnings."""
+    said: list[str] = []
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DataWarning)
+            yield said
+    finally:
+        said.extend(str(warning.message) for warning in caught if issubclass(warning.category, DataWarning))
+        for warning in caught:
+            if not (quiet and issubclass(warning.category, DataWarning)):
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 def _search(
@@ -558,8 +582,8 @@ def _run_trial(
     forecaster = Forecaster(**params)
     started = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # shown once, by _check_data, not once per trial
+        # Quiet: the data's warnings are shown once, by _check_data, not once per trial.
+        with _recording(quiet=True) as said:
             if isinstance(data, Panel):
                 forecaster.fit_panel(data, should_stop=should_stop, score=False)
             else:
@@ -571,7 +595,7 @@ def _run_trial(
     # Training ends by patience, by running every epoch, or because should_stop said so: the budget.
     cut = not forecaster.stopped_early_ and epochs_run < forecaster.epochs
     seconds = time.perf_counter() - started
-    trial = Trial(number, setting, forecaster.val_mse_, forecaster.best_epoch_, epochs_run, seconds, "ok")
+    trial = Trial(number, setting, forecaster.val_mse_, forecaster.best_epoch_, epochs_run, seconds, "ok", tuple(said))
     return (dataclasses.replace(trial, status="budget") if cut else trial), forecaster
 
 

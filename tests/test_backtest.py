@@ -141,6 +141,21 @@ def test_backtest_cli_errors_are_one_line_and_write_nothing(tmp_path: Path) -> N
     assert result.exit_code == 2 and "needs --threshold" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--alert-level", "3"], "--alert-level needs --threshold"),
+        (["--threshold", "abc"], "--threshold must be a number or a quantile"),
+        (["--threshold", "5", "--alert-prob", "3"], "--alert-prob is a probability strictly between 0 and 1"),
+    ],
+)
+def test_threshold_options_are_checked_before_data_or_outputs(tmp_path: Path, options: list[str], message: str) -> None:
+    """As train's: a usage error (exit 2) whatever else is wrong; here DATA and the output's folder are missing."""
+    result = run("backtest", tmp_path / "missing.csv", *options, "-o", tmp_path / "no" / "report.json", *TINY_FLAGS)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {message}") and result.stderr.count("\n") == 1
+
+
 def test_pooled_skill_matches_the_pooled_mses(report: dict) -> None:
     for scores in report["baselines"].values():
         assert scores["skill"] == pytest.approx(1 - report["mse"] / scores["mse"])

@@ -420,6 +420,30 @@ def test_calibrate_since_on_a_model_without_times_is_a_usage_error_whatever_the_
     assert (tmp_path / "m" / "manifest.json").read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--half-life", "nan"], "--half-life must be a positive number of seasons; got nan"),
+        (["--half-life", "30"], "--half-life weighs the bands and the quantiles' corrections, and this model has"),
+    ],
+    ids=["not a number", "nothing to weigh"],
+)
+def test_calibrate_settings_are_usage_errors_before_the_data_is_read(
+    threshold_model: Forecaster, tmp_path: Path, options: list[str], message: str
+) -> None:
+    """What the options and the model alone decide is exit 2 whatever DATA is: here it does not exist."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    threshold_model.save(tmp_path / "m")  # error paths only: no bands, no quantiles
+    before = (tmp_path / "m" / "manifest.json").read_bytes()
+    ran = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "m"), str(tmp_path / "missing.csv"), *options])
+    assert ran.exit_code == 2, ran.stderr
+    assert ran.stderr.startswith(f"Error: {message}") and ran.stderr.count("\n") == 1
+    assert (tmp_path / "m" / "manifest.json").read_bytes() == before
+
+
 def test_info_says_the_bands_were_recalibrated_and_labels_the_training_time_coverage(
     ar1_model: Forecaster, tmp_path: Path
 ) -> None:

@@ -46,6 +46,7 @@ def run(*args: str | Path):
 
 # -- the manifest's structure --------------------------------------------------------------------
 
+EVENTS = {"threshold": 9.0, "event": "above", "alert_level": 9.0, "tolerance": 0}
 MALFORMED = {  # what is wrong: (the change, what the message says inside "corrupt (...)")
     "versions is a string": (lambda m: m.update(versions="0.4.0"), "versions should be an object; it is a string"),
     "baselines is a list": (lambda m: m.update(baselines=[]), "baselines should be an object; it is a list"),
@@ -92,6 +93,20 @@ MALFORMED = {  # what is wrong: (the change, what the message says inside "corru
         lambda m: m.update(events={"threshold": 9.0, "event": "sideways", "alert_level": 9.0, "tolerance": 0}),
         'events.event should be "above" or "below"; it is \'sideways\'',
     ),
+    # Out of range, these once reached the commands: exit 1 (an internal error) or exit 2 (as if the
+    # user had typed --alert-prob 7), and predict wrote no alert at all.
+    "an alert probability is 7": (
+        lambda m: m.update(events={**EVENTS, "alert_prob": 7}),
+        "events.alert_prob should be a number strictly between 0 and 1 or null; it is 7",
+    ),
+    "a threshold's quantile level is 2": (
+        lambda m: m.update(events={**EVENTS, "quantile": 2}),
+        "events.quantile should be a level strictly between 0 and 1 with at most 3 decimals or null; it is 2",
+    ),
+    "a base rate is negative": (
+        lambda m: m.update(events={**EVENTS, "base_rate_any": -0.5}),
+        "events.base_rate_any should be a number from 0 to 1 or null; it is -0.5",
+    ),
 }
 
 
@@ -108,7 +123,10 @@ def test_a_malformed_manifest_is_corrupt_naming_the_field(model: Path, change, m
     [["info"], ["info", "--json"], ["predict", "{csv}"], ["evaluate", "{csv}"], ["plot", "--history", "-o", "{png}"]],
     ids=" ".join,
 )
-@pytest.mark.parametrize("malformed", ["versions is a string", "baselines is a list"])
+@pytest.mark.parametrize(
+    "malformed",
+    ["versions is a string", "baselines is a list", "an alert probability is 7", "a threshold's quantile level is 2"],
+)
 def test_every_command_reports_a_malformed_manifest_in_one_line(
     model: Path, csv_file: Path, command: list[str], malformed: str
 ) -> None:

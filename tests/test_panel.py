@@ -842,6 +842,22 @@ def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_p
         Forecaster(**settings).fit(both, strict=True)
 
 
+def test_the_report_does_not_call_a_flat_series_too_short(tmp_path: Path) -> None:
+    """The summary line counts the series left out without giving them a reason the warning does not."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    flat = _stores(["k"]).assign(y=1000.0)
+    pd.concat([_stores(["a", "b", "c"]), flat], ignore_index=True).to_csv(tmp_path / "s.csv", index=False)
+    args = ["train", str(tmp_path / "s.csv"), "--id-col", "id", "--target", "y", "-o", str(tmp_path / "m")]
+    trained = CliRunner().invoke(cli, [*args, *TINY_FLAGS])
+    assert trained.exit_code == 0, trained.stderr
+    assert "left out 1 of 4 series with one value on every training row (id 'k')" in trained.stderr
+    assert "too short" not in trained.stderr
+    assert "Pooled over the test parts of 3 series, each in its own scaled units (1 more left out)." in trained.stderr
+
+
 def test_an_id_column_named_like_a_forecast_column_is_refused_at_training() -> None:
     table = _stores(["a", "b"]).rename(columns={"id": "step"})
     with pytest.raises(DataError, match="the id column is named 'step'"):

@@ -133,6 +133,22 @@ def test_alert_level_with_a_quantile_threshold_is_refused_as_one_value_for_serie
         Forecaster(**PANEL).fit(stores(), threshold="q0.9", alert_level=5.0)
 
 
+@pytest.mark.parametrize("command", ["train", "tune", "backtest"])
+def test_the_refusal_is_a_usage_error_before_data_or_outputs_are_looked_at(tmp_path: Path, command: str) -> None:
+    """As every other contradiction of settings: exit 2 whatever else is wrong, with nothing read
+    (here DATA does not exist and the output's folder neither)."""
+    output = {"backtest": ["-o", tmp_path / "no" / "report.json"], "tune": ["--grid", "hidden=2,4"]}.get(command, [])
+    if command != "backtest":
+        output += ["-o", tmp_path / "no" / "model"]
+    args = [command, tmp_path / "missing.csv", "--id-col", "store", "--threshold", "q0.9", "--alert-level", "5"]
+    result = CliRunner().invoke(cli, [str(arg) for arg in [*args, *output, *TINY_FLAGS]])
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == (
+        "Error: --alert-level 5 is one value for every series, but --threshold q0.9 gives each series its own; "
+        "tune the alert level on the validation part (--tune-alert-level) instead\n"
+    )
+
+
 @pytest.mark.filterwarnings("ignore:.*origins forecast rows the model was trained")
 def test_evaluate_takes_another_threshold_or_tolerance(q90: Forecaster) -> None:
     table = stores()

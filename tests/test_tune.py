@@ -70,6 +70,19 @@ def test_the_best_trial_keeps_the_threshold_events_it_was_given(tmp_path: Path, 
     assert not (tmp_path / "n").exists()
 
 
+def test_what_training_the_best_trial_warned_is_said_once(tmp_path: Path, csv_file: Path) -> None:
+    """The trials' own data warnings are quiet (each would repeat the data's), but what training the
+    kept model found is said, as train says it: here a threshold no row reaches, so the alert
+    probability could not be tuned and the probabilities learnt nothing about events."""
+    result = run(
+        csv_file, "--grid", "hidden=2,4", "--threshold", "1000", "--tune-alert-prob", "-o", tmp_path / "m", *TINY_FLAGS
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("no training row is above the threshold 1000") == 1
+    assert result.stderr.count("the alert probability is 0.5, untuned") == 1
+    assert Forecaster.load(tmp_path / "m").events_["alert_prob"] == 0.5
+
+
 def test_settings_not_in_the_grid_come_from_the_options(tmp_path: Path, csv_file: Path) -> None:
     out = run_json(csv_file, "--grid", "lr=0.01,0.001", "--scaler", "minmax", "-o", tmp_path / "best")
     model = Forecaster.load(tmp_path / "best")
