@@ -528,11 +528,14 @@ def _verdict(metrics: dict[str, Any], model_name: str) -> Text:
     return verdict.append(_start_sentence(metrics["mse"], start, what))
 
 
-def _start_sentence(mse: float, start: dict[str, Any], what: str = "this series") -> str:
+def _start_sentence(mse: float | None, start: dict[str, Any], what: str = "this series") -> str:
     """What training added over the network's linear start, from the model's skill against it (1 minus
-    the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss."""
+    the ratio of their MSEs): an improvement, nothing (within ``START_MARGIN``), or a loss; nothing
+    when neither the skill nor the model's MSE is known (a file may hold null scores)."""
     gain = start.get("skill")
     if gain is None:  # the start forecast these rows without error: no ratio to give
+        if mse is None:
+            return ""
         if mse > 0:
             return " The network is worse than its linear start, which forecasts these rows without error."
         gain = 0.0
