@@ -341,7 +341,12 @@ def origin_position(state: FittedState, series: Series, origin: str | int | None
             position = int(origin) - 1
         except ValueError:
             raise ConfigError(f"--origin must be a time or a row number; got {origin!r}") from None
-    if not state.lookback <= position <= len(series):
+    if position > len(series):  # the rows before it are there; the origin itself is not
+        raise DataError(
+            f"{series.source}: --origin {origin} is past the data, which has {len(series)} rows; the origin must be "
+            f"a row of the data or just after its last (row {len(series) + 1})"
+        )
+    if position < state.lookback:
         raise DataError(
             f"{series.source}: --origin {origin} leaves {max(position, 0)} rows before it; the model reads "
             f"{state.lookback} (lookback), and the origin must be a row of the data or just after its last"
