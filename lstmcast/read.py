@@ -215,13 +215,31 @@ def _csv_options(fmt: str) -> dict[str, object]:
     return {"sep": "\t" if fmt == "tsv" else ",", "skipinitialspace": True}
 
 
+# The words pandas reads as missing by default (its documented ``na_values``), kept for every column
+# but an id column, where "NA" is Namibia and "null" may be a store's name.
+_MISSING_WORDS = (
+    *("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>"),
+    *("N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+)
+
+
+def _text_options(handle: str | IO[bytes], fmt: str, text: str) -> dict[str, object]:
+    """``read_csv`` options that read column ``text`` as written, only an empty cell missing, and
+    every other column as pandas does by default."""
+    names = _header(handle, fmt)
+    if not isinstance(handle, str):
+        handle.seek(0)
+    missing = {name: list(_MISSING_WORDS) for name in names if name != text}
+    return {"dtype": {text: str}, "keep_default_na": False, "na_values": {**missing, text: [""]}}
+
+
 def _read(handle: str | IO[bytes], fmt: str, name: str, text: str | None = None) -> pd.DataFrame:
     try:
         if fmt == "parquet":
             _reject_repeated(_parquet_names(handle), name)  # pyarrow cannot read such a file at all
             return pd.read_parquet(handle)
-        dtype = {text: str} if text is not None else None
-        return pd.read_csv(handle, dtype=dtype, **_csv_options(fmt))  # type: ignore[call-overload]
+        options = _text_options(handle, fmt, text) if text is not None else {}
+        return pd.read_csv(handle, **options, **_csv_options(fmt))  # type: ignore[call-overload]
     except DataError:
         raise
     except pd.errors.EmptyDataError:

@@ -825,6 +825,31 @@ def test_ids_are_read_as_written_so_007_and_7_are_two_series(tmp_path: Path) -> 
     assert plotted.exit_code == 0, plotted.stderr
 
 
+def test_ids_that_pandas_would_read_as_missing_are_ids_like_any_other(tmp_path: Path) -> None:
+    """Namibia's code is NA, and a store may be called "null": only an empty id is missing, while the
+    target's own NA still reads as a missing value."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = _stores(["NA", "null", "None"])
+    table.loc[5, "y"] = np.nan
+    table.to_csv(tmp_path / "a.csv", index=False, na_rep="NA")
+    run = CliRunner().invoke
+    model = str(tmp_path / "m")
+    train = ["train", str(tmp_path / "a.csv"), "--id-col", "id", "--target", "y", *TINY_FLAGS, "-o", model]
+    gap = run(cli, train)
+    assert gap.exit_code == 3 and "column 'y', row 6: missing value" in gap.stderr
+    trained = run(cli, [*train, "--fill", "interpolate"])
+    assert trained.exit_code == 0, trained.stderr
+    ids = [line.split(",")[0] for line in run(cli, ["predict", model, str(tmp_path / "a.csv")]).stdout.splitlines()[1:]]
+    assert ids[:: TINY["horizon"]] == ["NA", "null", "None"]
+    table.loc[7, "id"] = ""
+    table.to_csv(tmp_path / "b.csv", index=False, na_rep="NA")
+    refused = run(cli, ["predict", model, str(tmp_path / "b.csv")])
+    assert refused.exit_code == 3 and refused.stderr == f"Error: {tmp_path / 'b.csv'}: column 'id', row 8: missing id\n"
+
+
 def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_path: Path) -> None:
     table = _stores(["a", "b", "c"])
     flat = _stores(["k"]).assign(y=lambda f: np.where(np.arange(len(f)) < 140, 1000.0, 1000 + f["y"]))
