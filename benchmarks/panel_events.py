@@ -49,7 +49,8 @@ def per_series(fitted, panel) -> list[dict]:
     """Every series' Brier score on its test origins, with its skill against its own training base
     rate, from the fitted model's probabilities (as its report computes them)."""
     from lstmcast.events import comparison
-    from lstmcast.report import forecast_event_chances, panel_target, relative_events, series_units
+    from lstmcast.panel_report import panel_target, relative_events, series_units
+    from lstmcast.report import forecast_event_chances
     from lstmcast.window import panel_split
 
     state = fitted.state_

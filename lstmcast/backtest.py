@@ -26,14 +26,8 @@ from lstmcast.errors import ConfigError, DataError
 from lstmcast.evaluation import EventSettings
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
-from lstmcast.report import (
-    FoldEvents,
-    build_report,
-    forecast_event_chances,
-    interval_bands,
-    panel_fold_events,
-    series_units,
-)
+from lstmcast.panel_report import FoldEvents, panel_fold_events, series_units
+from lstmcast.report import build_report, forecast_event_chances, interval_bands
 from lstmcast.train import EpochReport
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
 from lstmcast.window import ranges, rolling_origins, rows_needed

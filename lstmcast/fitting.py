@@ -46,16 +46,10 @@ from lstmcast.intervals import Intervals, check_calibration, fit_intervals, kept
 from lstmcast.intervals import keep_paths as keep_error_paths
 from lstmcast.metrics import mase_scale, panel_mase_scale
 from lstmcast.models import ForecastNetwork, build_model
+from lstmcast.panel_report import RelativeEvents, panel_target, relative_events
 from lstmcast.quantiles import Quantiles, fit_shifts
 from lstmcast.quantiles import check_calibration as check_quantile_calibration
-from lstmcast.report import (
-    RelativeEvents,
-    Scoring,
-    held_out_event_chances,
-    panel_target,
-    relative_events,
-    require_finite,
-)
+from lstmcast.report import Scoring, held_out_event_chances, require_finite
 from lstmcast.runtime.frames import check_output_names
 from lstmcast.scale import Scaler, fit_panel_scaler, fit_scaler
 from lstmcast.state import FittedState, PanelEvents, PanelState
@@ -649,7 +643,7 @@ def panel_event_record(
 
 def _panel_validation(fitted: FittedPanel) -> tuple[np.ndarray, np.ndarray, np.ndarray, RelativeEvents]:
     """Every series' validation origins (global rows), the target and the model's forecasts from them,
-    relative to each series' threshold (``lstmcast.report.RelativeEvents``), and that view."""
+    relative to each series' threshold (``lstmcast.panel_report.RelativeEvents``), and that view."""
     state, panel = fitted.state, fitted.panel
     origins = fitted.split.origins("val", state.lookback, state.horizon)
     relative = relative_events(state, panel, origins)

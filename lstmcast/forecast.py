@@ -23,23 +23,25 @@ from lstmcast.errors import ConfigError, DataError, NotFittedError
 from lstmcast.evaluation import EventSettings
 from lstmcast.events import Quantile, parse_threshold
 from lstmcast.intervals import parse_levels, probability_scores
+from lstmcast.panel_report import (
+    FoldEvents,
+    panel_baselines,
+    panel_report,
+    panel_target,
+    series_units,
+    with_panel_events,
+)
 from lstmcast.quantiles import parse_quantiles
 from lstmcast.report import (
     Bands,
-    FoldEvents,
     Scoring,
     baseline_forecasts,
     build_report,
     in_sample_origins,
     interval_bands,
-    panel_baselines,
     panel_in_sample_origins,
-    panel_report,
-    panel_target,
     quantile_values,
-    series_units,
     stored_events,
-    with_panel_events,
 )
 from lstmcast.runtime import frames
 from lstmcast.state import FittedState
@@ -488,7 +490,7 @@ class Forecaster:
         """The report of ``forecast``, ``baselines``, ``bands`` and ``quantiles`` (original units;
         default: this model's own intervals, and no quantiles scored: ``panel_forecasts_and_quantiles``
         gives them with the forecast) from global ``origins`` of ``panel``, each series scaled by this
-        model's statistics for it; ``fold_events`` as for ``lstmcast.report.panel_report``."""
+        model's statistics for it; ``fold_events`` as for ``lstmcast.panel_report.panel_report``."""
         state = self._check_fitted()
         starts = panel.offsets[np.searchsorted(panel.offsets, origins, side="right") - 1]
 

@@ -68,6 +68,7 @@ def test_the_fitted_state_and_the_runtime_import_no_torch() -> None:
         "lstmcast.state",
         "lstmcast.artifact",
         "lstmcast.report",
+        "lstmcast.panel_report",
         "lstmcast.runtime.network",
         "lstmcast.runtime.frames",
     ):

@@ -261,9 +261,7 @@ def test_a_model_of_many_series_reports_its_one_start(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.linear_start_.weight, model.linear_start_.weight)
 
 
-def test_a_model_whose_file_holds_no_mse_is_described_without_a_start_sentence(
-    tmp_path: Path, model_dir: Path
-) -> None:
+def test_a_model_whose_file_holds_no_mse_is_described_without_a_start_sentence(tmp_path: Path, model_dir: Path) -> None:
     """The file's checks allow a null score (lstmcast writes one where a score is undefined); with the
     MSE and the start's skill both null there is no ratio to speak of, so ``info`` says nothing about
     the start, where it used to stop half-way through its output with Python's words and exit 4."""

@@ -19,8 +19,9 @@ from lstmcast.intervals import (
     level_name,
     probability_columns,
 )
+from lstmcast.panel_report import relative_events
 from lstmcast.quantiles import quantile_columns, quantile_name, quantile_names
-from lstmcast.report import Scoring, forecast_event_chances, relative_events, stored_events
+from lstmcast.report import Scoring, forecast_event_chances, stored_events
 from lstmcast.runtime.network import forecast_rows
 from lstmcast.state import FittedState
 from lstmcast.validate import (
