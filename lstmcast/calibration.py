@@ -63,6 +63,7 @@ def calibrate(
     last: int | None = None,
     since: str | None = None,
     half_life: float | None = None,
+    skip_unknown: bool = False,
 ) -> Calibrated:
     """``state`` with its intervals taken again from its errors on ``frame`` (the levels it has, or
     ``levels``): every origin whose lookback and whole horizon lie in ``frame`` (in each series, for a
@@ -75,8 +76,11 @@ def calibrate(
     day of hourly rows), the bands and the quantiles' corrections are weighted quantiles of the errors,
     an origin's weight halving every ``half_life`` seasons before its series' newest origin
     (``lstmcast.intervals.weighted_ranks``): recent errors count more where the errors drift. The error
-    paths are taken from every origin alike. Nothing else changes but the record of this calibration."""
-    levels = check_options(state, levels, last, since, half_life)
+    paths are taken from every origin alike. A series of ``frame`` that a model of many series was not
+    fitted on is a DataError, or with ``skip_unknown`` is left out with a warning (a store opened
+    since must not stop the others' nightly recalibration). Nothing else changes but the record of
+    this calibration."""
+    levels = check_options(state, levels, last, since, half_life, skip_unknown)
     refresh_paths = state.paths is not None and bool(state.events)
     # The bands name columns of predict's table: a new level must not name one the data has.
     frames.check_output_names(
@@ -96,8 +100,12 @@ def calibrate(
         target, index = state.scaler.transform_target(series.values[:, 0]), series.index
         ids: tuple[str, ...] = ()
     else:
-        panel = frames.validate_panel_for(state, frame)
-        frames.require_known(panel, state)
+        if skip_unknown:
+            panel = frames.known_panel_for(state, frame, doing="calibrate on")
+            assert panel is not None  # nothing known is a DataError
+        else:
+            panel = frames.validate_panel_for(state, frame)
+        frames.require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
         frames.require_same_frequency(state, panel, "calibrate")
         need = state.lookback + state.horizon
         panel = leave_out_short(panel, panel.lengths < need, f"to calibrate (each needs {need} rows)")
@@ -166,10 +174,14 @@ def check_options(
     last: int | None = None,
     since: str | None = None,
     half_life: float | None = None,
+    skip_unknown: bool = False,
 ) -> tuple[float, ...]:
     """What ``calibrate``'s options and the model alone decide, a ConfigError before any data is read:
-    something to refresh, a ``half_life`` with something to weigh, ``last``, and whether the model
-    can start from ``since``. The levels to learn: ``levels``, else the model's own."""
+    something to refresh, a ``half_life`` with something to weigh, ``last``, whether the model can
+    start from ``since``, and ``skip_unknown`` only for a model of many series. The levels to learn:
+    ``levels``, else the model's own."""
+    if skip_unknown and state.panel is None:
+        raise ConfigError(frames.SKIP_UNKNOWN_NEEDS_MANY)
     levels = levels or (state.intervals.levels if state.intervals is not None else ())
     refresh_paths = state.paths is not None and bool(state.events)
     if not levels and not refresh_paths and state.quantiles is None:

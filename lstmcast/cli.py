@@ -410,6 +410,13 @@ strict_option = click.option(
     help="Many series: a series too short to use is an error (exit 3), not left out with a warning.",
 )
 
+skip_unknown_option = click.option(
+    "--skip-unknown",
+    is_flag=True,
+    help="Many series: leave out series the model was not trained on, with a warning naming them, instead of "
+    "failing the whole batch (exit 3).",
+)
+
 per_series_option = click.option(
     "--per-series",
     "per_series_path",
@@ -854,12 +861,7 @@ def train(
     "each id, so N jobs together forecast every series once.",
 )
 @strict_option
-@click.option(
-    "--skip-unknown",
-    is_flag=True,
-    help="Many series: leave out series the model was not trained on, with a warning naming them, instead of "
-    "failing the whole batch (exit 3).",
-)
+@skip_unknown_option
 @input_format_option
 @legacy_device_option
 @threads_option
@@ -929,6 +931,7 @@ def predict(
 @per_step_option
 @per_series_option
 @strict_option
+@skip_unknown_option
 @click.option("-o", "--output", default=None, help="Also write the metrics as JSON to this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON on stdout.")
 @input_format_option
@@ -947,6 +950,7 @@ def evaluate(
     per_step_path: str | None,
     per_series_path: str | None,
     strict: bool,
+    skip_unknown: bool,
     output: str | None,
     as_json: bool,
     input_format: str | None,
@@ -967,7 +971,7 @@ def evaluate(
       lstmcast evaluate model/ new.csv --per-step steps.csv
     """
     from lstmcast.console import metrics_table
-    from lstmcast.forecast import Forecaster
+    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY, Forecaster
     from lstmcast.read import read_table
     from lstmcast.train import resolve_device, use_threads
     from lstmcast.write import json_bytes
@@ -985,9 +989,18 @@ def evaluate(
     forecaster = Forecaster.load(model_dir, device=device)
     if per_series_path is not None and forecaster.state_.panel is None:
         raise click.UsageError("--per-series scores every series of a model of many series (train --id-col)")
+    if skip_unknown and forecaster.state_.panel is None:
+        raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)  # before reading DATA
     frame = read_table(data, input_format, text=forecaster.id_col)
     metrics = forecaster.evaluate(
-        frame, threshold, event, stride, alert_level=alert_level, tolerance=tolerance, strict=strict
+        frame,
+        threshold,
+        event,
+        stride,
+        alert_level=alert_level,
+        tolerance=tolerance,
+        strict=strict,
+        skip_unknown=skip_unknown,
     )
     for report in (json_file, json_output):
         if report is not None:
@@ -1178,6 +1191,7 @@ def backtest(
     help="Weigh recent errors more: an origin's weight halves every SEASONS seasons (days of hourly data) "
     "before the newest; default: every origin alike.",
 )
+@skip_unknown_option
 @input_format_option
 @threads_option
 @quiet_option
@@ -1188,6 +1202,7 @@ def calibrate(
     last: int | None,
     since: str | None,
     half_life: float | None,
+    skip_unknown: bool,
     input_format: str | None,
     threads: int | None,
     quiet: bool,
@@ -1222,9 +1237,9 @@ def calibrate(
         raise ArtifactError(f"{model_dir}: not a model directory (it is a file)")
     model_output = outputs.directory(model_dir, check=_check_recalibratable, is_ours=is_model_dir)
     state = read_state(model_dir)
-    check_options(state, wanted, last, since, half_life)  # what the model alone decides, before DATA is read
+    check_options(state, wanted, last, since, half_life, skip_unknown)  # the model alone decides, before DATA
     frame = read_table(data, input_format, text=state.data.id_col)
-    result = recalibrate(state, frame, wanted, last, since, half_life)
+    result = recalibrate(state, frame, wanted, last, since, half_life, skip_unknown)
     assert model_output.staging is not None
     write_recalibrated(model_output.staging, model_dir, result.state)
     outputs.commit()

@@ -78,7 +78,7 @@ class _Learned:
         return self.read(state)
 
 
-SKIP_UNKNOWN_NEEDS_MANY = "--skip-unknown is for a model of many series (--id-col); this one has one"
+SKIP_UNKNOWN_NEEDS_MANY = frames.SKIP_UNKNOWN_NEEDS_MANY  # the CLI checks it before reading DATA
 
 
 class Forecaster:
@@ -577,6 +577,7 @@ class Forecaster:
         alert_level: float | None = None,
         tolerance: int | None = None,
         strict: bool = False,
+        skip_unknown: bool = False,
     ) -> dict[str, Any]:
         """Scores over every ``stride``-th rolling origin of ``frame`` (whole horizon inside it),
         against the baselines. ``threshold`` (a number or ``"q0.95"``, a quantile of the training
@@ -584,12 +585,15 @@ class Forecaster:
         with a threshold is scored with its own event settings, ``alert_level`` and ``tolerance``
         replacing the stored ones when given. A model of many series scores every series of ``frame``
         (as its test report does: pooled in each series' scaled units, and per series); series too
-        short to give an origin are left out with a warning, or with ``strict`` are a DataError."""
+        short to give an origin are left out with a warning, or with ``strict`` are a DataError; a series
+        the model was not fitted on is a DataError, or with ``skip_unknown`` is left out with a warning."""
         if stride < 1:
             raise ConfigError(f"stride must be at least 1; got {stride}")
+        if skip_unknown and self._check_fitted().panel is None:
+            raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if self._check_fitted().panel is not None:
             state = with_panel_events(self._check_fitted(), threshold, event, alert_level, tolerance)
-            return self._evaluate_panel(frame, stride, strict, state)
+            return self._evaluate_panel(frame, stride, strict, state, skip_unknown)
         events = self.event_settings(threshold, event, alert_level, tolerance)
         series = frames.validate_for(self._check_fitted(), frame)
         frames.warn_if_frequency_differs(self._check_fitted(), series)  # as predict: scores of a misused model
@@ -604,11 +608,17 @@ class Forecaster:
         metrics["in_sample_origins"] = in_sample_origins(self._check_fitted(), series, origins)
         return metrics
 
-    def _evaluate_panel(self, frame: pd.DataFrame, stride: int, strict: bool, state: FittedState) -> dict[str, Any]:
+    def _evaluate_panel(
+        self, frame: pd.DataFrame, stride: int, strict: bool, state: FittedState, skip_unknown: bool = False
+    ) -> dict[str, Any]:
         from lstmcast.fitting import panel_pass
 
-        panel = frames.validate_panel_for(state, frame)
-        frames.require_known(panel, state)
+        if skip_unknown:
+            panel = frames.known_panel_for(state, frame, doing="evaluate")
+            assert panel is not None  # nothing known is a DataError
+        else:
+            panel = frames.validate_panel_for(state, frame)
+        frames.require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
         frames.warn_if_frequency_differs(state, panel)
         first = max(self.lookback, state.season)
         why = (

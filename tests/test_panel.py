@@ -415,12 +415,61 @@ def test_skip_unknown_leaves_out_a_new_series_whose_own_rows_are_bad(global_mode
     assert result.exit_code == 3 and "row 58: missing value" in result.stderr  # 50 rows of 'z' before it
 
 
-def test_skip_unknown_on_a_model_of_one_series_is_a_usage_error(model_dir: Path, csv_file: Path) -> None:
+@pytest.mark.filterwarnings("ignore:.*(those scores are optimistic|bands and quantiles taken from them)")
+def test_skip_unknown_evaluates_and_recalibrates_on_the_known_series(tmp_path: Path) -> None:
+    """The nightly evaluate and calibrate of a model of many series meet the same new store as predict:
+    by default exit 3, saying how to go on; with --skip-unknown the known stores are scored, and their
+    bands taken again, exactly as without the stranger, whose own bad rows do not matter."""
+    from click.testing import CliRunner
+
+    from lstmcast.calibration import calibrate
+    from lstmcast.cli import cli
+
+    table = long_table().sort_values(["store", "time"], ignore_index=True)
+    model = Forecaster(**PANEL_TINY, levels="80").fit(table)
+    stranger = sine_frame(n=50).assign(store="z")
+    mixed = pd.concat([stranger.assign(y=stranger["y"].where(stranger.index != 5)), table], ignore_index=True)
+    left_out = r"left out 1 of 4 series the model was not trained on \(store 'z'\); train again to"
+    with pytest.raises(DataError, match="or leave them out with --skip-unknown"):
+        model.evaluate(pd.concat([stranger, table], ignore_index=True))
+    with pytest.warns(DataWarning, match=left_out + " evaluate them"):
+        scored = model.evaluate(mixed, skip_unknown=True)
+    assert scored == model.evaluate(table)
+    with pytest.raises(DataError, match="or leave them out with --skip-unknown"):
+        calibrate(model.state_, pd.concat([stranger, table], ignore_index=True))
+    with pytest.warns(DataWarning, match=left_out + " calibrate on them"):
+        refreshed = calibrate(model.state_, mixed, skip_unknown=True).state.intervals
+    expected = calibrate(model.state_, table).state.intervals
+    np.testing.assert_array_equal(refreshed.lower, expected.lower)
+    np.testing.assert_array_equal(refreshed.upper, expected.upper)
+    with pytest.raises(DataError, match="no series is one the model was trained on .*; nothing to calibrate on"):
+        calibrate(model.state_, stranger, skip_unknown=True)
+
+    saved, data = tmp_path / "model", tmp_path / "mixed.csv"
+    model.save(saved)
+    mixed.to_csv(data, index=False)
+    before = (saved / "manifest.json").read_bytes()
+    runner = CliRunner()
+    for command in (["evaluate", saved, data, "--json"], ["calibrate", saved, data]):
+        failed = runner.invoke(cli, [str(part) for part in command])
+        assert failed.exit_code == 3 and "row 6: missing value" in failed.stderr  # the stranger's gap fails all
+        assert (saved / "manifest.json").read_bytes() == before
+    evaluated = runner.invoke(cli, ["evaluate", str(saved), str(data), "--json", "--skip-unknown"])
+    assert evaluated.exit_code == 0 and "store 'z'" in evaluated.stderr
+    assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
+    recalibrated = runner.invoke(cli, ["calibrate", str(saved), str(data), "--skip-unknown"])
+    assert recalibrated.exit_code == 0 and "store 'z'" in recalibrated.stderr
+    assert json.loads((saved / "manifest.json").read_text())["calibration"]["origins"] > 0
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "calibrate"])
+def test_skip_unknown_on_a_model_of_one_series_is_a_usage_error(model_dir: Path, tmp_path: Path, command: str) -> None:
+    """Checked before DATA is read: a file that does not exist does not change the answer."""
     from click.testing import CliRunner
 
     from lstmcast.cli import cli
 
-    result = CliRunner().invoke(cli, ["predict", str(model_dir), str(csv_file), "--skip-unknown"])
+    result = CliRunner().invoke(cli, [command, str(model_dir), str(tmp_path / "missing.csv"), "--skip-unknown"])
     assert result.exit_code == 2 and "--skip-unknown is for a model of many series" in result.stderr
 
 

@@ -514,25 +514,42 @@ def predict_known_panel(
     state: FittedState, frame: pd.DataFrame, strict: bool = False, shard: bool = False
 ) -> pd.DataFrame:
     """``predict_panel`` of the series of ``frame`` the model was fitted on, the others left out first
-    (``leave_out_unknown_rows``). A bad row of a known series is named as the table numbers it: the
-    whole table is checked again to raise that error."""
-    known = leave_out_unknown_rows(state, frame, may_empty=shard)
-    if known.empty:
+    (``known_panel_for``)."""
+    panel = known_panel_for(state, frame, may_empty=shard)
+    if panel is None:
         return empty_panel_forecast(state)
+    return predict_panel(state, panel, strict, shard)
+
+
+SKIP_UNKNOWN_NEEDS_MANY = "--skip-unknown is for a model of many series (--id-col); this one has one"
+
+
+def known_panel_for(
+    state: FittedState, frame: pd.DataFrame, *, may_empty: bool = False, doing: str = "forecast"
+) -> Panel | None:
+    """``validate_panel_for`` of the series of ``frame`` the model was fitted on, the others left out
+    first (``leave_out_unknown_rows``); None when nothing is left and ``may_empty``. A bad row of a
+    known series is named as the table numbers it: the whole table is checked again to raise that
+    error."""
+    known = leave_out_unknown_rows(state, frame, may_empty=may_empty, doing=doing)
+    if known.empty:
+        return None
     try:
-        panel = validate_panel_for(state, known)
+        return validate_panel_for(state, known)
     except DataError:
         if len(known) < len(frame):  # rows were left out, so the error's row numbers are off
             validate_panel_for(state, frame)
         raise
-    return predict_panel(state, panel, strict, shard)
 
 
-def leave_out_unknown_rows(state: FittedState, frame: pd.DataFrame, *, may_empty: bool = False) -> pd.DataFrame:
+def leave_out_unknown_rows(
+    state: FittedState, frame: pd.DataFrame, *, may_empty: bool = False, doing: str = "forecast"
+) -> pd.DataFrame:
     """``frame`` without the rows of the series the model was not fitted on, left out with one warning
     that counts them and names the first few; all of them unknown is a DataError unless ``may_empty``
     (a shard). Taken out before validation, so a new series' own gaps or duplicates do not fail the
-    rest. Rows without an id stay, for validation to report."""
+    rest. Rows without an id stay, for validation to report. ``doing`` is what the rows were for
+    ("forecast", "calibrate on", "evaluate"), for the messages."""
     assert state.panel is not None and state.data.id_col is not None
     id_col, source = state.data.id_col, frame.attrs.get("source", "<frame>")
     if id_col not in frame.columns:  # a missing id column is validation's to report
@@ -546,10 +563,10 @@ def leave_out_unknown_rows(state: FittedState, frame: pd.DataFrame, *, may_empty
     unknown = sorted(set(ids[unknown_rows]))
     names = format_ids(unknown, limit=3)
     if len(unknown) == len(every) and not may_empty:
-        raise DataError(f"{source}: no series is one the model was trained on ({id_col} {names}); nothing to forecast")
+        raise DataError(f"{source}: no series is one the model was trained on ({id_col} {names}); nothing to {doing}")
     warnings.warn(
         f"{source}: left out {len(unknown):,} of {len(every):,} series the model was not trained on "
-        f"({id_col} {names}); train again to forecast them",
+        f"({id_col} {names}); train again to {doing} them",
         DataWarning,
         stacklevel=3,
     )
