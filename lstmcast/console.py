@@ -636,6 +636,8 @@ def info_table(console: Console, manifest: dict[str, Any]) -> None:
     refreshed = (("bands", "levels"), ("paths", "paths"), ("quantiles", "quantiles"))  # what, calibration's key
     replaced = tuple(what for what, key in refreshed if calibration.get(key))
     metrics_table(console, manifest.get("metrics") or {}, "Held-out test metrics", replaced=replaced)
+    if "series" in (manifest.get("metrics") or {}):  # a model of many series: what train said after the table
+        panel_note(console, manifest["metrics"], training)
 
 
 def _setting(value: Any) -> str:

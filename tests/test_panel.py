@@ -536,7 +536,11 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     evaluated = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--json", "-q"])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
-    assert "series              3 (id column store)" in run(cli, ["info", str(tmp_path / "m")]).stderr
+    described = run(cli, ["info", str(tmp_path / "m")]).stderr
+    assert "series              3 (id column store)" in described
+    worst = [line for line in trained.stderr.splitlines() if line.startswith("Worst against ridge: ")]
+    assert len(worst) == 1 and worst[0] in described.splitlines()  # info says what train said after the table
+    assert "Pooled over the test parts of 3 series, each in its own scaled units." in described
 
 
 def test_explain_refuses_a_model_of_many_series_as_the_cli_reference_says(tmp_path: Path) -> None:
