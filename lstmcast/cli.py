@@ -991,6 +991,7 @@ def evaluate(
         raise click.UsageError("--per-series scores every series of a model of many series (train --id-col)")
     if skip_unknown and forecaster.state_.panel is None:
         raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)  # before reading DATA
+    forecaster.check_event_options(threshold, event, alert_level, tolerance)  # so is what the model decides
     frame = read_table(data, input_format, text=forecaster.id_col)
     metrics = forecaster.evaluate(
         frame,

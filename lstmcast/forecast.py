@@ -525,6 +525,21 @@ class Forecaster:
 
     # -- threshold events -----------------------------------------------------------------------
 
+    def check_event_options(
+        self,
+        threshold: float | str | None = None,
+        event: str | None = None,
+        alert_level: float | None = None,
+        tolerance: int | None = None,
+    ) -> None:
+        """What ``evaluate``'s event options and the model alone decide, a ConfigError before any data
+        is read (a threshold that is not one, an alert level with nothing to act on)."""
+        state = self._check_fitted()
+        if state.panel is not None:
+            with_panel_events(state, threshold, event, alert_level, tolerance)
+        else:
+            self.event_settings(threshold, event, alert_level, tolerance)
+
     def event_settings(
         self,
         threshold: float | str | None = None,

@@ -454,6 +454,11 @@ def test_the_cli_refusal_of_one_alert_level_names_no_option_evaluate_lacks(tmp_p
         )
         assert result.exit_code == 2, result.output
         assert "one value for every series" in result.stderr and "--tune-alert-level" not in result.stderr
+    missing = tmp_path / "missing.csv"  # what the model alone decides comes before DATA is read
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(model), str(missing), "--threshold", "q0.9", "--alert-level", "3"]
+    )
+    assert result.exit_code == 2 and "one value for every series" in result.stderr
 
 
 def test_plot_settings_take_the_models_own_quantile_as_the_series_threshold(q90: Forecaster) -> None:
