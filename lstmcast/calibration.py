@@ -100,12 +100,7 @@ def calibrate(
         target, index = state.scaler.transform_target(series.values[:, 0]), series.index
         ids: tuple[str, ...] = ()
     else:
-        if skip_unknown:
-            panel = frames.known_panel_for(state, frame, doing="calibrate on")
-            assert panel is not None  # nothing known is a DataError
-        else:
-            panel = frames.validate_panel_for(state, frame)
-        frames.require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
+        panel = frames.known_panel(state, frame, skip_unknown, doing="calibrate on")
         frames.require_same_frequency(state, panel, "calibrate")
         need = state.lookback + state.horizon
         panel = leave_out_short(panel, panel.lengths < need, f"to calibrate (each needs {need} rows)")

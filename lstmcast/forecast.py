@@ -628,12 +628,7 @@ class Forecaster:
     ) -> dict[str, Any]:
         from lstmcast.fitting import panel_pass
 
-        if skip_unknown:
-            panel = frames.known_panel_for(state, frame, doing="evaluate")
-            assert panel is not None  # nothing known is a DataError
-        else:
-            panel = frames.validate_panel_for(state, frame)
-        frames.require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
+        panel = frames.known_panel(state, frame, skip_unknown, doing="evaluate")
         frames.warn_if_frequency_differs(state, panel)
         first = max(self.lookback, state.season)
         why = (

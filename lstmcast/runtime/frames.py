@@ -524,6 +524,18 @@ def predict_known_panel(
 SKIP_UNKNOWN_NEEDS_MANY = "--skip-unknown is for a model of many series (--id-col); this one has one"
 
 
+def known_panel(state: FittedState, frame: pd.DataFrame, skip_unknown: bool = False, doing: str = "forecast") -> Panel:
+    """``frame`` validated as a table of series the model was fitted on: a series it was not is a
+    DataError saying how to go on, or with ``skip_unknown`` is left out first (``known_panel_for``)."""
+    if skip_unknown:
+        panel = known_panel_for(state, frame, doing=doing)
+        assert panel is not None  # nothing known is a DataError
+    else:
+        panel = validate_panel_for(state, frame)
+    require_known(panel, state, "train again with them, or leave them out with --skip-unknown")
+    return panel
+
+
 def known_panel_for(
     state: FittedState, frame: pd.DataFrame, *, may_empty: bool = False, doing: str = "forecast"
 ) -> Panel | None:
