@@ -903,6 +903,24 @@ def test_ids_that_pandas_would_read_as_missing_are_ids_like_any_other(tmp_path: 
     assert refused.exit_code == 3 and refused.stderr == f"Error: {tmp_path / 'b.csv'}: column 'id', row 8: missing id\n"
 
 
+def test_a_column_named_na_still_reads_its_empty_cells_as_missing(tmp_path: Path) -> None:
+    """North America's sales in a column called NA: the header is read as written, so the column's
+    empty cell is a missing value to fill, not text that stops the run."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = _stores(["a", "b"]).rename(columns={"y": "NA"})
+    table.loc[5, "NA"] = np.nan
+    table.to_csv(tmp_path / "a.csv", index=False)
+    model = str(tmp_path / "m")
+    train = ["train", str(tmp_path / "a.csv"), "--id-col", "id", "--target", "NA", *TINY_FLAGS, "-o", model]
+    gap = CliRunner().invoke(cli, train)
+    assert gap.exit_code == 3 and "column 'NA', row 6: missing value" in gap.stderr
+    trained = CliRunner().invoke(cli, [*train, "--fill", "interpolate"])
+    assert trained.exit_code == 0, trained.stderr
+
+
 def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_path: Path) -> None:
     table = _stores(["a", "b", "c"])
     flat = _stores(["k"]).assign(y=lambda f: np.where(np.arange(len(f)) < 140, 1000.0, 1000 + f["y"]))
