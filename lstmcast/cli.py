@@ -971,13 +971,14 @@ def evaluate(
       lstmcast evaluate model/ new.csv --per-step steps.csv
     """
     from lstmcast.console import metrics_table
-    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY, Forecaster
+    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY, Forecaster, check_stride
     from lstmcast.read import read_table
     from lstmcast.train import resolve_device, use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
     use_threads(threads)
+    check_stride(stride)
     resolve_device(device)  # a device that is not here fails before anything is read
     _one_stdout(output, "-" if as_json else None, per_step_path, per_series_path)
     outputs = _outputs()

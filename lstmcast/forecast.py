@@ -81,6 +81,13 @@ class _Learned:
 SKIP_UNKNOWN_NEEDS_MANY = frames.SKIP_UNKNOWN_NEEDS_MANY  # the CLI checks it before reading DATA
 
 
+def check_stride(stride: int) -> None:
+    """A stride between forecast origins that moves: a ConfigError otherwise (the CLI checks it before
+    reading DATA)."""
+    if stride < 1:
+        raise ConfigError(f"stride must be at least 1; got {stride}")
+
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
@@ -602,8 +609,7 @@ class Forecaster:
         (as its test report does: pooled in each series' scaled units, and per series); series too
         short to give an origin are left out with a warning, or with ``strict`` are a DataError; a series
         the model was not fitted on is a DataError, or with ``skip_unknown`` is left out with a warning."""
-        if stride < 1:
-            raise ConfigError(f"stride must be at least 1; got {stride}")
+        check_stride(stride)
         if skip_unknown and self._check_fitted().panel is None:
             raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if self._check_fitted().panel is not None:
@@ -745,8 +751,7 @@ class Forecaster:
         skill against the training part's base rate, reliability table), in numpy. A model of many
         series pools every series' origins, each series against its own threshold."""
         state = self._check_fitted()
-        if stride < 1:
-            raise ConfigError(f"stride must be at least 1; got {stride}")
+        check_stride(stride)
         if state.panel is not None:
             panel = frames.validate_panel_for(state, frame)
             chances, happened, origins = frames.panel_event_chances(state, panel, stride)
