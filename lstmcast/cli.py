@@ -1429,6 +1429,7 @@ def plot(
     from lstmcast.read import read_table
 
     forecaster = Forecaster.load(model_dir)
+    forecaster.check_plot_options(threshold, event, alert_level, series_id, reliability=reliability)  # before DATA
     if reliability:
         scores = forecaster.reliability(read_table(data, input_format, text=forecaster.id_col))
         event = forecaster.events_ or {}

@@ -703,15 +703,10 @@ class Forecaster:
         column, or a row number counted from 1 (within the series); default: after the last row.
         A model of many series shows the one whose id is ``series``."""
         state = self._check_fitted()
+        self._check_series_option(series)
         if state.panel is None:
-            if series is not None:
-                raise ConfigError("--series picks one series of a model of many (train --id-col); this one has one")
             return frames.forecast_context(state, frames.forecastable(state, frame), origin, context)
-        if series is None:
-            raise ConfigError(
-                f"this model was trained on {len(state.panel.ids)} series (id column {state.data.id_col!r}); "
-                "give the id of the one to plot with --series"
-            )
+        assert series is not None
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
@@ -734,6 +729,36 @@ class Forecaster:
             return None
         probability = frames.context_probability(state, rows, origin)
         return probability > events.alert_prob
+
+    def check_plot_options(
+        self,
+        threshold: float | str | None = None,
+        event: str | None = None,
+        alert_level: float | None = None,
+        series: str | None = None,
+        *,
+        reliability: bool = False,
+    ) -> None:
+        """What ``plot``'s options and the model alone decide, before any data is read: ``series``
+        against the model (a ConfigError with one series, or none given with many; a DataError for an
+        id it was not trained on), the threshold options to draw, and for ``reliability`` that the
+        model keeps event probabilities."""
+        if reliability:
+            frames.require_event_probabilities(self._check_fitted())
+            return
+        self._check_series_option(series)
+        self.event_settings(threshold, event, alert_level, series=series)
+
+    def _check_series_option(self, series: str | None) -> None:
+        """``--series`` is for a model of many series, and such a model needs it to draw one."""
+        state = self._check_fitted()
+        if state.panel is None and series is not None:
+            raise ConfigError("--series picks one series of a model of many (train --id-col); this one has one")
+        if state.panel is not None and series is None:
+            raise ConfigError(
+                f"this model was trained on {len(state.panel.ids)} series (id column {state.data.id_col!r}); "
+                "give the id of the one to plot with --series"
+            )
 
     def _series_state(self, series: str | None) -> FittedState:
         """The fitted state, or for a model of many series given ``series``, that series' own

@@ -532,7 +532,19 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert plotted.exit_code == 0, plotted.stderr
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     unknown = run(cli, [*plot, "--series", "z"])
-    assert unknown.exit_code == 3 and "store 'z' has no rows" in unknown.stderr
+    assert unknown.exit_code == 3 and "store 'z': not among the series the model was trained on" in unknown.stderr
+    long_table().query("store != 'b'").to_csv(tmp_path / "no-b.csv", index=False)
+    plot_no_b = ["plot", str(tmp_path / "m"), str(tmp_path / "no-b.csv"), "-o", str(tmp_path / "f.png")]
+    missing = run(cli, [*plot_no_b, "--series", "b"])
+    assert missing.exit_code == 3 and "store 'b' has no rows" in missing.stderr
+    before_data = ["plot", str(tmp_path / "m"), str(tmp_path / "missing.csv"), "-o", str(tmp_path / "f.png")]
+    for options, code, message in [
+        ([], 2, "give the id of the one to plot with --series"),  # the model alone decides: before DATA
+        (["--series", "b", "--threshold", "abc"], 2, "--threshold must be a number"),
+        (["--series", "z"], 3, "store 'z': not among the series the model was trained on"),
+    ]:
+        refused = run(cli, [*before_data, *options])
+        assert refused.exit_code == code and message in refused.stderr, refused.stderr
     evaluated = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--json", "-q"])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
