@@ -23,6 +23,7 @@ from lstmcast.config import (
     EVENTS,
     FILL_METHODS,
     LOSSES,
+    MAX_SHARDS,
     MODELS,
     SCALERS,
     WINDOW_NORMS,
@@ -231,6 +232,10 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(f"give the shard as I/N, like 2/8; got {value!r}") from None
     if not 1 <= shard[0] <= shard[1]:
         raise click.BadParameter(f"shards are numbered from 1 to N; got {value!r}")
+    if shard[1] > MAX_SHARDS:
+        raise click.BadParameter(
+            f"N is at most {MAX_SHARDS} (an id's shard is its 64-bit hash modulo N); got {value!r}"
+        )
     return shard
 
 

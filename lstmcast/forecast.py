@@ -673,11 +673,7 @@ class Forecaster:
         if skip_unknown and state.panel is None:
             raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if shard is not None:
-            number, count = shard
-            if state.panel is None:
-                raise ConfigError("--shard splits the series of a model of many series (--id-col); this one has one")
-            if not 1 <= number <= count:
-                raise ConfigError(f"--shard {number}/{count}: shards are numbered from 1 to {count}")
+            frames.check_shard(state, shard)
         if state.panel is not None:
             if shard is not None:
                 id_col = state.data.id_col

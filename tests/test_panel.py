@@ -681,7 +681,7 @@ def test_shards_together_forecast_every_series_once_and_exactly(global_model: Fo
     assert again.stdout == parts[1].stdout  # the same share every time
 
 
-@pytest.mark.parametrize("shard", ["0/4", "5/4", "two/4"])
+@pytest.mark.parametrize("shard", ["0/4", "5/4", "two/4", f"1/{2**64}"])
 def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_path: Path, shard: str) -> None:
     from click.testing import CliRunner
 
@@ -691,6 +691,18 @@ def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_pat
     long_table().to_csv(tmp_path / "stores.csv", index=False)
     result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--shard", shard])
     assert result.exit_code == 2 and "--shard" in result.stderr
+
+
+def test_as_many_shards_as_the_hash_has_values_and_no_more(global_model: Forecaster) -> None:
+    """An id's shard is its 64-bit hash modulo N: N up to 2**64 - 1 splits the ids (almost all shards
+    empty), and a larger N is a usage error, not Python's overflow as an internal error."""
+    table = long_table().sort_values(["store", "time"])
+    whole = global_model.predict(table)
+    hashes = pd.util.hash_array(np.array(["a", "b", "c"], dtype=object))
+    first = global_model.predict(table, shard=(int(hashes[0]) + 1, 2**64 - 1))
+    assert first.equals(whole[whole["store"] == "a"].reset_index(drop=True))
+    with pytest.raises(ConfigError, match=r"at most 18446744073709551615 shards"):
+        global_model.predict(table, shard=(1, 2**64))
 
 
 def test_strict_makes_a_short_series_exit_3_and_evaluate_writes_per_series_scores(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import DataConfig
+from lstmcast.config import MAX_SHARDS, DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
 from lstmcast.intervals import (
@@ -415,6 +415,18 @@ def panel_series(state: FittedState, frame: pd.DataFrame, name: str) -> tuple[Fi
     panel = validate_panel_for(state, frame)
     require_known(panel, state)
     return state.one_series(name), panel.series(0)
+
+
+def check_shard(state: FittedState, shard: tuple[int, int]) -> None:
+    """A ConfigError unless ``shard=(i, n)`` can split this model's series: a model of many series,
+    ``1 <= i <= n``, and ``n`` within the range of the 64-bit hash ``shard_rows`` takes modulo ``n``."""
+    number, count = shard
+    if state.panel is None:
+        raise ConfigError("--shard splits the series of a model of many series (--id-col); this one has one")
+    if not 1 <= number <= count:
+        raise ConfigError(f"--shard {number}/{count}: shards are numbered from 1 to {count}")
+    if count > MAX_SHARDS:
+        raise ConfigError(f"--shard {number}/{count}: at most {MAX_SHARDS} shards (an id's 64-bit hash modulo N)")
 
 
 def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
