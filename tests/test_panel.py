@@ -636,6 +636,9 @@ def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(glo
     with pytest.warns(DataWarning):
         thinned = global_model.evaluate(table, stride=5)
     assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
+    with pytest.warns(DataWarning):  # longer than any series, even past numpy's integers: each its first origin
+        for stride in (300, 10**20):
+            assert [row["n_origins"] for row in global_model.evaluate(table, stride=stride)["series"]] == [1, 1, 1]
     with pytest.raises(DataError, match="store 'z': not among the series the model was trained on"):
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
     with pytest.raises(ConfigError, match="keeps each series' quantile only for the --threshold it was trained with"):
@@ -793,6 +796,14 @@ def test_the_windows_drawn_per_series_are_a_setting_kept_with_the_model(tmp_path
 # -- backtests of one model over many series ---------------------------------------------------------
 
 BACKTEST = {**PANEL_TINY, "test_frac": 0.3}
+
+
+def test_a_panel_backtest_with_a_stride_past_numpys_integers_says_which_fold_has_no_origin() -> None:
+    from lstmcast.backtest import backtest
+
+    table = long_table().sort_values(["store", "time"])
+    with pytest.raises(DataError, match=r"with --stride 100000000000000000000, fold 2 of 3 has no forecast origin"):
+        backtest(Forecaster(**BACKTEST), table, folds=3, stride=10**20)
 
 
 def test_a_backtest_of_a_panel_of_one_series_is_the_backtest_of_that_series() -> None:
