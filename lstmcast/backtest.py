@@ -30,7 +30,7 @@ from lstmcast.panel_report import FoldEvents, panel_fold_events, series_units
 from lstmcast.report import build_report, forecast_event_chances, interval_bands
 from lstmcast.train import EpochReport
 from lstmcast.validate import Panel, Series, leave_out_short, validate_frame, validate_panel
-from lstmcast.window import ranges, rolling_origins, rows_needed
+from lstmcast.window import longest_useful_stride, ranges, rolling_origins, rows_needed
 
 
 @dataclass(frozen=True)
@@ -82,9 +82,13 @@ def _check_every_fold_has_an_origin(
     origins lie on one grid from the first fold's start, so the stride that works is not simply the
     shortest fold's length: the message names the largest that does (``rows``: the series' length,
     lookback and horizon)."""
+    n_rows, lookback, horizon = rows
+    # Any stride beyond the span of the origins leaves only the first, as the one given does: the
+    # search starts within the span, not at a stride of 10**18.
+    span = n_rows - horizon - max(lookback, plan[0].start)
     for fold in plan:
         if not np.any((origins >= fold.start) & (origins < fold.stop)):
-            largest = next(s for s in range(stride - 1, 0, -1) if _every_fold_has_one(plan, s, rows))
+            largest = next(s for s in range(min(stride - 1, span), 0, -1) if _every_fold_has_one(plan, s, rows))
             raise DataError(
                 f"{source}: with --stride {stride}, fold {fold.number} of {len(plan)} has no forecast origin "
                 f"(the origins step from the first fold's start); --stride {largest} is the largest that gives "
@@ -355,9 +359,10 @@ def backtest_panel(
     panel, bounds = plan_panel_folds(panel, folds, template.settings().window, strict)
     horizon = template.horizon
     # Every stride-th origin from each series' first test row, while a whole horizon fits.
-    counts = np.maximum((panel.lengths - horizon - bounds[:, 0]) // stride + 1, 0)  # [S]
+    step = longest_useful_stride(stride, panel.lengths)
+    counts = np.maximum((panel.lengths - horizon - bounds[:, 0]) // step + 1, 0)  # [S]
     owner = np.repeat(np.arange(len(panel.ids)), counts)
-    local = bounds[owner, 0] + stride * (ranges(np.zeros_like(counts), counts))  # rows counted in each series
+    local = bounds[owner, 0] + step * (ranges(np.zeros_like(counts), counts))  # rows counted in each series
     fold_of = (local[:, None] >= bounds[owner, 1:-1]).sum(axis=1)  # [n] 0-based
     origins = panel.offsets[owner] + local
     for j in range(folds):

@@ -23,6 +23,7 @@ from lstmcast.config import (
     EVENTS,
     FILL_METHODS,
     LOSSES,
+    MAX_SHARDS,
     MODELS,
     SCALERS,
     WINDOW_NORMS,
@@ -231,6 +232,10 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
         raise click.BadParameter(f"give the shard as I/N, like 2/8; got {value!r}") from None
     if not 1 <= shard[0] <= shard[1]:
         raise click.BadParameter(f"shards are numbered from 1 to N; got {value!r}")
+    if shard[1] > MAX_SHARDS:
+        raise click.BadParameter(
+            f"N is at most {MAX_SHARDS} (an id's shard is its 64-bit hash modulo N); got {value!r}"
+        )
     return shard
 
 
@@ -971,13 +976,14 @@ def evaluate(
       lstmcast evaluate model/ new.csv --per-step steps.csv
     """
     from lstmcast.console import metrics_table
-    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY, Forecaster
+    from lstmcast.forecast import SKIP_UNKNOWN_NEEDS_MANY, Forecaster, check_stride
     from lstmcast.read import read_table
     from lstmcast.train import resolve_device, use_threads
     from lstmcast.write import json_bytes
 
     console = make_console()
     use_threads(threads)
+    check_stride(stride)
     resolve_device(device)  # a device that is not here fails before anything is read
     _one_stdout(output, "-" if as_json else None, per_step_path, per_series_path)
     outputs = _outputs()
@@ -1428,6 +1434,7 @@ def plot(
     from lstmcast.read import read_table
 
     forecaster = Forecaster.load(model_dir)
+    forecaster.check_plot_options(threshold, event, alert_level, series_id, reliability=reliability)  # before DATA
     if reliability:
         scores = forecaster.reliability(read_table(data, input_format, text=forecaster.id_col))
         event = forecaster.events_ or {}

@@ -27,6 +27,7 @@ AUTO_WINDOW_NORMS = ("last", "none")
 AUTO_WINDOW_MARGIN = 0.03
 EVENTS = ("above", "below")  # which side of a threshold is an event
 LOSSES = ("mse", "mae", "huber")
+MAX_SHARDS = 2**64 - 1  # predict --shard I/N: an id's shard is its 64-bit hash modulo N
 AUTO = "auto"  # segment: chosen from the lookback and the season when training starts
 SEGMENTS_WANTED = (3, 24)  # auto segment: the season when it cuts the lookback into this many segments
 SEGMENTS_TARGET = 8  # ... else the divisor of the lookback giving closest to this many segments

@@ -81,6 +81,13 @@ class _Learned:
 SKIP_UNKNOWN_NEEDS_MANY = frames.SKIP_UNKNOWN_NEEDS_MANY  # the CLI checks it before reading DATA
 
 
+def check_stride(stride: int) -> None:
+    """A stride between forecast origins that moves: a ConfigError otherwise (the CLI checks it before
+    reading DATA)."""
+    if stride < 1:
+        raise ConfigError(f"stride must be at least 1; got {stride}")
+
+
 class Forecaster:
     """An LSTM forecaster for one target column, with optional extra input features.
 
@@ -602,8 +609,7 @@ class Forecaster:
         (as its test report does: pooled in each series' scaled units, and per series); series too
         short to give an origin are left out with a warning, or with ``strict`` are a DataError; a series
         the model was not fitted on is a DataError, or with ``skip_unknown`` is left out with a warning."""
-        if stride < 1:
-            raise ConfigError(f"stride must be at least 1; got {stride}")
+        check_stride(stride)
         if skip_unknown and self._check_fitted().panel is None:
             raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if self._check_fitted().panel is not None:
@@ -662,11 +668,7 @@ class Forecaster:
         if skip_unknown and state.panel is None:
             raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)
         if shard is not None:
-            number, count = shard
-            if state.panel is None:
-                raise ConfigError("--shard splits the series of a model of many series (--id-col); this one has one")
-            if not 1 <= number <= count:
-                raise ConfigError(f"--shard {number}/{count}: shards are numbered from 1 to {count}")
+            frames.check_shard(state, shard)
         if state.panel is not None:
             if shard is not None:
                 id_col = state.data.id_col
@@ -692,15 +694,10 @@ class Forecaster:
         column, or a row number counted from 1 (within the series); default: after the last row.
         A model of many series shows the one whose id is ``series``."""
         state = self._check_fitted()
+        self._check_series_option(series)
         if state.panel is None:
-            if series is not None:
-                raise ConfigError("--series picks one series of a model of many (train --id-col); this one has one")
             return frames.forecast_context(state, frames.forecastable(state, frame), origin, context)
-        if series is None:
-            raise ConfigError(
-                f"this model was trained on {len(state.panel.ids)} series (id column {state.data.id_col!r}); "
-                "give the id of the one to plot with --series"
-            )
+        assert series is not None
         one, rows = frames.panel_series(state, frame, series)
         return frames.forecast_context(one, frames.enough_rows(one, rows), origin, context)
 
@@ -724,6 +721,36 @@ class Forecaster:
         probability = frames.context_probability(state, rows, origin)
         return probability > events.alert_prob
 
+    def check_plot_options(
+        self,
+        threshold: float | str | None = None,
+        event: str | None = None,
+        alert_level: float | None = None,
+        series: str | None = None,
+        *,
+        reliability: bool = False,
+    ) -> None:
+        """What ``plot``'s options and the model alone decide, before any data is read: ``series``
+        against the model (a ConfigError with one series, or none given with many; a DataError for an
+        id it was not trained on), the threshold options to draw, and for ``reliability`` that the
+        model keeps event probabilities."""
+        if reliability:
+            frames.require_event_probabilities(self._check_fitted())
+            return
+        self._check_series_option(series)
+        self.event_settings(threshold, event, alert_level, series=series)
+
+    def _check_series_option(self, series: str | None) -> None:
+        """``--series`` is for a model of many series, and such a model needs it to draw one."""
+        state = self._check_fitted()
+        if state.panel is None and series is not None:
+            raise ConfigError("--series picks one series of a model of many (train --id-col); this one has one")
+        if state.panel is not None and series is None:
+            raise ConfigError(
+                f"this model was trained on {len(state.panel.ids)} series (id column {state.data.id_col!r}); "
+                "give the id of the one to plot with --series"
+            )
+
     def _series_state(self, series: str | None) -> FittedState:
         """The fitted state, or for a model of many series given ``series``, that series' own
         (``FittedState.one_series``); a DataError for an id it was not trained on."""
@@ -740,8 +767,7 @@ class Forecaster:
         skill against the training part's base rate, reliability table), in numpy. A model of many
         series pools every series' origins, each series against its own threshold."""
         state = self._check_fitted()
-        if stride < 1:
-            raise ConfigError(f"stride must be at least 1; got {stride}")
+        check_stride(stride)
         if state.panel is not None:
             panel = frames.validate_panel_for(state, frame)
             chances, happened, origins = frames.panel_event_chances(state, panel, stride)

@@ -293,10 +293,11 @@ def _reject_repeated(names: list[str], name: str) -> None:
 
 
 def _header(handle: str | IO[bytes], fmt: str) -> list[str]:
-    """The header row as written (quoting and compression handled as in the real read)."""
+    """The header row as written (quoting and compression handled as in the real read; a name such
+    as ``NA`` or ``null`` is that name, as pandas keeps it, not a missing one)."""
     if not isinstance(handle, str):
         handle.seek(0)
-    row = pd.read_csv(handle, header=None, nrows=1, dtype=str, **_csv_options(fmt))  # type: ignore[call-overload]
+    row = pd.read_csv(handle, header=None, nrows=1, dtype=str, na_filter=False, **_csv_options(fmt))  # type: ignore[call-overload]
     return ["" if pd.isna(value) else str(value) for value in row.iloc[0]]
 
 

@@ -82,11 +82,18 @@ def rolling_origins(n_rows: int, lookback: int, horizon: int, stride: int = 1, f
     return np.arange(start, n_rows - horizon + 1, stride, dtype=np.int64)
 
 
+def longest_useful_stride(stride: int, lengths: np.ndarray) -> int:
+    """``stride``, or the length of the longest series when it is longer: either leaves every series
+    its first origin alone, and only the shorter fits numpy's integers (``--stride 10**20``)."""
+    return min(stride, max(int(lengths.max(initial=0)), 1))
+
+
 def panel_rolling_origins(offsets: np.ndarray, first: int, horizon: int, stride: int = 1) -> np.ndarray:
     """``rolling_origins`` of every series of a panel (rows ``offsets[k]:offsets[k + 1]``) as global
     rows: every ``stride``-th from ``first`` rows into it while a whole horizon fits. Every series
     must hold at least ``first + horizon`` rows."""
     lows = offsets[:-1] + first
+    stride = longest_useful_stride(stride, np.diff(offsets))
     counts = (offsets[1:] - horizon - lows) // stride + 1  # [S], each at least 1
     return (lows.repeat(counts) + stride * (ranges(np.zeros_like(counts), counts))).astype(np.int64)
 

@@ -96,6 +96,25 @@ def test_stride_thins_the_origins() -> None:
     assert strided["n_origins"] == 30
 
 
+def test_a_huge_stride_is_refused_at_once_naming_the_largest_that_works() -> None:
+    """A stride longer than the data leaves every fold but the first without an origin. The largest
+    stride that works is sought among the strides the rows allow, not by counting down from the one
+    given: --stride 10**18 used to run for hours before any message."""
+    import signal
+
+    def still_counting(signum: int, frame: object) -> None:
+        raise TimeoutError("still counting strides down")
+
+    previous = signal.signal(signal.SIGALRM, still_counting)
+    signal.alarm(60)
+    try:
+        with pytest.raises(DataError, match=r"--stride 1000000000000000000, fold 2 of 5 .* --stride 14 is the largest"):
+            backtest(Forecaster(**TINY), sine_frame(), folds=5, stride=10**18)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_a_quantile_threshold_comes_from_the_first_folds_training_part_and_alert_levels_per_fold() -> None:
     frame = sine_frame(n=400)
     result = backtest(

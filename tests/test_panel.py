@@ -532,7 +532,19 @@ def test_train_and_predict_many_series_from_the_command_line(tmp_path: Path) -> 
     assert plotted.exit_code == 0, plotted.stderr
     assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
     unknown = run(cli, [*plot, "--series", "z"])
-    assert unknown.exit_code == 3 and "store 'z' has no rows" in unknown.stderr
+    assert unknown.exit_code == 3 and "store 'z': not among the series the model was trained on" in unknown.stderr
+    long_table().query("store != 'b'").to_csv(tmp_path / "no-b.csv", index=False)
+    plot_no_b = ["plot", str(tmp_path / "m"), str(tmp_path / "no-b.csv"), "-o", str(tmp_path / "f.png")]
+    missing = run(cli, [*plot_no_b, "--series", "b"])
+    assert missing.exit_code == 3 and "store 'b' has no rows" in missing.stderr
+    before_data = ["plot", str(tmp_path / "m"), str(tmp_path / "missing.csv"), "-o", str(tmp_path / "f.png")]
+    for options, code, message in [
+        ([], 2, "give the id of the one to plot with --series"),  # the model alone decides: before DATA
+        (["--series", "b", "--threshold", "abc"], 2, "--threshold must be a number"),
+        (["--series", "z"], 3, "store 'z': not among the series the model was trained on"),
+    ]:
+        refused = run(cli, [*before_data, *options])
+        assert refused.exit_code == code and message in refused.stderr, refused.stderr
     evaluated = run(cli, ["evaluate", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--json", "-q"])
     assert evaluated.exit_code == 0, evaluated.stderr
     assert [row["id"] for row in json.loads(evaluated.stdout)["series"]] == ["a", "b", "c"]
@@ -624,6 +636,9 @@ def test_evaluate_scores_every_series_from_every_origin_like_the_test_report(glo
     with pytest.warns(DataWarning):
         thinned = global_model.evaluate(table, stride=5)
     assert thinned["n_origins"] == sum((n - 1) // 5 + 1 for n in counts.values())
+    with pytest.warns(DataWarning):  # longer than any series, even past numpy's integers: each its first origin
+        for stride in (300, 10**20):
+            assert [row["n_origins"] for row in global_model.evaluate(table, stride=stride)["series"]] == [1, 1, 1]
     with pytest.raises(DataError, match="store 'z': not among the series the model was trained on"):
         global_model.evaluate(pd.concat([table, sine_frame(n=100).assign(store="z")], ignore_index=True))
     with pytest.raises(ConfigError, match="keeps each series' quantile only for the --threshold it was trained with"):
@@ -669,7 +684,7 @@ def test_shards_together_forecast_every_series_once_and_exactly(global_model: Fo
     assert again.stdout == parts[1].stdout  # the same share every time
 
 
-@pytest.mark.parametrize("shard", ["0/4", "5/4", "two/4"])
+@pytest.mark.parametrize("shard", ["0/4", "5/4", "two/4", f"1/{2**64}"])
 def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_path: Path, shard: str) -> None:
     from click.testing import CliRunner
 
@@ -679,6 +694,18 @@ def test_a_shard_out_of_range_is_a_usage_error(global_model: Forecaster, tmp_pat
     long_table().to_csv(tmp_path / "stores.csv", index=False)
     result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m"), str(tmp_path / "stores.csv"), "--shard", shard])
     assert result.exit_code == 2 and "--shard" in result.stderr
+
+
+def test_as_many_shards_as_the_hash_has_values_and_no_more(global_model: Forecaster) -> None:
+    """An id's shard is its 64-bit hash modulo N: N up to 2**64 - 1 splits the ids (almost all shards
+    empty), and a larger N is a usage error, not Python's overflow as an internal error."""
+    table = long_table().sort_values(["store", "time"])
+    whole = global_model.predict(table)
+    hashes = pd.util.hash_array(np.array(["a", "b", "c"], dtype=object))
+    first = global_model.predict(table, shard=(int(hashes[0]) + 1, 2**64 - 1))
+    assert first.equals(whole[whole["store"] == "a"].reset_index(drop=True))
+    with pytest.raises(ConfigError, match=r"at most 18446744073709551615 shards"):
+        global_model.predict(table, shard=(1, 2**64))
 
 
 def test_strict_makes_a_short_series_exit_3_and_evaluate_writes_per_series_scores(tmp_path: Path) -> None:
@@ -769,6 +796,14 @@ def test_the_windows_drawn_per_series_are_a_setting_kept_with_the_model(tmp_path
 # -- backtests of one model over many series ---------------------------------------------------------
 
 BACKTEST = {**PANEL_TINY, "test_frac": 0.3}
+
+
+def test_a_panel_backtest_with_a_stride_past_numpys_integers_says_which_fold_has_no_origin() -> None:
+    from lstmcast.backtest import backtest
+
+    table = long_table().sort_values(["store", "time"])
+    with pytest.raises(DataError, match=r"with --stride 100000000000000000000, fold 2 of 3 has no forecast origin"):
+        backtest(Forecaster(**BACKTEST), table, folds=3, stride=10**20)
 
 
 def test_a_backtest_of_a_panel_of_one_series_is_the_backtest_of_that_series() -> None:
@@ -901,6 +936,24 @@ def test_ids_that_pandas_would_read_as_missing_are_ids_like_any_other(tmp_path: 
     table.to_csv(tmp_path / "b.csv", index=False, na_rep="NA")
     refused = run(cli, ["predict", model, str(tmp_path / "b.csv")])
     assert refused.exit_code == 3 and refused.stderr == f"Error: {tmp_path / 'b.csv'}: column 'id', row 8: missing id\n"
+
+
+def test_a_column_named_na_still_reads_its_empty_cells_as_missing(tmp_path: Path) -> None:
+    """North America's sales in a column called NA: the header is read as written, so the column's
+    empty cell is a missing value to fill, not text that stops the run."""
+    from click.testing import CliRunner
+
+    from lstmcast.cli import cli
+
+    table = _stores(["a", "b"]).rename(columns={"y": "NA"})
+    table.loc[5, "NA"] = np.nan
+    table.to_csv(tmp_path / "a.csv", index=False)
+    model = str(tmp_path / "m")
+    train = ["train", str(tmp_path / "a.csv"), "--id-col", "id", "--target", "NA", *TINY_FLAGS, "-o", model]
+    gap = CliRunner().invoke(cli, train)
+    assert gap.exit_code == 3 and "column 'NA', row 6: missing value" in gap.stderr
+    trained = CliRunner().invoke(cli, [*train, "--fill", "interpolate"])
+    assert trained.exit_code == 0, trained.stderr
 
 
 def test_a_series_flat_over_its_training_rows_is_left_out_and_then_unknown(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lstmcast.config import DataConfig
+from lstmcast.config import MAX_SHARDS, DataConfig
 from lstmcast.errors import ConfigError, DataError, DataWarning
 from lstmcast.events import comparison
 from lstmcast.intervals import (
@@ -262,12 +262,18 @@ def _quantile_bands(
     }
 
 
+def require_event_probabilities(state: FittedState) -> None:
+    """A ConfigError unless the model keeps event probabilities (trained with a threshold): the model
+    alone decides, so callers may check it before reading any data."""
+    if state.paths is None or not state.events or (state.panel is not None and state.panel.events is None):
+        raise ConfigError("this model has no event probabilities: train it with --threshold (lstmcast 0.5 or later)")
+
+
 def event_chances(state: FittedState, series: Series, stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For a model with event probabilities: every ``stride``-th origin's probability of each step's
     event ``[N, H]``, whether it happened ``[N, H]``, and the origins ``[N]``, over every origin of
     ``series`` with a whole lookback and horizon; in numpy."""
-    if state.paths is None or not state.events:
-        raise ConfigError("this model has no event probabilities: train it with --threshold (lstmcast 0.5 or later)")
+    require_event_probabilities(state)
     lookback, horizon = state.lookback, state.horizon
     origins = np.arange(lookback, len(series) - horizon + 1, stride)
     if not len(origins):
@@ -290,8 +296,7 @@ def panel_event_chances(state: FittedState, panel: Panel, stride: int = 1) -> tu
     ``panel`` with a whole lookback and horizon (global rows), each series against its own threshold;
     series too short for one origin are left out with a warning."""
     assert state.panel is not None
-    if state.paths is None or not state.events or state.panel.events is None:
-        raise ConfigError("this model has no event probabilities: train it with --threshold (lstmcast 0.5 or later)")
+    require_event_probabilities(state)
     lookback, horizon = state.lookback, state.horizon
     require_known(panel, state)
     why = f"to score (each needs {lookback + horizon} rows: lookback {lookback} + horizon {horizon})"
@@ -410,6 +415,18 @@ def panel_series(state: FittedState, frame: pd.DataFrame, name: str) -> tuple[Fi
     panel = validate_panel_for(state, frame)
     require_known(panel, state)
     return state.one_series(name), panel.series(0)
+
+
+def check_shard(state: FittedState, shard: tuple[int, int]) -> None:
+    """A ConfigError unless ``shard=(i, n)`` can split this model's series: a model of many series,
+    ``1 <= i <= n``, and ``n`` within the range of the 64-bit hash ``shard_rows`` takes modulo ``n``."""
+    number, count = shard
+    if state.panel is None:
+        raise ConfigError("--shard splits the series of a model of many series (--id-col); this one has one")
+    if not 1 <= number <= count:
+        raise ConfigError(f"--shard {number}/{count}: shards are numbered from 1 to {count}")
+    if count > MAX_SHARDS:
+        raise ConfigError(f"--shard {number}/{count}: at most {MAX_SHARDS} shards (an id's 64-bit hash modulo N)")
 
 
 def shard_rows(ids: pd.Series, shard: tuple[int, int]) -> np.ndarray:
