@@ -14,7 +14,9 @@ backtest span, so nothing from a test block leaks into them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -160,7 +162,8 @@ def backtest(
     for fold in plan:
         trained = retrain or model is None
         if trained:
-            model = _train_fold(template, series, fold, events, first, on_epoch)
+            with _fold_warnings(fold.number, len(plan)):
+                model = _train_fold(template, series, fold, events, first, on_epoch)
             first = first or model
         assert model is not None and first is not None
         fold_origins = origins[(origins >= fold.start) & (origins < fold.stop)]
@@ -195,6 +198,26 @@ def backtest(
         "source": series.source,
     }
     return report
+
+
+@contextlib.contextmanager
+def _fold_warnings(number: int, count: int) -> Iterator[None]:
+    """The warnings of fold ``number``'s training, said again with the fold named ("fold 2 of 5: ..."):
+    the same warning from every fold otherwise reads as one problem repeated, and one fold's as a
+    problem of the whole run. Said even when the fold fails, so what led to the error shows."""
+    held: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                yield
+            finally:
+                held = list(caught)
+    finally:  # outside catch_warnings, so the caller's filters and display apply
+        for warning in held:
+            warnings.warn_explicit(
+                f"fold {number} of {count}: {warning.message}", warning.category, warning.filename, warning.lineno
+            )
 
 
 def _train_fold(
@@ -379,9 +402,10 @@ def backtest_panel(
         trained = retrain or model is None
         if trained:
             model = Forecaster(**{**template.get_params(), "test_frac": 0.0})
-            model.fit_panel(
-                panel.heads(bounds[:, j]), on_epoch, strict=strict, events=events, thresholds=_thresholds(first)
-            )
+            with _fold_warnings(j + 1, folds):
+                model.fit_panel(
+                    panel.heads(bounds[:, j]), on_epoch, strict=strict, events=events, thresholds=_thresholds(first)
+                )
             first = first or model
         assert model is not None and first is not None
         chosen = fold_of == j

@@ -191,3 +191,15 @@ def test_the_templates_event_settings_are_scored_in_every_fold() -> None:
     result = backtest(template, sine_frame(n=400), folds=2)
     assert "event_f1" in result and all("event_f1" in fold["metrics"] for fold in result["folds"])
     assert all(fold["events"]["threshold"] == 11.0 for fold in result["folds"])
+
+
+def test_a_warning_from_a_folds_training_names_the_fold(tmp_path: Path) -> None:
+    """A threshold no training row reaches is said once per fold, each time naming which: five identical
+    lines used to read as one problem repeated, and a warning of one fold as one of the whole run."""
+    sine_frame(n=400).to_csv(tmp_path / "series.csv", index=False)
+    result = run("backtest", tmp_path / "series.csv", *TINY_FLAGS, "--test-frac", "0.3", "--folds", "2", "-q",
+                 "--threshold", "1e9")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "no training row is above the threshold" in line]
+    assert [line.split(": ")[1] for line in said] == ["fold 1 of 2", "fold 2 of 2"]
+    assert all(line.startswith("Warning: fold ") for line in said)
