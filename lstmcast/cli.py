@@ -257,6 +257,10 @@ def _predict_recent(
 
     if skip_unknown and forecaster.state_.panel is None:
         raise ConfigError(SKIP_UNKNOWN_NEEDS_MANY)  # before reading DATA
+    if shard is not None:
+        from lstmcast.runtime.frames import check_shard
+
+        check_shard(forecaster.state_, shard)  # so is what the shard and the model alone decide
     if forecaster.state_.panel is not None or shard is not None:  # every series' last rows: the whole table
         from lstmcast.read import read_table
 
@@ -1434,7 +1438,9 @@ def plot(
     from lstmcast.read import read_table
 
     forecaster = Forecaster.load(model_dir)
-    forecaster.check_plot_options(threshold, event, alert_level, series_id, reliability=reliability)  # before DATA
+    forecaster.check_plot_options(  # before DATA
+        threshold, event, alert_level, series_id, reliability=reliability, origin=origin
+    )
     if reliability:
         scores = forecaster.reliability(read_table(data, input_format, text=forecaster.id_col))
         event = forecaster.events_ or {}

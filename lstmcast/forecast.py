@@ -729,11 +729,13 @@ class Forecaster:
         series: str | None = None,
         *,
         reliability: bool = False,
+        origin: str | int | None = None,
     ) -> None:
         """What ``plot``'s options and the model alone decide, before any data is read: ``series``
         against the model (a ConfigError with one series, or none given with many; a DataError for an
-        id it was not trained on), the threshold options to draw, and for ``reliability`` that the
-        model keeps event probabilities."""
+        id it was not trained on), the threshold options to draw, an ``origin`` row counted from 1,
+        and for ``reliability`` that the model keeps event probabilities."""
+        frames.check_origin_row(origin)
         if reliability:
             frames.require_event_probabilities(self._check_fitted())
             return

@@ -479,9 +479,11 @@ def test_tune_refuses_a_target_named_step_at_once_and_backtest_takes_it(tmp_path
     assert tested.exit_code == 0, tested.stderr
 
 
-def test_shard_needs_a_model_of_many_series(trained) -> None:
+@pytest.mark.parametrize("data_exists", [True, False], ids=["data", "missing data"])
+def test_shard_needs_a_model_of_many_series(trained, tmp_path: Path, data_exists: bool) -> None:
+    """Decided by the model alone, so before DATA is read: a missing file does not change the answer."""
     model, data = trained
-    result = run("predict", model, data, "--shard", "1/2")
+    result = run("predict", model, data if data_exists else tmp_path / "missing.csv", "--shard", "1/2")
     assert result.exit_code == ExitCode.USAGE and result.stdout == ""
     assert result.stderr == "Error: --shard splits the series of a model of many series (--id-col); this one has one\n"
 

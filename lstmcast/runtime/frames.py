@@ -326,11 +326,20 @@ def context_probability(state: FittedState, series: Series, origin: str | int | 
     return pd.Series(columns["prob"][0], index=forecast.index, name="prob")
 
 
+def check_origin_row(origin: str | int | None) -> None:
+    """A row number given as ``--origin`` counts from 1: 0 or a negative one is a ConfigError, decided
+    before any data is read (a time, or nothing, passes)."""
+    text = str(origin).strip() if origin is not None else ""
+    if text.lstrip("+-").isdigit() and int(text) < 1:
+        raise ConfigError(f"--origin {origin}: rows are numbered from 1 (the first row of the data is 1)")
+
+
 def origin_position(state: FittedState, series: Series, origin: str | int | None) -> int:
     """The 0-based position of the first forecast row: after the last row, a time of the time
     column, or a row number counted from 1."""
     if origin is None:
         return len(series)
+    check_origin_row(origin)
     if isinstance(origin, str) and series.index is not None and not origin.lstrip("-").isdigit():
         try:
             stamp = pd.Timestamp(origin)
