@@ -340,8 +340,27 @@ def _probability_line(scores: dict[str, Any], label: str = "") -> str:
         )
         return f"Brier {_fmt(entry['brier'])}{against}"
 
-    return (
+    line = (
         f"Event probabilities{label}: each step {part(scores['step'])}; any step of the horizon {part(scores['any'])}."
+    )
+    return line + _no_skill_warning(scores)
+
+
+def _no_skill_warning(scores: dict[str, Any]) -> str:
+    """A sentence when the probabilities do not beat always saying the base rate (a skill within
+    ``SKILL_NOISE`` of 0, or below): their numbers alone look like any others'."""
+    names = {"step": "each step", "any": "any step of the horizon"}
+    failing = [
+        names[kind]
+        for kind in ("step", "any")
+        if (skill := (scores.get(kind) or {}).get("brier_skill")) is not None and skill < SKILL_NOISE
+    ]
+    if not failing:
+        return ""
+    which = " and for ".join(failing)
+    return (
+        f" For {which} they do not beat always saying the base rate on these rows; look at their reliability "
+        "(lstmcast plot MODEL DATA --reliability) before acting on prob."
     )
 
 

@@ -194,3 +194,31 @@ def test_the_worst_series_is_named_in_quotes(capsys: pytest.CaptureFixture[str])
     metrics = {"series": [{"id": "north, east", "skill": -0.25, "mse": 1.5}], "worst_series": "north, east"}
     panel_note(make_console(), metrics, {"series_fitted": 3, "series": 3})
     assert capsys.readouterr().err.splitlines()[-1] == "Worst against ridge: 'north, east' (skill -0.250, MSE 1.5)."
+
+
+def brier(skill: float) -> dict[str, Any]:
+    return {"brier": 0.05, "brier_skill": skill, "base_rate": 0.1, "events": 40, "reliability": []}
+
+
+@pytest.mark.parametrize(
+    ("step", "any_step", "said"),
+    [
+        (0.3, 0.6, None),
+        (-1.35, 0.6, "For each step they do not beat"),
+        (0.3, 0.0, "For any step of the horizon they do not beat"),
+        (-0.1, -0.2, "For each step and for any step of the horizon they do not beat"),
+    ],
+    ids=["both beat it", "steps do not", "a tie for any step", "neither"],
+)
+def test_event_probabilities_that_do_not_beat_the_base_rate_say_so(
+    capsys: pytest.CaptureFixture[str], step: float, any_step: float, said: str | None
+) -> None:
+    """A Brier skill at or below 0 reads like any other number in the sentence; the report says what
+    it means for someone about to act on prob."""
+    metrics_table(make_console(), metrics() | {"probabilities": {"step": brier(step), "any": brier(any_step)}}, "Test")
+    output = " ".join(capsys.readouterr().err.split())
+    if said is None:
+        assert "do not beat" not in output
+    else:
+        assert f"{said} always saying the base rate on these rows; look at their reliability" in output
+        assert "(lstmcast plot MODEL DATA --reliability) before acting on prob." in output
