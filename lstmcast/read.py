@@ -9,9 +9,10 @@ import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import pandas as pd
+from pandas.errors import ParserWarning
 
 from lstmcast.errors import DataError
 from lstmcast.tail import RECENT_ROWS, csv_tail, read_stdin, sample_lines
@@ -238,10 +239,16 @@ def _read(handle: str | IO[bytes], fmt: str, name: str, text: str | None = None)
         if fmt == "parquet":
             _reject_repeated(_parquet_names(handle), name)  # pyarrow cannot read such a file at all
             return pd.read_parquet(handle)
-        options = _text_options(handle, fmt, text) if text is not None else {}
-        return pd.read_csv(handle, **options, **_csv_options(fmt))  # type: ignore[call-overload]
+        if text is None:
+            return _read_csv(handle, fmt, {}, longer_rows="error")
+        return _read_with_text(handle, fmt, text)
     except DataError:
         raise
+    except ParserWarning:
+        raise DataError(
+            f"{name}: not a readable {fmt.upper()} table (rows have more fields than the header names; "
+            "name every column in the header, or remove the extra fields)"
+        ) from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{name}: the file is empty") from None
     except pd.errors.ParserError as exc:
@@ -263,6 +270,33 @@ def _read(handle: str | IO[bytes], fmt: str, name: str, text: str | None = None)
     ) as exc:  # pyarrow raises ArrowInvalid (a ValueError) for a bad Parquet file
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{name}: not a readable {fmt.upper()} file ({detail})") from None
+
+
+def _read_csv(
+    handle: str | IO[bytes], fmt: str, options: dict[str, object], longer_rows: Literal["error", "ignore"]
+) -> pd.DataFrame:
+    """``read_csv`` with every column under its own name. Rows with more fields than the header would
+    otherwise make pandas take the first column as the row index and move every value one column to
+    the left, without a word; with ``index_col=False`` it drops the extra fields instead, with a
+    ParserWarning that ``longer_rows="error"`` raises. An empty field after the last column (a trailing
+    separator on every line) is no extra field."""
+    if not isinstance(handle, str):
+        handle.seek(0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings(longer_rows, message="Length of header or names does not match", category=ParserWarning)
+        return pd.read_csv(handle, index_col=False, **options, **_csv_options(fmt))  # type: ignore[call-overload]
+
+
+def _read_with_text(handle: str | IO[bytes], fmt: str, text: str) -> pd.DataFrame:
+    """``_read_csv`` with column ``text`` read as written (``_text_options``)."""
+    options = _text_options(handle, fmt, text)
+    try:
+        return _read_csv(handle, fmt, options, longer_rows="error")
+    except ParserWarning:
+        # Read as written (keep_default_na=False), an empty field after the last column counts as one
+        # more field: only a read without the text options tells a trailing separator from a value.
+        _read_csv(handle, fmt, {}, longer_rows="error")
+        return _read_csv(handle, fmt, options, longer_rows="ignore")
 
 
 _MANGLED = re.compile(r"(.*)\.\d+")  # pandas renames a repeated header 'load' to 'load.1', 'load.2', ...

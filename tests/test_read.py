@@ -154,6 +154,40 @@ def test_a_parquet_file_with_a_repeated_column_name_is_named_as_such(tmp_path: P
         read_table("-", format="parquet", stdin=io.BytesIO(path.read_bytes()))
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("d.csv", b"time,load,temperature\n2024-01-01,1,10,\n2024-01-02,2,20,\n"),  # a trailing comma on every row
+        ("d.csv", b"time,load,temperature\n2024-01-01,1,10,\n2024-01-02,2,20\n"),  # on the first row only
+        ("d.tsv", b"time\tload\ttemperature\n2024-01-01\t1\t10\t\n2024-01-02\t2\t20\t\n"),
+    ],
+)
+def test_a_trailing_separator_leaves_every_column_under_its_own_name(tmp_path: Path, name: str, content: bytes) -> None:
+    # pandas takes a first row one field longer than the header as a row index: every value would move one
+    # column to the left, 'load' reading the temperatures, with no error.
+    path = tmp_path / name
+    path.write_bytes(content)
+    expected = pd.DataFrame({"time": ["2024-01-01", "2024-01-02"], "load": [1, 2], "temperature": [10, 20]})
+    for frame in (read_table(path), read_table("-", format=name[2:], stdin=io.BytesIO(content))):
+        pd.testing.assert_frame_equal(frame.reset_index(drop=True), expected)
+    assert list(read_table(path, text="load").columns) == ["time", "load", "temperature"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"time,load\n2024-01-01,1,10\n2024-01-02,2,20\n",  # every row one value more than the header names
+        b"time,load\n2024-01-01,1,10\n2024-01-02,2\n",
+        b"time,load\n2024-01-01,1,,\n2024-01-02,2,,\n",
+    ],
+)
+def test_rows_longer_than_the_header_are_an_error_not_a_shift(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=rf"^{path}: not a readable CSV table \(rows have more fields than the header"):
+        read_table(path)
+
+
 # -- reading only the recent end of a table (what predict needs) -----------------------------------
 
 
