@@ -144,6 +144,28 @@ def test_explain_on_a_model_without_attention_is_a_clear_error_and_writes_nothin
     assert not (tmp_path / "f.csv").exists() and not (tmp_path / "w.csv").exists()
 
 
+@pytest.mark.parametrize(("renamed", "role"), [("y", "target"), ("time", "time column")])
+@pytest.mark.parametrize("name", ["lag", "weight"])
+def test_explain_refuses_a_column_named_like_one_of_its_own_and_writes_nothing(
+    tmp_path: Path, frame: pd.DataFrame, renamed: str, role: str, name: str
+) -> None:
+    """The attention table adds 'lag' and 'weight' beside the time and the target: a target named
+    'weight' was written as the attention weights (its values lost), a time column named 'lag' as the
+    lags, with exit 0."""
+    frame.rename(columns={renamed: name}).to_csv(tmp_path / "d.csv", index=False)
+    target = name if renamed == "y" else "y"
+    flags = ["--quiet", *TINY_FLAGS, "--attention", "--target", target]
+    assert run("train", tmp_path / "d.csv", "-o", tmp_path / "m", *flags).exit_code == 0
+    outputs = ["-o", tmp_path / "f.csv", "--explain", tmp_path / "w.csv"]
+    result = run("predict", tmp_path / "m", tmp_path / "d.csv", *outputs)
+    assert result.exit_code == 2, result.stderr
+    message = f"Error: the model's {role} is named '{name}', as a column of the attention table --explain writes"
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+    assert not (tmp_path / "f.csv").exists() and not (tmp_path / "w.csv").exists()
+    with pytest.raises(ConfigError, match=f"the model's {role} is named '{name}'"):
+        Forecaster.load(tmp_path / "m").explain(pd.read_csv(tmp_path / "d.csv"))
+
+
 def test_explain_and_the_forecast_cannot_both_go_to_stdout(model_dir: Path, csv_file: Path) -> None:
     result = run("predict", model_dir, csv_file, "--explain", "-")
     assert result.exit_code == 2 and "cannot both be stdout" in result.stderr

@@ -187,12 +187,22 @@ def explain_frame(state: FittedState, frame: pd.DataFrame) -> pd.DataFrame:
     return _stepping(pd.DataFrame(out), series.frequency or state.frequency)
 
 
+EXPLAIN_COLUMNS = ("lag", "weight")  # the columns explain_frame adds beside the time and the target
+
+
 def require_attention(state: FittedState) -> None:
-    """A ConfigError for a model without attention weights to show."""
+    """A ConfigError for a model without attention weights to show, or whose target or time column is
+    named like a column the attention table adds (it would replace that column there)."""
     if not state.model.attention:
         raise ConfigError(
             "this model was trained without attention, so it has no attention weights to show; train with --attention"
         )
+    for role, name in (("target", state.target), ("time column", state.time_col)):
+        if name in EXPLAIN_COLUMNS:
+            raise ConfigError(
+                f"the model's {role} is named {name!r}, as a column of the attention table --explain writes "
+                f"({', '.join(EXPLAIN_COLUMNS)}) is; rename it in the data and train again"
+            )
 
 
 def forecast_context(
