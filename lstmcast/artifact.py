@@ -492,6 +492,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     _check_structure(manifest, file)
     manifest = _upgrade(manifest)
     window = _check_settings(manifest["config"], file)
+    _check_columns(manifest, file)
     _check_sizes(manifest, window, file)
     _check_start(manifest, file)
     return manifest
@@ -625,6 +626,7 @@ _FIELDS: tuple[tuple[str, _Kind], ...] = (
     ("config.data.time_col?", _STRING.or_null()),
     ("config.data.features?", _LIST),
     ("config.data.features.*", _STRING),
+    ("config.data.id_col?", _STRING.or_null()),
     ("columns", _OBJECT),
     ("columns.time", _STRING.or_null()),
     ("columns.target", _STRING),
@@ -817,6 +819,22 @@ def _check_settings(config: dict[str, Any], file: Path) -> WindowConfig:
     window = checked["window"]
     assert isinstance(window, WindowConfig)
     return window
+
+
+def _check_columns(manifest: dict[str, Any], file: Path) -> None:
+    """The column names against each other: a model of many series (``panel``) and only such a model
+    names its id column, which is none of the columns it reads."""
+    columns, id_col = manifest["columns"], manifest["config"]["data"].get("id_col")
+    if ("panel" in manifest) != (id_col is not None):
+        problem = (
+            f"panel holds {manifest['panel']['series']} series, but config.data.id_col names no id column"
+            if id_col is None
+            else f"config.data.id_col names the id column {id_col!r}, but there is no panel of series"
+        )
+        raise ArtifactError(f"{file}: corrupt ({problem})")
+    if id_col is not None and id_col in (columns["time"], columns["target"], *columns["features"]):
+        problem = f"the id column {id_col!r} is also the time column, the target or a feature"
+        raise ArtifactError(f"{file}: corrupt ({problem})")
 
 
 _QUANTILES = 1001  # len(lstmcast.events.QUANTILE_LEVELS), 0 to 1 in steps of 0.001 (events imports numpy)

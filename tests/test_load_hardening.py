@@ -67,6 +67,15 @@ MALFORMED = {  # what is wrong: (the change, what the message says inside "corru
         "columns.target should be a string; it is a number",
     ),
     "a field is missing": (lambda m: m["columns"].pop("target"), "columns.target is missing"),
+    # An id column of another type, or on a model of one series, once reached evaluate and plot: exit 1.
+    "an id column is a list": (
+        lambda m: m["config"]["data"].update(id_col=[]),
+        "config.data.id_col should be a string or null; it is a list",
+    ),
+    "a model of one series names an id column": (
+        lambda m: m["config"]["data"].update(id_col="store"),
+        "config.data.id_col names the id column 'store', but there is no panel of series",
+    ),
     "history is an object": (lambda m: m.update(history={}), "history should be a list; it is an object"),
     "an epoch is a string": (
         lambda m: m["history"][1].update(epoch="2"),
@@ -139,6 +148,39 @@ def test_every_command_reports_a_malformed_manifest_in_one_line(
     assert result.stdout == ""
     assert result.stderr == f"Error: {model / MANIFEST}: corrupt ({message})\n"
     assert not png.exists()
+
+
+@pytest.fixture(scope="module")
+def panel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import pandas as pd
+
+    frame = pd.concat([sine_frame().assign(store=store) for store in ("a", "b")], ignore_index=True)
+    path = tmp_path_factory.mktemp("panel") / "model"
+    Forecaster(**TINY, id_col="store").fit(frame).save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("id_col", "message"),
+    [
+        (None, "panel holds 2 series, but config.data.id_col names no id column"),
+        ("time", "the id column 'time' is also the time column, the target or a feature"),
+    ],
+)
+def test_a_model_of_many_series_must_name_an_id_column_it_does_not_read(
+    tmp_path: Path, panel_dir: Path, id_col: str | None, message: str
+) -> None:
+    # An id column of null was an internal error (exit 1, AssertionError) in predict, evaluate and plot;
+    # the time column as the id column was exit 2, as if the user had mistyped an option.
+    model = tmp_path / "model"
+    shutil.copytree(panel_dir, model)
+    change_manifest(model, lambda m: m["config"]["data"].update(id_col=id_col))
+    frame = sine_frame().assign(store="a")
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    for command in (["predict", model, tmp_path / "d.csv"], ["evaluate", model, tmp_path / "d.csv"], ["info", model]):
+        result = run(*command)
+        assert result.exit_code == ExitCode.MODEL, result.stderr
+        assert result.stdout == "" and result.stderr == f"Error: {model / MANIFEST}: corrupt ({message})\n"
 
 
 def test_a_newer_model_with_malformed_versions_still_asks_for_an_upgrade(model: Path) -> None:
