@@ -492,8 +492,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     _check_structure(manifest, file)
     manifest = _upgrade(manifest)
     window = _check_settings(manifest["config"], file)
-    _check_columns(manifest, file)
     _check_sizes(manifest, window, file)
+    _check_columns(manifest, file)
     _check_start(manifest, file)
     return manifest
 
@@ -822,9 +822,23 @@ def _check_settings(config: dict[str, Any], file: Path) -> WindowConfig:
 
 
 def _check_columns(manifest: dict[str, Any], file: Path) -> None:
-    """The column names against each other: a model of many series (``panel``) and only such a model
-    names its id column, which is none of the columns it reads."""
-    columns, id_col = manifest["columns"], manifest["config"]["data"].get("id_col")
+    """The column names against each other: the columns a model reads are distinct and those its
+    settings name (``config.data``: the target and the time column unless they were found in the data,
+    the features); a model of many series (``panel``) and only such a model names its id column,
+    which is none of the columns it reads."""
+    columns, data = manifest["columns"], manifest["config"]["data"]
+    read = [columns["target"], *columns["features"], *([columns["time"]] if columns["time"] is not None else [])]
+    seen: set[str] = set()
+    for name in read:
+        if name in seen:
+            raise ArtifactError(f"{file}: corrupt (columns names {name!r} twice, as the target, a feature or the time)")
+        seen.add(name)
+    for field, column in (("target", "target"), ("time_col", "time"), ("features", "features")):
+        given = data.get(field)
+        if given is not None and given != columns[column]:  # null: found in the data (absent: not recorded)
+            problem = f"columns.{column} is {columns[column]!r}, but config.data.{field} is {given!r}"
+            raise ArtifactError(f"{file}: corrupt ({problem})")
+    id_col = data.get("id_col")
     if ("panel" in manifest) != (id_col is not None):
         problem = (
             f"panel holds {manifest['panel']['series']} series, but config.data.id_col names no id column"

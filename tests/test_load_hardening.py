@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import TINY, sine_frame
@@ -67,6 +68,27 @@ MALFORMED = {  # what is wrong: (the change, what the message says inside "corru
         "columns.target should be a string; it is a number",
     ),
     "a field is missing": (lambda m: m["columns"].pop("target"), "columns.target is missing"),
+    # Columns that contradict each other: predict forecast the column 'columns' named, even a feature
+    # (the scaler of the target applied to it), with exit 0; evaluate and plot said exit 2.
+    "the target is also a feature": (
+        lambda m: m.update(
+            columns={**m["columns"], "features": ["y"]},
+            scaler={**m["scaler"], "center": m["scaler"]["center"] * 2, "scale": m["scaler"]["scale"] * 2},
+        ),
+        "columns names 'y' twice, as the target, a feature or the time",
+    ),
+    "the time column is the target": (
+        lambda m: m["columns"].update(time="y"),
+        "columns names 'y' twice, as the target, a feature or the time",
+    ),
+    "the target differs from the one the settings name": (
+        lambda m: m["config"]["data"].update(target="load"),
+        "columns.target is 'y', but config.data.target is 'load'",
+    ),
+    "the features differ from the ones the settings name": (
+        lambda m: m["config"]["data"].update(features=["temperature"]),
+        "columns.features is [], but config.data.features is ['temperature']",
+    ),
     # An id column of another type, or on a model of one series, once reached evaluate and plot: exit 1.
     "an id column is a list": (
         lambda m: m["config"]["data"].update(id_col=[]),
@@ -181,6 +203,19 @@ def test_a_model_of_many_series_must_name_an_id_column_it_does_not_read(
         result = run(*command)
         assert result.exit_code == ExitCode.MODEL, result.stderr
         assert result.stdout == "" and result.stderr == f"Error: {model / MANIFEST}: corrupt ({message})\n"
+
+
+def test_a_target_renamed_to_a_feature_in_the_manifest_is_no_silent_forecast_of_the_feature(tmp_path: Path) -> None:
+    frame = sine_frame()
+    frame.assign(x=frame["y"] * 0.1).to_csv(tmp_path / "d.csv", index=False)
+    model = tmp_path / "model"
+    Forecaster(**TINY, target="y", features=["x"]).fit(pd.read_csv(tmp_path / "d.csv")).save(model)
+    change_manifest(model, lambda m: m["columns"].update(target="x"))
+    for command in ("predict", "evaluate", "calibrate"):
+        result = run(command, model, tmp_path / "d.csv")
+        assert result.exit_code == ExitCode.MODEL, (command, result.stderr)
+        message = "corrupt (columns names 'x' twice, as the target, a feature or the time)"
+        assert result.stdout == "" and result.stderr == f"Error: {model / MANIFEST}: {message}\n"
 
 
 def test_a_newer_model_with_malformed_versions_still_asks_for_an_upgrade(model: Path) -> None:
