@@ -212,7 +212,10 @@ def forecast_context(
     (None when the series ends there): what a forecast plot shows."""
     position = origin_position(state, series, origin)
     context = state.lookback if context is None else context
-    forecast, _ = forecast_from(state, series, position)  # [H]
+    with np.errstate(over="ignore"):  # values far outside the training range: refused below, as predict does
+        forecast, _ = forecast_from(state, series, position)  # [H]
+    if not np.all(np.isfinite(forecast)):  # a plot would draw the history and no forecast at all
+        raise DataError(f"{series.source}: the forecast is not a finite number ({_FAR_OUTSIDE})")
     target = series.values[:, 0].astype(np.float64)
     if series.index is not None:
         frequency = series.frequency or state.frequency
