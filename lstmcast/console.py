@@ -214,6 +214,11 @@ def _fmt(value: Any) -> str:
 LINEAR_START = "linear_start"  # lstmcast.evaluation.LINEAR_START (that module imports pandas; info stays fast)
 
 
+def _percent(value: float | None) -> str:
+    """A share as a percentage, ``-`` where it is undefined (no point to count; a file may hold null)."""
+    return "-" if value is None else f"{value:.1%}"
+
+
 def _fmt_skill(value: float | None) -> str:
     """A skill, with float32 rounding shown as the 0 it is: a network kept at its linear start scores
     a few 1e-9 against it, which would read as a gain."""
@@ -366,7 +371,7 @@ def _no_skill_warning(scores: dict[str, Any]) -> str:
 
 def _quantile_line(scores: dict[str, Any], label: str = "") -> str:
     """The quantiles' scores as a sentence: how often the actual value fell below each, and the losses."""
-    below = ", ".join(f"{name} {entry['coverage']:.1%}" for name, entry in scores["levels"].items())
+    below = ", ".join(f"{name} {_percent(entry['coverage'])}" for name, entry in scores["levels"].items())
     return (
         f"Quantiles{label}: actual values at or below {below}; pinball loss {_fmt(scores['pinball'])}, "
         f"CRPS {_fmt(scores['crps'])}."
@@ -378,8 +383,8 @@ def _interval_line(scores: dict[str, Any], label: str = "") -> str:
     steps = scores["per_step_coverage"]
     spread = f" (steps {min(steps):.0%} to {max(steps):.0%})" if len(steps) > 1 else ""
     return (
-        f"{scores['level']:g}% interval{label}: covers {scores['coverage']:.1%} of actual values{spread}, mean width "
-        f"{_fmt(scores['width'])}, interval score {_fmt(scores['interval_score'])}."
+        f"{scores['level']:g}% interval{label}: covers {_percent(scores['coverage'])} of actual values{spread}, "
+        f"mean width {_fmt(scores['width'])}, interval score {_fmt(scores['interval_score'])}."
     )
 
 

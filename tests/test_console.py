@@ -222,3 +222,14 @@ def test_event_probabilities_that_do_not_beat_the_base_rate_say_so(
     else:
         assert f"{said} always saying the base rate on these rows; look at their reliability" in output
         assert "(lstmcast plot MODEL DATA --reliability) before acting on prob." in output
+
+
+def test_a_band_or_quantile_without_a_coverage_is_shown_as_a_dash(capsys: pytest.CaptureFixture[str]) -> None:
+    """A model file may hold a null coverage (its checks allow null scores): info used to print half its
+    report and then stop with Python's words about formatting None (exit 4)."""
+    band = {"level": 80.0, "coverage": None, "width": None, "interval_score": None, "per_step_coverage": []}
+    quantiles = {"levels": {"q0.1": {"coverage": None}}, "pinball": None, "crps": None}
+    metrics_table(make_console(), metrics() | {"intervals": {"80": band}, "quantiles": quantiles}, "Test")
+    output = " ".join(capsys.readouterr().err.split())
+    assert "80% interval: covers - of actual values, mean width -, interval score -." in output
+    assert "q0.1 -" in output
