@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from lstmcast.config import WindowConfig
-from lstmcast.errors import ConfigError, DataError
+from lstmcast.errors import ConfigError, DataError, held_warnings
 from lstmcast.evaluation import EventSettings
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
@@ -200,24 +200,11 @@ def backtest(
     return report
 
 
-@contextlib.contextmanager
-def _fold_warnings(number: int, count: int) -> Iterator[None]:
+def _fold_warnings(number: int, count: int) -> contextlib.AbstractContextManager[list[warnings.WarningMessage]]:
     """The warnings of fold ``number``'s training, said again with the fold named ("fold 2 of 5: ..."):
     the same warning from every fold otherwise reads as one problem repeated, and one fold's as a
     problem of the whole run. Said even when the fold fails, so what led to the error shows."""
-    held: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                yield
-            finally:
-                held = list(caught)
-    finally:  # outside catch_warnings, so the caller's filters and display apply
-        for warning in held:
-            warnings.warn_explicit(
-                f"fold {number} of {count}: {warning.message}", warning.category, warning.filename, warning.lineno
-            )
+    return held_warnings(lambda warning: f"fold {number} of {count}: {warning.message}")
 
 
 def _train_fold(

@@ -7,6 +7,10 @@ Python caller would expect (a bad value is still a ``ValueError``).
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+
 
 class LstmcastError(Exception):
     """Base class: the message is shown to the user as it is."""
@@ -35,6 +39,29 @@ class NotFittedError(LstmcastError, ValueError, AttributeError):
 
 class DataWarning(UserWarning):
     """Input was usable but needed a repair the user should know about (sorted, filled, irregular)."""
+
+
+@contextlib.contextmanager
+def held_warnings(
+    say: Callable[[warnings.WarningMessage], str | None] = lambda warning: str(warning.message),
+    category: type[Warning] = Warning,
+) -> Iterator[list[warnings.WarningMessage]]:
+    """Hold the block's warnings of ``category`` (every one, none deduplicated) and say them again when
+    it ends, also when it raises, so what led to an error still shows. ``say`` gives the text to say
+    for each (None: leave it unsaid). The list is filled with every held warning when the block ends."""
+    held: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", category)
+            try:
+                yield held
+            finally:
+                held.extend(caught)
+    finally:  # outside catch_warnings, so the caller's filters and display apply
+        for warning in held:
+            text = say(warning)
+            if text is not None:
+                warnings.warn_explicit(text, warning.category, warning.filename, warning.lineno)
 
 
 class TrainingError(LstmcastError):

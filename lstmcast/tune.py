@@ -13,14 +13,13 @@ The winner is kept as it was trained, not refitted.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import difflib
 import math
 import numbers
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +30,7 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler  # type: ign
 
 from lstmcast.baselines import fitted_season
 from lstmcast.config import AUTO, DataConfig, parse_segment
-from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError
+from lstmcast.errors import ConfigError, DataError, DataWarning, Terminated, TrainingError, held_warnings
 from lstmcast.fitting import fittable_series
 from lstmcast.forecast import Forecaster
 from lstmcast.intervals import check_calibration, parse_levels
@@ -424,7 +423,7 @@ def tune(
     """
     base = _base_params(base_params, seed)
     plan = plan_trials(space, base, n_random, seed)
-    with _recording() as checked:
+    with held_warnings(category=DataWarning) as checked:
         series = _check_data(frame, base, plan)  # validated once, for every trial
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
 
@@ -436,26 +435,19 @@ def tune(
         first = next(trial for trial in trials if trial.status.startswith("failed"))
         raise TrainingError(f"all {len(trials)} trials failed; trial {first.number} {first.status}")
     for message in dict.fromkeys(best[0].said):  # what training the kept model found, as train says it
-        if message not in checked:
+        if message not in _data_warnings(checked):
             warnings.warn(message, DataWarning, stacklevel=2)
     return _finish(best, trials, plan, stopped, seed, budget_seconds, series)
 
 
-@contextlib.contextmanager
-def _recording(quiet: bool = False) -> Iterator[list[str]]:
-    """Record the block's warnings and show them when it ends (also when it raises), its data warnings
-    too unless ``quiet``; the list it gives is filled then with the text of its data warnings."""
-    said: list[str] = []
-    caught: list[warnings.WarningMessage] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", DataWarning)
-            yield said
-    finally:
-        said.extend(str(warning.message) for warning in caught if issubclass(warning.category, DataWarning))
-        for warning in caught:
-            if not (quiet and issubclass(warning.category, DataWarning)):
-                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+def _data_warnings(held: list[warnings.WarningMessage]) -> list[str]:
+    """The texts of the data warnings among ``held`` (``held_warnings``' list)."""
+    return [str(warning.message) for warning in held if issubclass(warning.category, DataWarning)]
+
+
+def _unless_data(warning: warnings.WarningMessage) -> str | None:
+    """A trial's warning to say again: not a data warning (the data's are said once, by _check_data)."""
+    return None if issubclass(warning.category, DataWarning) else str(warning.message)
 
 
 def _search(
@@ -583,7 +575,7 @@ def _run_trial(
     started = time.perf_counter()
     try:
         # Quiet: the data's warnings are shown once, by _check_data, not once per trial.
-        with _recording(quiet=True) as said:
+        with held_warnings(_unless_data, DataWarning) as held:
             if isinstance(data, Panel):
                 forecaster.fit_panel(data, should_stop=should_stop, score=False)
             else:
@@ -595,7 +587,8 @@ def _run_trial(
     # Training ends by patience, by running every epoch, or because should_stop said so: the budget.
     cut = not forecaster.stopped_early_ and epochs_run < forecaster.epochs
     seconds = time.perf_counter() - started
-    trial = Trial(number, setting, forecaster.val_mse_, forecaster.best_epoch_, epochs_run, seconds, "ok", tuple(said))
+    said = tuple(_data_warnings(held))
+    trial = Trial(number, setting, forecaster.val_mse_, forecaster.best_epoch_, epochs_run, seconds, "ok", said)
     return (dataclasses.replace(trial, status="budget") if cut else trial), forecaster
 
 
