@@ -227,9 +227,7 @@ _MISSING_WORDS = (
 def _text_options(handle: str | IO[bytes], fmt: str, text: str) -> dict[str, object]:
     """``read_csv`` options that read column ``text`` as written, only an empty cell missing, and
     every other column as pandas does by default."""
-    names = _header(handle, fmt)
-    if not isinstance(handle, str):
-        handle.seek(0)
+    names = _header(handle, fmt)  # _read_csv rewinds a stream before the real read
     missing = {name: list(_MISSING_WORDS) for name in names if name != text}
     return {"dtype": {text: str}, "keep_default_na": False, "na_values": {**missing, text: [""]}}
 
